@@ -1,0 +1,46 @@
+"""nnplug: a TensorFlow-1-style graph framework whose kernels come from pluggable backends.
+
+`import nnplug as tf` gives the TF1 surface: placeholders, Variables, Sessions, gradients and optimizers.
+"""
+from . import dtypes
+from .dtypes import DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: A004
+from .shapes import TensorShape
+from .graph import (
+    Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor,
+    get_collection, get_default_graph, name_scope, reset_default_graph,
+)
+from .ops import operators as _operators  # noqa: F401 - installs the Python operators on Tensor
+from .ops.math_ops import (
+    abs, add, add_n, argmax, argmin, cast, clip_by_value, div, divide, equal, exp, floor, floordiv, greater,
+    greater_equal, less, less_equal, log, log1p, logical_and, logical_not, logical_or, matmul, maximum, minimum,
+    multiply, negative, not_equal, ones_like, pow, reciprocal, reduce_all, reduce_any, reduce_max, reduce_mean,
+    reduce_min, reduce_prod, reduce_sum, rsqrt, sigmoid, sign, sqrt, square, subtract, tanh, truediv, where,
+    zeros_like,
+)
+from .ops.array_ops import (
+    concat, expand_dims, fill, gather, identity, one_hot, ones, placeholder, placeholder_with_default, rank,
+    reshape, shape, size, squeeze, stack, stop_gradient, transpose, unstack, zeros,
+)
+from .ops.random_ops import random_normal, random_uniform, set_random_seed, truncated_normal
+from .ops import nn_ops as _nn_ops  # noqa: F401 - registers softmax and cross-entropy
+from .variables import (
+    AUTO_REUSE, Variable, VariableScope, all_variables, assign, assign_add, assign_sub, get_variable,
+    get_variable_scope, global_variables, global_variables_initializer, group, initialize_all_variables,
+    local_variables, local_variables_initializer, no_op, trainable_variables, variable_scope,
+    variables_initializer,
+)
+from .variables import _copy_operators
+
+_copy_operators()
+from .autodiff import gradients  # noqa: E402
+from .session import InteractiveSession, Session, get_default_session  # noqa: E402
+from .hookspecs import hookimpl  # noqa: E402
+from .plugins import backend, get_backend, set_backend  # noqa: E402
+from . import errors, initializers, nn, train  # noqa: E402
+
+
+
+
+sub = subtract
+mul = multiply
+__version__ = "0.1.0"

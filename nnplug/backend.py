@@ -1,0 +1,83 @@
+"""The interface a backend implements: kernel factories per op, device memory, synchronisation, RNG.
+
+A kernel factory receives a KernelSpec with *concrete* shapes (plans are compiled per feed shapes) and
+returns a plain callable, so a compiled step does no shape logic. Composite ops (softmax, cross-entropy,
+the fused backward ops) are optional: without a kernel the compiler expands them into primitives.
+"""
+import numpy as np
+
+IDENTITY = object()  # a factory may return this: "the output is input 0, unchanged"
+
+
+class KernelSpec:
+    """What a kernel factory may specialise on: op type and name, attrs, concrete shapes and dtypes."""
+
+    __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng")
+
+    def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None):
+        self.op_type, self.name, self.attrs = op_type, name, attrs
+        self.in_shapes, self.in_dtypes = in_shapes, in_dtypes
+        self.out_shapes, self.out_dtypes = out_shapes, out_dtypes
+        self.rng = rng
+
+    @property
+    def out_shape(self):
+        return self.out_shapes[0]
+
+    @property
+    def out_dtype(self):
+        return self.out_dtypes[0]
+
+    def __repr__(self):
+        return f"<KernelSpec {self.op_type} '{self.name}' {self.in_shapes} -> {self.out_shapes}>"
+
+
+class Backend:
+    """Subclass per device family; register the class from a plugin's `nnplug_backends` hook."""
+
+    name = None
+    aliases = ()
+    kernels = {}  # op type -> factory(spec) -> callable
+
+    def __init__(self, device=None):
+        self.device = device
+
+    # -- discovery ----------------------------------------------------------------------
+    @classmethod
+    def is_available(cls):
+        """(True, '') when it can run here, else (False, reason naming what is missing)."""
+        return True, ""
+
+    @classmethod
+    def devices(cls):
+        return ["cpu"]
+
+    # -- kernels ------------------------------------------------------------------------
+    def has_kernel(self, op_type):
+        return op_type in self.kernels
+
+    def kernel(self, spec):
+        try:
+            factory = self.kernels[spec.op_type]
+        except KeyError:
+            raise NotImplementedError(f"backend '{self.name}' has no kernel for op type '{spec.op_type}'") from None
+        return factory(spec)
+
+    # -- memory -------------------------------------------------------------------------
+    def to_device(self, array):
+        """Host NumPy array -> backend array (feeds, constants, loaded variables)."""
+        return array
+
+    def to_host(self, value, persistent=False):
+        """Backend array -> a NumPy array the caller owns (a copy where it could alias session state)."""
+        return np.array(value) if persistent else np.asarray(value)
+
+    def synchronize(self):
+        """Block until queued work is done (for timing); a no-op on synchronous backends."""
+
+    def make_rng(self, seed):
+        """A random stream for one random op in one session; `seed` is an int or a tuple of ints."""
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+
+    def describe(self):
+        return f"{self.name} ({self.device})"

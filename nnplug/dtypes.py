@@ -1,0 +1,90 @@
+"""Dtypes as first-class objects (`nnplug.float32`), mapping one-to-one onto NumPy dtypes."""
+import numpy as np
+
+
+class DType:
+    """A tensor element type; compares equal to its NumPy dtype and its name."""
+
+    def __init__(self, name, np_dtype):
+        self.name = name
+        self.as_numpy_dtype = np.dtype(np_dtype).type
+        self.np = np.dtype(np_dtype)
+
+    @property
+    def is_floating(self):
+        return self.np.kind == "f"
+
+    @property
+    def is_integer(self):
+        return self.np.kind in "iu"
+
+    @property
+    def is_bool(self):
+        return self.np.kind == "b"
+
+    @property
+    def base_dtype(self):
+        return self
+
+    def __repr__(self):
+        return f"nnplug.{self.name}"
+
+    def __eq__(self, other):
+        try:
+            return self is as_dtype(other)
+        except TypeError:
+            return False
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+float16 = DType("float16", np.float16)
+float32 = DType("float32", np.float32)
+float64 = DType("float64", np.float64)
+int8 = DType("int8", np.int8)
+int16 = DType("int16", np.int16)
+int32 = DType("int32", np.int32)
+int64 = DType("int64", np.int64)
+uint8 = DType("uint8", np.uint8)
+bool_ = DType("bool", np.bool_)
+
+ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+_BY_NP = {d.np: d for d in ALL}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "bool_": bool_})
+
+
+def as_dtype(value):
+    """Turn a DType, NumPy dtype, Python type or name into a DType, or raise naming the value."""
+    if isinstance(value, DType):
+        return value
+    if isinstance(value, str) and value in _BY_NAME:
+        return _BY_NAME[value]
+    if value is float:
+        return float32
+    if value is int:
+        return int32
+    if value is bool:
+        return bool_
+    try:
+        return _BY_NP[np.dtype(value)]
+    except (TypeError, KeyError):
+        names = ", ".join(d.name for d in ALL)
+        raise TypeError(f"unsupported dtype {value!r}; nnplug supports {names}") from None
+
+
+def infer_dtype(value):
+    """TF1's rule for Python values: floats become float32, ints int32, bools bool; arrays keep theirs."""
+    arr = np.asarray(value)
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        if arr.dtype == np.float64 and not isinstance(value, (np.ndarray, np.generic)):
+            return float32
+        return as_dtype(arr.dtype)
+    if arr.dtype.kind == "f":
+        return float32
+    if arr.dtype.kind in "iu":
+        return int32
+    if arr.dtype.kind == "b":
+        return bool_
+    raise TypeError(f"cannot make a tensor from {type(value).__name__} value {value!r:.60}")

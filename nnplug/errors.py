@@ -1,0 +1,28 @@
+"""Run-time errors with TF1's names; each message names the tensor, op or variable at fault."""
+
+
+class OpError(Exception):
+    def __init__(self, message, op=None):
+        super().__init__(message)
+        self.op = op
+        self.message = message
+
+
+class InvalidArgumentError(OpError, ValueError):
+    pass
+
+
+class FailedPreconditionError(OpError):
+    pass
+
+
+class NotFoundError(OpError, LookupError):
+    pass
+
+
+class UnimplementedError(OpError, NotImplementedError):
+    pass
+
+
+class BackendError(RuntimeError):
+    """A backend that is unknown, not installed or cannot run here."""

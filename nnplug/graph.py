@@ -1,0 +1,324 @@
+"""The graph IR: Graph, Operation and symbolic Tensor, name scopes and the default-graph stack."""
+import contextlib
+import threading
+
+import numpy as np
+
+from . import dtypes as _dt
+from .shapes import ShapeError, TensorShape, fmt
+
+
+class GraphKeys:
+    GLOBAL_VARIABLES = "variables"
+    TRAINABLE_VARIABLES = "trainable_variables"
+    LOCAL_VARIABLES = "local_variables"
+    UPDATE_OPS = "update_ops"
+    LOSSES = "losses"
+    GLOBAL_STEP = "global_step"
+    SUMMARIES = "summaries"
+
+
+class Tensor:
+    """A symbolic value: output `index` of an Operation, with a static shape and a dtype."""
+
+    __slots__ = ("op", "value_index", "shape", "dtype", "__weakref__")
+
+    def __init__(self, op, index, shape, dtype):
+        self.op = op
+        self.value_index = index
+        self.shape = TensorShape(shape)
+        self.dtype = dtype
+
+    @property
+    def name(self):
+        return f"{self.op.name}:{self.value_index}"
+
+    @property
+    def graph(self):
+        return self.op.graph
+
+    def get_shape(self):
+        return self.shape
+
+    def set_shape(self, shape):
+        shape = TensorShape(shape)
+        if len(shape) != len(self.shape) or any(a is not None and b is not None and a != b
+                                                 for a, b in zip(shape, self.shape)):
+            raise ShapeError(f"tensor '{self.name}' has shape {fmt(self.shape)}, incompatible with {fmt(shape)}")
+        self.shape = TensorShape(a if a is not None else b for a, b in zip(shape, self.shape))
+
+    def eval(self, feed_dict=None, session=None):
+        from .session import get_default_session
+        return (session or get_default_session()).run(self, feed_dict)
+
+    def consumers(self):
+        return [op for op in self.graph.get_operations() if any(t is self for t in op.inputs)]
+
+    def __repr__(self):
+        return f'Tensor("{self.name}", shape={fmt(self.shape)}, dtype={self.dtype.name})'
+
+    def __bool__(self):
+        raise TypeError(f"using tensor '{self.name}' as a Python bool is not allowed; "
+                        "use nnplug.where/nnplug.cond-style ops, or fetch it with Session.run")
+
+    def __len__(self):
+        if not self.shape or self.shape[0] is None:
+            raise TypeError(f"len() of tensor '{self.name}' with shape {fmt(self.shape)} is unknown")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    __array_priority__ = 100  # so that `ndarray * tensor` defers to the tensor's operator
+
+
+class Operation:
+    """A node: an op type from the registry, its input tensors, attributes and output tensors."""
+
+    def __init__(self, graph, op_type, name, inputs, attrs, control_inputs):
+        self.graph = graph
+        self.type = op_type
+        self.name = name
+        self.inputs = list(inputs)
+        self.attrs = dict(attrs)
+        self.control_inputs = list(control_inputs)
+        self.outputs = []
+        self._id = len(graph._ops)
+
+    def get_attr(self, name):
+        return self.attrs[name]
+
+    def run(self, feed_dict=None, session=None):
+        from .session import get_default_session
+        (session or get_default_session()).run(self, feed_dict)
+
+    @property
+    def output(self):
+        return self.outputs[0]
+
+    def __repr__(self):
+        ins = ", ".join(t.name for t in self.inputs)
+        return f"<nnplug.Operation '{self.name}' type={self.type} inputs=[{ins}]>"
+
+
+class Graph:
+    """Holds operations in creation order; the unit that a Session compiles and runs."""
+
+    def __init__(self):
+        self._ops = []
+        self._by_name = {}
+        self._used_names = {}
+        self._name_stack = ""
+        self._control_deps = []
+        self._collections = {}
+        self.seed = None
+        self._last_op_seed = 0
+        self._var_scope = None  # set lazily by variables.variable_scope
+        self._lock = threading.RLock()
+        self.finalized = False
+
+    # -- construction -------------------------------------------------------------------
+    def unique_name(self, name, mark_used=True):
+        full = f"{self._name_stack}/{name}" if self._name_stack else name
+        key = full.lower()
+        count = self._used_names.get(key, 0)
+        if mark_used:
+            self._used_names[key] = count + 1
+        if count:
+            candidate = f"{full}_{count}"
+            while candidate.lower() in self._used_names:
+                count += 1
+                candidate = f"{full}_{count}"
+            if mark_used:
+                self._used_names[candidate.lower()] = 1
+            return candidate
+        return full
+
+    def create_op(self, op_type, inputs, attrs=None, name=None):
+        """Infer output shapes with the op's registered rule and add the operation to the graph."""
+        from .ops import registry
+        if self.finalized:
+            raise RuntimeError("graph is finalized and cannot be modified")
+        opdef = registry.get(op_type)
+        attrs = attrs or {}
+        for t in inputs:
+            if t.graph is not self:
+                raise ValueError(f"tensor '{t.name}' belongs to another graph than the {op_type} op being built")
+        with self._lock:
+            if name and name.endswith("/"):  # an exact name already made unique by a name scope
+                op_name = name[:-1]
+                self._used_names.setdefault(op_name.lower(), 1)
+            else:
+                op_name = self.unique_name(name or op_type)
+            try:
+                outs = opdef.infer([t.shape for t in inputs], [t.dtype for t in inputs], attrs)
+            except ShapeError as e:
+                shapes = ", ".join(f"'{t.name}' {fmt(t.shape)}" for t in inputs)
+                raise ShapeError(f"{op_type} op '{op_name}': {e} (inputs: {shapes})") from None
+            control = [c for deps in self._control_deps for c in deps]
+            op = Operation(self, op_type, op_name, inputs, attrs, control)
+            op.outputs = [Tensor(op, i, s, d) for i, (s, d) in enumerate(outs)]
+            self._ops.append(op)
+            self._by_name[op_name] = op
+        return op
+
+    @contextlib.contextmanager
+    def name_scope(self, name):
+        old = self._name_stack
+        if name is None or name == "":
+            self._name_stack = "" if name == "" else old
+        elif name.endswith("/"):
+            self._name_stack = name[:-1]
+            self._used_names.setdefault(self._name_stack.lower(), 1)
+        else:
+            self._name_stack = self.unique_name(name)
+        try:
+            yield (self._name_stack + "/") if self._name_stack else ""
+        finally:
+            self._name_stack = old
+
+    @contextlib.contextmanager
+    def control_dependencies(self, control_inputs):
+        if control_inputs is None:
+            saved, self._control_deps = self._control_deps, []
+            try:
+                yield
+            finally:
+                self._control_deps = saved
+            return
+        ops = [c.op if isinstance(c, Tensor) else getattr(c, "op", c) for c in control_inputs]
+        self._control_deps.append(ops)
+        try:
+            yield
+        finally:
+            self._control_deps.pop()
+
+    def next_op_seed(self):
+        self._last_op_seed += 1
+        return self._last_op_seed
+
+    # -- lookup -------------------------------------------------------------------------
+    def get_operations(self):
+        return list(self._ops)
+
+    def get_operation_by_name(self, name):
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"the graph has no operation named '{name}'") from None
+
+    def get_tensor_by_name(self, name):
+        if ":" not in name:
+            raise ValueError(f"'{name}' names an operation; a tensor name looks like '{name}:0'")
+        op_name, idx = name.rsplit(":", 1)
+        op = self.get_operation_by_name(op_name)
+        try:
+            return op.outputs[int(idx)]
+        except (IndexError, ValueError):
+            raise KeyError(f"operation '{op_name}' has {len(op.outputs)} outputs; no tensor '{name}'") from None
+
+    def as_graph_element(self, obj):
+        if isinstance(obj, str):
+            return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
+        return obj
+
+    # -- collections --------------------------------------------------------------------
+    def add_to_collection(self, key, value):
+        self._collections.setdefault(key, []).append(value)
+
+    def get_collection(self, key, scope=None):
+        items = self._collections.get(key, [])
+        if scope:
+            items = [v for v in items if getattr(v, "name", "").startswith(scope)]
+        return list(items)
+
+    def get_collection_ref(self, key):
+        return self._collections.setdefault(key, [])
+
+    def finalize(self):
+        self.finalized = True
+
+    @contextlib.contextmanager
+    def as_default(self):
+        _stack.graphs.append(self)
+        try:
+            yield self
+        finally:
+            _stack.graphs.pop()
+
+
+class _GraphStack(threading.local):
+    def __init__(self):
+        self.graphs = []
+
+
+_stack = _GraphStack()
+_global_default = [Graph()]
+
+
+def get_default_graph():
+    return _stack.graphs[-1] if _stack.graphs else _global_default[0]
+
+
+def reset_default_graph():
+    if _stack.graphs:
+        raise AssertionError("reset_default_graph() cannot be called inside a `with graph.as_default()` block")
+    _global_default[0] = Graph()
+
+
+def name_scope(name, default_name=None, values=None):
+    return get_default_graph().name_scope(name if name is not None else default_name)
+
+
+def control_dependencies(control_inputs):
+    return get_default_graph().control_dependencies(control_inputs)
+
+
+def add_to_collection(key, value):
+    get_default_graph().add_to_collection(key, value)
+
+
+def get_collection(key, scope=None):
+    return get_default_graph().get_collection(key, scope)
+
+
+def make_op(op_type, inputs, attrs=None, name=None):
+    """Create an op in the graph of its inputs (or the default graph); returns the Operation."""
+    g = inputs[0].graph if inputs else get_default_graph()
+    return g.create_op(op_type, inputs, attrs, name)
+
+
+def make(op_type, inputs, attrs=None, name=None):
+    """Like make_op, for single-output ops: returns the output Tensor."""
+    return make_op(op_type, inputs, attrs, name).outputs[0]
+
+
+def constant(value, dtype=None, shape=None, name="Const"):
+    """A constant tensor; Python floats become float32 and ints int32, as in TF1."""
+    if isinstance(value, Tensor):
+        raise TypeError(f"constant() takes a value, not the tensor '{value.name}'")
+    dtype = _dt.as_dtype(dtype) if dtype is not None else _dt.infer_dtype(value)
+    if np.asarray(value).dtype.kind in "OSUV":
+        raise TypeError(f"cannot make a {dtype.name} constant from {value!r:.60}")
+    arr = np.array(value, dtype=dtype.np)
+    if shape is not None:
+        shape = tuple(shape)
+        arr = np.broadcast_to(arr, shape).copy() if arr.size == 1 else arr.reshape(shape)
+    return make("Const", [], {"value": arr, "dtype": dtype, "shape": arr.shape}, name)
+
+
+def convert_to_tensor(value, dtype=None, name=None):
+    """Tensors pass through (dtype checked); variables give their value; anything else becomes a constant."""
+    if hasattr(value, "_as_tensor"):
+        value = value._as_tensor()
+    if isinstance(value, Tensor):
+        if dtype is not None and value.dtype != _dt.as_dtype(dtype):
+            raise TypeError(f"tensor '{value.name}' has dtype {value.dtype.name}, expected {_dt.as_dtype(dtype).name}")
+        return value
+    if dtype is not None:
+        dtype = _dt.as_dtype(dtype)
+        arr = np.asarray(value)
+        if arr.dtype.kind == "f" and dtype.is_integer:
+            raise TypeError(f"cannot convert float value {value!r:.60} to a {dtype.name} tensor")
+    return constant(value, dtype=dtype, name=name or "Const")

@@ -1,0 +1,142 @@
+"""Weight initializers, by object or by name, as TF1 and Keras define them. Each builds graph ops."""
+import difflib
+import math
+
+from . import dtypes as _dt
+from .graph import constant
+from .ops import random_ops as R
+
+
+def _fans(shape):
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {k: v for k, v in vars(self).items()}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return constant(0, dtype=dtype, shape=shape)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return constant(1, dtype=dtype, shape=shape)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0):
+        self.value = value
+
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return constant(self.value, dtype=dtype, shape=shape)
+
+
+class RandomNormal(Initializer):
+    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        self.mean, self.stddev, self.seed = mean, stddev, seed
+
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return R.random_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
+
+
+class TruncatedNormal(RandomNormal):
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return R.truncated_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
+
+
+class RandomUniform(Initializer):
+    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        self.minval, self.maxval, self.seed = minval, maxval, seed
+
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        return R.random_uniform(shape, self.minval, self.maxval, dtype, seed=self.seed)
+
+
+class VarianceScaling(Initializer):
+    """scale / fan (fan_in, fan_out or their average), drawn uniform or truncated normal."""
+
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        fan_in, fan_out = _fans(tuple(shape))
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
+        variance = self.scale / max(1.0, fan)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3.0 * variance)
+            return R.random_uniform(shape, -limit, limit, dtype, seed=self.seed)
+        if self.distribution == "normal":
+            return R.random_normal(shape, 0.0, math.sqrt(variance), dtype, seed=self.seed)
+        # truncated at two standard deviations: correct the spread (constant from TF and Keras)
+        return R.truncated_normal(shape, 0.0, math.sqrt(variance) / 0.87962566103423978, dtype, seed=self.seed)
+
+
+def glorot_uniform(seed=None):
+    return VarianceScaling(1.0, "fan_avg", "uniform", seed)
+
+
+def glorot_normal(seed=None):
+    return VarianceScaling(1.0, "fan_avg", "truncated_normal", seed)
+
+
+def he_uniform(seed=None):
+    return VarianceScaling(2.0, "fan_in", "uniform", seed)
+
+
+def he_normal(seed=None):
+    return VarianceScaling(2.0, "fan_in", "truncated_normal", seed)
+
+
+def lecun_uniform(seed=None):
+    return VarianceScaling(1.0, "fan_in", "uniform", seed)
+
+
+def lecun_normal(seed=None):
+    return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
+
+
+zeros = zeros_initializer = Zeros
+ones = ones_initializer = Ones
+constant_initializer = Constant
+random_normal = random_normal_initializer = RandomNormal
+random_uniform = random_uniform_initializer = RandomUniform
+truncated_normal = truncated_normal_initializer = TruncatedNormal
+glorot_uniform_initializer = glorot_uniform
+glorot_normal_initializer = glorot_normal
+variance_scaling_initializer = VarianceScaling
+
+_BY_NAME = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
+    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "glorot_uniform": glorot_uniform,
+    "glorot_normal": glorot_normal, "he_uniform": he_uniform, "he_normal": he_normal,
+    "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal, "variance_scaling": VarianceScaling,
+}
+
+
+def get(identifier):
+    """An initializer from a name ('glorot_uniform'), a class, an instance or a callable."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _BY_NAME:
+            close = difflib.get_close_matches(key, _BY_NAME, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ValueError(f"unknown initializer '{identifier}'{hint} Known: {', '.join(sorted(_BY_NAME))}")
+        return _BY_NAME[key]()
+    if isinstance(identifier, type):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"cannot use {identifier!r} as an initializer")

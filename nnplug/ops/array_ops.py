@@ -1,0 +1,337 @@
+"""Shape-changing and indexing ops: reshape, transpose, concat, slicing, gather, one_hot, constants."""
+import numpy as np
+
+from .. import dtypes as _dt
+from ..graph import Tensor, constant, convert_to_tensor, make
+from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
+from .registry import register
+
+
+def _source_rule(shapes, dtypes, attrs):
+    return [(TensorShape(attrs["shape"]), attrs["dtype"])]
+
+
+register("Placeholder", _source_rule)
+register("Const", _source_rule)
+register("Identity", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g])
+register("StopGradient", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [None])
+register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[0])], grad=lambda op, g: [g])
+
+
+# -- reshape family ------------------------------------------------------------------------
+def reshape_target(in_shape, target):
+    """Resolve a requested shape (at most one -1) against an input shape that may hold None."""
+    target = [int(d) for d in target]
+    if sum(d == -1 for d in target) > 1:
+        raise ShapeError(f"reshape target {target} has more than one -1")
+    if any(d < -1 for d in target):
+        raise ShapeError(f"reshape target {target} has a negative dimension")
+    known = TensorShape(in_shape).num_elements()
+    rest = int(np.prod([d for d in target if d != -1]))
+    if -1 in target:
+        if known is None:
+            return TensorShape(None if d == -1 else d for d in target)
+        if rest == 0 or known % rest:
+            raise ShapeError(f"cannot reshape {known} elements of shape {fmt(in_shape)} into {target}")
+        return TensorShape(known // rest if d == -1 else d for d in target)
+    if known is not None and known != rest:
+        raise ShapeError(f"cannot reshape {known} elements of shape {fmt(in_shape)} into {target}")
+    return TensorShape(target)
+
+
+def _grad_reshape(op, g):
+    return [make("ReshapeLike", [g, op.inputs[0]])]
+
+
+register("Reshape", lambda s, d, a: [(reshape_target(s[0], a["shape"]), d[0])], grad=_grad_reshape)
+register("ReshapeLike", lambda s, d, a: [(s[1], d[0])],
+         grad=lambda op, g: [make("ReshapeLike", [g, op.inputs[0]]), None])
+
+
+def _expand_rule(shapes, dtypes, attrs):
+    shape = list(shapes[0])
+    (axis,) = normalize_axis(attrs["axis"], len(shape) + 1)
+    shape.insert(axis, 1)
+    return [(TensorShape(shape), dtypes[0])]
+
+
+def _squeeze_axes(shape, axis):
+    if axis is None:
+        if any(d is None for d in shape):
+            raise ShapeError(f"squeeze without axis needs a fully known shape, got {fmt(shape)}")
+        return tuple(i for i, d in enumerate(shape) if d == 1)
+    axes = normalize_axis(axis, len(shape))
+    for a in axes:
+        if shape[a] not in (1, None):
+            raise ShapeError(f"cannot squeeze axis {a} of size {shape[a]} in shape {fmt(shape)}")
+    return axes
+
+
+def _squeeze_rule(shapes, dtypes, attrs):
+    axes = _squeeze_axes(shapes[0], attrs["axis"])
+    return [(TensorShape(d for i, d in enumerate(shapes[0]) if i not in axes), dtypes[0])]
+
+
+register("ExpandDims", _expand_rule, grad=_grad_reshape)
+register("Squeeze", _squeeze_rule, grad=_grad_reshape)
+
+
+def _transpose_rule(shapes, dtypes, attrs):
+    perm = attrs["perm"]
+    if perm is None:
+        perm = tuple(reversed(range(len(shapes[0]))))
+    if sorted(perm) != list(range(len(shapes[0]))):
+        raise ShapeError(f"perm {list(perm)} is not a permutation of the axes of shape {fmt(shapes[0])}")
+    return [(TensorShape(shapes[0][p] for p in perm), dtypes[0])]
+
+
+def _grad_transpose(op, g):
+    perm = op.attrs["perm"] or tuple(reversed(range(len(op.inputs[0].shape))))
+    return [transpose(g, tuple(np.argsort(perm)))]
+
+
+register("Transpose", _transpose_rule, grad=_grad_transpose)
+
+
+# -- concat --------------------------------------------------------------------------------
+def _concat_rule(shapes, dtypes, attrs):
+    if len(set(d.name for d in dtypes)) > 1:
+        raise ShapeError("concat inputs have different dtypes " + ", ".join(d.name for d in dtypes))
+    rank = len(shapes[0])
+    if any(len(s) != rank for s in shapes):
+        raise ShapeError("concat inputs have different ranks: " + ", ".join(fmt(s) for s in shapes))
+    (axis,) = normalize_axis(attrs["axis"], rank)
+    out = list(shapes[0])
+    for s in shapes[1:]:
+        for i, (a, b) in enumerate(zip(out, s)):
+            if i == axis:
+                out[i] = None if a is None or b is None else a + b
+            elif a is not None and b is not None and a != b:
+                raise ShapeError(f"concat inputs differ in dimension {i} (not the concat axis {axis}): "
+                                 + ", ".join(fmt(s) for s in shapes))
+            elif a is None:
+                out[i] = b
+    return [(TensorShape(out), dtypes[0])]
+
+
+def _grad_concat(op, g):
+    return [make("ConcatGrad", [g] + op.inputs, {"axis": op.attrs["axis"], "index": i})
+            for i in range(len(op.inputs))]
+
+
+register("Concat", _concat_rule, grad=_grad_concat)
+register("ConcatGrad", lambda s, d, a: [(s[1 + a["index"]], d[0])])
+
+
+# -- slicing -------------------------------------------------------------------------------
+def slice_spec(key):
+    """Normalise a Python index (ints, slices, None, Ellipsis) into a hashable spec."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    spec = []
+    for k in key:
+        if isinstance(k, Tensor):
+            raise TypeError(f"indexing with the tensor '{k.name}' is not supported; use nnplug.gather")
+        if k is Ellipsis:
+            spec.append(("e",))
+        elif k is None:
+            spec.append(("n",))
+        elif isinstance(k, slice):
+            spec.append(("s", k.start, k.stop, k.step))
+        elif isinstance(k, (int, np.integer)):
+            spec.append(("i", int(k)))
+        else:
+            raise TypeError(f"unsupported index {k!r}; use ints, slices, None or ...")
+    if sum(s[0] == "e" for s in spec) > 1:
+        raise ShapeError("an index can only have a single ellipsis")
+    return tuple(spec)
+
+
+def spec_to_key(spec, rank):
+    """The NumPy index a spec stands for, with the ellipsis expanded against the rank."""
+    used = sum(s[0] in "is" for s in spec)
+    key = []
+    for s in spec:
+        if s[0] == "e":
+            key.extend([slice(None)] * (rank - used))
+        elif s[0] == "n":
+            key.append(None)
+        elif s[0] == "s":
+            key.append(slice(s[1], s[2], s[3]))
+        else:
+            key.append(s[1])
+    return tuple(key)
+
+
+def _slice_rule(shapes, dtypes, attrs):
+    shape = shapes[0]
+    key = spec_to_key(attrs["spec"], len(shape))
+    if sum(k is not None for k in key) > len(shape):
+        raise ShapeError(f"too many indices for a tensor of shape {fmt(shape)}")
+    out, dim = [], 0
+    for k in key:
+        if k is None:
+            out.append(1)
+            continue
+        size = shape[dim]
+        if isinstance(k, int):
+            if size is not None and not -size <= k < size:
+                raise ShapeError(f"index {k} is out of bounds for dimension {dim} of size {size}")
+        elif size is None:
+            out.append(None)
+        else:
+            out.append(len(range(*k.indices(size))))
+        dim += 1
+    out.extend(shape[dim:])
+    return [(TensorShape(out), dtypes[0])]
+
+
+register("StridedSlice", _slice_rule,
+         grad=lambda op, g: [make("SliceGrad", [g, op.inputs[0]], {"spec": op.attrs["spec"]})])
+register("SliceGrad", lambda s, d, a: [(s[1], d[0])],
+         grad=lambda op, gg: [make("StridedSlice", [gg], {"spec": op.attrs["spec"]}), None])
+
+
+# -- gather / one_hot / shape --------------------------------------------------------------
+def _gather_rule(shapes, dtypes, attrs):
+    params, indices = shapes
+    if not dtypes[1].is_integer:
+        raise ShapeError(f"gather indices must be integers, got {dtypes[1].name}")
+    (axis,) = normalize_axis(attrs["axis"], len(params))
+    return [(TensorShape(tuple(params[:axis]) + tuple(indices) + tuple(params[axis + 1:])), dtypes[0])]
+
+
+register("Gather", _gather_rule,
+         grad=lambda op, g: [make("GatherGrad", [g, op.inputs[1], op.inputs[0]], {"axis": op.attrs["axis"]}), None])
+register("GatherGrad", lambda s, d, a: [(s[2], d[0])])
+
+
+def _one_hot_rule(shapes, dtypes, attrs):
+    if not dtypes[0].is_integer:
+        raise ShapeError(f"one_hot indices must be integers, got {dtypes[0].name}")
+    out = list(shapes[0])
+    axis = attrs["axis"]
+    out.insert(len(out) if axis == -1 else axis, attrs["depth"])
+    return [(TensorShape(out), attrs["dtype"])]
+
+
+register("OneHot", _one_hot_rule)
+register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])])
+
+
+# -- the TF1 functions ---------------------------------------------------------------------
+def placeholder(dtype, shape=None, name=None):
+    dtype = _dt.as_dtype(dtype)
+    if shape is None:
+        raise ValueError(f"placeholder '{name or 'Placeholder'}' needs a shape; use None for unknown dimensions, "
+                         "e.g. shape=(None, 784)")
+    return make("Placeholder", [], {"dtype": dtype, "shape": TensorShape(shape)}, name=name or "Placeholder")
+
+
+def placeholder_with_default(input, shape, name=None):  # noqa: A002
+    x = convert_to_tensor(input)
+    return make("PlaceholderWithDefault", [x], {"shape": TensorShape(shape)}, name=name or "PlaceholderWithDefault")
+
+
+def identity(x, name=None):
+    return make("Identity", [convert_to_tensor(x)], name=name)
+
+
+def stop_gradient(x, name=None):
+    return make("StopGradient", [convert_to_tensor(x)], name=name)
+
+
+def _shape_list(shape):
+    if isinstance(shape, Tensor):
+        raise TypeError(f"shape must be a list of ints, not the tensor '{shape.name}'")
+    return [int(shape)] if isinstance(shape, (int, np.integer)) else [int(d) for d in shape]
+
+
+def reshape(tensor, shape, name=None):
+    return make("Reshape", [convert_to_tensor(tensor)], {"shape": tuple(_shape_list(shape))}, name=name)
+
+
+def expand_dims(input, axis, name=None):  # noqa: A002
+    return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(axis)}, name=name)
+
+
+def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
+    """Drop size-1 axes. Without `axis`, the axes known to be 1 when the graph is built are dropped
+    (a `None` dimension is kept even if it turns out to be 1, so the rank never depends on the feed)."""
+    x = convert_to_tensor(input)
+    axis = axis if axis is not None else squeeze_dims
+    if axis is None:
+        axis = tuple(i for i, d in enumerate(x.shape) if d == 1)
+    else:
+        axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return make("Squeeze", [x], {"axis": axis}, name=name)
+
+
+def transpose(a, perm=None, name=None):
+    return make("Transpose", [convert_to_tensor(a)], {"perm": None if perm is None else tuple(int(p) for p in perm)},
+                name=name)
+
+
+def concat(values, axis, name=None):
+    values = [convert_to_tensor(v) for v in values]
+    if len(values) == 1:
+        return identity(values[0], name=name)
+    return make("Concat", values, {"axis": int(axis)}, name=name)
+
+
+def stack(values, axis=0, name=None):
+    values = [convert_to_tensor(v) for v in values]
+    return concat([expand_dims(v, axis) for v in values], axis, name=name)
+
+
+def unstack(value, num=None, axis=0, name=None):
+    value = convert_to_tensor(value)
+    (axis,) = normalize_axis(axis, len(value.shape))
+    num = num if num is not None else value.shape[axis]
+    if num is None:
+        raise ValueError(f"cannot unstack '{value.name}' along an axis of unknown size; pass num")
+    return [getitem(value, (slice(None),) * axis + (i,)) for i in range(num)]
+
+
+def getitem(tensor, key):
+    return make("StridedSlice", [tensor], {"spec": slice_spec(key)})
+
+
+def gather(params, indices, axis=0, name=None):
+    params = convert_to_tensor(params)
+    indices = convert_to_tensor(indices)
+    return make("Gather", [params, indices], {"axis": int(axis)}, name=name)
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None):
+    indices = convert_to_tensor(indices)
+    dtype = _dt.as_dtype(dtype) if dtype is not None else _dt.float32
+    attrs = {"depth": int(depth), "on_value": 1 if on_value is None else on_value,
+             "off_value": 0 if off_value is None else off_value, "axis": int(axis), "dtype": dtype}
+    return make("OneHot", [indices], attrs, name=name)
+
+
+def shape(input, name=None, out_type=_dt.int32):  # noqa: A002
+    return make("Shape", [convert_to_tensor(input)], {"out_type": _dt.as_dtype(out_type)}, name=name)
+
+
+def rank(input):  # noqa: A002
+    return len(convert_to_tensor(input).shape)
+
+
+def size(input, name=None, out_type=_dt.int32):  # noqa: A002
+    return make("ReduceProd", [shape(input, out_type=out_type)], {"axis": None, "keepdims": False}, name=name)
+
+
+def fill(dims, value, name=None):
+    return constant(value, shape=_shape_list(dims), name=name or "Fill")
+
+
+def zeros(shape, dtype=_dt.float32, name=None):
+    return constant(0, dtype=dtype, shape=_shape_list(shape), name=name or "zeros")
+
+
+def ones(shape, dtype=_dt.float32, name=None):
+    return constant(1, dtype=dtype, shape=_shape_list(shape), name=name or "ones")
+
+

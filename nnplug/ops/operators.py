@@ -1,0 +1,30 @@
+"""Python operators on tensors: `+ - * / // ** @`, unary `-`, `abs`, comparisons and `t[...]`."""
+from ..graph import Tensor
+from . import math_ops as M
+from .array_ops import getitem
+
+
+def _install():
+    def binary(fn):
+        return lambda self, other: fn(self, other)
+
+    def reflected(fn):
+        return lambda self, other: fn(other, self)
+
+    table = {"add": M.add, "sub": M.subtract, "mul": M.multiply, "truediv": M.divide, "floordiv": M.floordiv,
+             "pow": M.pow, "matmul": M.matmul, "and": M.logical_and, "or": M.logical_or}
+    for name, fn in table.items():
+        setattr(Tensor, f"__{name}__", binary(fn))
+        setattr(Tensor, f"__r{name}__", reflected(fn))
+    Tensor.__lt__ = binary(M.less)
+    Tensor.__le__ = binary(M.less_equal)
+    Tensor.__gt__ = binary(M.greater)
+    Tensor.__ge__ = binary(M.greater_equal)
+    Tensor.__neg__ = lambda self: M.negative(self)
+    Tensor.__abs__ = lambda self: M.abs(self)
+    Tensor.__invert__ = lambda self: M.logical_not(self)
+    Tensor.__getitem__ = getitem
+    Tensor.__hash__ = object.__hash__  # tensors are dict keys (feed_dict); == stays identity as in TF1
+
+
+_install()

@@ -1,0 +1,87 @@
+"""Random ops with TF1 seeding: graph seed + op seed give the same stream in every new Session."""
+from .. import dtypes as _dt
+from ..graph import convert_to_tensor, get_default_graph, make, name_scope
+from ..shapes import ShapeError, TensorShape
+from .array_ops import _shape_list
+from .registry import register
+
+DEFAULT_GRAPH_SEED = 87654321
+
+
+def _random_rule(shapes, dtypes, attrs):
+    dtype = attrs["dtype"]
+    if shapes:  # shaped like its input, resolved at compile time
+        return [(shapes[0], dtype)]
+    shape = TensorShape(attrs["shape"])
+    if not shape.is_fully_defined():
+        raise ShapeError(f"random shape {shape} must be fully known; use a *_like op for a batch-sized tensor")
+    return [(shape, dtype)]
+
+
+for _name in ("RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt"):
+    register(_name, _random_rule, stateful=True)
+
+
+def get_seed(op_seed):
+    """TF1's rule: (graph seed, op seed) → a deterministic pair, or None for a fresh stream per session."""
+    graph = get_default_graph()
+    if graph.seed is None and op_seed is None:
+        return None
+    if op_seed is None:
+        return (graph.seed, graph.next_op_seed())
+    return (graph.seed if graph.seed is not None else DEFAULT_GRAPH_SEED, int(op_seed))
+
+
+def set_random_seed(seed):
+    get_default_graph().seed = None if seed is None else int(seed)
+
+
+def _random(op_type, shape, dtype, seed, name, like=None, **extra):
+    attrs = {"dtype": _dt.as_dtype(dtype), "seed": get_seed(seed), **extra}
+    if like is not None:
+        return make(op_type, [like], attrs, name=name)
+    attrs["shape"] = tuple(_shape_list(shape))
+    return make(op_type, [], attrs, name=name)
+
+
+def _scaled(op_type, shape, a, b, dtype, seed, name, default, like=None):
+    """a + b * standard draw, with the arithmetic skipped where it is the identity."""
+    dtype = _dt.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise TypeError(f"{default} needs a floating dtype, got {dtype.name}")
+    with name_scope(name, default):
+        x = _random(op_type, shape, dtype, seed, None, like=like)
+        if not (isinstance(b, (int, float)) and b == 1):
+            x = x * convert_to_tensor(b, dtype=dtype)
+        if not (isinstance(a, (int, float)) and a == 0):
+            x = x + convert_to_tensor(a, dtype=dtype)
+        return x
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed=None, name=None):
+    return _scaled("RandomStandardNormal", shape, mean, stddev, dtype, seed, name, "random_normal")
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed=None, name=None):
+    """Normal draws, redrawn beyond two standard deviations."""
+    return _scaled("TruncatedNormal", shape, mean, stddev, dtype, seed, name, "truncated_normal")
+
+
+def random_uniform(shape, minval=0, maxval=None, dtype=_dt.float32, seed=None, name=None):
+    dtype = _dt.as_dtype(dtype)
+    if dtype.is_integer:
+        if maxval is None:
+            raise ValueError("random_uniform with an integer dtype needs maxval")
+        return _random("RandomUniformInt", shape, dtype, seed, name or "random_uniform",
+                       minval=int(minval), maxval=int(maxval))
+    maxval = 1.0 if maxval is None else maxval
+    if isinstance(minval, (int, float)) and isinstance(maxval, (int, float)):
+        return _scaled("RandomUniform", shape, minval, maxval - minval, dtype, seed, name, "random_uniform")
+    with name_scope(name, "random_uniform"):
+        lo = convert_to_tensor(minval, dtype=dtype)
+        return lo + (convert_to_tensor(maxval, dtype=dtype) - lo) * _random("RandomUniform", shape, dtype, seed, None)
+
+
+def random_uniform_like(x, seed=None, name=None):
+    """Uniform [0, 1) draws shaped like `x` at run time (e.g. a dropout mask for any batch size)."""
+    return _random("RandomUniform", None, x.dtype, seed, name or "random_uniform", like=x)

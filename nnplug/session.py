@@ -1,0 +1,287 @@
+"""Session: variable storage on a backend, feeding, and running cached compiled plans."""
+import collections
+import threading
+import time
+
+import numpy as np
+
+from . import plugins
+from .compiler import compile_plan
+from .errors import FailedPreconditionError
+from .graph import Operation, Tensor, get_default_graph
+from .shapes import compatible, fmt
+
+PLAN_CACHE_SIZE = 64
+
+
+class _DefaultSessions(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_defaults = _DefaultSessions()
+
+
+def get_default_session():
+    if not _defaults.stack:
+        raise ValueError("no default session: use `with nnplug.Session() as sess:` or pass session=")
+    return _defaults.stack[-1]
+
+
+class _Fetches:
+    """Flattens any nesting of lists/tuples/dicts of tensors and ops, and rebuilds the results."""
+
+    def __init__(self, graph, fetches):
+        self.tensors, self.ops = [], []
+        self.template = self._walk(graph, fetches)
+        self.key = (tuple(id(t) for t in self.tensors), tuple(id(o) for o in self.ops))
+
+    def _walk(self, graph, f):
+        if isinstance(f, (list, tuple)) and not hasattr(f, "_fields"):
+            return (type(f), [self._walk(graph, x) for x in f])
+        if isinstance(f, tuple):  # namedtuple
+            return (type(f), [self._walk(graph, x) for x in f], "named")
+        if isinstance(f, dict):
+            return (dict, {k: self._walk(graph, v) for k, v in f.items()})
+        el = f
+        if isinstance(el, str):
+            el = graph.as_graph_element(el)
+        if hasattr(el, "_as_tensor"):
+            el = el._as_tensor()
+        if isinstance(el, Tensor):
+            if el.graph is not graph:
+                raise ValueError(f"cannot fetch tensor '{el.name}': it belongs to another graph than this session's")
+            self.tensors.append(el)
+            return ("t", len(self.tensors) - 1)
+        if isinstance(el, Operation):
+            if el.graph is not graph:
+                raise ValueError(f"cannot fetch operation '{el.name}': it belongs to another graph")
+            self.ops.append(el)
+            return ("op",)
+        raise TypeError(f"cannot fetch {f!r:.80}: fetches must be tensors, operations, variables, tensor names "
+                        f"or lists/tuples/dicts of them")
+
+    def rebuild(self, values, node=None):
+        node = self.template if node is None else node
+        tag = node[0]
+        if tag == "t":
+            return values[node[1]]
+        if tag == "op":
+            return None
+        if tag is dict:
+            return {k: self.rebuild(values, v) for k, v in node[1].items()}
+        items = [self.rebuild(values, x) for x in node[1]]
+        return tag(*items) if len(node) == 3 else tag(items)
+
+
+class Session:
+    """Runs graph fragments on one backend; variables live here, on that backend's device."""
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        self.graph = graph if graph is not None else get_default_graph()
+        self.backend = plugins.get_backend(backend)
+        self._values = []  # variable storage, by slot
+        self._slots = {}  # Variable -> slot
+        self._var_of_slot = []
+        self._n_uninit = 0
+        self._plans = collections.OrderedDict()
+        self._fetch_cache = {}
+        self._rngs = {}
+        self._consts = {}
+        self._lock = threading.RLock()
+        self._closed = False
+        self._observers = plugins.run_observers()
+
+    # -- state owned by the session ---------------------------------------------------------
+    def variable_slot(self, var):
+        slot = self._slots.get(var)
+        if slot is None:
+            slot = len(self._values)
+            self._slots[var] = slot
+            self._values.append(None)
+            self._var_of_slot.append(var)
+            self._n_uninit += 1
+        return slot
+
+    def rng_for(self, op):
+        rng = self._rngs.get(op)
+        if rng is None:
+            seed = op.attrs.get("seed")
+            if seed is None:
+                seed = np.random.SeedSequence().entropy
+            rng = self._rngs[op] = self.backend.make_rng(seed)
+        return rng
+
+    def constant_value(self, op, lowering):
+        """Constants go to the device once per session, shared by every plan."""
+        v = self._consts.get(op)
+        if v is None:
+            v = self._consts[op] = lowering.constant(op.attrs["value"], op.attrs["dtype"])
+        lowering.globals[v.expr] = v.const
+        return v
+
+    def load_variable(self, var, value):
+        arr = np.asarray(value, dtype=var.dtype.np)
+        if tuple(arr.shape) != tuple(var.shape):
+            raise ValueError(f"cannot load a value of shape {fmt(arr.shape)} into variable '{var.name}' "
+                             f"of shape {fmt(var.shape)}")
+        slot = self.variable_slot(var)
+        if self._values[slot] is None:
+            self._n_uninit -= 1
+        self._values[slot] = self.backend.to_device(arr.copy())
+
+    def variable_value(self, var):
+        """The variable's value as a NumPy array, or None if this session has not initialised it."""
+        slot = self._slots.get(var)
+        if slot is None or self._values[slot] is None:
+            return None
+        return self.backend.to_host(self._values[slot], persistent=True)
+
+    # -- running ----------------------------------------------------------------------------
+    def _feed_target(self, key):
+        t = key
+        if isinstance(t, str):
+            t = self.graph.as_graph_element(t)
+        if hasattr(t, "_as_tensor"):
+            t = t._as_tensor()
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cannot feed {key!r:.80}: feed_dict keys must be tensors (placeholders) or their names")
+        if t.graph is not self.graph:
+            raise ValueError(f"cannot feed tensor '{t.name}': it belongs to another graph than this session's")
+        return t
+
+    @staticmethod
+    def _feed_array(t, value):
+        want = t.dtype.np
+        if type(value) is np.ndarray and value.dtype == want:
+            arr = value
+        else:
+            try:
+                arr = np.asarray(value)
+            except ValueError as e:
+                raise ValueError(f"cannot feed a ragged or malformed value to '{t.name}' (expects {t.dtype.name} "
+                                 f"of shape {fmt(t.shape)}): {e}") from None
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"cannot feed a value of type {arr.dtype} to '{t.name}', which expects "
+                                f"{t.dtype.name} of shape {fmt(t.shape)}")
+            if arr.dtype.kind == "f" and t.dtype.is_integer:
+                raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}'")
+            arr = arr.astype(want, copy=False)
+        if not compatible(t.shape, arr.shape):
+            raise ValueError(f"Cannot feed value of shape {fmt(arr.shape)} for Tensor '{t.name}', "
+                             f"which has shape {fmt(t.shape)}")
+        return arr
+
+    def _fetches(self, fetches):
+        key = fetches if isinstance(fetches, (Tensor, Operation)) else None
+        if key is None:
+            try:
+                key = tuple(fetches) if isinstance(fetches, list) else fetches
+                hash(key)
+            except TypeError:
+                return _Fetches(self.graph, fetches)
+        f = self._fetch_cache.get(key)
+        if f is None:
+            f = _Fetches(self.graph, fetches)
+            if len(self._fetch_cache) < 256:
+                self._fetch_cache[key] = f
+        return f
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        """Evaluate `fetches` (tensor, op, or any nesting of lists/tuples/dicts of them) with `feed_dict`."""
+        if self._closed:
+            raise RuntimeError("attempted to use a closed Session")
+        start = time.perf_counter() if self._observers else None
+        spec = self._fetches(fetches)
+        tensors, arrays = [], []
+        if feed_dict:
+            for k, v in feed_dict.items():
+                t = self._feed_target(k)
+                tensors.append(t)
+                arrays.append(self._feed_array(t, v))
+        key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = compile_plan(self, spec.tensors, spec.ops, tensors, arrays)
+                self._plans[key] = plan
+                if len(self._plans) > PLAN_CACHE_SIZE:
+                    self._plans.popitem(last=False)
+        values = self._values
+        if self._n_uninit:
+            for slot in plan.var_reads:
+                if values[slot] is None:
+                    var = self._var_of_slot[slot]
+                    raise FailedPreconditionError(
+                        f"Attempting to use uninitialized value {var.op.name} (variable '{var.name}'); "
+                        f"run its initializer or nnplug.global_variables_initializer() first", var.op)
+        to_device = self.backend.to_device
+        out = plan.fn(values, *[to_device(a) for a in arrays])
+        if plan.has_assign and self._n_uninit:
+            self._n_uninit = sum(v is None for v in values)
+        to_host = self.backend.to_host
+        results = []
+        for v, persistent in zip(out, plan.fetch_persistent):
+            h = to_host(v, persistent)
+            results.append(h[()] if h.ndim == 0 else h)
+        if start is not None:
+            self.backend.synchronize()
+            for impl in self._observers:
+                impl.function(session=self, fetches=fetches, seconds=time.perf_counter() - start)
+        return spec.rebuild(results)
+
+    def plan_for(self, fetches, feed_dict=None):
+        """The compiled Plan a run with these arguments uses (compiling it if needed)."""
+        spec = _Fetches(self.graph, fetches)
+        tensors = [self._feed_target(k) for k in (feed_dict or {})]
+        arrays = [self._feed_array(t, v) for t, v in zip(tensors, (feed_dict or {}).values())]
+        return compile_plan(self, spec.tensors, spec.ops, tensors, arrays)
+
+    # -- lifetime ---------------------------------------------------------------------------
+    def close(self):
+        self._closed = True
+        self._values = []
+        self._plans.clear()
+        self._consts.clear()
+
+    def as_default(self):
+        return _SessionContext(self, close=False)
+
+    def __enter__(self):
+        _defaults.stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _defaults.stack.remove(self)
+        self.close()
+
+    def __del__(self):
+        try:
+            self._values = []
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class _SessionContext:
+    def __init__(self, session, close):
+        self.session = session
+
+    def __enter__(self):
+        _defaults.stack.append(self.session)
+        return self.session
+
+    def __exit__(self, *exc):
+        _defaults.stack.remove(self.session)
+
+
+class InteractiveSession(Session):
+    """A Session that makes itself the default on creation, for notebooks."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        _defaults.stack.append(self)
+
+    def close(self):
+        if self in _defaults.stack:
+            _defaults.stack.remove(self)
+        super().close()

@@ -1,0 +1,82 @@
+"""Static shapes with unknown dimensions (`None`), and the broadcasting rule over them."""
+
+
+class ShapeError(ValueError):
+    """A shape that cannot work, found at graph-build or compile time."""
+
+
+class TensorShape(tuple):
+    """A tuple of ints and `None`s that prints as TF1 does: `(?, 1)`."""
+
+    def __new__(cls, dims=()):
+        if dims is None:
+            raise ShapeError("shapes of unknown rank are not supported; give at least the rank, e.g. (None, 3)")
+        if isinstance(dims, int):
+            dims = (dims,)
+        return super().__new__(cls, tuple(None if d is None or int(d) < 0 else int(d) for d in dims))
+
+    @property
+    def ndims(self):
+        return len(self)
+
+    rank = ndims
+
+    def as_list(self):
+        return list(self)
+
+    def is_fully_defined(self):
+        return all(d is not None for d in self)
+
+    def num_elements(self):
+        if not self.is_fully_defined():
+            return None
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return fmt(self)
+
+    __str__ = __repr__
+
+
+def fmt(shape):
+    """Format a shape the TF1 way, with `?` for unknown dimensions."""
+    inner = ", ".join("?" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def broadcast(a, b):
+    """NumPy broadcasting of two static shapes; `None` stays unknown unless the other side pins it."""
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x = a[-i] if i <= len(a) else 1
+        y = b[-i] if i <= len(b) else 1
+        if x == 1:
+            out.append(y)
+        elif y == 1:
+            out.append(x)
+        elif x is None:
+            out.append(y)
+        elif y is None or x == y:
+            out.append(x)
+        else:
+            raise ShapeError(f"shapes {fmt(a)} and {fmt(b)} are not broadcastable")
+    return TensorShape(reversed(out))
+
+
+def compatible(static, actual):
+    """Does a concrete shape fit a static one (same rank, every known dimension equal)?"""
+    return len(static) == len(actual) and all(s is None or s == a for s, a in zip(static, actual))
+
+
+def normalize_axis(axis, rank, what="axis"):
+    """Resolve negative axes and check the range; returns a tuple of non-negative axes."""
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -rank <= a < max(rank, 1):
+            raise ShapeError(f"{what} {a} is out of range for a tensor of rank {rank}")
+        out.append(a % rank if rank else 0)
+    return tuple(out)

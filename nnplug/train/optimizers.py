@@ -1,0 +1,171 @@
+"""TF1 optimizers. Each update is built from graph ops (assign ops on the variable and its slots),
+so it runs on any backend; `minimize` = `compute_gradients` + `apply_gradients`."""
+from ..autodiff import gradients
+from ..graph import GraphKeys, constant, control_dependencies, convert_to_tensor, get_default_graph, name_scope
+from ..ops import math_ops as M
+from ..variables import Variable, group, trainable_variables
+from .. import dtypes as _dt
+
+
+class Optimizer:
+    def __init__(self, learning_rate, use_locking=False, name="Optimizer"):
+        self._lr = learning_rate
+        self._name = name
+        self._slots = {}
+
+    # -- the TF1 interface --------------------------------------------------------------
+    def compute_gradients(self, loss, var_list=None, gate_gradients=None, aggregation_method=None,
+                          colocate_gradients_with_ops=False, grad_loss=None):
+        var_list = list(var_list) if var_list is not None else trainable_variables()
+        if not var_list:
+            raise ValueError("no variables to optimize: create Variables first or pass var_list")
+        grads = gradients(loss, var_list, grad_ys=grad_loss)
+        return list(zip(grads, var_list))
+
+    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+        grads_and_vars = [(g, v) for g, v in grads_and_vars]
+        if all(g is None for g, _ in grads_and_vars):
+            names = ", ".join(v.name for _, v in grads_and_vars)
+            raise ValueError(f"no gradients provided for any variable ({names}); does the loss depend on them?")
+        with name_scope(name, self._name):
+            updates = [self._apply(g, v) for g, v in grads_and_vars if g is not None]
+            updates.extend(self._finish(updates))
+            if global_step is not None:
+                with control_dependencies(updates):
+                    updates.append(global_step.assign_add(convert_to_tensor(1, dtype=global_step.dtype)))
+            return group(*updates, name="update")
+
+    def minimize(self, loss, global_step=None, var_list=None, gate_gradients=None, aggregation_method=None,
+                 colocate_gradients_with_ops=False, name=None, grad_loss=None):
+        return self.apply_gradients(self.compute_gradients(loss, var_list, grad_loss=grad_loss),
+                                    global_step=global_step, name=name)
+
+    def get_slot(self, var, name):
+        return self._slots.get((var, name))
+
+    def get_slot_names(self):
+        return sorted({n for _, n in self._slots})
+
+    def variables(self):
+        return list(self._slots.values())
+
+    # -- for subclasses -----------------------------------------------------------------
+    def _lr_for(self, var):
+        return convert_to_tensor(self._lr, dtype=var.dtype) if not hasattr(self._lr, "op") else M.cast(self._lr, var.dtype)
+
+    def _slot(self, var, name, init=0.0):
+        key = (var, name)
+        if key not in self._slots:
+            value = constant(init, dtype=var.dtype, shape=tuple(var.shape))  # not from var: it may be uninitialised
+            self._slots[key] = Variable(value, trainable=False, name=f"{var.op.name}/{self._name}_{name}")
+        return self._slots[key]
+
+    def _apply(self, grad, var):
+        raise NotImplementedError
+
+    def _finish(self, updates):
+        return []
+
+
+class GradientDescentOptimizer(Optimizer):
+    """var -= lr * grad"""
+
+    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+        super().__init__(learning_rate, use_locking, name)
+
+    def _apply(self, grad, var):
+        return var.assign_sub(self._lr_for(var) * grad)
+
+
+class MomentumOptimizer(Optimizer):
+    """accum = momentum*accum + grad; var -= lr*accum (Nesterov: var -= lr*(grad + momentum*accum))."""
+
+    def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False):
+        super().__init__(learning_rate, use_locking, name)
+        self._momentum = momentum
+        self._nesterov = use_nesterov
+
+    def _apply(self, grad, var):
+        accum = self._slot(var, "momentum")
+        mom = convert_to_tensor(self._momentum, dtype=var.dtype)
+        new_accum = accum.assign(accum * mom + grad)
+        step = grad + mom * new_accum if self._nesterov else new_accum
+        return var.assign_sub(self._lr_for(var) * step)
+
+
+class AdamOptimizer(Optimizer):
+    """Adam as TF1 writes it: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); var -= lr_t*m/(sqrt(v)+eps)."""
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, use_locking=False, name="Adam"):
+        super().__init__(learning_rate, use_locking, name)
+        self._b1, self._b2, self._eps = beta1, beta2, epsilon
+        self._powers = None
+
+    def _beta_powers(self, dtype):
+        if self._powers is None:
+            self._powers = (Variable(convert_to_tensor(self._b1, dtype=dtype), trainable=False, name="beta1_power"),
+                            Variable(convert_to_tensor(self._b2, dtype=dtype), trainable=False, name="beta2_power"))
+        return self._powers
+
+    def _apply(self, grad, var):
+        b1p, b2p = self._beta_powers(var.dtype)
+        c = lambda v: convert_to_tensor(v, dtype=var.dtype)  # noqa: E731
+        m, v = self._slot(var, "m"), self._slot(var, "v")
+        lr_t = self._lr_for(var) * M.sqrt(1.0 - M.cast(b2p, var.dtype)) / (1.0 - M.cast(b1p, var.dtype))
+        m_new = m.assign(m * c(self._b1) + grad * c(1 - self._b1))
+        v_new = v.assign(v * c(self._b2) + M.square(grad) * c(1 - self._b2))
+        return var.assign_sub(lr_t * m_new / (M.sqrt(v_new) + c(self._eps)))
+
+    def _finish(self, updates):
+        b1p, b2p = self._powers
+        with control_dependencies(updates):
+            return [b1p.assign(b1p * self._b1), b2p.assign(b2p * self._b2)]
+
+
+class RMSPropOptimizer(Optimizer):
+    """ms = decay*ms + (1-decay)*grad^2; mom = momentum*mom + lr*grad/sqrt(ms+eps); var -= mom.
+    As in TF1 the mean-square slot starts at ones."""
+
+    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, use_locking=False,
+                 centered=False, name="RMSProp"):
+        super().__init__(learning_rate, use_locking, name)
+        self._decay, self._momentum, self._eps = decay, momentum, epsilon
+
+    def _apply(self, grad, var):
+        c = lambda v: convert_to_tensor(v, dtype=var.dtype)  # noqa: E731
+        ms, mom = self._slot(var, "rms", init=1.0), self._slot(var, "momentum")
+        ms_new = ms.assign(ms * c(self._decay) + M.square(grad) * c(1 - self._decay))
+        mom_new = mom.assign(mom * c(self._momentum) + self._lr_for(var) * grad / M.sqrt(ms_new + c(self._eps)))
+        return var.assign_sub(mom_new)
+
+
+class AdagradOptimizer(Optimizer):
+    """accum += grad^2; var -= lr*grad/sqrt(accum); accumulators start at 0.1 as in TF1."""
+
+    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False, name="Adagrad"):
+        super().__init__(learning_rate, use_locking, name)
+        self._init = initial_accumulator_value
+
+    def _apply(self, grad, var):
+        accum = self._slot(var, "accumulator", init=self._init)
+        new = accum.assign_add(M.square(grad))
+        return var.assign_sub(self._lr_for(var) * grad / M.sqrt(new))
+
+
+def create_global_step(graph=None):
+    graph = graph or get_default_graph()
+    if graph.get_collection(GraphKeys.GLOBAL_STEP):
+        raise ValueError("a global step already exists in this graph")
+    with graph.as_default():
+        step = Variable(convert_to_tensor(0, dtype=_dt.int64), trainable=False, name="global_step",
+                        collections=[GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP])
+    return step
+
+
+def get_global_step(graph=None):
+    steps = (graph or get_default_graph()).get_collection(GraphKeys.GLOBAL_STEP)
+    return steps[0] if steps else None
+
+
+def get_or_create_global_step(graph=None):
+    return get_global_step(graph) or create_global_step(graph)

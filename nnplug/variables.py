@@ -1,0 +1,268 @@
+"""Variables (state that lives in a Session on its backend), assign ops, variable scopes and get_variable."""
+import contextlib
+
+from . import dtypes as _dt
+from .graph import GraphKeys, Tensor, convert_to_tensor, get_default_graph, make, make_op
+from .shapes import ShapeError, TensorShape, fmt
+from .ops.registry import register
+
+
+def _assign_rule(shapes, dtypes, attrs):
+    var = attrs["variable"]
+    value = shapes[0]
+    if len(value) != len(var.shape) or any(a is not None and a != b for a, b in zip(value, var.shape)):
+        raise ShapeError(f"cannot assign a value of shape {fmt(value)} to variable '{var.name}' "
+                         f"of shape {fmt(var.shape)}")
+    if dtypes[0] != var.dtype:
+        raise ShapeError(f"cannot assign a {dtypes[0].name} value to {var.dtype.name} variable '{var.name}'")
+    return [(var.shape, var.dtype)]
+
+
+register("VariableV2", lambda s, d, a: [(a["variable"].shape, a["variable"].dtype)], stateful=True)
+for _name in ("Assign", "AssignAdd", "AssignSub"):
+    register(_name, _assign_rule, stateful=True)
+register("NoOp", lambda s, d, a: [], stateful=True)
+
+
+def group(*inputs, name=None):
+    """An op that runs all of `inputs` (tensors or ops) and returns nothing."""
+    flat = []
+    for i in inputs:
+        flat.extend(i if isinstance(i, (list, tuple)) else [i])
+    deps = [getattr(i, "op", i) for i in flat if i is not None]
+    graph = deps[0].graph if deps else get_default_graph()
+    with graph.control_dependencies(deps):
+        return graph.create_op("NoOp", [], {}, name or "group_deps")
+
+
+def no_op(name=None):
+    return make_op("NoOp", [], {}, name or "NoOp")
+
+
+class Variable:
+    """A mutable tensor held by each Session; prints as `<nnplug.Variable 'weight:0' shape=(1,) dtype=float32>`."""
+
+    def __init__(self, initial_value=None, trainable=True, collections=None, validate_shape=True,
+                 name=None, dtype=None, expected_shape=None, shape=None):
+        if initial_value is None:
+            raise ValueError("Variable needs an initial_value")
+        graph = get_default_graph()
+        self.graph = graph
+        with graph.name_scope(name or "Variable") as scope:  # a name ending in "/" is taken as exact
+            if callable(initial_value) and not isinstance(initial_value, Tensor):
+                initial_value = initial_value()
+            init = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")
+            if dtype is not None and init.dtype != _dt.as_dtype(dtype):
+                raise TypeError(f"variable '{scope[:-1]}': initial value has dtype {init.dtype.name}, "
+                                f"expected {_dt.as_dtype(dtype).name}")
+            self.dtype = init.dtype
+            self.shape = TensorShape(shape if shape is not None else init.shape)
+            if validate_shape and not self.shape.is_fully_defined():
+                raise ShapeError(f"variable '{scope[:-1]}' needs a fully known shape, its initial value has "
+                                 f"{fmt(init.shape)}; pass validate_shape=False and a shape")
+            self.trainable = trainable
+            self._ref = graph.create_op("VariableV2", [], {"variable": self}, name=scope).outputs[0]
+            self.name = self._ref.name
+            self.op = self._ref.op
+            self.initial_value = init
+            self.initializer = graph.create_op("Assign", [init], {"variable": self}, "Assign")
+        for key in (collections if collections is not None else [GraphKeys.GLOBAL_VARIABLES]):
+            graph.add_to_collection(key, self)
+        if trainable and GraphKeys.TRAINABLE_VARIABLES not in (collections or []):
+            graph.add_to_collection(GraphKeys.TRAINABLE_VARIABLES, self)
+
+    # -- reading ------------------------------------------------------------------------
+    def value(self):
+        return self._ref
+
+    read_value = value
+
+    def _as_tensor(self):
+        return self._ref
+
+    def get_shape(self):
+        return self.shape
+
+    def eval(self, session=None, feed_dict=None):
+        return self._ref.eval(feed_dict=feed_dict, session=session)
+
+    # -- writing ------------------------------------------------------------------------
+    def _assign(self, op_type, value, name):
+        value = convert_to_tensor(value, dtype=self.dtype)
+        return make(op_type, [value], {"variable": self}, name=name or op_type)
+
+    def assign(self, value, use_locking=False, name=None, read_value=True):
+        return self._assign("Assign", value, name)
+
+    def assign_add(self, delta, use_locking=False, name=None, read_value=True):
+        return self._assign("AssignAdd", delta, name)
+
+    def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
+        return self._assign("AssignSub", delta, name)
+
+    def load(self, value, session=None):
+        from .session import get_default_session
+        (session or get_default_session()).load_variable(self, value)
+
+    def __repr__(self):
+        return f"<nnplug.Variable '{self.name}' shape={fmt(self.shape)} dtype={self.dtype.name}>"
+
+    def __hash__(self):
+        return id(self)
+
+    def __eq__(self, other):
+        return self is other
+
+
+def _copy_operators():
+    """Variables behave like their value tensor in arithmetic, comparisons and indexing."""
+    names = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+             "__floordiv__", "__rfloordiv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+             "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__", "__and__", "__or__", "__invert__"]
+    for n in names:
+        method = getattr(Tensor, n, None)
+        if method is not None:
+            setattr(Variable, n, (lambda m: lambda self, *a: m(self._ref, *a))(method))
+
+
+def assign(ref, value, name=None, **kw):
+    return ref.assign(value, name=name)
+
+
+def assign_add(ref, value, name=None, **kw):
+    return ref.assign_add(value, name=name)
+
+
+def assign_sub(ref, value, name=None, **kw):
+    return ref.assign_sub(value, name=name)
+
+
+def global_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
+
+
+all_variables = global_variables
+
+
+def trainable_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
+
+
+def local_variables(scope=None):
+    return get_default_graph().get_collection(GraphKeys.LOCAL_VARIABLES, scope)
+
+
+def variables_initializer(var_list, name="init"):
+    return group(*[v.initializer for v in var_list], name=name)
+
+
+def global_variables_initializer():
+    return variables_initializer(global_variables())
+
+
+initialize_all_variables = global_variables_initializer
+
+
+def local_variables_initializer():
+    return variables_initializer(local_variables(), name="init_local")
+
+
+# -- variable scopes and get_variable -------------------------------------------------------
+AUTO_REUSE = "auto_reuse"
+
+
+class VariableScope:
+    def __init__(self, name, reuse=None, initializer=None):
+        self.name = name
+        self.reuse = reuse
+        self.initializer = initializer
+        self.original_name_scope = name + "/" if name else ""
+
+    def reuse_variables(self):
+        self.reuse = True
+
+
+def _scope_state(graph):
+    if graph._var_scope is None:
+        graph._var_scope = {"stack": [VariableScope("")], "store": {}, "opened": {}}
+    return graph._var_scope
+
+
+def get_variable_scope():
+    return _scope_state(get_default_graph())["stack"][-1]
+
+
+@contextlib.contextmanager
+def variable_scope(name_or_scope=None, default_name=None, values=None, reuse=None, initializer=None,
+                   auxiliary_name_scope=True, **kw):
+    """Prefix variable names (and op names) with a scope; `reuse=True` shares existing variables."""
+    graph = get_default_graph()
+    state = _scope_state(graph)
+    parent = state["stack"][-1]
+    if isinstance(name_or_scope, VariableScope):
+        full = name_or_scope.name
+    else:
+        name = name_or_scope
+        if name is None:
+            if default_name is None:
+                raise ValueError("variable_scope needs a name or a default_name")
+            prefix = f"{parent.name}/{default_name}" if parent.name else default_name
+            count = state["opened"].get(prefix, 0)
+            state["opened"][prefix] = count + 1
+            name = default_name if count == 0 else f"{default_name}_{count}"
+        full = f"{parent.name}/{name}" if parent.name else name
+    inherited = parent.reuse if reuse is None else reuse
+    scope = VariableScope(full, reuse=inherited, initializer=initializer or parent.initializer)
+    state["stack"].append(scope)
+    try:
+        if not auxiliary_name_scope:
+            yield scope
+        elif isinstance(name_or_scope, VariableScope):
+            with graph.name_scope(full + "/"):
+                yield scope
+        else:
+            with graph.name_scope(full.rsplit("/", 1)[-1]):
+                yield scope
+    finally:
+        state["stack"].pop()
+
+
+def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
+                 collections=None, **kw):
+    """Create `scope/name`, or return it when the scope reuses; errors say which case failed and why."""
+    from . import initializers
+    graph = get_default_graph()
+    state = _scope_state(graph)
+    scope = state["stack"][-1]
+    full = f"{scope.name}/{name}" if scope.name else name
+    store = state["store"]
+    if full in store:
+        if scope.reuse is True or scope.reuse == AUTO_REUSE:
+            var = store[full]
+            if shape is not None and tuple(TensorShape(shape)) != tuple(var.shape):
+                raise ValueError(f"trying to share variable {full} with shape {fmt(TensorShape(shape))}, "
+                                 f"but it has shape {fmt(var.shape)}")
+            return var
+        raise ValueError(f"variable {full} already exists; set reuse=True (or nnplug.AUTO_REUSE) in "
+                         f"variable_scope to share it")
+    if scope.reuse is True:
+        raise ValueError(f"variable {full} does not exist, and the scope has reuse=True; "
+                         f"create it in a scope without reuse first")
+    dtype = _dt.as_dtype(dtype or _dt.float32)
+    if initializer is None:
+        initializer = scope.initializer or initializers.glorot_uniform()
+    elif not callable(initializer) or isinstance(initializer, Tensor):
+        value = initializer
+        initializer = lambda shape, dtype: value  # noqa: E731 - a tensor or array given as the value
+    if shape is None:
+        raise ValueError(f"get_variable('{full}') needs a shape")
+    shape = tuple(int(d) for d in shape)
+    var = Variable(lambda: initializers.get(initializer)(shape, dtype), name=full + "/", dtype=dtype,
+                   trainable=trainable, collections=collections)
+    store[full] = var
+    if regularizer is not None:
+        with graph.name_scope(full + "/Regularizer/"):
+            loss = regularizer(var.value())
+        if loss is not None:
+            graph.add_to_collection("regularization_losses", loss)
+    return var
