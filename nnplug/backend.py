@@ -1,5 +1,8 @@
 """The interface a backend implements: kernel factories per op, device memory, synchronisation, RNG.
 
+Kernels of shape-only ops (FullLike, Shape) must not read their inputs' values: they are folded at compile
+time. A "Copy" kernel, when present, is used to store a private copy when a variable is assigned a constant.
+
 A kernel factory receives a KernelSpec with *concrete* shapes (plans are compiled per feed shapes) and
 returns a plain callable, so a compiled step does no shape logic. Composite ops (softmax, cross-entropy,
 the fused backward ops) are optional: without a kernel the compiler expands them into primitives.
@@ -38,6 +41,10 @@ class Backend:
     name = None
     aliases = ()
     kernels = {}  # op type -> factory(spec) -> callable
+    # Op types whose kernels always return new buffers (so the compiler may later write into them) ...
+    fresh_ops = frozenset()
+    # ... and whose kernels accept `out=` naming an input buffer of the output's shape to write into.
+    inplace_ops = frozenset()
 
     def __init__(self, device=None):
         self.device = device

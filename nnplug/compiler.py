@@ -16,6 +16,10 @@ from .shapes import ShapeError, TensorShape, fmt
 from . import plugins
 
 _plan_ids = itertools.count()
+# Inputs whose values a kernel never reads, only their (compile-time) shapes: an op is folded when
+# every other input is a constant. Kernels must accept None for these inputs.
+SHAPE_INPUTS = {"FullLike": {0}, "Shape": {0}, "SumTo": {1}, "ReduceGrad": {1}, "BroadcastLike": {1},
+                "ReshapeLike": {1}, "SliceGrad": {1}, "GatherGrad": {2}}
 
 
 class Value:
@@ -29,6 +33,73 @@ class Value:
         self.expr = expr
         self.const = const  # the backend array when known at compile time
         self.persistent = persistent  # aliases session state or a constant: copy before handing out
+
+
+class Step:
+    """One line of a plan: `outs = kernel(ins)`, or a variable store `V[slot] = ins[0]` (kernel None)."""
+
+    __slots__ = ("kernel", "outs", "ins", "comment", "op_type", "fresh", "keep", "out_kw")
+
+    def __init__(self, kernel, outs, ins, comment, op_type=None, fresh=False, keep=False):
+        self.kernel, self.outs, self.ins, self.comment = kernel, outs, ins, comment
+        self.op_type = op_type
+        self.fresh = fresh  # outputs are new buffers nobody else holds
+        self.keep = keep  # has effects beyond its outputs (stores, random streams)
+        self.out_kw = None  # an input buffer to write the result into
+
+    def render(self):
+        if self.kernel is None:
+            return f"{self.outs[0]} = {self.ins[0]}  # {self.comment}"
+        args = ", ".join(self.ins) + (f", out={self.out_kw}" if self.out_kw else "")
+        targets = self.outs[0] if len(self.outs) == 1 else ", ".join(self.outs) + ","
+        return f"{targets} = {self.kernel}({args})  # {self.comment}"
+
+
+def eliminate_dead_steps(steps, live_out):
+    """Drop steps whose outputs nothing uses (folding and fusion leave such steps behind)."""
+    live, kept = set(live_out), []
+    for step in reversed(steps):
+        if step.keep or any(o in live for o in step.outs):
+            kept.append(step)
+            live.update(step.ins)
+    return kept[::-1]
+
+
+def reuse_dying_buffers(steps, live_out, inplace_ops, values_by_expr):
+    """Let an elementwise kernel write into an input buffer that dies at that step (liveness), so a
+    training step allocates far less. Only buffers a fresh-output kernel made, never state or feeds."""
+    owned, root = set(), {}
+    for step in steps:
+        if step.kernel is None:
+            owned.discard(root.get(step.ins[0], step.ins[0]))  # stored into a variable: now session state
+        elif step.fresh:
+            owned.update(step.outs)
+        else:  # the outputs may be views of any input: they keep those buffers alive
+            parents = [root.get(n, n) for n in step.ins]
+            for o in step.outs:
+                root[o] = parents[0] if len(parents) == 1 else tuple(parents)
+    last_use = {}
+
+    def touch(name, i):
+        r = root.get(name, name)
+        for b in (r if isinstance(r, tuple) else (r,)):
+            last_use[b] = max(last_use.get(b, -1), i)
+
+    for i, step in enumerate(steps):
+        for name in step.ins:
+            touch(name, i)
+    for name in live_out:
+        touch(name, len(steps))
+    for i, step in enumerate(steps):
+        if step.kernel is None or step.op_type not in inplace_ops or len(step.outs) != 1:
+            continue
+        out = values_by_expr[step.outs[0]]
+        for name in step.ins:
+            v = values_by_expr.get(name)
+            if (name in owned and name not in root and last_use.get(name) == i and step.ins.count(name) == 1
+                    and v is not None and v.shape == out.shape and v.dtype == out.dtype):
+                step.out_kw = name
+                break
 
 
 class Plan:
@@ -58,13 +129,20 @@ def prune(graph, targets, fed):
     return [needed[i] for i in sorted(needed)]
 
 
+def _foldable(op_type, inputs):
+    """Every input whose value the kernel reads is a constant (ops without inputs are sources, not folded)."""
+    shape_only = SHAPE_INPUTS.get(op_type, ())
+    return bool(inputs) and all(v.const is not None for i, v in enumerate(inputs) if i not in shape_only)
+
+
 class Lowering:
     """Builds one plan's code; composite-op expansions call `emit` and `scalar` on it."""
 
     def __init__(self, session):
         self.session = session
         self.backend = session.backend
-        self.lines = []
+        self.steps = []
+        self.by_expr = {}
         self.globals = {}
         self.kernels = []
         self._n = itertools.count()
@@ -127,7 +205,7 @@ class Lowering:
                                       f"(needed by '{name}') and the op has no expansion into primitives")
         if kernel is IDENTITY:
             result = [inputs[0]]
-        elif not opdef.stateful and inputs and all(v.const is not None for v in inputs):
+        elif not opdef.stateful and _foldable(op_type, inputs):
             folded = kernel(*[v.const for v in inputs])
             folded = [folded] if single else list(folded)
             result = []
@@ -143,9 +221,10 @@ class Lowering:
             self.globals[kname] = kernel
             self.kernels.append((kname, spec))
             result = [Value(s, d, self._name("t")) for s, d in zip(shapes, dtypes)]
-            args = ", ".join(v.expr for v in inputs)
-            targets = result[0].expr if single else ", ".join(v.expr for v in result) + ","
-            self.lines.append(f"{targets} = {kname}({args})  # {op_type} {name}")
+            for v in result:
+                self.by_expr[v.expr] = v
+            self.steps.append(Step(kname, [v.expr for v in result], [v.expr for v in inputs], f"{op_type} {name}",
+                                   op_type, fresh=op_type in self.backend.fresh_ops, keep=opdef.stateful))
         if key is not None:
             self._cse[key] = result
         return result[0] if single else result
@@ -195,7 +274,9 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
             if kind != "Assign":
                 current = Value(var.shape, var.dtype, f"V[{slot}]", persistent=True)
                 new = low.emit("Add" if kind == "AssignAdd" else "Sub", [current, new], name=op.name)
-            low.lines.append(f"V[{slot}] = {new.expr}  # {kind} {op.name}")
+            if new.persistent or new.const is not None:  # a buffer someone else owns: store a copy
+                new = low.emit("Copy", [new], name=op.name) if low.backend.has_kernel("Copy") else new
+            low.steps.append(Step(None, [f"V[{slot}]"], [new.expr], f"{kind} {op.name}", keep=True))
             values[id(op.outputs[0])] = Value(new.shape, new.dtype, new.expr, persistent=True)
             continue
         rng = session.rng_for(op) if registry.get(kind).stateful else None
@@ -204,13 +285,17 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
         for t, v in zip(op.outputs, outs):
             values[id(t)] = v
     fetched = [values[id(t)] for t in fetch_tensors]
+    live_out = {v.expr for v in fetched}
+    steps = eliminate_dead_steps(low.steps, live_out)
+    reuse_dying_buffers(steps, live_out, low.backend.inplace_ops, low.by_expr)
     n = next(_plan_ids)
     args = "".join(f", f{i}" for i in range(len(feed_tensors)))
-    body = low.lines or ["pass"]
+    body = [step.render() for step in steps] or ["pass"]
     ret = ", ".join(v.expr for v in fetched)
     source = (f"def plan_{n}(V{args}):\n" + "".join(f"    {line}\n" for line in body)
               + f"    return ({ret}{',' if len(fetched) == 1 else ''})\n")
     namespace = dict(low.globals)
     exec(compile(source, f"<nnplug plan {n}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    used = {step.kernel for step in steps}
     return Plan(namespace[f"plan_{n}"], source, [v.persistent for v in fetched], sorted(set(var_reads)),
-                has_assign, low.kernels)
+                has_assign, [(k, spec) for k, spec in low.kernels if k in used])

@@ -3,13 +3,15 @@ import numpy as np
 
 from nnplug.backend import Backend
 
-from .kernels import KERNELS
+from .kernels import FRESH, INPLACE, KERNELS
 
 
 class NumpyBackend(Backend):
     name = "numpy"
     aliases = ("cpu", "np")
     kernels = KERNELS
+    fresh_ops = FRESH
+    inplace_ops = INPLACE
 
     @classmethod
     def devices(cls):

@@ -37,17 +37,25 @@ for _name, _fn in {
 @kernel("Relu")
 def _relu(spec):
     zero = spec.out_dtype.np.type(0)
-    return lambda x: np.maximum(x, zero)
+    return lambda x, out=None: np.maximum(x, zero, out=out)
 
 
 @kernel("Sigmoid")
 def _sigmoid(spec):
-    def sigmoid(x):  # 0.5 * (1 + tanh(x/2)): exact and overflow-free
-        y = np.tanh(x * 0.5)
+    half = spec.out_dtype.np.type(0.5)
+
+    def sigmoid(x, out=None):  # 0.5 * (1 + tanh(x/2)): exact and overflow-free
+        y = np.multiply(x, half, out=out)
+        np.tanh(y, out=y)
         y += 1
-        y *= 0.5
+        y *= half
         return y
     return sigmoid
+
+
+@kernel("Copy")
+def _copy(spec):
+    return np.array
 
 
 @kernel("TanhGrad")
@@ -334,3 +342,17 @@ def _xent(spec):
         backprop -= labels
         return loss, backprop
     return xent
+
+
+# Kernels that always return a new buffer, and those that take `out=` (an input buffer that dies there).
+INPLACE = frozenset({
+    "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt", "Square", "Reciprocal", "Tanh", "Sign", "Floor", "Add", "Sub",
+    "Mul", "Div", "Pow", "Maximum", "Minimum", "Relu", "Sigmoid",
+})
+FRESH = INPLACE | frozenset({
+    "LogicalNot", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
+    "Select", "TanhGrad", "SigmoidGrad", "ReluGrad", "Cast", "MatMul", "ReduceSum", "ReduceMax", "ReduceMin",
+    "ReduceProd", "ReduceMean", "ArgMax", "ArgMin", "SumTo", "Concat", "SliceGrad", "Gather", "GatherGrad",
+    "OneHot", "Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits", "Copy", "RandomStandardNormal",
+    "RandomUniform", "TruncatedNormal", "RandomUniformInt",
+})

@@ -14,6 +14,9 @@ def _source_rule(shapes, dtypes, attrs):
 register("Placeholder", _source_rule)
 register("Const", _source_rule)
 register("Identity", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g])
+# A private copy of a buffer, used by the compiler when a variable is assigned a constant; backends that
+# never write in place need no Copy kernel. Stateful, so it is never folded back into the constant.
+register("Copy", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], stateful=True)
 register("StopGradient", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [None])
 register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[0])], grad=lambda op, g: [g])
 

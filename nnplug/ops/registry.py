@@ -53,9 +53,10 @@ def primitives():
     return sorted(n for n, d in _REGISTRY.items() if not d.composite and n not in _SOURCES)
 
 
-# Ops the Session handles itself (feeds, constants, variable storage, grouping): no kernel needed.
+# Ops the Session and compiler handle themselves (feeds, constants, variable storage, grouping, the
+# optional Copy): no kernel needed.
 _SOURCES = {"Placeholder", "Const", "VariableV2", "Assign", "AssignAdd", "AssignSub", "NoOp", "Identity",
-            "StopGradient", "PlaceholderWithDefault"}
+            "StopGradient", "PlaceholderWithDefault", "Copy"}
 
 
 def is_session_op(name):
