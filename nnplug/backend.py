@@ -45,6 +45,8 @@ class Backend:
     fresh_ops = frozenset()
     # ... and whose kernels accept `out=` naming an input buffer of the output's shape to write into.
     inplace_ops = frozenset()
+    # Elementwise op types this backend can compile into one kernel via fuse_elementwise (see fusion.py).
+    fusable_ops = frozenset()
 
     def __init__(self, device=None):
         self.device = device
@@ -69,6 +71,10 @@ class Backend:
         except KeyError:
             raise NotImplementedError(f"backend '{self.name}' has no kernel for op type '{spec.op_type}'") from None
         return factory(spec)
+
+    def fuse_elementwise(self, chain):
+        """Return one callable computing a fusion.Chain of elementwise ops, or None to decline."""
+        return None
 
     # -- memory -------------------------------------------------------------------------
     def to_device(self, array):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .backend import IDENTITY, KernelSpec
 from .errors import InvalidArgumentError
+from .fusion import fuse_elementwise
 from .ops import registry
 from .shapes import ShapeError, TensorShape, fmt
 from . import plugins
@@ -38,11 +39,12 @@ class Value:
 class Step:
     """One line of a plan: `outs = kernel(ins)`, or a variable store `V[slot] = ins[0]` (kernel None)."""
 
-    __slots__ = ("kernel", "outs", "ins", "comment", "op_type", "fresh", "keep", "out_kw")
+    __slots__ = ("kernel", "outs", "ins", "comment", "op_type", "fresh", "keep", "out_kw", "spec")
 
-    def __init__(self, kernel, outs, ins, comment, op_type=None, fresh=False, keep=False):
+    def __init__(self, kernel, outs, ins, comment, op_type=None, fresh=False, keep=False, spec=None):
         self.kernel, self.outs, self.ins, self.comment = kernel, outs, ins, comment
         self.op_type = op_type
+        self.spec = spec
         self.fresh = fresh  # outputs are new buffers nobody else holds
         self.keep = keep  # has effects beyond its outputs (stores, random streams)
         self.out_kw = None  # an input buffer to write the result into
@@ -224,7 +226,8 @@ class Lowering:
             for v in result:
                 self.by_expr[v.expr] = v
             self.steps.append(Step(kname, [v.expr for v in result], [v.expr for v in inputs], f"{op_type} {name}",
-                                   op_type, fresh=op_type in self.backend.fresh_ops, keep=opdef.stateful))
+                                   op_type, fresh=op_type in self.backend.fresh_ops, keep=opdef.stateful,
+                                   spec=spec))
         if key is not None:
             self._cse[key] = result
         return result[0] if single else result
@@ -287,6 +290,8 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     fetched = [values[id(t)] for t in fetch_tensors]
     live_out = {v.expr for v in fetched}
     steps = eliminate_dead_steps(low.steps, live_out)
+    if low.backend.fusable_ops:
+        steps = fuse_elementwise(steps, live_out, low)
     reuse_dying_buffers(steps, live_out, low.backend.inplace_ops, low.by_expr)
     n = next(_plan_ids)
     args = "".join(f", f{i}" for i in range(len(feed_tensors)))
