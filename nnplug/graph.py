@@ -152,7 +152,10 @@ class Graph:
             else:
                 op_name = self.unique_name(name or op_type)
             try:
-                outs = opdef.infer([t.shape for t in inputs], [t.dtype for t in inputs], attrs)
+                if any(t.shape.unknown_rank for t in inputs):
+                    outs = _infer_unknown_rank(opdef, inputs, attrs)
+                else:
+                    outs = opdef.infer([t.shape for t in inputs], [t.dtype for t in inputs], attrs)
             except ShapeError as e:
                 shapes = ", ".join(f"'{t.name}' {fmt(t.shape)}" for t in inputs)
                 raise ShapeError(f"{op_type} op '{op_name}': {e} (inputs: {shapes})") from None
@@ -246,6 +249,24 @@ class Graph:
             yield self
         finally:
             _stack.graphs.pop()
+
+
+def _infer_unknown_rank(opdef, inputs, attrs):
+    """Outputs of an op fed a tensor of unknown rank: the rule is tried at every plausible rank; an output
+    shape that is the same for every rank that works is kept, any other is unknown. Everything is
+    checked again on concrete shapes when a plan is compiled."""
+    results, error = [], None
+    for rank in range(7):
+        shapes = [TensorShape([None] * rank) if t.shape.unknown_rank else t.shape for t in inputs]
+        try:
+            results.append(opdef.infer(shapes, [t.dtype for t in inputs], attrs))
+        except ShapeError as e:
+            error = error or e
+    if not results:
+        raise error
+    first = results[0]
+    return [(s if all(tuple(r[i][0]) == tuple(s) for r in results) else TensorShape(None), d)
+            for i, (s, d) in enumerate(first)]
 
 
 class _GraphStack(threading.local):

@@ -3,7 +3,7 @@ import difflib
 import math
 
 from . import dtypes as _dt
-from .graph import constant
+from .graph import constant as _constant
 from .ops import random_ops as R
 
 
@@ -26,12 +26,12 @@ class Initializer:
 
 class Zeros(Initializer):
     def __call__(self, shape, dtype=_dt.float32, partition_info=None):
-        return constant(0, dtype=dtype, shape=shape)
+        return _constant(0, dtype=dtype, shape=shape)
 
 
 class Ones(Initializer):
     def __call__(self, shape, dtype=_dt.float32, partition_info=None):
-        return constant(1, dtype=dtype, shape=shape)
+        return _constant(1, dtype=dtype, shape=shape)
 
 
 class Constant(Initializer):
@@ -39,7 +39,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape, dtype=_dt.float32, partition_info=None):
-        return constant(self.value, dtype=dtype, shape=shape)
+        return _constant(self.value, dtype=dtype, shape=shape)
 
 
 class RandomNormal(Initializer):
@@ -108,7 +108,7 @@ def lecun_normal(seed=None):
 
 zeros = zeros_initializer = Zeros
 ones = ones_initializer = Ones
-constant_initializer = Constant
+constant = constant_initializer = Constant
 random_normal = random_normal_initializer = RandomNormal
 random_uniform = random_uniform_initializer = RandomUniform
 truncated_normal = truncated_normal_initializer = TruncatedNormal

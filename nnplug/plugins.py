@@ -199,6 +199,11 @@ def run_observers():
     return plugin_manager().hook.nnplug_session_run.get_hookimpls()
 
 
+def active_backends():
+    """The backend instances in use now (for observers that must synchronise them, e.g. a profiler)."""
+    return list(_state["instances"].values())
+
+
 def describe_backends():
     """Rows for `nnplug backends`: name, aliases, package, version, devices, status."""
     rows = []

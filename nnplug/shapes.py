@@ -8,9 +8,11 @@ class ShapeError(ValueError):
 class TensorShape(tuple):
     """A tuple of ints and `None`s that prints as TF1 does: `(?, 1)`."""
 
+    unknown_rank = False
+
     def __new__(cls, dims=()):
-        if dims is None:
-            raise ShapeError("shapes of unknown rank are not supported; give at least the rank, e.g. (None, 3)")
+        if dims is None or isinstance(dims, UnknownShape):
+            return UNKNOWN
         if isinstance(dims, int):
             dims = (dims,)
         return super().__new__(cls, tuple(None if d is None or int(d) < 0 else int(d) for d in dims))
@@ -41,14 +43,54 @@ class TensorShape(tuple):
     __str__ = __repr__
 
 
+class UnknownShape(TensorShape):
+    """The shape of a tensor whose rank is not known when the graph is built (`placeholder(shape=None)`).
+    Plans are compiled on concrete shapes, so only build-time checks are lost."""
+
+    unknown_rank = True
+
+    def __new__(cls):
+        return tuple.__new__(cls, ())
+
+    @property
+    def ndims(self):
+        return None
+
+    rank = ndims
+
+    def as_list(self):
+        raise ValueError("as_list() is not defined on a shape of unknown rank")
+
+    def is_fully_defined(self):
+        return False
+
+    def __repr__(self):
+        return "<unknown>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return hash("<unknown shape>")
+
+
+UNKNOWN = UnknownShape()
+
+
 def fmt(shape):
     """Format a shape the TF1 way, with `?` for unknown dimensions."""
+    if getattr(shape, "unknown_rank", False):
+        return "<unknown>"
     inner = ", ".join("?" if d is None else str(d) for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
 def broadcast(a, b):
     """NumPy broadcasting of two static shapes; `None` stays unknown unless the other side pins it."""
+    if getattr(a, "unknown_rank", False) or getattr(b, "unknown_rank", False):
+        return UNKNOWN
     out = []
     for i in range(1, max(len(a), len(b)) + 1):
         x = a[-i] if i <= len(a) else 1
@@ -68,6 +110,8 @@ def broadcast(a, b):
 
 def compatible(static, actual):
     """Does a concrete shape fit a static one (same rank, every known dimension equal)?"""
+    if getattr(static, "unknown_rank", False):
+        return True
     return len(static) == len(actual) and all(s is None or s == a for s, a in zip(static, actual))
 
 

@@ -224,10 +224,8 @@ register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])])
 
 # -- the TF1 functions ---------------------------------------------------------------------
 def placeholder(dtype, shape=None, name=None):
+    """A value fed at run time; `shape=None` accepts any shape (checked only when a plan is compiled)."""
     dtype = _dt.as_dtype(dtype)
-    if shape is None:
-        raise ValueError(f"placeholder '{name or 'Placeholder'}' needs a shape; use None for unknown dimensions, "
-                         "e.g. shape=(None, 784)")
     return make("Placeholder", [], {"dtype": dtype, "shape": TensorShape(shape)}, name=name or "Placeholder")
 
 

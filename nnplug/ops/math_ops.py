@@ -163,7 +163,7 @@ def _grad_where(op, g):
     return [None, sum_to(where(c, g, zero), x), sum_to(where(c, zero, g), y)]
 
 
-register("Select", _where_rule, grad=_float_grad(lambda op, g: _grad_where(op, g)))
+register("Select", _where_rule, grad=_grad_where)  # inputs[0] is the bool condition: no float check
 
 
 def _sum_to_rule(shapes, dtypes, attrs):
@@ -216,6 +216,9 @@ def _reduce_rule(shapes, dtypes, attrs):
 
 def _reduce_axes(op):
     axis = op.attrs["axis"]
+    if op.inputs[0].shape.unknown_rank:
+        raise NotImplementedError(f"the gradient of {op.type} '{op.name}' needs the rank of its input "
+                                  f"'{op.inputs[0].name}'; give its placeholder a shape")
     rank = len(op.inputs[0].shape)
     return tuple(range(rank)) if axis is None else normalize_axis(axis, rank)
 

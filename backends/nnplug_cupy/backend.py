@@ -1,0 +1,52 @@
+"""CupyBackend: arrays live on one CUDA device; kernels queue on CuPy's current stream.
+
+Nothing inside a step waits for the GPU: fetches (`to_host`) and `synchronize` are the only host syncs.
+Memory comes from CuPy's default memory pool, so a repeated step reuses the blocks of the last one.
+"""
+import numpy as np
+
+from nnplug.backend import Backend
+
+from . import device as _device
+from . import kernels as _kernels
+
+
+class CupyBackend(Backend):
+    name = "cupy"
+    aliases = ("cuda", "gpu")
+    kernels = {}  # filled per instance, once CuPy is importable
+
+    @classmethod
+    def is_available(cls):
+        n, why = _device.device_count()
+        return (True, "") if n else (False, why)
+
+    @classmethod
+    def devices(cls):
+        return _device.device_names()
+
+    def __init__(self, device=None):
+        super().__init__(device)
+        self.cupy, why = _device.import_cupy()
+        if self.cupy is None:
+            from nnplug.errors import BackendError
+            raise BackendError(f"backend 'cupy' cannot run here: {why}")
+        self.index = device or 0
+        self._device = _device.select(self.index)
+        self.kernels = _kernels.table(self.cupy)
+
+    def to_device(self, array):
+        self._device.use()
+        return self.cupy.asarray(array)
+
+    def to_host(self, value, persistent=False):
+        return self.cupy.asnumpy(value)  # always a fresh host array
+
+    def synchronize(self):
+        self._device.synchronize()
+
+    def make_rng(self, seed):
+        return _kernels.DeviceRandom(self.cupy, seed)
+
+    def describe(self):
+        return f"cupy {self.cupy.__version__} ({_device.device_names()[self.index]})"

@@ -1,0 +1,228 @@
+"""`nnplug.losses`: TF1's weighted losses, reduced to a scalar and added to the LOSSES collection.
+
+Every loss computes per-element losses, multiplies them by `weights` and reduces them as `reduction` says.
+The default, `SUM_BY_NONZERO_WEIGHTS`, is TF1's: the weighted sum divided by the number of elements whose
+weight is not zero, so with the default `weights=1.0` it is the plain mean.
+"""
+from .graph import GraphKeys, add_to_collection, convert_to_tensor, get_collection, name_scope
+from .ops import math_ops as M
+from .ops import nn_ops
+from .ops.array_ops import reshape, stop_gradient
+from .shapes import ShapeError, fmt
+
+
+class Reduction:
+    """How `compute_weighted_loss` turns weighted per-element losses into the result."""
+
+    NONE = "none"  # the weighted losses themselves, unreduced
+    SUM = "weighted_sum"
+    MEAN = "weighted_mean"  # sum / sum of the weights
+    SUM_OVER_BATCH_SIZE = "weighted_sum_over_batch_size"  # sum / number of elements
+    SUM_BY_NONZERO_WEIGHTS = "weighted_sum_by_nonzero_weights"  # sum / number of non-zero weights
+
+    @classmethod
+    def all(cls):
+        return (cls.NONE, cls.SUM, cls.MEAN, cls.SUM_OVER_BATCH_SIZE, cls.SUM_BY_NONZERO_WEIGHTS)
+
+    @classmethod
+    def validate(cls, key):
+        if key not in cls.all():
+            raise ValueError(f"unknown loss reduction {key!r}; expected one of {', '.join(cls.all())}")
+
+
+def _safe_div(num, den):
+    """num / den, or 0 where den is 0 (a batch whose weights are all zero has zero loss, not NaN)."""
+    nonzero = M.not_equal(den, 0.0)
+    return M.where(nonzero, num / M.where(nonzero, den, M.ones_like(den)), M.zeros_like(num))
+
+
+def _align_weights(weights, losses):
+    """Weights as a tensor that broadcasts against `losses` from the left, as TF1 documents it.
+
+    A `[batch]` weight vector against `[batch, d]` losses scales each example's row; trailing axes of size
+    one are appended so it never silently lines up with the wrong axis.
+    """
+    if hasattr(weights, "_as_tensor") or hasattr(weights, "op"):
+        weights = convert_to_tensor(weights)
+        if weights.dtype != losses.dtype:
+            weights = M.cast(weights, losses.dtype)
+    else:
+        weights = convert_to_tensor(weights, dtype=losses.dtype, name="weights")
+    given = w = weights.shape
+    l = losses.shape
+    if len(w) > len(l):
+        raise ShapeError(f"weights of shape {fmt(w)} have more dimensions than the losses {fmt(l)}")
+    if 0 < len(w) < len(l):
+        weights = reshape(weights, [-1 if d is None else d for d in w] + [1] * (len(l) - len(w)))
+        w = weights.shape
+    for a, b in zip(w, l):
+        if a is not None and b is not None and a not in (1, b):
+            raise ShapeError(f"weights of shape {fmt(given)} cannot be broadcast to the losses' shape {fmt(l)}")
+    return weights
+
+
+def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+                          reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """Weight per-element `losses` and reduce them; the result goes into `loss_collection` (if given)."""
+    Reduction.validate(reduction)
+    losses = convert_to_tensor(losses)
+    if not losses.dtype.is_floating:
+        raise TypeError(f"losses must be floating-point, got '{losses.name}' of dtype {losses.dtype.name}")
+    with name_scope(scope, "weighted_loss"):
+        weights = _align_weights(weights, losses)
+        weighted = M.multiply(losses, weights)
+        if reduction == Reduction.NONE:
+            loss = weighted
+        else:
+            total = M.reduce_sum(weighted)
+            if reduction == Reduction.SUM:
+                loss = total
+            else:
+                spread = weights * M.ones_like(losses)  # the weights broadcast to every element
+                if reduction == Reduction.MEAN:
+                    den = M.reduce_sum(spread)
+                elif reduction == Reduction.SUM_OVER_BATCH_SIZE:
+                    den = M.reduce_sum(M.ones_like(losses))
+                else:
+                    den = M.reduce_sum(M.cast(M.not_equal(spread, 0.0), losses.dtype))
+                loss = _safe_div(total, den)
+    if loss_collection:
+        add_to_collection(loss_collection, loss)
+    return loss
+
+
+def _check_same_shape(what_a, a, what_b, b, fn):
+    if len(a.shape) != len(b.shape) or any(x is not None and y is not None and x != y
+                                           for x, y in zip(a.shape, b.shape)):
+        raise ShapeError(f"{fn}: {what_a} of shape {fmt(a.shape)} and {what_b} of shape {fmt(b.shape)} "
+                         f"must have the same shape")
+
+
+def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0, scope=None,
+                          loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """Cross-entropy of softmax(logits) against one-hot labels, one value per example.
+
+    `label_smoothing` s moves the labels towards uniform: y * (1 - s) + s / num_classes.
+    """
+    logits = convert_to_tensor(logits)
+    onehot_labels = convert_to_tensor(onehot_labels)
+    if onehot_labels.dtype != logits.dtype:
+        onehot_labels = M.cast(onehot_labels, logits.dtype)
+    _check_same_shape("onehot_labels", onehot_labels, "logits", logits, "softmax_cross_entropy")
+    with name_scope(scope, "softmax_cross_entropy_loss"):
+        if label_smoothing:
+            n = logits.shape[-1]
+            if n is None:
+                raise ShapeError("softmax_cross_entropy: label_smoothing needs the number of classes "
+                                 f"(the logits' last dimension) known, got {fmt(logits.shape)}")
+            onehot_labels = onehot_labels * (1.0 - label_smoothing) + label_smoothing / n
+        per_example = nn_ops.softmax_cross_entropy_with_logits_v2(labels=stop_gradient(onehot_labels),
+                                                                  logits=logits)
+        return compute_weighted_loss(per_example, weights, None, loss_collection, reduction)
+
+
+def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+                                 reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """Cross-entropy of softmax(logits) against integer class ids `labels` (shape of logits minus the last)."""
+    logits = convert_to_tensor(logits)
+    labels = convert_to_tensor(labels)
+    if not labels.dtype.is_integer:
+        raise TypeError(f"sparse_softmax_cross_entropy: labels must be integer class ids, got '{labels.name}' "
+                        f"of dtype {labels.dtype.name}")
+    with name_scope(scope, "sparse_softmax_cross_entropy_loss"):
+        per_example = nn_ops.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return compute_weighted_loss(per_example, weights, None, loss_collection, reduction)
+
+
+def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothing=0, scope=None,
+                          loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """Element-wise logistic loss of sigmoid(logits) against labels in [0, 1] (stable for any logits).
+
+    `label_smoothing` s moves the labels towards 1/2: y * (1 - s) + s / 2.
+    """
+    logits = convert_to_tensor(logits)
+    labels = convert_to_tensor(multi_class_labels)
+    if labels.dtype != logits.dtype:
+        labels = M.cast(labels, logits.dtype)
+    _check_same_shape("multi_class_labels", labels, "logits", logits, "sigmoid_cross_entropy")
+    with name_scope(scope, "sigmoid_cross_entropy_loss"):
+        if label_smoothing:
+            labels = labels * (1.0 - label_smoothing) + 0.5 * label_smoothing
+        losses = nn_ops.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+
+
+def _pairwise(fn_name, labels, predictions):
+    predictions = convert_to_tensor(predictions)
+    labels = convert_to_tensor(labels)
+    if labels.dtype != predictions.dtype:
+        labels = M.cast(labels, predictions.dtype)
+    if not predictions.dtype.is_floating:
+        raise TypeError(f"{fn_name}: predictions must be floating-point, got {predictions.dtype.name}")
+    _check_same_shape("labels", labels, "predictions", predictions, fn_name)
+    return labels, predictions
+
+
+def mean_squared_error(labels, predictions, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+                       reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """(predictions - labels)^2, weighted and reduced."""
+    labels, predictions = _pairwise("mean_squared_error", labels, predictions)
+    with name_scope(scope, "mean_squared_error"):
+        return compute_weighted_loss(M.square(predictions - labels), weights, None, loss_collection, reduction)
+
+
+def absolute_difference(labels, predictions, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+                        reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """|predictions - labels|, weighted and reduced."""
+    labels, predictions = _pairwise("absolute_difference", labels, predictions)
+    with name_scope(scope, "absolute_difference"):
+        return compute_weighted_loss(M.abs(predictions - labels), weights, None, loss_collection, reduction)
+
+
+def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+               reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """0.5 e^2 where |e| <= delta, delta (|e| - 0.5 delta) beyond: quadratic near zero, linear far out."""
+    labels, predictions = _pairwise("huber_loss", labels, predictions)
+    with name_scope(scope, "huber_loss"):
+        err = M.abs(predictions - labels)
+        quad = M.minimum(err, float(delta))
+        losses = 0.5 * M.square(quad) + float(delta) * (err - quad)
+        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+
+
+def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_collection=GraphKeys.LOSSES,
+             reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """-y log(p + eps) - (1 - y) log(1 - p + eps) for probabilities `predictions`."""
+    labels, predictions = _pairwise("log_loss", labels, predictions)
+    with name_scope(scope, "log_loss"):
+        losses = (-labels * M.log(predictions + epsilon)
+                  - (1.0 - labels) * M.log(1.0 - predictions + epsilon))
+        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+
+
+def add_loss(loss, loss_collection=GraphKeys.LOSSES):
+    if loss_collection:
+        add_to_collection(loss_collection, loss)
+
+
+def get_losses(scope=None, loss_collection=GraphKeys.LOSSES):
+    return get_collection(loss_collection, scope)
+
+
+def get_regularization_losses(scope=None):
+    return get_collection("regularization_losses", scope)
+
+
+def get_total_loss(add_regularization_losses=True, name="total_loss"):
+    """The sum of every collected loss (and the regularization losses); an error if there are none."""
+    losses = get_losses()
+    if add_regularization_losses:
+        losses = losses + get_regularization_losses()
+    if not losses:
+        raise ValueError("get_total_loss: no losses in the LOSSES collection (nor regularization losses)")
+    return M.add_n(losses, name=name)
+
+
+__all__ = ["Reduction", "compute_weighted_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
+           "sigmoid_cross_entropy", "mean_squared_error", "absolute_difference", "huber_loss", "log_loss",
+           "add_loss", "get_losses", "get_regularization_losses", "get_total_loss"]
