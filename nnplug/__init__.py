@@ -37,6 +37,7 @@ from .session import InteractiveSession, Session, get_default_session  # noqa: E
 from .hookspecs import hookimpl  # noqa: E402
 from .plugins import backend, get_backend, set_backend  # noqa: E402
 from . import errors, initializers, nn, train  # noqa: E402
+from . import datasets, layers, losses  # noqa: E402
 
 
 
