@@ -92,3 +92,70 @@ def _build(members, low):
     names = list(in_index)
     comment = "Fused " + "+".join(t for t, _, _ in nodes) + f" {last.spec.name}"
     return Step(kname, list(last.outs), names, comment, "Fused", fresh=True, spec=None)
+
+
+# -- C source for a chain, shared by the OpenCL and CUDA (CuPy) backends ----------------------
+C_TYPES = {"float16": "half", "float32": "float", "float64": "double", "int8": "char", "int16": "short",
+           "int32": "int", "int64": "long", "uint8": "uchar", "bool": "uchar"}
+
+_C_OPS = {
+    "Add": "({0} + {1})", "Sub": "({0} - {1})", "Mul": "({0} * {1})", "Div": "({0} / {1})", "Neg": "(-{0})",
+    "Abs": "fabs({0})", "Exp": "exp({0})", "Log": "log({0})", "Log1p": "log1p({0})", "Sqrt": "sqrt({0})",
+    "Square": "({0} * {0})", "Reciprocal": "(1 / {0})", "Tanh": "tanh({0})", "Floor": "floor({0})",
+    "Sigmoid": "(1 / (1 + exp(-{0})))", "Relu": "({0} > 0 ? {0} : 0)", "Sign": "(({0} > 0) - ({0} < 0))",
+    "Maximum": "({0} > {1} ? {0} : {1})", "Minimum": "({0} < {1} ? {0} : {1})", "Pow": "pow({0}, {1})",
+    "TanhGrad": "({1} * (1 - {0} * {0}))", "SigmoidGrad": "({1} * {0} * (1 - {0}))",
+    "ReluGrad": "({1} > 0 ? {0} : 0)", "Greater": "({0} > {1})", "GreaterEqual": "({0} >= {1})",
+    "Less": "({0} < {1})", "LessEqual": "({0} <= {1})", "Equal": "({0} == {1})", "NotEqual": "({0} != {1})",
+    "LogicalAnd": "({0} && {1})", "LogicalOr": "({0} || {1})", "LogicalNot": "(!{0})",
+    "Select": "({0} ? {1} : {2})",
+}
+C_FUSABLE = frozenset(_C_OPS) | {"Cast"}
+
+
+def c_statements(chain, input_exprs, types=C_TYPES):
+    """C statements computing the chain, one `T nJ = ...;` per node, reading the inputs through
+    `input_exprs` (e.g. ["x0[i]", "x1[i % 5]"]). Returns (statements, name of the result)."""
+    lines = []
+    for j, (op_type, attrs, args) in enumerate(chain.nodes):
+        operands = [input_exprs[i] if kind == "in" else f"n{i}" for kind, i in args]
+        if op_type == "Cast":
+            expr = f"({types[attrs['dtype'].name]})({operands[0]})"
+        else:
+            expr = _C_OPS[op_type].format(*operands)
+        lines.append(f"{types[node_dtype(chain, j).name]} n{j} = {expr};")
+    return lines, f"n{len(chain.nodes) - 1}"
+
+
+_BOOL_OPS = {"Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr",
+             "LogicalNot"}
+
+
+def node_dtype(chain, j):
+    """The dtype node j produces: comparisons give bool, Cast its target, others their operand's."""
+    from . import dtypes
+    if j == len(chain.nodes) - 1:
+        return chain.out_dtype
+    op_type, attrs, args = chain.nodes[j]
+    if op_type in _BOOL_OPS:
+        return dtypes.bool_
+    if op_type == "Cast":
+        return attrs["dtype"]
+    kind, i = args[-1] if op_type == "Select" else args[0]
+    return chain.inputs[i][1] if kind == "in" else node_dtype(chain, i)
+
+
+def broadcast_index(in_shape, out_shape, flat="i"):
+    """C expression for the flat index into an input broadcast (NumPy rules) to `out_shape`, given the
+    output's flat index `flat`."""
+    out_shape = tuple(out_shape)
+    in_shape = (1,) * (len(out_shape) - len(in_shape)) + tuple(in_shape)
+    if in_shape == out_shape:
+        return flat
+    terms, in_stride, out_stride = [], 1, 1
+    for d in reversed(range(len(out_shape))):
+        if in_shape[d] != 1:
+            terms.append(f"(({flat} / {out_stride}) % {out_shape[d]}) * {in_stride}")
+        in_stride *= in_shape[d]
+        out_stride *= out_shape[d]
+    return " + ".join(terms) or "0"

@@ -26,12 +26,18 @@ def _fixed(fn):
 for _name, _fn in {
     "Neg": np.negative, "Abs": np.abs, "Exp": np.exp, "Log": np.log, "Log1p": np.log1p, "Sqrt": np.sqrt,
     "Square": np.square, "Reciprocal": np.reciprocal, "Tanh": np.tanh, "Sign": np.sign, "Floor": np.floor,
-    "LogicalNot": np.logical_not, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.true_divide,
+    "LogicalNot": np.logical_not, "Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
     "Pow": np.power, "Maximum": np.maximum, "Minimum": np.minimum, "Equal": np.equal, "NotEqual": np.not_equal,
     "Less": np.less, "LessEqual": np.less_equal, "Greater": np.greater, "GreaterEqual": np.greater_equal,
     "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or, "Select": np.where,
 }.items():
     KERNELS[_name] = _fixed(_fn)
+
+
+@kernel("Div")
+def _div(spec):
+    # the API divides integers as floats (TF1's truediv); a raw integer Div keeps its dtype: floor division
+    return np.true_divide if spec.out_dtype.is_floating else np.floor_divide
 
 
 @kernel("Relu")
