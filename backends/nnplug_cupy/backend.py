@@ -5,6 +5,7 @@ Memory comes from CuPy's default memory pool, so a repeated step reuses the bloc
 """
 import numpy as np
 
+from nnplug import fusion
 from nnplug.backend import Backend
 
 from . import device as _device
@@ -15,6 +16,7 @@ class CupyBackend(Backend):
     name = "cupy"
     aliases = ("cuda", "gpu")
     kernels = {}  # filled per instance, once CuPy is importable
+    fusable_ops = fusion.C_FUSABLE  # elementwise chains become one generated ElementwiseKernel
 
     @classmethod
     def is_available(cls):
@@ -34,6 +36,10 @@ class CupyBackend(Backend):
         self.index = device or 0
         self._device = _device.select(self.index)
         self.kernels = _kernels.table(self.cupy)
+
+    def fuse_elementwise(self, chain):
+        """One CUDA kernel for the chain (CuPy broadcasts the inputs); built once per chain signature."""
+        return _kernels.fused_elementwise(self.cupy, chain)
 
     def to_device(self, array):
         self._device.use()

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from nnplug import fusion
 from nnplug.xp_kernels import make_kernels
 
 _TABLES = {}
@@ -206,3 +207,27 @@ def _build(cupy):
         return lambda *like: rng.integers(lo, hi, shape, dtype)
 
     return K
+
+
+CUDA_TYPES = {"float16": "float16", "float32": "float", "float64": "double", "int8": "signed char",
+              "int16": "short", "int32": "int", "int64": "long long", "uint8": "unsigned char", "bool": "bool"}
+_FUSED = {}
+
+
+def fused_elementwise(cupy, chain):
+    """An ElementwiseKernel computing a fusion.Chain in one launch (statements from nnplug.fusion); CuPy
+    broadcasts the inputs to the output. Kernels are cached by the chain's signature."""
+    key = chain.key()
+    kernel = _FUSED.get(key)
+    if kernel is None:
+        in_params = ", ".join(f"{d.name} x{i}" for i, (_, d) in enumerate(chain.inputs))
+        body, result = fusion.c_statements(chain, [f"x{i}" for i in range(len(chain.inputs))], CUDA_TYPES)
+        kernel = _FUSED[key] = cupy.ElementwiseKernel(in_params, f"{chain.out_dtype.name} y",
+                                                      " ".join(body) + f" y = {result};", f"nnplug_fused_{len(_FUSED)}")
+    shape, dtype = tuple(chain.out_shape), chain.out_dtype.np
+
+    def fused(*xs):
+        out = cupy.empty(shape, dtype)
+        kernel(*xs, out)
+        return out
+    return fused
