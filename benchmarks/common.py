@@ -1,0 +1,262 @@
+"""Shared pieces of the asv suite and compare.py: seeded synthetic data, the two benchmark MLPs built in
+nnplug, and hand-written training loops (NumPy/CuPy, PyTorch) doing the same arithmetic.
+
+Every implementation starts from the same float32 weights, trains with mean softmax cross-entropy and
+momentum SGD (`v = momentum * v + grad; w -= lr * v`, TF1's and PyTorch's rule), and is fed the same
+contiguous batches, so steps/s compare like with like. Nothing here imports torch or cupy until asked.
+"""
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+LEARNING_RATE = 0.01
+MOMENTUM = 0.9
+# Backends that drive a real device. Other installed backends (e.g. the array-api-strict conformance
+# plugin) are references, not speed contenders; NNPLUG_BENCH_BACKENDS=all (or a list) includes them.
+DEVICE_BACKENDS = ("numpy", "opencl", "cupy")
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    name: str
+    sizes: tuple
+    activation: str  # "tanh" or "relu" on hidden layers; the last layer is linear (logits)
+    batch: int
+
+    @property
+    def n_in(self):
+        return self.sizes[0]
+
+    @property
+    def n_classes(self):
+        return self.sizes[-1]
+
+
+MODELS = {
+    "chapter": MLPSpec("chapter", (784, 50, 50, 10), "tanh", 64),  # the chapter's MNIST MLP
+    "wide": MLPSpec("wide", (784, 1024, 1024, 10), "relu", 256),
+}
+
+
+def available_backends():
+    """Names of the nnplug backends that can run here, in DEVICE_BACKENDS order (then any extra ones)."""
+    from nnplug.plugins import describe_backends
+    ok = [d["name"] for d in describe_backends() if d["available"]]
+    wanted = os.environ.get("NNPLUG_BENCH_BACKENDS", "").strip()
+    if wanted == "all":
+        chosen = ok
+    elif wanted:
+        chosen = [n for n in (w.strip() for w in wanted.split(",")) if n in ok]
+    else:
+        chosen = [n for n in ok if n in DEVICE_BACKENDS]
+    order = {n: i for i, n in enumerate(DEVICE_BACKENDS)}
+    return sorted(chosen, key=lambda n: (order.get(n, len(order)), n))
+
+
+def synthetic_data(n_rows, n_in=784, n_classes=10, seed=0):
+    """Seeded float32 features ~ N(0, 1) and int32 labels; no files needed."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n_rows, n_in), dtype=np.float32)
+    y = rng.integers(0, n_classes, size=n_rows).astype(np.int32)
+    return x, y
+
+
+def batch_slices(n_rows, batch):
+    """Contiguous [start, stop) pairs covering n_rows; the last batch may be short."""
+    return [(i, min(i + batch, n_rows)) for i in range(0, n_rows, batch)]
+
+
+def init_params(spec, seed=1):
+    """Glorot-uniform float32 kernels and zero biases: [(W, b), ...] per layer."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for n_in, n_out in zip(spec.sizes[:-1], spec.sizes[1:]):
+        limit = np.sqrt(6.0 / (n_in + n_out))
+        w = rng.uniform(-limit, limit, size=(n_in, n_out)).astype(np.float32)
+        params.append((w, np.zeros(n_out, np.float32)))
+    return params
+
+
+# -- nnplug ---------------------------------------------------------------------------------------
+class NnplugMLP:
+    """The MLP as a TF1-style nnplug graph (layers.dense, one_hot + softmax cross-entropy, Momentum)."""
+
+    def __init__(self, spec, backend="numpy", params=None, lr=LEARNING_RATE, momentum=MOMENTUM):
+        import nnplug as tf
+        self.spec = spec
+        params = params if params is not None else init_params(spec)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.x = tf.placeholder(tf.float32, (None, spec.n_in), name="x")
+            self.y = tf.placeholder(tf.int32, (None,), name="y")
+            act = {"tanh": tf.tanh, "relu": tf.nn.relu}[spec.activation]
+            h = self.x
+            n_layers = len(spec.sizes) - 1
+            for i, units in enumerate(spec.sizes[1:]):
+                h = tf.layers.dense(h, units, activation=act if i < n_layers - 1 else None, name=f"layer{i + 1}")
+            onehot = tf.one_hot(self.y, depth=spec.n_classes)
+            self.loss = tf.losses.softmax_cross_entropy(onehot_labels=onehot, logits=h)
+            self.train_op = tf.train.MomentumOptimizer(lr, momentum).minimize(self.loss)
+            init = tf.global_variables_initializer()
+            self.variables = tf.trainable_variables()
+        self.sess = tf.Session(graph=self.graph, backend=backend)
+        self.sess.run(init)
+        flat = [a for wb in params for a in wb]
+        if len(flat) != len(self.variables):
+            raise RuntimeError(f"expected {len(flat)} trainable variables in the {spec.name} MLP, "
+                               f"found {len(self.variables)}: {[v.name for v in self.variables]}")
+        for var, value in zip(self.variables, flat):
+            self.sess.load_variable(var, value)
+        self._sync = self.sess.backend.synchronize
+
+    def step(self, x, y):
+        self.sess.run(self.train_op, {self.x: x, self.y: y})
+
+    def loss_value(self, x, y):
+        return float(self.sess.run(self.loss, {self.x: x, self.y: y}))
+
+    def sync(self):
+        self._sync()
+
+    def weights(self):
+        return [self.sess.variable_value(v) for v in self.variables]
+
+
+# -- the floor: a hand-written loop in one array library --------------------------------------------
+class ArrayFloorMLP:
+    """Forward, softmax cross-entropy (`p - y` gradient), backward and momentum SGD written by hand with
+    `xp` (numpy or cupy) in float32, using in-place updates where that is the natural way to write it."""
+
+    def __init__(self, spec, xp=np, params=None, lr=LEARNING_RATE, momentum=MOMENTUM):
+        self.spec, self.xp = spec, xp
+        params = params if params is not None else init_params(spec)
+        self.W = [xp.asarray(w).copy() for w, _ in params]
+        self.b = [xp.asarray(b).copy() for _, b in params]
+        self.vW = [xp.zeros_like(w) for w in self.W]
+        self.vb = [xp.zeros_like(b) for b in self.b]
+        self.lr, self.momentum = np.float32(lr), np.float32(momentum)
+        self.relu = spec.activation == "relu"
+
+    def _forward(self, x):
+        xp = self.xp
+        acts = [x]
+        h = x
+        last = len(self.W) - 1
+        for i, (w, b) in enumerate(zip(self.W, self.b)):
+            z = h @ w
+            z += b
+            if i < last:
+                if self.relu:
+                    xp.maximum(z, 0, out=z)
+                else:
+                    xp.tanh(z, out=z)
+            acts.append(z)
+            h = z
+        return acts
+
+    def _softmax(self, logits):
+        xp = self.xp
+        p = logits - logits.max(axis=1, keepdims=True)
+        xp.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        return p
+
+    def step(self, x, y):
+        xp = self.xp
+        acts = self._forward(x)
+        n = x.shape[0]
+        g = self._softmax(acts[-1])
+        g[xp.arange(n), y] -= 1.0
+        g *= np.float32(1.0 / n)
+        for i in range(len(self.W) - 1, -1, -1):
+            gw = acts[i].T @ g
+            gb = g.sum(axis=0)
+            if i > 0:
+                g = g @ self.W[i].T
+                h = acts[i]
+                if self.relu:
+                    g *= h > 0
+                else:
+                    g *= 1.0 - h * h
+            for var, vel, grad in ((self.W[i], self.vW[i], gw), (self.b[i], self.vb[i], gb)):
+                vel *= self.momentum
+                vel += grad
+                var -= self.lr * vel
+
+    def loss_value(self, x, y):
+        xp = self.xp
+        logits = self._forward(x)[-1]
+        m = logits.max(axis=1, keepdims=True)
+        lse = m[:, 0] + xp.log(xp.exp(logits - m).sum(axis=1))
+        return float((lse - logits[xp.arange(x.shape[0]), y]).mean())
+
+    def sync(self):
+        if self.xp is not np:
+            self.xp.cuda.Device().synchronize()
+
+    def weights(self):
+        to_host = (lambda a: a) if self.xp is np else self.xp.asnumpy
+        return [to_host(a) for wb in zip(self.W, self.b) for a in wb]
+
+
+# -- PyTorch eager --------------------------------------------------------------------------------
+class TorchMLP:
+    """The same model in PyTorch eager: nn.Sequential of Linear layers, cross_entropy, SGD(momentum)."""
+
+    def __init__(self, spec, device="cpu", params=None, lr=LEARNING_RATE, momentum=MOMENTUM):
+        import torch
+        self.torch, self.device = torch, torch.device(device)
+        params = params if params is not None else init_params(spec)
+        layers = []
+        for i, (w, b) in enumerate(params):
+            lin = torch.nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(w.T.copy()))
+                lin.bias.copy_(torch.from_numpy(b))
+            layers.append(lin)
+            if i < len(params) - 1:
+                layers.append(torch.nn.Tanh() if spec.activation == "tanh" else torch.nn.ReLU())
+        self.model = torch.nn.Sequential(*layers).to(self.device)
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
+        self.loss_fn = torch.nn.functional.cross_entropy
+
+    def to_device(self, x, y):
+        """Host batch -> tensors on this model's device (int64 labels, as cross_entropy wants)."""
+        t = self.torch
+        return t.from_numpy(x).to(self.device), t.from_numpy(y.astype(np.int64)).to(self.device)
+
+    def step(self, x, y):
+        self.opt.zero_grad(set_to_none=True)
+        self.loss_fn(self.model(x), y).backward()
+        self.opt.step()
+
+    def loss_value(self, x, y):
+        with self.torch.no_grad():
+            return float(self.loss_fn(self.model(x), y))
+
+    def sync(self):
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize()
+
+    def weights(self):
+        out = []
+        for m in self.model:
+            if hasattr(m, "weight"):
+                out += [m.weight.detach().cpu().numpy().T, m.bias.detach().cpu().numpy()]
+        return out
+
+
+def steps_per_second(model, batches, min_seconds=0.2, min_steps=3):
+    """Run whole passes over `batches` until min_seconds have passed; steps/s with a device sync at the end."""
+    steps = 0
+    start = time.perf_counter()
+    while True:
+        for x, y in batches:
+            model.step(x, y)
+        steps += len(batches)
+        model.sync()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds and steps >= min_steps:
+            return steps / elapsed

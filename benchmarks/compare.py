@@ -1,0 +1,302 @@
+"""Head-to-head training throughput: nnplug on each backend vs the hand-written floor vs PyTorch eager.
+
+    python benchmarks/compare.py                      # both MLPs + chapter epoch time, full run
+    python benchmarks/compare.py --quick              # CI-speed: few, short repeats
+    python benchmarks/compare.py --json out.json --png out.png
+
+For each MLP (chapter 784-50-50-10 tanh batch 64; wide 784-1024-1024-10 ReLU batch 256) it measures
+steps/s of: nnplug on every available backend; a hand-written NumPy loop doing the same arithmetic (the
+floor); a plain CuPy loop when cupy works; PyTorch eager when `import torch` works (CUDA when available,
+else CPU with torch.set_num_threads(os.cpu_count()); NumPy keeps its BLAS default threads). Every
+contender starts from the same weights and sees the same batches, in its own Python process. Numbers are medians over repeats,
+after a warm-up that is not timed, with a device synchronisation before each clock read.
+The "epoch" mode times one pass over 54000 synthetic rows of the chapter MLP (batch 64, no shuffling)
+and, for NumPy-based contenders, the peak memory the epoch allocates (tracemalloc).
+"""
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from importlib import metadata
+
+import numpy as np
+from tqdm import tqdm
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.common import (  # noqa: E402
+    MODELS, ArrayFloorMLP, NnplugMLP, TorchMLP, available_backends, batch_slices, init_params, synthetic_data,
+)
+
+
+def contenders(args):
+    """[(kind, arg)] for everything that can run here: ('nnplug', backend), ('floor', 'numpy'|'cupy'),
+    ('torch', None). Decided without importing torch or cupy into this process."""
+    out = [("nnplug", name) for name in (args.backends or available_backends())]
+    out.append(("floor", "numpy"))
+    if importlib.util.find_spec("cupy") is not None:
+        out.append(("floor", "cupy"))  # the worker reports it as skipped when no GPU is usable
+    if importlib.util.find_spec("torch") is not None and not args.no_torch:
+        out.append(("torch", None))
+    return out
+
+
+def make_model(kind, arg, spec, params):
+    """(label, model) for one contender, or (label, None) when it cannot run here."""
+    if kind == "nnplug":
+        return f"nnplug[{arg}]", NnplugMLP(spec, arg, params)
+    if kind == "floor" and arg == "numpy":
+        return "numpy loop (floor)", ArrayFloorMLP(spec, np, params)
+    if kind == "floor":
+        try:
+            import cupy
+            cupy.cuda.runtime.getDeviceCount()
+        except Exception:  # noqa: BLE001 - cupy without a GPU: skip the CuPy floor
+            return "cupy loop (floor)", None
+        return "cupy loop (floor)", ArrayFloorMLP(spec, cupy, params)
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    return f"pytorch eager [{dev}]", TorchMLP(spec, dev, params)
+
+
+def prepare_batches(model, x, y, slices):
+    """Batches in the form each contender is fed: host NumPy for nnplug, device arrays for the floors/torch."""
+    if isinstance(model, TorchMLP):
+        return [model.to_device(x[a:b], y[a:b]) for a, b in slices]
+    if isinstance(model, ArrayFloorMLP) and model.xp is not np:
+        return [(model.xp.asarray(x[a:b]), model.xp.asarray(y[a:b])) for a, b in slices]
+    return [(x[a:b], y[a:b]) for a, b in slices]
+
+
+def timed_passes(model, batches, repeats, passes):
+    """Median seconds of `passes` passes over `batches` (synchronised), over `repeats` timings."""
+    times = []
+    for _ in range(repeats):
+        model.sync()
+        t0 = time.perf_counter()
+        for _ in range(passes):
+            for xb, yb in batches:
+                model.step(xb, yb)
+        model.sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+def measure_steps(kind, arg, spec, args):
+    """steps/s of one contender on one MLP."""
+    label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+    if model is None:
+        return None
+    x, y = synthetic_data(spec.batch * args.pool, spec.n_in, spec.n_classes, seed=args.seed)
+    batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
+    for xb, yb in (batches * args.warmup)[: max(2, args.warmup)]:
+        model.step(xb, yb)  # warm-up: compile plans, allocate, fill caches
+    model.sync()
+    # size each timing to ~target seconds, judged from one untimed pass
+    t0 = time.perf_counter()
+    for xb, yb in batches:
+        model.step(xb, yb)
+    model.sync()
+    per_pass = max(time.perf_counter() - t0, 1e-6)
+    passes = max(1, round(args.target_seconds / per_pass))
+    med, times = timed_passes(model, batches, args.repeats, passes)
+    steps = passes * len(batches)
+    return dict(model=spec.name, contender=label, kind=kind, steps_per_s=steps / med, steps=steps, times_s=times)
+
+
+def measure_epoch(kind, arg, spec, args):
+    """Seconds for one epoch of `args.epoch_rows` rows, and traced peak memory for NumPy-based contenders."""
+    label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+    if model is None:
+        return None
+    x, y = synthetic_data(args.epoch_rows, spec.n_in, spec.n_classes, seed=args.seed)
+    batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
+    for xb, yb in batches[:2] + batches[-1:]:  # warm-up includes the short last batch's plan
+        model.step(xb, yb)
+    model.sync()
+    med, times = timed_passes(model, batches, args.epoch_repeats, 1)
+    peak = None
+    if arg == "numpy":  # NumPy reports its buffers to tracemalloc; other libraries do not
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        for xb, yb in batches:
+            model.step(xb, yb)
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+    return dict(model=spec.name, contender=label, kind=kind, epoch_s=med, times_s=times,
+                steps=len(batches), steps_per_s=len(batches) / med, peak_traced_bytes=peak)
+
+
+def run_isolated(job, args):
+    """Run one measurement in a fresh interpreter, so contenders cannot disturb each other: importing
+    PyTorch starts OpenMP threads that slow NumPy's BLAS several-fold on a 2-core machine."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(dict(job, args=vars(args)))]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"measuring {job} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def worker(payload):
+    job = json.loads(payload)
+    args = argparse.Namespace(**job["args"])
+    fn = measure_epoch if job["mode"] == "epoch" else measure_steps
+    row = fn(job["kind"], job["arg"], MODELS[job["model"]], args)
+    if row is not None and job["kind"] == "torch":
+        import torch
+        row["torch_threads"] = torch.get_num_threads()
+    print(json.dumps(row))
+    return 0
+
+
+def add_ratios(rows, key, higher_is_better=True):
+    """Ratio of each row to the NumPy floor and to PyTorch of the same model (x faster than it: > 1)."""
+    for r in rows:
+        same = [o for o in rows if o["model"] == r["model"]]
+        floor = next((o for o in same if o["contender"] == "numpy loop (floor)"), None)
+        torch = next((o for o in same if o["kind"] == "torch"), None)
+        for name, ref in (("vs_floor", floor), ("vs_torch", torch)):
+            r[name] = None if ref is None else (r[key] / ref[key] if higher_is_better else ref[key] / r[key])
+
+
+def table(step_rows, epoch_rows):
+    lines = ["| model | contender | steps/s | vs NumPy floor | vs PyTorch |", "|---|---|---:|---:|---:|"]
+    fmt = lambda v: "—" if v is None else f"{v:.2f}x"  # noqa: E731
+    for r in step_rows:
+        lines.append(f"| {r['model']} | {r['contender']} | {r['steps_per_s']:.1f} | {fmt(r['vs_floor'])} | "
+                     f"{fmt(r['vs_torch'])} |")
+    if epoch_rows:
+        lines += ["", f"Chapter MLP, one epoch ({epoch_rows[0]['steps']} steps); ratios are speed-ups "
+                      "(reference time / this time, so > 1 is faster); epoch time vs floor = 1 / 'vs NumPy floor'.",
+                  "", "| contender | epoch s | vs NumPy floor | vs PyTorch | peak traced MiB |",
+                  "|---|---:|---:|---:|---:|"]
+        for r in epoch_rows:
+            mem = "—" if r["peak_traced_bytes"] is None else f"{r['peak_traced_bytes'] / 2**20:.2f}"
+            lines.append(f"| {r['contender']} | {r['epoch_s']:.3f} | {fmt(r['vs_floor'])} | "
+                         f"{fmt(r['vs_torch'])} | {mem} |")
+    return "\n".join(lines)
+
+
+def plot(step_rows, epoch_rows, path):
+    """One panel per MLP (steps/s) plus the chapter epoch time, as a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    models = sorted({r["model"] for r in step_rows}, key=list(MODELS).index)
+    panels = len(models) + (1 if epoch_rows else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
+    colours = {"nnplug": "tab:blue", "floor": "tab:grey", "torch": "tab:orange"}
+    for ax, m in zip(axes[0], models):
+        rs = [r for r in step_rows if r["model"] == m]
+        bars = ax.barh([r["contender"] for r in rs], [r["steps_per_s"] for r in rs],
+                       color=[colours[r["kind"]] for r in rs])
+        ax.bar_label(bars, fmt="%.0f", padding=2)
+        ax.margins(x=0.2)
+        ax.set_xlabel("steps/s (higher is better)")
+        ax.set_title(f"{m} MLP {'-'.join(map(str, MODELS[m].sizes))}, batch {MODELS[m].batch}")
+        ax.invert_yaxis()
+    if epoch_rows:
+        ax = axes[0][-1]
+        bars = ax.barh([r["contender"] for r in epoch_rows], [r["epoch_s"] for r in epoch_rows],
+                       color=[colours[r["kind"]] for r in epoch_rows])
+        ax.bar_label(bars, fmt="%.3f s", padding=2)
+        ax.margins(x=0.2)
+        ax.set_xlabel("seconds (lower is better)")
+        ax.set_title(f"chapter MLP: one epoch of {epoch_rows[0]['steps']} steps")
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def environment():
+    """Device and versions, for the record."""
+    info = {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count(),
+            "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = platform.processor() or None
+    for dist in ("torch", "cupy", "pyopencl", "pocl-binary-distribution"):
+        try:  # versions from metadata: importing torch here would slow the NumPy contenders
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        import pyopencl
+        info["opencl_devices"] = [f"{d.name} ({p.name} {p.version})" for p in pyopencl.get_platforms()
+                                  for d in p.get_devices()]
+    except Exception:  # noqa: BLE001 - OpenCL is optional
+        pass
+    from nnplug.plugins import describe_backends
+    info["nnplug_backends"] = {d["name"]: (d["available"], d["reason"]) for d in describe_backends()}
+    return info
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--backends", nargs="+", default=None,
+                   help="nnplug backends to measure (default: every available device backend)")
+    p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    p.add_argument("--no-epoch", action="store_true", help="skip the chapter-MLP epoch-time mode")
+    p.add_argument("--repeats", type=int, default=7, help="timed repeats per contender (median reported)")
+    p.add_argument("--target-seconds", type=float, default=0.5, help="approximate length of one timed repeat")
+    p.add_argument("--pool", type=int, default=16, help="distinct batches cycled through in steps/s mode")
+    p.add_argument("--warmup", type=int, default=5, help="untimed warm-up steps")
+    p.add_argument("--epoch-rows", type=int, default=54000)
+    p.add_argument("--epoch-repeats", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="CI speed: 2 short repeats, 2000-row epoch")
+    p.add_argument("--json", metavar="PATH", help="write all numbers and the environment as JSON")
+    p.add_argument("--png", metavar="PATH", default="compare.png", help="bar chart (default: compare.png)")
+    p.add_argument("--no-png", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one measurement, JSON on stdout
+    args = p.parse_args(argv)
+    if args.worker:
+        return worker(args.worker)
+    if args.quick:
+        args.repeats, args.target_seconds, args.pool, args.warmup = 2, 0.05, 4, 2
+        args.epoch_rows, args.epoch_repeats = min(args.epoch_rows, 2000), 2
+
+    env = environment()
+    print(f"# {env.get('cpu')} ({env['cpus']} CPUs) · python {env['python']} · numpy {env['numpy']}"
+          + (f" · torch {env['torch']} (set_num_threads({os.cpu_count()}))" if "torch" in env else " · no torch")
+          + " · each contender in its own process")
+    jobs = [dict(mode="steps", model=m, kind=k, arg=a) for m in args.models for k, a in contenders(args)]
+    if not args.no_epoch:
+        jobs += [dict(mode="epoch", model="chapter", kind=k, arg=a) for k, a in contenders(args)]
+    step_rows, epoch_rows = [], []
+    for job in tqdm(jobs, desc="measuring", unit="run", disable=args.no_progress):
+        row = run_isolated(job, args)
+        if row is None:
+            continue
+        (epoch_rows if job["mode"] == "epoch" else step_rows).append(row)
+        if "torch_threads" in row:
+            env["torch_threads"] = row["torch_threads"]
+    add_ratios(step_rows, "steps_per_s")
+    add_ratios(epoch_rows, "epoch_s", higher_is_better=False)
+    print()
+    print(table(step_rows, epoch_rows))
+    if not args.no_png:
+        plot(step_rows, epoch_rows, args.png)
+        print(f"\nbar chart: {args.png}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"environment": env, "args": vars(args), "steps": step_rows, "epoch": epoch_rows}, f, indent=1)
+        print(f"numbers: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
