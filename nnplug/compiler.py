@@ -67,9 +67,10 @@ def eliminate_dead_steps(steps, live_out):
     return kept[::-1]
 
 
-def reuse_dying_buffers(steps, live_out, inplace_ops, values_by_expr):
-    """Let an elementwise kernel write into an input buffer that dies at that step (liveness), so a
-    training step allocates far less. Only buffers a fresh-output kernel made, never state or feeds."""
+def liveness(steps, live_out):
+    """Buffers and when they die. Returns (owned, root, last_use): `owned` are temporaries a fresh-output
+    kernel made and no variable keeps; `root` maps a possible view to the buffers it may alias; `last_use`
+    gives each buffer's last reading step (len(steps) for fetched ones), views included."""
     owned, root = set(), {}
     for step in steps:
         if step.kernel is None:
@@ -92,16 +93,45 @@ def reuse_dying_buffers(steps, live_out, inplace_ops, values_by_expr):
             touch(name, i)
     for name in live_out:
         touch(name, len(steps))
+    return owned, root, last_use
+
+
+def _fits(values_by_expr, name, out_name):
+    v, out = values_by_expr.get(name), values_by_expr[out_name]
+    return v is not None and v.shape == out.shape and v.dtype == out.dtype
+
+
+def reuse_dying_buffers(steps, live_out, inplace_ops, values_by_expr):
+    """Let an elementwise kernel write into an input buffer that dies at that step (liveness), so a
+    training step allocates far less. Only buffers a fresh-output kernel made, never state or feeds."""
+    owned, root, last_use = liveness(steps, live_out)
     for i, step in enumerate(steps):
         if step.kernel is None or step.op_type not in inplace_ops or len(step.outs) != 1:
             continue
-        out = values_by_expr[step.outs[0]]
         for name in step.ins:
-            v = values_by_expr.get(name)
             if (name in owned and name not in root and last_use.get(name) == i and step.ins.count(name) == 1
-                    and v is not None and v.shape == out.shape and v.dtype == out.dtype):
+                    and _fits(values_by_expr, name, step.outs[0])):
                 step.out_kw = name
                 break
+
+
+def update_variables_in_place(steps, live_out, inplace_ops, values_by_expr):
+    """`V[k] = f(V[k], ...)` becomes an in-place update of V[k]'s buffer when nothing reads V[k] (or a
+    view of it) after that step and the result ends up stored in V[k] — as optimizer updates do."""
+    dest = {}  # temporary -> slot expr it is finally stored into, following in-place writes backwards
+    for step in reversed(steps):
+        if step.kernel is None:
+            dest.setdefault(step.ins[0], step.outs[0])
+        elif step.out_kw and step.outs[0] in dest:
+            dest.setdefault(step.out_kw, dest[step.outs[0]])
+    _, _, last_use = liveness(steps, live_out)
+    for i, step in enumerate(steps):
+        if step.kernel is None or step.op_type not in inplace_ops or len(step.outs) != 1:
+            continue
+        slot = dest.get(step.outs[0])
+        if (slot is not None and slot in step.ins and step.ins.count(slot) == 1 and last_use.get(slot) == i
+                and _fits(values_by_expr, slot, step.outs[0])):
+            step.out_kw = slot
 
 
 class Plan:
@@ -129,6 +159,11 @@ def prune(graph, targets, fed):
         stack.extend(t.op for t in op.inputs)
         stack.extend(op.control_inputs)
     return [needed[i] for i in sorted(needed)]
+
+
+def _snapshot(x):
+    """Binds a variable's current buffer to a local; updates rebind or skip it (the buffer stays live)."""
+    return x
 
 
 def _foldable(op_type, inputs):
@@ -242,8 +277,9 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     low = Lowering(session)
     values = {}  # id(graph tensor) -> Value
     for t, arr in zip(feed_tensors, feed_arrays):
-        values[id(t)] = Value(arr.shape, t.dtype, f"f{fed[id(t)]}")
+        values[id(t)] = Value(arr.shape, t.dtype, f"f{fed[id(t)]}", persistent=True)  # the caller's array
     var_reads, has_assign = [], False
+    fetched_ids = {id(t) for t in fetch_tensors}
     for op in ops:
         if all(id(t) in values for t in op.outputs) and op.outputs:
             continue
@@ -260,8 +296,14 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
             slot = session.variable_slot(op.attrs["variable"])
             var_reads.append(slot)
             # read at each use, so a use ordered after an assign (by control dependencies) sees the new value
-            values[id(op.outputs[0])] = Value(op.attrs["variable"].shape, op.outputs[0].dtype, f"V[{slot}]",
-                                              persistent=True)
+            v = Value(op.attrs["variable"].shape, op.outputs[0].dtype, f"V[{slot}]", persistent=True)
+            low.by_expr[v.expr] = v
+            if id(op.outputs[0]) in fetched_ids:  # a fetched variable shows its value before this step's updates
+                snap = Value(v.shape, v.dtype, low._name("t"), persistent=True)
+                low.globals["snapshot"] = _snapshot
+                low.steps.append(Step("snapshot", [snap.expr], [v.expr], f"read {op.name}", "Snapshot"))
+                low.by_expr[snap.expr] = v = snap
+            values[id(op.outputs[0])] = v
             continue
         if kind in ("NoOp",):
             continue
@@ -275,7 +317,7 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
             slot = session.variable_slot(var)
             new = inputs[0]
             if kind != "Assign":
-                current = Value(var.shape, var.dtype, f"V[{slot}]", persistent=True)
+                current = low.by_expr[f"V[{slot}]"] = Value(var.shape, var.dtype, f"V[{slot}]", persistent=True)
                 new = low.emit("Add" if kind == "AssignAdd" else "Sub", [current, new], name=op.name)
             if new.persistent or new.const is not None:  # a buffer someone else owns: store a copy
                 new = low.emit("Copy", [new], name=op.name) if low.backend.has_kernel("Copy") else new
@@ -293,6 +335,7 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     if low.backend.fusable_ops:
         steps = fuse_elementwise(steps, live_out, low)
     reuse_dying_buffers(steps, live_out, low.backend.inplace_ops, low.by_expr)
+    update_variables_in_place(steps, live_out, low.backend.inplace_ops, low.by_expr)
     n = next(_plan_ids)
     args = "".join(f", f{i}" for i in range(len(feed_tensors)))
     body = [step.render() for step in steps] or ["pass"]
