@@ -1,0 +1,133 @@
+"""OpenCLBackend: arrays are pyopencl.array.Array values on one context and in-order queue per instance.
+
+Kernels are OpenCL C generated per op and shape (see kernels.py) and built once per context; elementwise
+chains the compiler finds (nnplug.fusion) become one generated kernel. Nothing inside a step waits for the
+device: fetches (`to_host`) and `synchronize` are the only host syncs.
+"""
+import functools
+import os
+
+from nnplug.backend import Backend
+from nnplug.errors import BackendError
+
+from . import codegen
+from . import device as _device
+from . import kernels as _kernels
+
+
+class OpenCLBackend(Backend):
+    name = "opencl"
+    aliases = ("cl",)
+    kernels = {}  # filled per instance: factories need the instance's context
+    fusable_ops = _kernels.ELEMENTWISE
+    inplace_ops = _kernels.INPLACE
+    fresh_ops = _kernels.FRESH
+
+    @classmethod
+    def is_available(cls):
+        found, why = _device.all_devices()
+        return (True, "") if found else (False, why)
+
+    @classmethod
+    def devices(cls):
+        return _device.device_names()
+
+    def __init__(self, device=None):
+        cl, why = _device.import_cl()
+        if cl is None:
+            raise BackendError(f"backend 'opencl' cannot run here: {why}")
+        import pyopencl.array as cl_array
+        self.index, (self.platform, self.cl_device) = _device.pick(device)
+        super().__init__(self.index)
+        _device.fix_pocl_generic_cpu(self.platform, self.cl_device)
+        self.cl = cl
+        self.context = cl.Context([self.cl_device])
+        self.queue = cl.CommandQueue(self.context)
+        from .memory import Memory
+        self.memory = Memory(cl, cl_array, self.queue)
+        self.fp64 = _device.has_fp64(self.cl_device)
+        max_wg = self.cl_device.max_work_group_size
+        self.wg = min(256, max_wg)
+        self.reduce_wg = 1 << (min(128, max_wg).bit_length() - 1)
+        self.mm_local = 16 if max_wg >= 256 else 8
+        # tiled (local memory) matrix products for GPUs, a vectorisable work-item per output for CPUs
+        cpu = bool(self.cl_device.type & cl.device_type.CPU)
+        self.matmul_kind = os.environ.get("NNPLUG_OPENCL_MATMUL", "simple" if cpu else "tiled")
+        self._programs = {}
+        self._fused = {}
+        self._kernels = {}
+        self.kernels = _kernels.make_table(self)
+
+    # -- programs and launches ------------------------------------------------------------------
+    def program(self, source):
+        """The built program for `source`, built once per context."""
+        prg = self._programs.get(source)
+        if prg is None:
+            if "cl_khr_fp64" in source and not self.fp64:
+                raise BackendError(f"OpenCL device '{self.cl_device.name}' has no float64 support "
+                                   "(cl_khr_fp64); use float32 on this device")
+            try:
+                prg = self.cl.Program(self.context, source).build()
+            except self.cl.RuntimeError as e:
+                raise BackendError(f"OpenCL could not build a kernel on '{self.cl_device.name}': {e}\n"
+                                   f"source:\n{source}") from None
+            self._programs[source] = prg
+        return prg
+
+    def cl_kernel(self, source, name):
+        """The kernel `name` of `source`'s program, one Kernel object per (source, name)."""
+        knl = self._kernels.get((source, name))
+        if knl is None:
+            knl = self._kernels[source, name] = self.cl.Kernel(self.program(source), name)
+        return knl
+
+    def gsize(self, n):
+        return (-(-n // self.wg) * self.wg,)
+
+    @staticmethod
+    def buf(x):
+        return x.base_data if not x.offset else x.data
+
+    def empty(self, shape, dtype):
+        return self.memory.empty(shape, dtype)
+
+    def zeros(self, shape, dtype):
+        return self.memory.zeros(shape, dtype)
+
+    def launch(self, knl, n, inputs, shape, dtype, local=None, out=None, grid=None):
+        """Run `knl(inputs..., y)` over `n` work-items (rounded up to whole work-groups); returns y."""
+        y = self.empty(tuple(shape), dtype) if out is None else out
+        if n and y.size:
+            if grid is not None:  # an exact grid; the driver picks the work-group size
+                knl(self.queue, grid, None, *[self.buf(x) for x in inputs], y.base_data)
+            else:
+                gsize = (n,) if local else self.gsize(n)
+                knl(self.queue, gsize, (local or self.wg,), *[self.buf(x) for x in inputs], y.base_data)
+        return y
+
+    def fuse_elementwise(self, chain):
+        """One kernel for an elementwise fusion.Chain (or a single op); inputs broadcast to the output."""
+        key = chain.key()
+        knl = self._fused.get(key)
+        if knl is None:
+            knl = self._fused[key] = self.cl_kernel(codegen.elementwise_source(chain), "ew")
+        n = 1
+        for d in chain.out_shape:
+            n *= d
+        return functools.partial(self._run_elementwise, knl, n, tuple(chain.out_shape), chain.out_dtype.np)
+
+    def _run_elementwise(self, knl, n, shape, dtype, *xs, out=None):
+        return self.launch(knl, n, xs, shape, dtype, out=out)
+
+    # -- memory -------------------------------------------------------------------------------------
+    def to_device(self, array):
+        return self.memory.to_device(array)
+
+    def to_host(self, value, persistent=False):
+        return self.memory.to_host(value)
+
+    def synchronize(self):
+        self.queue.finish()
+
+    def describe(self):
+        return f"opencl {self.cl.VERSION_TEXT} ({self.platform.name.strip()}: {self.cl_device.name.strip()})"

@@ -1,0 +1,111 @@
+"""OpenCL C source generation: elementwise expression trees (one op or a fused chain from nnplug.fusion)
+and the index arithmetic for broadcasting and reductions, with the concrete shapes baked in as literals
+(plans are compiled per feed shape, so every index map is known when a kernel is made)."""
+from nnplug import fusion
+
+TYPES = dict(fusion.C_TYPES)  # bool is uchar: 0 or 1
+
+PRELUDE = """
+long nn_ipow(long a, long b) { long r = 1; if (b < 0) return a == 1 ? 1 : (a == -1 ? (b & 1 ? -1 : 1) : 0);
+  while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
+"""
+
+
+def header(dtypes):
+    """Pragmas and helpers a source needs: fp64 when any dtype is float64."""
+    fp64 = any(getattr(d, "name", d) == "float64" for d in dtypes)
+    return ("#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n" if fp64 else "") + PRELUDE
+
+
+def ctype(dtype):
+    return TYPES[getattr(dtype, "name", dtype)]
+
+
+def _is_float(dtype):
+    return getattr(dtype, "name", dtype) in ("float16", "float32", "float64")
+
+
+def expr(op_type, attrs, operands, in_dtypes, out_dtype):
+    """A C expression for one elementwise op whose NumPy semantics OpenCL C spells differently; the rest
+    come from the shared table in nnplug.fusion."""
+    a = operands
+    t = ctype(out_dtype)
+    fl = _is_float(in_dtypes[0]) if in_dtypes else False
+    if op_type == "Cast":
+        if getattr(attrs["dtype"], "name", "") == "bool":
+            return f"(({a[0]}) != 0)"
+        return f"({TYPES[attrs['dtype'].name]})({a[0]})"
+    if op_type == "Div" and not fl:  # integer Div is floor division (NumPy's //)
+        return (f"(({a[0]}) / ({a[1]}) - ((({a[0]}) % ({a[1]}) != 0) && ((({a[0]}) < 0) != (({a[1]}) < 0))))")
+    if op_type == "Abs":
+        return f"fabs({a[0]})" if fl else f"({t})abs({a[0]})"
+    if op_type == "Floor" and not fl:
+        return a[0]
+    if op_type == "Pow":
+        return f"pow(({t}){a[0]}, ({t}){a[1]})" if _is_float(out_dtype) else f"({t})nn_ipow({a[0]}, {a[1]})"
+    if op_type == "Sigmoid":  # 0.5 * (1 + tanh(x/2)): the numpy backend's overflow-free form
+        return f"(({t})0.5 * tanh(({t})0.5 * {a[0]}) + ({t})0.5)"
+    if op_type == "Sign" and fl:
+        return f"(isnan({a[0]}) ? {a[0]} : ({t})(({a[0]} > 0) - ({a[0]} < 0)))"
+    if op_type == "Reciprocal" and fl:
+        return f"(({t})1 / {a[0]})"
+    if op_type in ("Maximum", "Minimum") and fl:  # NaN propagates, as in NumPy
+        cmp = ">=" if op_type == "Maximum" else "<="
+        return f"((isnan({a[0]}) || {a[0]} {cmp} {a[1]}) ? {a[0]} : {a[1]})"
+    if op_type in ("Relu",) and fl:
+        return f"({a[0]} > 0 || isnan({a[0]}) ? {a[0]} : ({t})0)"
+    return fusion._C_OPS[op_type].format(*a)
+
+
+def statements(chain, input_exprs):
+    """`T nJ = ...;` per node of a fusion.Chain, reading inputs via `input_exprs`; returns (lines, result)."""
+    lines, node_types = [], []
+    for j, (op_type, attrs, args) in enumerate(chain.nodes):
+        operands, in_dtypes = [], []
+        for kind, i in args:
+            if kind == "in":
+                operands.append(input_exprs[i])
+                in_dtypes.append(chain.inputs[i][1])
+            else:
+                operands.append(f"n{i}")
+                in_dtypes.append(node_types[i])
+        if op_type == "Select":
+            in_dtypes = in_dtypes[1:]
+        out = fusion.node_dtype(chain, j)
+        node_types.append(out)
+        lines.append(f"{ctype(out)} n{j} = ({ctype(out)})({expr(op_type, attrs, operands, in_dtypes, out)});")
+    return lines, f"n{len(chain.nodes) - 1}"
+
+
+def elementwise_source(chain, name="ew"):
+    """A kernel computing `chain` with one work-item per output element; inputs broadcast by NumPy rules."""
+    n = 1
+    for d in chain.out_shape:
+        n *= d
+    params = [f"__global const {ctype(d)} *restrict x{i}" for i, (_, d) in enumerate(chain.inputs)]
+    reads = [f"x{i}[{fusion.broadcast_index(s, chain.out_shape, 'i')}]" for i, (s, _) in enumerate(chain.inputs)]
+    body, result = statements(chain, reads)
+    dtypes = [d for _, d in chain.inputs] + [chain.out_dtype] + [fusion.node_dtype(chain, j)
+                                                                 for j in range(len(chain.nodes))]
+    return (header(dtypes) + f"__kernel void {name}({', '.join(params + [f'__global {ctype(chain.out_dtype)} *y'])})"
+            f" {{\n  const long i = get_global_id(0);\n  if (i >= {n}L) return;\n  "
+            + "\n  ".join(body) + f"\n  y[i] = {result};\n}}\n")
+
+
+def offset_expr(var, shape, strides):
+    """C expression: the memory offset of flat (row-major over `shape`) index `var`, given element strides."""
+    terms, div = [], 1
+    for size, stride in reversed(list(zip(shape, strides))):
+        if size != 1 and stride != 0:
+            coord = f"({var} / {div}L)" if div != 1 else f"{var}"
+            terms.append(f"(({coord} % {size}L) * {stride}L)")
+        div *= size
+    return " + ".join(terms) or "0"
+
+
+def contiguous_strides(shape):
+    strides, s = [], 1
+    for d in reversed(shape):
+        strides.append(s)
+        s *= d
+    return strides[::-1]

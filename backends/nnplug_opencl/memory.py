@@ -1,0 +1,25 @@
+"""Device memory for the OpenCL backend: a pyopencl memory pool per context (a repeated training step
+reuses the blocks of the previous one), plus host<->device copies."""
+import numpy as np
+
+
+class Memory:
+    def __init__(self, cl, cl_array, queue):
+        import pyopencl.tools as cl_tools
+        self.cl, self.cl_array, self.queue = cl, cl_array, queue
+        self.pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(queue))
+
+    def empty(self, shape, dtype):
+        return self.cl_array.Array(self.queue, shape, dtype, allocator=self.pool)
+
+    def zeros(self, shape, dtype):
+        y = self.empty(shape, dtype)
+        if y.nbytes:
+            self.cl.enqueue_fill_buffer(self.queue, y.base_data, np.uint8(0), 0, y.nbytes)
+        return y
+
+    def to_device(self, array):
+        return self.cl_array.to_device(self.queue, np.ascontiguousarray(array), allocator=self.pool)
+
+    def to_host(self, value):
+        return value.get(queue=self.queue)  # always a fresh host array

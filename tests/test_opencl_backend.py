@@ -1,0 +1,174 @@
+"""Direct checks of the OpenCL backend (PoCL on the CPU in CI) against float64 NumPy: tiled matrix products
+at edge sizes, reductions over arbitrary axes, broadcasting, slices and gathers, the fused softmax family,
+and a small MLP's training steps matching the numpy backend."""
+import time
+
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug import plugins
+
+_ok, _why = (False, "opencl backend not installed")
+try:
+    _cls = plugins.backend_classes().get("opencl")
+    if _cls is not None:
+        _ok, _why = _cls[0].is_available()
+except Exception as e:  # noqa: BLE001
+    _why = f"{type(e).__name__}: {e}"
+pytestmark = pytest.mark.skipif(not _ok, reason=f"OpenCL backend unavailable: {_why}")
+
+RS = np.random.RandomState(1234)
+
+
+def run(build, feeds=(), backend="opencl"):
+    """Build a graph with `build(*placeholders)` and run it on `backend`; feeds are NumPy arrays."""
+    g = tf.Graph()
+    with g.as_default():
+        phs = [tf.placeholder(tf.as_dtype(a.dtype), a.shape) for a in feeds]
+        out = build(*phs)
+        with tf.Session(backend=backend) as s:
+            return s.run(out, dict(zip(phs, feeds)))
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (17, 33, 65), (32, 16, 32), (5, 70, 3)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("kind", ["tiled", "simple"])  # GPUs get the local-memory tiles, CPUs the simple one
+def test_matmul_tiling_edges(m, k, n, ta, tb, kind, monkeypatch):
+    monkeypatch.setattr(plugins.get_backend("opencl"), "matmul_kind", kind)
+    a = RS.randn(*((k, m) if ta else (m, k))).astype(np.float32)
+    b = RS.randn(*((n, k) if tb else (k, n))).astype(np.float32)
+    got = run(lambda x, y: tf.matmul(x, y, transpose_a=ta, transpose_b=tb), [a, b])
+    ref = (a.astype(np.float64).T if ta else a) @ (b.astype(np.float64).T if tb else b)
+    assert got.shape == (m, n) and got.dtype == np.float32
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_matmul_batched_broadcast_float64():
+    a = RS.randn(2, 3, 4, 5)
+    b = RS.randn(5, 6)
+    got = run(lambda x, y: tf.matmul(x, y), [a, b])
+    np.testing.assert_allclose(got, a @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("axis,keep", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, False)])
+@pytest.mark.parametrize("fn,ref", [(tf.reduce_sum, np.sum), (tf.reduce_max, np.max), (tf.reduce_min, np.min),
+                                    (tf.reduce_mean, np.mean), (tf.reduce_prod, np.prod)])
+def test_reductions(fn, ref, axis, keep):
+    x = (RS.rand(3, 70, 5) + 0.5).astype(np.float32)  # 70 > 64: the work-group path for few outputs
+    got = run(lambda t: fn(t, axis=axis, keepdims=keep), [x])
+    np.testing.assert_allclose(got, ref(x.astype(np.float64), axis=axis, keepdims=keep), rtol=1e-4)
+
+
+def test_integer_reductions_and_argmax():
+    x = RS.randint(-9, 9, (4, 6)).astype(np.int32)
+    s, m, amax, amin = run(lambda t: [tf.reduce_sum(t, 1), tf.reduce_mean(t, 0), tf.argmax(t, 1),
+                                      tf.argmin(t, 0)], [x])
+    np.testing.assert_array_equal(s, x.sum(1))
+    np.testing.assert_array_equal(m, np.trunc(x.sum(0) / 4).astype(np.int32))  # TF1 truncates
+    np.testing.assert_array_equal(amax, x.argmax(1))
+    np.testing.assert_array_equal(amin, x.argmin(0))
+
+
+def test_broadcasting_and_dtypes():
+    a = RS.randn(3, 1, 4).astype(np.float32)
+    b = RS.randn(5, 1).astype(np.float32)
+    i = RS.randint(-7, 7, (2, 3)).astype(np.int64)
+    j = np.array([2, -3, 4], np.int64)
+    add, fdiv, sel, to_bool, eq = run(
+        lambda x, y, p, q: [x + y, tf.floordiv(p, q), tf.where(x > 0, x, y * 0 + 1.0), tf.cast(p, tf.bool),
+                            tf.equal(p, q)], [a, b, i, j])
+    np.testing.assert_allclose(add, a.astype(np.float64) + b, rtol=1e-6)
+    np.testing.assert_array_equal(fdiv, i // j)
+    np.testing.assert_allclose(sel, np.where(a > 0, a, np.ones_like(b) + 0 * a))
+    assert to_bool.dtype == np.bool_ and (to_bool == (i != 0)).all()
+    np.testing.assert_array_equal(eq, i == j)
+
+
+def test_slices_concat_transpose_gather_one_hot():
+    x = RS.randn(4, 5, 6)
+    idx = np.array([3, 0, 3, 1], np.int32)
+    got = run(lambda t, i: [t[1:4:2, ::-2, 3], tf.concat([t, t[:, :2]], axis=1), tf.transpose(t, [2, 0, 1]),
+                            tf.gather(t, i, axis=1), tf.one_hot(i, 5, axis=0)], [x, idx])
+    np.testing.assert_array_equal(got[0], x[1:4:2, ::-2, 3])
+    np.testing.assert_array_equal(got[1], np.concatenate([x, x[:, :2]], axis=1))
+    np.testing.assert_array_equal(got[2], x.transpose(2, 0, 1))
+    np.testing.assert_array_equal(got[3], np.take(x, idx, axis=1))
+    np.testing.assert_array_equal(got[4], np.eye(5)[idx].T)
+
+
+def test_gradients_of_gather_slice_concat_match_numpy_backend():
+    x = RS.randn(5, 3)
+    idx = np.array([4, 1, 4], np.int64)
+
+    def build(t, i):
+        y = tf.reduce_sum(tf.gather(t, i) * 2.0) + tf.reduce_sum(t[1:3] ** 2) + tf.reduce_sum(tf.concat([t, t], 0))
+        return tf.gradients(y, [t])[0]
+    np.testing.assert_allclose(run(build, [x, idx]), run(build, [x, idx], backend="numpy"), rtol=1e-12)
+
+
+def test_softmax_family():
+    x = RS.randn(6, 10) * 3
+    lab = RS.rand(6, 10)
+    lab /= lab.sum(1, keepdims=True)
+    e = np.exp(x - x.max(0))
+    sm0, lsm, loss, grad = run(lambda t, y: [
+        tf.nn.softmax(t, axis=0), tf.nn.log_softmax(t),
+        tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=t),
+        tf.gradients(tf.reduce_sum(tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=t)), [t])[0]],
+        [x, lab])
+    np.testing.assert_allclose(sm0, e / e.sum(0), rtol=1e-12)
+    ref_lsm = x - x.max(1, keepdims=True) - np.log(np.exp(x - x.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(lsm, ref_lsm, rtol=1e-12)
+    np.testing.assert_allclose(loss, -(lab * ref_lsm).sum(1), rtol=1e-12)
+    np.testing.assert_allclose(grad, np.exp(ref_lsm) - lab, atol=1e-12)
+
+
+def test_elementwise_chain_is_one_kernel():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [4, 3])
+        y = tf.tanh(x * 2.0 + 1.0) - tf.exp(-x)
+        with tf.Session(backend="opencl") as s:
+            xv = RS.randn(4, 3).astype(np.float32)
+            got = s.run(y, {x: xv})
+            source = s.plan_for([y], {x: xv}).source
+    np.testing.assert_allclose(got, np.tanh(xv * 2.0 + 1.0) - np.exp(-xv), rtol=1e-5, atol=1e-6)
+    assert source.count("Fused") == 1, source
+
+
+def _mlp_losses(backend, steps=3):
+    g = tf.Graph()
+    with g.as_default():
+        tf.set_random_seed(7)
+        x = tf.placeholder(tf.float32, [None, 12])
+        y = tf.placeholder(tf.int32, [None])
+        h = tf.tanh(tf.matmul(x, tf.Variable(tf.random_normal([12, 9], seed=1) * 0.3)) + tf.Variable(tf.zeros([9])))
+        w2 = tf.Variable(tf.random_normal([9, 4], seed=2) * 0.3)
+        logits = tf.matmul(h, w2) + tf.Variable(tf.zeros([4]))
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        rs = np.random.RandomState(0)
+        xs, ys = rs.randn(16, 12).astype(np.float32), rs.randint(0, 4, 16).astype(np.int32)
+        with tf.Session(backend=backend) as s:
+            s.run(tf.global_variables_initializer())
+            losses = [s.run([loss, train], {x: xs, y: ys})[0] for _ in range(steps)]
+            return np.array(losses), s.run(w2)
+
+
+def test_mlp_training_matches_numpy_backend():
+    l_cl, w_cl = _mlp_losses("opencl")
+    l_np, w_np = _mlp_losses("numpy")
+    assert l_cl[-1] < l_cl[0]
+    np.testing.assert_allclose(l_cl, l_np, rtol=1e-5)
+    np.testing.assert_allclose(w_cl, w_np, rtol=1e-4, atol=1e-6)
+
+
+def test_device_selection_errors_name_the_device(monkeypatch):
+    from nnplug.errors import BackendError
+    with pytest.raises(BackendError, match="OpenCL device 99 does not exist"):
+        plugins.get_backend("opencl:99")
+    monkeypatch.setenv("NNPLUG_OPENCL_DEVICE", "x")
+    from nnplug_opencl import device
+    with pytest.raises(BackendError, match="NNPLUG_OPENCL_DEVICE"):
+        device.pick(None)
