@@ -45,3 +45,5 @@ from . import datasets, layers, losses  # noqa: E402
 sub = subtract
 mul = multiply
 __version__ = "0.1.0"
+from . import debugging  # noqa: E402,F401
+from . import keras  # noqa: E402,F401

@@ -98,7 +98,8 @@ def liveness(steps, live_out):
 
 def _fits(values_by_expr, name, out_name):
     v, out = values_by_expr.get(name), values_by_expr[out_name]
-    return v is not None and v.shape == out.shape and v.dtype == out.dtype
+    # rank 0 never: a kernel may return a 0-d result as a NumPy scalar, which cannot be written into
+    return v is not None and v.shape == out.shape and v.dtype == out.dtype and len(out.shape) > 0
 
 
 def reuse_dying_buffers(steps, live_out, inplace_ops, values_by_expr):

@@ -1,5 +1,6 @@
 """The graph IR: Graph, Operation and symbolic Tensor, name scopes and the default-graph stack."""
 import contextlib
+import difflib
 import threading
 
 import numpy as np
@@ -209,7 +210,9 @@ class Graph:
         try:
             return self._by_name[name]
         except KeyError:
-            raise KeyError(f"the graph has no operation named '{name}'") from None
+            close = difflib.get_close_matches(name, list(self._by_name), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise KeyError(f"the graph has no operation named '{name}'{hint}") from None
 
     def get_tensor_by_name(self, name):
         if ":" not in name:

@@ -2,6 +2,7 @@
 import collections
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from .graph import Operation, Tensor, get_default_graph
 from .shapes import compatible, fmt
 
 PLAN_CACHE_SIZE = 64
+_live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
 
 
 class _DefaultSessions(threading.local):
@@ -91,6 +93,7 @@ class Session:
         self._lock = threading.RLock()
         self._closed = False
         self._observers = plugins.run_observers()
+        _live_sessions.add(self)
 
     # -- state owned by the session ---------------------------------------------------------
     def variable_slot(self, var):
@@ -141,7 +144,11 @@ class Session:
     def _feed_target(self, key):
         t = key
         if isinstance(t, str):
-            t = self.graph.as_graph_element(t)
+            try:
+                t = self.graph.as_graph_element(t)
+            except (KeyError, ValueError) as e:
+                raise TypeError(f"cannot feed {key!r:.80}: feed_dict keys must be tensors (placeholders) or "
+                                f"their names, and {e.args[0] if e.args else e}") from None
         if hasattr(t, "_as_tensor"):
             t = t._as_tensor()
         if not isinstance(t, Tensor):
@@ -162,10 +169,13 @@ class Session:
                 raise ValueError(f"cannot feed a ragged or malformed value to '{t.name}' (expects {t.dtype.name} "
                                  f"of shape {fmt(t.shape)}): {e}") from None
             if arr.dtype.kind not in "biuf":
-                raise TypeError(f"cannot feed a value of type {arr.dtype} to '{t.name}', which expects "
+                what = "strings" if arr.dtype.kind in "SU" else "None" if value is None else \
+                    f"a value of type {arr.dtype}"
+                raise TypeError(f"cannot feed {what} to '{t.name}', which expects "
                                 f"{t.dtype.name} of shape {fmt(t.shape)}")
             if arr.dtype.kind == "f" and t.dtype.is_integer:
-                raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}'")
+                raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}' "
+                                f"(shape {fmt(t.shape)}); cast them first if truncation is meant")
             arr = arr.astype(want, copy=False)
         if not compatible(t.shape, arr.shape):
             raise ValueError(f"Cannot feed value of shape {fmt(arr.shape)} for Tensor '{t.name}', "
@@ -216,9 +226,13 @@ class Session:
                         f"Attempting to use uninitialized value {var.op.name} (variable '{var.name}'); "
                         f"run its initializer or nnplug.global_variables_initializer() first", var.op)
         to_device = self.backend.to_device
-        out = plan.fn(values, *[to_device(a) for a in arrays])
-        if plan.has_assign and self._n_uninit:
-            self._n_uninit = sum(v is None for v in values)
+        if plan.has_assign:  # runs that update variables are serialised, so no update is lost to a race
+            with self._lock:
+                out = plan.fn(values, *[to_device(a) for a in arrays])
+                if self._n_uninit:
+                    self._n_uninit = sum(v is None for v in values)
+        else:
+            out = plan.fn(values, *[to_device(a) for a in arrays])
         to_host = self.backend.to_host
         results = []
         for v, persistent in zip(out, plan.fetch_persistent):

@@ -218,12 +218,12 @@ def make_kernels(xp, from_host=None, dtype=None):
 
     @kernel("StridedSlice")
     def _slice(spec):
-        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0]))
+        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0])) + (Ellipsis,)  # the standard wants every axis
         return lambda x: x[key]
 
     @kernel("SliceGrad")
     def _slice_grad(spec):
-        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1]))
+        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1])) + (Ellipsis,)
         shape, to = tuple(spec.out_shape), dt(spec.out_dtype)
 
         def slice_grad(g, x):

@@ -51,11 +51,8 @@ def _sigmoid(spec):
     half = spec.out_dtype.np.type(0.5)
 
     def sigmoid(x, out=None):  # 0.5 * (1 + tanh(x/2)): exact and overflow-free
-        y = np.multiply(x, half, out=out)
-        np.tanh(y, out=y)
-        y += 1
-        y *= half
-        return y
+        y = np.tanh(np.multiply(x, half, out=out), out=out)
+        return np.multiply(np.add(y, 1, out=out), half, out=out)  # out=None on 0-d: NumPy scalars
     return sigmoid
 
 
@@ -67,7 +64,9 @@ def _copy(spec):
 @kernel("TanhGrad")
 def _tanh_grad(spec):
     def tanh_grad(y, g):  # g * (1 - y*y), y and g share a shape
-        d = y * y
+        d = np.multiply(y, y)
+        if np.ndim(d) == 0:
+            return g * (1 - d)
         np.subtract(1, d, out=d)
         d *= g
         return d

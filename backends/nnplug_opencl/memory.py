@@ -19,7 +19,7 @@ class Memory:
         return y
 
     def to_device(self, array):
-        return self.cl_array.to_device(self.queue, np.ascontiguousarray(array), allocator=self.pool)
+        return self.cl_array.to_device(self.queue, np.asarray(array, order="C"), allocator=self.pool)  # keeps 0-d
 
     def to_host(self, value):
         return value.get(queue=self.queue)  # always a fresh host array

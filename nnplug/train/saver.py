@@ -92,6 +92,9 @@ class Saver:
             if tuple(value.shape) != tuple(var.shape):
                 raise ValueError(f"checkpoint '{path}': variable '{var.name}' has shape {tuple(value.shape)} "
                                  f"in the file but {tuple(var.shape)} in the graph")
+            if value.dtype.kind not in "biuf" or not np.can_cast(value.dtype, var.dtype.np, "same_kind"):
+                raise ValueError(f"checkpoint '{path}': variable '{var.name}' is stored as {value.dtype} "
+                                 f"in the file, which cannot become {var.dtype.name}")
             staged[var] = value
         for var, value in staged.items():
             sess.load_variable(var, value)
@@ -123,6 +126,11 @@ def latest_checkpoint(checkpoint_dir):
     index = os.path.join(checkpoint_dir, INDEX)
     if not os.path.exists(index):
         return None
-    with open(index) as f:
-        latest = json.load(f).get("latest")
-    return os.path.join(checkpoint_dir, latest) if latest else None
+    try:
+        with open(index) as f:
+            latest = json.load(f).get("latest")
+    except (ValueError, AttributeError, UnicodeDecodeError) as e:
+        raise ValueError(f"checkpoint index '{index}' is corrupted: {e}") from None
+    if not isinstance(latest, str) or not latest:
+        return None
+    return os.path.join(checkpoint_dir, os.path.basename(latest))  # never a path outside the folder

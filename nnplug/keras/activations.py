@@ -1,0 +1,62 @@
+"""Activations by name or callable. Each maps a tensor to a tensor with nnplug graph ops."""
+from ..ops import math_ops as M
+from ..ops import nn_ops
+from .utils import unknown_name
+
+
+def linear(x):
+    return x
+
+
+def sigmoid(x):
+    return M.sigmoid(x)
+
+
+def tanh(x):
+    return M.tanh(x)
+
+
+def relu(x):
+    return M.relu(x)
+
+
+def softmax(x, axis=-1):
+    return nn_ops.softmax(x, axis=axis)
+
+
+def elu(x):
+    return nn_ops.elu(x)
+
+
+def softplus(x):
+    return nn_ops.softplus(x)
+
+
+_BY_NAME = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
+            "elu": elu, "softplus": softplus}
+
+
+def get(identifier):
+    """None or 'linear' -> identity; a name -> the function; a callable passes through."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        fn = _BY_NAME.get(identifier.lower())
+        if fn is None:
+            raise unknown_name("activation", identifier, _BY_NAME)
+        return fn
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"activation must be a name ({', '.join(sorted(_BY_NAME))}) or a callable, got {identifier!r}")
+
+
+def serialize(fn):
+    """The name a saved model stores; our own functions and nnplug's (e.g. nnplug.tanh) have one."""
+    for name, known in _BY_NAME.items():
+        if fn is known:
+            return name
+    by_ops = {M.sigmoid: "sigmoid", M.tanh: "tanh", M.relu: "relu", nn_ops.softmax: "softmax"}
+    if fn in by_ops:
+        return by_ops[fn]
+    raise ValueError(f"cannot save the custom activation {getattr(fn, '__name__', fn)!r}: only the named "
+                     f"activations ({', '.join(sorted(_BY_NAME))}) can be written to a model file")

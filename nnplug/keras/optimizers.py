@@ -1,0 +1,184 @@
+"""Keras-2 optimizers as graph ops: one `iterations` variable, slot variables, and assign ops per weight.
+
+`decay` is Keras 2's time-based decay: lr_t = lr / (1 + decay * iterations), where `iterations` counts the
+updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rate=`.
+"""
+from .. import dtypes as _dt
+from ..autodiff import gradients
+from ..graph import constant, control_dependencies, convert_to_tensor, name_scope
+from ..ops import math_ops as M
+from ..variables import Variable
+from .utils import unknown_name
+
+
+class Optimizer:
+    def __init__(self, learning_rate=0.01, decay=0.0, clipnorm=None, clipvalue=None, name=None, **kwargs):
+        if "lr" in kwargs:
+            learning_rate = kwargs.pop("lr")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if learning_rate < 0 or decay < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate and decay must be >= 0, "
+                             f"got {learning_rate} and {decay}")
+        self.learning_rate, self.decay = float(learning_rate), float(decay)
+        self.clipnorm, self.clipvalue = clipnorm, clipvalue
+        self.name = name or type(self).__name__
+        self.iterations = None
+        self.weights = []  # iterations first, then the slots, in creation order
+
+    lr = property(lambda self: self.learning_rate)
+
+    def _variable(self, value, name, shape=(), dtype=_dt.float32):
+        v = Variable(constant(value, dtype=dtype, shape=shape), trainable=False, name=name)
+        self.weights.append(v)
+        return v
+
+    def _lr(self):
+        lr = convert_to_tensor(self.learning_rate, dtype=_dt.float32)
+        if self.decay > 0:
+            t = M.cast(self.iterations, _dt.float32)
+            lr = lr / (1.0 + convert_to_tensor(self.decay, dtype=_dt.float32) * t)
+        return lr
+
+    def _clip(self, grads):
+        if self.clipnorm is not None:
+            grads = [g * M.minimum(1.0, self.clipnorm / M.sqrt(M.reduce_sum(M.square(g)) + 1e-12)) for g in grads]
+        if self.clipvalue is not None:
+            grads = [M.clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def get_updates(self, loss, params):
+        """Assign ops that take one step on `params`, then count the step in `iterations`."""
+        with name_scope(self.name):
+            if self.iterations is None:
+                self.iterations = self._variable(0, "iterations", dtype=_dt.int64)
+            grads = gradients(loss, params) if params else []  # a model without weights still counts steps
+            missing = [p.name for p, g in zip(params, grads) if g is None]
+            if missing:
+                raise ValueError(f"the loss does not depend on the weights {', '.join(missing)}")
+            updates = self._updates(params, self._clip(grads))
+            with control_dependencies(updates):
+                updates.append(self.iterations.assign_add(convert_to_tensor(1, dtype=_dt.int64)))
+        return updates
+
+    def _updates(self, params, grads):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "decay": self.decay}
+
+
+class SGD(Optimizer):
+    """v = momentum*v - lr_t*g; p += v  (Nesterov: p += momentum*v - lr_t*g)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, decay=0.0, **kwargs):
+        super().__init__(learning_rate, decay, **kwargs)
+        if momentum < 0:
+            raise ValueError(f"SGD momentum must be >= 0, got {momentum}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _updates(self, params, grads):
+        lr = self._lr()
+        updates = []
+        for p, g in zip(params, grads):
+            if self.momentum == 0:
+                updates.append(p.assign_sub(lr * g))
+                continue
+            m = self._variable(0, f"{p.op.name}/momentum", tuple(p.shape), p.dtype)
+            mom = convert_to_tensor(self.momentum, dtype=p.dtype)
+            v = m.assign(mom * m - lr * g)
+            updates.append(p.assign_add(mom * v - lr * g if self.nesterov else v))
+        return updates
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """t = iterations+1; lr_t = lr*sqrt(1-b2^t)/(1-b1^t); m, v moving moments; p -= lr_t*m/(sqrt(v)+eps)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0, **kwargs):
+        super().__init__(learning_rate, decay, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def _updates(self, params, grads):
+        t = M.cast(self.iterations, _dt.float32) + 1.0
+        b1, b2 = convert_to_tensor(self.beta_1), convert_to_tensor(self.beta_2)
+        lr_t = self._lr() * M.sqrt(1.0 - M.pow(b2, t)) / (1.0 - M.pow(b1, t))
+        updates = []
+        for p, g in zip(params, grads):
+            m = self._variable(0, f"{p.op.name}/m", tuple(p.shape), p.dtype)
+            v = self._variable(0, f"{p.op.name}/v", tuple(p.shape), p.dtype)
+            m_t = m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+            v_t = v.assign(self.beta_2 * v + (1.0 - self.beta_2) * M.square(g))
+            updates.append(p.assign_sub(lr_t * m_t / (M.sqrt(v_t) + self.epsilon)))
+        return updates
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """a = rho*a + (1-rho)*g^2; p -= lr_t*g/(sqrt(a)+eps); a starts at zero."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, decay=0.0, **kwargs):
+        super().__init__(learning_rate, decay, **kwargs)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def _updates(self, params, grads):
+        lr = self._lr()
+        updates = []
+        for p, g in zip(params, grads):
+            a = self._variable(0, f"{p.op.name}/rms", tuple(p.shape), p.dtype)
+            a_t = a.assign(self.rho * a + (1.0 - self.rho) * M.square(g))
+            updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
+        return updates
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Adagrad(Optimizer):
+    """a += g^2; p -= lr_t*g/(sqrt(a)+eps); a starts at zero (Keras 2)."""
+
+    def __init__(self, learning_rate=0.01, epsilon=1e-7, decay=0.0, **kwargs):
+        super().__init__(learning_rate, decay, **kwargs)
+        self.epsilon = float(epsilon)
+
+    def _updates(self, params, grads):
+        lr = self._lr()
+        updates = []
+        for p, g in zip(params, grads):
+            a = self._variable(0, f"{p.op.name}/accumulator", tuple(p.shape), p.dtype)
+            a_t = a.assign_add(M.square(g))
+            updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
+        return updates
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(identifier):
+    """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad') or an Optimizer object."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise unknown_name("optimizer", identifier, _BY_NAME)
+        return cls()
+    raise TypeError(f"optimizer must be a name ({', '.join(sorted(_BY_NAME))}) or an Optimizer, got {identifier!r}")
+
+
+def serialize(opt):
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+def deserialize(spec):
+    cls = {c.__name__: c for c in _BY_NAME.values()}.get(spec["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown optimizer class '{spec['class_name']}' in a saved model")
+    return cls(**spec["config"])

@@ -1,0 +1,42 @@
+"""`keras.utils`: label encoding and the name look-up shared by activations, losses, optimizers, metrics."""
+import difflib
+
+import numpy as np
+
+
+def unknown_name(kind, name, valid):
+    """The ValueError for an unknown `kind` name: lists the valid names and suggests the closest one."""
+    close = difflib.get_close_matches(str(name).lower(), list(valid), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ValueError(f"unknown {kind} '{name}'.{hint} Valid {kind} names: {', '.join(sorted(valid))}")
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """Class ids (any shape) -> one-hot rows with `num_classes` columns (default: max id + 1)."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        if not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError("to_categorical needs integer class ids; got non-integer float values")
+    elif y.dtype.kind not in "iub":
+        raise TypeError(f"to_categorical needs integer class ids, got an array of dtype {y.dtype}")
+    shape = y.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    y = y.reshape(-1).astype(np.int64)
+    if y.size and y.min() < 0:
+        raise ValueError(f"to_categorical: class ids must be >= 0, got {y.min()}")
+    if num_classes is None:
+        num_classes = int(y.max()) + 1 if y.size else 0
+    elif y.size and y.max() >= num_classes:
+        raise ValueError(f"to_categorical: class id {int(y.max())} does not fit num_classes={num_classes}")
+    out = np.zeros((y.size, num_classes), dtype=dtype)
+    out[np.arange(y.size), y] = 1
+    return out.reshape(shape + (num_classes,))
+
+
+def normalize(x, axis=-1, order=2):
+    """Scale `x` to unit `order`-norm along `axis` (zero rows stay zero)."""
+    x = np.asarray(x)
+    norm = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norm[norm == 0] = 1
+    return x / np.expand_dims(norm, axis)
