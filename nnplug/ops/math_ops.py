@@ -225,7 +225,13 @@ def _reduce_axes(op):
 
 def _spread(op, value, kind="sum"):
     """Broadcast `value` (shaped like this reduction's output) back over the reduction's input."""
-    return reduce_grad(value, op.inputs[0], _reduce_axes(op), op.attrs["keepdims"], kind)
+    x = op.inputs[0]
+    if op.attrs["axis"] is None and x.shape.unknown_rank:  # over everything: no rank needed
+        if kind == "mean":
+            from .array_ops import size
+            value = value / cast(size(x), value.dtype)
+        return _broadcast_like(value, x)
+    return reduce_grad(value, x, _reduce_axes(op), op.attrs["keepdims"], kind)
 
 
 def _grad_sum(op, g):
@@ -239,7 +245,8 @@ def _grad_mean(op, g):
 def _grad_extreme(op, g):
     x = op.inputs[0]
     mask = cast(equal(x, _spread(op, op.outputs[0])), g.dtype)
-    ties = reduce_sum(mask, _reduce_axes(op), keepdims=op.attrs["keepdims"])
+    axes = None if op.attrs["axis"] is None else _reduce_axes(op)
+    ties = reduce_sum(mask, axes, keepdims=op.attrs["keepdims"])
     return [_spread(op, g / ties) * mask]
 
 

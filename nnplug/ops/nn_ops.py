@@ -140,7 +140,11 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     logits = convert_to_tensor(logits)
     labels = convert_to_tensor(labels, dtype=logits.dtype)
     with name_scope(name, "logistic_loss"):
-        return M.relu(logits) - logits * labels + M.log1p(M.exp(-M.abs(logits)))
+        # one branch choice for both terms (as TF1 does), so the gradient at x == 0 is sigmoid(0) - z
+        cond = M.greater_equal(logits, 0.0)
+        relu_logits = M.where(cond, logits, M.zeros_like(logits))
+        neg_abs_logits = M.where(cond, -logits, logits)
+        return relu_logits - logits * labels + M.log1p(M.exp(neg_abs_logits))
 
 
 def bias_add(value, bias, name=None):
@@ -167,7 +171,9 @@ def elu(features, name=None):
 
 def softplus(features, name=None):
     features = convert_to_tensor(features)
-    return M.add(M.relu(features), M.log1p(M.exp(-M.abs(features))), name=name)
+    cond = M.greater_equal(features, 0.0)  # one branch for both terms: the gradient at 0 is 0.5
+    return M.add(M.where(cond, features, M.zeros_like(features)),
+                 M.log1p(M.exp(M.where(cond, -features, features))), name=name)
 
 
 def dropout(x, keep_prob=None, rate=None, seed=None, name=None, noise_shape=None):
