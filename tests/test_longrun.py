@@ -133,3 +133,32 @@ def test_threads_training_one_session_apply_every_update():
         for t in threads:
             t.join()
         assert sess.run(counter).tolist() == [2000.0] * 4
+
+
+def _cupy_or_skip():
+    from nnplug.plugins import describe_backends
+    row = next((r for r in describe_backends() if r["name"] == "cupy"), None)
+    if row is None or not row["available"]:
+        pytest.skip(f"cupy backend unavailable: {row['reason'] if row else 'not installed'}")
+    import cupy
+    return cupy
+
+
+def test_closed_cupy_sessions_free_device_memory():
+    """On a GPU: 50 sessions each holding 4 MiB on the device give it all back to CuPy's pool when closed."""
+    cupy = _cupy_or_skip()
+    graph = tf.Graph()
+    with graph.as_default():
+        v = tf.Variable(np.ones((1024, 1024), np.float32), name="big")
+        y = tf.reduce_sum(v * 2.0)
+        init = tf.global_variables_initializer()
+    pool = cupy.get_default_memory_pool()
+    gc.collect()
+    before = pool.used_bytes()
+    for _ in range(50):  # 200 MiB if nothing were freed
+        with tf.Session(graph=graph, backend="cupy") as sess:
+            sess.run(init)
+            assert sess.run(y) == 2 * 1024 * 1024
+    gc.collect()
+    held = pool.used_bytes() - before
+    assert held < 16 * 2 ** 20, f"{held} bytes of device memory still used after closing 50 sessions"
