@@ -33,7 +33,7 @@ def run(build, feeds=(), backend="opencl"):
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (17, 33, 65), (32, 16, 32), (5, 70, 3)])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
-@pytest.mark.parametrize("kind", ["tiled", "simple"])  # GPUs get the local-memory tiles, CPUs the simple one
+@pytest.mark.parametrize("kind", ["tiled", "simple", "blocked"])  # GPUs: local-memory tiles; CPUs: blocked
 def test_matmul_tiling_edges(m, k, n, ta, tb, kind, monkeypatch):
     monkeypatch.setattr(plugins.get_backend("opencl"), "matmul_kind", kind)
     a = RS.randn(*((k, m) if ta else (m, k))).astype(np.float32)
@@ -54,7 +54,9 @@ def test_matmul_batched_broadcast_float64():
 @pytest.mark.parametrize("axis,keep", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, False)])
 @pytest.mark.parametrize("fn,ref", [(tf.reduce_sum, np.sum), (tf.reduce_max, np.max), (tf.reduce_min, np.min),
                                     (tf.reduce_mean, np.mean), (tf.reduce_prod, np.prod)])
-def test_reductions(fn, ref, axis, keep):
+@pytest.mark.parametrize("group_min", [64, 4096])  # GPUs' work-group-per-output path for rows >= 64; CPUs'
+def test_reductions(fn, ref, axis, keep, group_min, monkeypatch):
+    monkeypatch.setattr(plugins.get_backend("opencl"), "group_reduce_min", group_min)
     x = (RS.rand(3, 70, 5) + 0.5).astype(np.float32)  # 70 > 64: the work-group path for few outputs
     got = run(lambda t: fn(t, axis=axis, keepdims=keep), [x])
     np.testing.assert_allclose(got, ref(x.astype(np.float64), axis=axis, keepdims=keep), rtol=1e-4)
@@ -172,3 +174,27 @@ def test_device_selection_errors_name_the_device(monkeypatch):
     from nnplug_opencl import device
     with pytest.raises(BackendError, match="NNPLUG_OPENCL_DEVICE"):
         device.pick(None)
+
+
+def test_fused_chains_write_into_dying_buffers_and_match_numpy():
+    """Fused elementwise kernels take `out=` (the plan reuses a dying input's buffer, variables included),
+    and the momentum update run in place gives the numpy backend's numbers."""
+    w0 = RS.randn(30, 7).astype(np.float32)
+    x = RS.randn(16, 30).astype(np.float32)
+    results = {}
+    for backend in ("numpy", "opencl"):
+        g = tf.Graph()
+        with g.as_default():
+            xp = tf.placeholder(tf.float32, (None, 30))
+            w = tf.Variable(w0)
+            loss = tf.reduce_sum(tf.tanh(tf.matmul(xp, w) + 1.0) * 2.0)
+            train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+            with tf.Session(backend=backend) as s:
+                s.run(tf.global_variables_initializer())
+                for _ in range(3):
+                    s.run(train, {xp: x})
+                if backend == "opencl":
+                    src = s.plan_for(train, {xp: x}).source
+                    assert any("Fused" in line and "out=V[" in line for line in src.splitlines()), src
+                results[backend] = s.run(w)
+    np.testing.assert_allclose(results["opencl"], results["numpy"], rtol=1e-4, atol=1e-5)

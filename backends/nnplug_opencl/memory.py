@@ -8,9 +8,25 @@ class Memory:
         import pyopencl.tools as cl_tools
         self.cl, self.cl_array, self.queue = cl, cl_array, queue
         self.pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(queue))
+        self.context = queue.context
+        self._strides = {}
 
     def empty(self, shape, dtype):
-        return self.cl_array.Array(self.queue, shape, dtype, allocator=self.pool)
+        dtype = np.dtype(dtype)
+        size = 1
+        for d in shape:
+            size *= d
+        if not size:
+            return self.cl_array.Array(self.queue, shape, dtype, allocator=self.pool)
+        # Array's checked constructor costs ~8 us a call, more than a small kernel; its `_fast` path with
+        # the (always C-contiguous) strides precomputed takes ~1 us
+        strides = self._strides.get((shape, dtype))
+        if strides is None:
+            strides = self._strides[shape, dtype] = self.cl_array.Array(self.queue, shape, dtype,
+                                                                         allocator=self.pool).strides
+        return self.cl_array.Array(None, shape, dtype, allocator=self.pool, strides=strides,
+                                   data=self.pool.allocate(size * dtype.itemsize), offset=0, events=None,
+                                   _fast=True, _context=self.context, _queue=self.queue, _size=size)
 
     def zeros(self, shape, dtype):
         y = self.empty(shape, dtype)
