@@ -8,11 +8,11 @@ import importlib
 import tracemalloc
 
 from .common import (
-    MODELS, ArrayFloorMLP, NnplugMLP, available_backends, batch_slices, steps_per_second, synthetic_data,
+    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, available_backends, batch_slices, steps_per_second, synthetic_data,
 )
 
 BACKENDS = available_backends()
-MODEL_NAMES = list(MODELS)
+MODEL_NAMES = list(DEFAULT_MODELS)
 EPOCH_ROWS = 512  # a few hundred rows keep the epoch benchmarks fast
 
 

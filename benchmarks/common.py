@@ -37,7 +37,10 @@ class MLPSpec:
 MODELS = {
     "chapter": MLPSpec("chapter", (784, 50, 50, 10), "tanh", 64),  # the chapter's MNIST MLP
     "wide": MLPSpec("wide", (784, 1024, 1024, 10), "relu", 256),
+    # GEMM-bound: for GPUs only (a CPU takes seconds per step)
+    "huge": MLPSpec("huge", (784, 4096, 4096, 4096, 4096, 10), "relu", 4096),
 }
+DEFAULT_MODELS = ("chapter", "wide")  # what runs unless asked: sizes every device can time
 
 
 def available_backends():

@@ -31,7 +31,7 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    MODELS, ArrayFloorMLP, NnplugMLP, TorchMLP, available_backends, batch_slices, init_params, synthetic_data,
+    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, TorchMLP, available_backends, batch_slices, init_params, synthetic_data,
 )
 
 
@@ -39,7 +39,8 @@ def contenders(args):
     """[(kind, arg)] for everything that can run here: ('nnplug', backend), ('floor', 'numpy'|'cupy'),
     ('torch', None). Decided without importing torch or cupy into this process."""
     out = [("nnplug", name) for name in (args.backends or available_backends())]
-    out.append(("floor", "numpy"))
+    if not args.no_numpy_floor:
+        out.append(("floor", "numpy"))
     if importlib.util.find_spec("cupy") is not None:
         out.append(("floor", "cupy"))  # the worker reports it as skipped when no GPU is usable
     if importlib.util.find_spec("torch") is not None and not args.no_torch:
@@ -244,10 +245,12 @@ def environment():
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS),
+                   help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs")
     p.add_argument("--backends", nargs="+", default=None,
                    help="nnplug backends to measure (default: every available device backend)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
+    p.add_argument("--no-numpy-floor", action="store_true", help="skip the NumPy loop (e.g. for 'huge' on a GPU)")
     p.add_argument("--no-epoch", action="store_true", help="skip the chapter-MLP epoch-time mode")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats per contender (median reported)")
     p.add_argument("--target-seconds", type=float, default=0.5, help="approximate length of one timed repeat")

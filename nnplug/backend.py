@@ -72,6 +72,12 @@ class Backend:
             raise NotImplementedError(f"backend '{self.name}' has no kernel for op type '{spec.op_type}'") from None
         return factory(spec)
 
+    def plan_runner(self, plan):
+        """How a compiled plan runs: a callable `(V, host feed arrays) -> backend arrays`. The default copies
+        the feeds in and calls the plan; a device backend may instead replay a captured graph of it."""
+        fn, to_device = plan.fn, self.to_device
+        return lambda V, feeds: fn(V, *[to_device(a) for a in feeds])
+
     def fuse_elementwise(self, chain):
         """Return one callable computing a fusion.Chain of elementwise ops, or None to decline."""
         return None

@@ -136,10 +136,12 @@ def update_variables_in_place(steps, live_out, inplace_ops, values_by_expr):
 
 
 class Plan:
-    """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays."""
+    """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays; `run(V, host_feeds)` is how the
+    session calls it (the backend's plan_runner: feeds copied in, or a captured device graph replayed)."""
 
     def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels):
         self.fn = fn
+        self.run = None
         self.source = source
         self.fetch_persistent = fetch_persistent
         self.var_reads = var_reads
@@ -346,5 +348,7 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     namespace = dict(low.globals)
     exec(compile(source, f"<nnplug plan {n}>", "exec"), namespace)  # noqa: S102 - our own generated code
     used = {step.kernel for step in steps}
-    return Plan(namespace[f"plan_{n}"], source, [v.persistent for v in fetched], sorted(set(var_reads)),
+    plan = Plan(namespace[f"plan_{n}"], source, [v.persistent for v in fetched], sorted(set(var_reads)),
                 has_assign, [(k, spec) for k, spec in low.kernels if k in used])
+    plan.run = session.backend.plan_runner(plan)
+    return plan

@@ -225,24 +225,26 @@ class Session:
                     raise FailedPreconditionError(
                         f"Attempting to use uninitialized value {var.op.name} (variable '{var.name}'); "
                         f"run its initializer or nnplug.global_variables_initializer() first", var.op)
-        to_device = self.backend.to_device
         if plan.has_assign:  # runs that update variables are serialised, so no update is lost to a race
-            with self._lock:
-                out = plan.fn(values, *[to_device(a) for a in arrays])
+            with self._lock:  # fetched inside: a replayed device graph reuses its output buffers
+                results = self._to_host(plan, plan.run(values, arrays))
                 if self._n_uninit:
                     self._n_uninit = sum(v is None for v in values)
         else:
-            out = plan.fn(values, *[to_device(a) for a in arrays])
-        to_host = self.backend.to_host
-        results = []
-        for v, persistent in zip(out, plan.fetch_persistent):
-            h = to_host(v, persistent)
-            results.append(h[()] if h.ndim == 0 else h)
+            results = self._to_host(plan, plan.run(values, arrays))
         if start is not None:
             self.backend.synchronize()
             for impl in self._observers:
                 impl.function(session=self, fetches=fetches, seconds=time.perf_counter() - start)
         return spec.rebuild(results)
+
+    def _to_host(self, plan, out):
+        to_host = self.backend.to_host
+        results = []
+        for v, persistent in zip(out, plan.fetch_persistent):
+            h = to_host(v, persistent)
+            results.append(h[()] if h.ndim == 0 else h)
+        return results
 
     def plan_for(self, fetches, feed_dict=None):
         """The compiled Plan a run with these arguments uses (compiling it if needed)."""

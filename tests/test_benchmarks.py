@@ -20,6 +20,7 @@ ASV = [sys.executable, "-m", "asv"]
 
 def _asv(*args, home):
     """asv with the project's config, but its machine file, results and html under `home` (a tmp dir)."""
+    pytest.importorskip("asv", reason="asv is not installed here (pip install -e '.[dev]')")
     conf = json.loads("\n".join(ln for ln in (REPO / "asv.conf.json").read_text().splitlines()
                                 if not ln.lstrip().startswith("//")))
     conf.update(repo=str(REPO), benchmark_dir=str(REPO / conf["benchmark_dir"]), results_dir=str(home / "results"),

@@ -157,3 +157,82 @@ def test_device_index_and_aliases():
     assert plugins.get_backend("cuda:0").index == 0
     with pytest.raises(tf.errors.BackendError, match="CUDA device 99 does not exist"):
         plugins.get_backend("cuda:99")
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_direct_cublas_gemm_matches_numpy(dtype, tol, ta, tb):
+    from nnplug_cupy.cublas import Gemm
+    gemm = Gemm(cupy)
+    rs = np.random.RandomState(4)
+    a, b = rs.randn(7, 5).astype(dtype), rs.randn(5, 3).astype(dtype)
+    sa, sb = (a.T.copy() if ta else a), (b.T.copy() if tb else b)
+    got = gemm(cupy.asarray(sa), cupy.asarray(sb), ta, tb).get()
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol)
+    # an F-ordered (transposed) view is used as stored, not copied: same numbers
+    f_a = cupy.asarray(a.T.copy()).T
+    np.testing.assert_allclose(gemm(f_a, cupy.asarray(b)).get(), a.astype(np.float64) @ b, rtol=tol, atol=tol)
+
+
+def chapter_like_training(monkeypatch, graphs, steps=12):
+    """A small tanh MLP trained with momentum on changing batches; returns losses, weights and the runner."""
+    monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1" if graphs else "0")
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [None, 20])
+        y = tf.placeholder(tf.int32, [None])
+        w1 = tf.Variable(np.random.RandomState(1).randn(20, 16).astype(np.float32) * 0.3)
+        b1 = tf.Variable(tf.zeros([16]))
+        w2 = tf.Variable(np.random.RandomState(2).randn(16, 5).astype(np.float32) * 0.3)
+        logits = tf.matmul(tf.tanh(tf.matmul(x, w1) + b1), w2)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        step = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        data = np.random.RandomState(0)
+        batches = [(data.randn(16, 20).astype(np.float32), data.randint(0, 5, 16)) for _ in range(steps)]
+        with tf.Session(backend="cupy") as s:
+            s.run(tf.global_variables_initializer())
+            losses = [s.run([loss, step], {x: bx, y: by})[0] for bx, by in batches]
+            runner = s._plans[next(reversed(s._plans))].run  # the training step's plan, compiled last
+            return np.array(losses), s.run([w1, b1, w2]), runner
+
+
+def test_training_steps_replay_as_a_cuda_graph_with_eager_numbers(monkeypatch):
+    eager, w_eager, r_eager = chapter_like_training(monkeypatch, graphs=False)
+    replayed, w_replayed, runner = chapter_like_training(monkeypatch, graphs=True)
+    assert r_eager.graph is None and "NNPLUG_CUDA_GRAPHS" in r_eager.why
+    assert runner.why is None and runner.graph is not None and runner.captures == 1, runner.why
+    np.testing.assert_allclose(replayed, eager, rtol=1e-5, atol=1e-6)
+    for a, b in zip(w_replayed, w_eager):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert replayed[-1] < replayed[0]
+
+
+def test_captured_step_sees_variables_loaded_after_capture(monkeypatch):
+    monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1")
+    x = tf.placeholder(tf.float32, [None, 3])
+    w = tf.Variable(np.zeros((3, 1), np.float32))
+    loss = tf.reduce_sum(tf.matmul(x, w))
+    step = tf.train.GradientDescentOptimizer(1.0).minimize(loss)
+    ones = np.ones((2, 3), np.float32)
+    with tf.Session(backend="cupy") as s:
+        s.run(w.initializer)
+        for _ in range(4):  # two eager warm-up runs, then capture and a replay
+            s.run(step, {x: ones})
+        np.testing.assert_allclose(s.run(w), -8 * np.ones((3, 1)))
+        w.load(np.full((3, 1), 5, np.float32), s)  # rebinds the variable's buffer
+        s.run(step, {x: ones})
+        np.testing.assert_allclose(s.run(w), 3 * np.ones((3, 1)))  # 5 - 2: the new buffer was updated
+
+
+def test_steps_with_random_ops_stay_eager(monkeypatch):
+    monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1")
+    x = tf.placeholder(tf.float32, [None, 3])
+    w = tf.Variable(np.ones((3, 1), np.float32))
+    loss = tf.reduce_sum(tf.matmul(tf.nn.dropout(x, rate=0.5, seed=1), w))
+    step = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    with tf.Session(backend="cupy") as s:
+        s.run(w.initializer)
+        for _ in range(4):
+            s.run(step, {x: np.ones((8, 3), np.float32)})
+        runner = s._plans[next(reversed(s._plans))].run
+        assert runner.graph is None and "random" in runner.why

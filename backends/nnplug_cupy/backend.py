@@ -9,6 +9,7 @@ from nnplug import fusion
 from nnplug.backend import Backend
 
 from . import device as _device
+from . import graphs as _graphs
 from . import kernels as _kernels
 
 
@@ -36,6 +37,10 @@ class CupyBackend(Backend):
         self.index = device or 0
         self._device = _device.select(self.index)
         self.kernels = _kernels.table(self.cupy)
+
+    def plan_runner(self, plan):
+        """Steps that update variables are captured into a CUDA graph after a warm-up and then replayed."""
+        return _graphs.GraphRunner(self, plan)
 
     def fuse_elementwise(self, chain):
         """One CUDA kernel for the chain (CuPy broadcasts the inputs); built once per chain signature."""

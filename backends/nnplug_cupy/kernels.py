@@ -1,11 +1,13 @@
 """CuPy kernel factories: the shared Array-API factories on `cupy`, plus fused CUDA kernels where they cut launches.
 
-`nnplug.xp_kernels` gives every primitive (cuBLAS does MatMul through `cupy.matmul`). Replaced here:
+`nnplug.xp_kernels` gives every primitive. Replaced here:
+- MatMul of 2-D float32/64: cuBLAS GEMM called directly (cublas.py), which CUDA graphs can capture;
+  other matrix products go through `cupy.matmul`; sums over leading axes (bias gradients) as `ones @ g`;
 - Relu, Sigmoid and the backward ops TanhGrad/SigmoidGrad/ReluGrad: one ElementwiseKernel each, not 2-3 launches;
 - Softmax, LogSoftmax and SoftmaxCrossEntropyWithLogits (dense and sparse) over the last axis: one launch per
   call (a thread per row), giving the loss and the `p - y` gradient together; out-of-range sparse labels give NaN
   instead of raising, so no host synchronisation is needed;
-- GatherGrad: an atomic scatter-add (`cupyx.scatter_add`);
+- GatherGrad: an atomic scatter-add (`cupy.add.at`);
 - random ops: drawn on the device from a per-op stream (same seed -> same numbers), truncated normals by the
   inverse CDF so no resampling loop has to look at device values.
 CuPy is imported by the caller and passed in, so this module imports without it.
@@ -15,7 +17,7 @@ import math
 import numpy as np
 
 from nnplug import fusion
-from nnplug.xp_kernels import make_kernels
+from nnplug.xp_kernels import make_kernels, reduction_axes
 
 _TABLES = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -58,8 +60,8 @@ class DeviceRandom:
 
 
 def _build(cupy):
-    import cupyx
     from cupyx.scipy import special
+    scatter_add = cupy.add.at  # atomic: repeated indices accumulate
 
     K = make_kernels(cupy, from_host=cupy.asarray, dtype=lambda d: d.np if hasattr(d, "np") else np.dtype(d))
     generic = dict(K)
@@ -90,6 +92,45 @@ def _build(cupy):
     K["TanhGrad"] = float_only("TanhGrad", lambda spec: tanh_grad)
     K["SigmoidGrad"] = float_only("SigmoidGrad", lambda spec: sigmoid_grad)
     K["ReluGrad"] = float_only("ReluGrad", lambda spec: relu_grad)
+
+    try:
+        from .cublas import Gemm
+        gemm = Gemm(cupy)
+    except (OSError, AttributeError):  # no loadable libcublas: cupy.matmul (not capturable) does every product
+        gemm = None
+
+    @kernel("MatMul")
+    def _matmul(spec):
+        a, b = spec.in_shapes
+        d = spec.in_dtypes
+        if gemm is None or len(a) != 2 or len(b) != 2 or d[0] != d[1] or not gemm.supports(d[0].np):
+            return generic["MatMul"](spec)
+        ta, tb = spec.attrs["transpose_a"], spec.attrs["transpose_b"]
+        return lambda x, y: gemm(x, y, ta, tb)
+
+    def leading_sum(spec, axes, fallback):
+        """Sum over leading axes as `ones @ g` on cuBLAS: CuPy's axis-0 reduction runs one thread per
+        column and is ~10x slower on bias gradients of wide layers."""
+        shape = tuple(spec.in_shapes[0])
+        k = len(axes)
+        if gemm is None or axes != tuple(range(k)) or k == len(shape) or not gemm.supports(spec.out_dtype.np) \
+                or spec.in_dtypes[0] != spec.out_dtype:
+            return fallback(spec)
+        rows, cols, out = math.prod(shape[:k]), math.prod(shape[k:]), tuple(spec.out_shape)
+        ones = cupy.ones((1, rows), spec.out_dtype.np)
+        return lambda g, *like: gemm(ones, g.reshape(rows, cols)).reshape(out)
+
+    @kernel("SumTo")
+    def _sum_to(spec):
+        g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
+        lead = len(g_shape) - len(x_shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1)
+        return leading_sum(spec, axes, generic["SumTo"]) if axes else generic["SumTo"](spec)
+
+    @kernel("ReduceSum")
+    def _reduce_sum(spec):
+        axes = tuple(sorted(set(reduction_axes(spec))))
+        return leading_sum(spec, axes, generic["ReduceSum"]) if axes else generic["ReduceSum"](spec)
 
     # -- row-wise softmax family: one thread per row of the last axis ----------------------------
     row_max_sum = """
@@ -178,7 +219,7 @@ def _build(cupy):
 
         def gather_grad(g, idx, params):
             z = cupy.zeros(shape, dtype)
-            cupyx.scatter_add(z, lead + (idx,), g)
+            scatter_add(z, lead + (idx,), g)
             return z
         return gather_grad
 
