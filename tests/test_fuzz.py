@@ -1,6 +1,6 @@
 """Differential fuzzing: random small graphs on every available backend against a float64 NumPy reference.
 
-Hypothesis draws a graph of 1-6 ops (elementwise unary and binary with broadcasting, reductions with random
+Hypothesis draws a graph of a few ops (elementwise unary and binary with broadcasting, reductions with random
 axes and keepdims, matmul, reshape, transpose, softmax, concat) over random shapes in float32 or float64.
 Alongside the graph the test computes the same function in float64 NumPy with its own tiny reverse-mode
 autodiff (`Ref` below, independent of nnplug), and checks the outputs AND the gradients of
@@ -9,17 +9,30 @@ sum(output * random weights) with respect to every input, as nnplug.gradients bu
 Ops are only drawn where they are well conditioned on the drawn values (log of values > 0.2, no ties for max,
 |x| > 0.05 at the kinks of abs/relu/maximum), so float32 agrees with float64 to a fixed tolerance.
 
-Runs are seeded (hypothesis @seed, no example database) and bounded: by default 6,000 graphs on numpy
-(~20 s on 2 cores) and 200 on each other built-in backend (~50 s on OpenCL/PoCL, where each new shape costs a
-kernel build). Scale up for a long run, e.g. on a GPU machine:
+Each run draws from a Profile. numpy runs WIDE: dimensions 1-4, inputs of rank <= 3, 1-6 ops, float32 and
+float64 (a graph costs milliseconds). The other backends run POOLED: new dimensions from {1, 2}, inputs of rank
+<= 1 (matmul and reshape still make rank 2), 1-2 ops, float32. Their kernels are generated per op chain and
+shape and built once per source text, and on OpenCL/PoCL each new source costs ~0.2 s (build ~0.15 s plus
+~0.05 s of code generation at its first launch); a small pool makes the sources repeat, so the backend's
+program cache hits: 2,000 POOLED graphs build ~250 programs (~70 s on 2 cores), 2,000 WIDE ones ~2,800
+(~10 min). One backend instance, and so one program cache, serves a whole run.
+
+Runs are seeded (hypothesis @seed, no example database) and bounded: by default 2,000 graphs on numpy (~15 s
+on 2 cores) and 2,000 on each other built-in backend. Each run counts the graphs it actually checked (one per
+example whose values and gradients all agreed) and the distinct graph structures among them (examples may
+differ only in input values), prints both, and fails unless it checked every graph asked for (>= 2,000 by
+default). Scale up for a long run, e.g. on a GPU machine:
 
     NNPLUG_FUZZ_EXAMPLES=50000 python -m pytest -q tests/test_fuzz.py          # numpy
     NNPLUG_FUZZ_EXAMPLES_OTHER=20000 python -m pytest -q tests/test_fuzz.py    # opencl, cupy, ...
+    NNPLUG_FUZZ_PROFILE_OTHER=wide ...    # the other backends on WIDE graphs too (many more kernel builds)
     NNPLUG_FUZZ_SEED=7 ...                                                      # another fixed stream
     NNPLUG_FUZZ_BACKENDS=all ...          # also third-party backends (default: the built-in opencl, cupy)
 """
+import collections
 import os
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -27,19 +40,37 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 import nnplug as tf
-from nnplug.plugins import describe_backends
+from nnplug.plugins import describe_backends, get_backend
 
-N_NUMPY = int(os.environ.get("NNPLUG_FUZZ_EXAMPLES", "6000"))
-N_OTHER = int(os.environ.get("NNPLUG_FUZZ_EXAMPLES_OTHER", "200"))
+N_NUMPY = int(os.environ.get("NNPLUG_FUZZ_EXAMPLES", "2000"))
+N_OTHER = int(os.environ.get("NNPLUG_FUZZ_EXAMPLES_OTHER", "2000"))
 SEED = int(os.environ.get("NNPLUG_FUZZ_SEED", "0"))
 _WHICH = os.environ.get("NNPLUG_FUZZ_BACKENDS", "opencl,cupy")  # "all": every available backend
 OTHERS = [r["name"] for r in describe_backends() if r["available"] and r["name"] != "numpy"
           and (_WHICH == "all" or r["name"] in _WHICH.split(","))]
 TOL = {"float32": 2e-3, "float64": 1e-9}
-# Rank-0 values found bugs (test_rank0_* below): the compiler writing in place into a 0-d NumPy scalar
-# (fixed), the NumPy sigmoid/tanh kernels doing the same internally, and OpenCL reducing a 0-d tensor to
-# shape (1,). Until the strict xfails below turn into passes, graphs keep every value rank >= 1.
+# Rank-0 values found bugs (regression tests test_rank0_* below): the compiler writing in place into a 0-d
+# NumPy scalar, the NumPy sigmoid/tanh kernels doing the same internally, and OpenCL reducing a 0-d tensor to
+# shape (1,). All fixed, so graphs draw rank-0 values; True keeps every value rank >= 1.
 AVOID_RANK0 = False
+
+
+class Profile(NamedTuple):
+    """What a run draws from: dimensions (each one drawn is one of `dims`; concat, matmul and reshape derive
+    others from them), the rank of drawn shapes, the number of ops, the dtypes."""
+    dims: tuple
+    max_rank: int
+    max_ops: int
+    dtypes: tuple = ("float32", "float64")
+
+
+WIDE = Profile(dims=(1, 2, 3, 4), max_rank=3, max_ops=6)
+POOLED = Profile(dims=(1, 2), max_rank=1, max_ops=2, dtypes=("float32",))
+PROFILES = {"wide": WIDE, "pooled": POOLED}
+OTHER_PROFILE = os.environ.get("NNPLUG_FUZZ_PROFILE_OTHER", "pooled")
+
+CHECKED = collections.Counter()  # run -> graphs checked (counted once a graph's values and gradients agree)
+STRUCTURES = collections.defaultdict(set)  # run -> the distinct structure() of those graphs
 
 
 def _unbroadcast(g, shape):
@@ -86,8 +117,8 @@ def backprop(out, seed_grad, leaves):
 class Builder:
     """Draws one random graph and builds it in nnplug and in the reference at the same time."""
 
-    def __init__(self, data, dtype):
-        self.data, self.dtype = data, dtype
+    def __init__(self, data, dtype, profile):
+        self.data, self.dtype, self.profile = data, dtype, profile
         self.rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="values"))
         self.inputs = []  # (Ref, feed array)
 
@@ -106,8 +137,11 @@ class Builder:
 
     def shape(self, min_rank=0, max_rank=3):
         min_rank = max(min_rank, 1) if AVOID_RANK0 else min_rank
-        rank = self.draw(st.integers(min_rank, max_rank))
-        return tuple(self.draw(st.integers(1, 4)) for _ in range(rank))
+        rank = self.draw(st.integers(min_rank, min(max_rank, self.profile.max_rank)))
+        return tuple(self.dim() for _ in range(rank))
+
+    def dim(self):
+        return self.draw(st.sampled_from(self.profile.dims))
 
     def broadcastable_to(self, shape):
         """A shape that broadcasts against `shape`: leading dims dropped, some dims set to 1."""
@@ -208,7 +242,7 @@ class Builder:
             return self.reshape(a, rank=2)
         ta, tb = self.draw(st.booleans()), self.draw(st.booleans())
         k = x.shape[0] if ta else x.shape[1]
-        n = self.draw(st.integers(1, 4))
+        n = self.dim()
         b = self.placeholder((n, k) if tb else (k, n))
         y = b.value
         xa, yb = (x.T if ta else x), (y.T if tb else y)
@@ -233,7 +267,7 @@ class Builder:
                 factors.append(p)
                 rest //= p
             p += 1
-        rank = rank if rank is not None else self.draw(st.integers(1, 3))
+        rank = rank if rank is not None else self.draw(st.integers(1, max(2, self.profile.max_rank)))
         dims = [1] * rank
         for f in factors:
             dims[self.draw(st.integers(0, rank - 1))] *= f
@@ -265,7 +299,7 @@ class Builder:
             return self.binary(a)
         axis = self.draw(st.integers(0, x.ndim - 1))
         shape = list(x.shape)
-        shape[axis] = self.draw(st.integers(1, 3))
+        shape[axis] = self.dim()
         b = self.placeholder(tuple(shape))
         first = self.draw(st.booleans())
         parts = [a, b] if first else [b, a]
@@ -279,7 +313,7 @@ class Builder:
         node = self.placeholder(self.shape())
         ops = [self.unary, self.binary, self.reduce, self.matmul, self.reshape, self.transpose, self.softmax,
                self.concat]
-        n_ops = self.draw(st.integers(1, 6), label="n_ops")
+        n_ops = self.draw(st.integers(1, self.profile.max_ops), label="n_ops")
         for _ in range(n_ops):
             op = self.draw(st.sampled_from(ops), label="op")
             node = op(node)
@@ -289,12 +323,21 @@ class Builder:
         return node
 
 
-def check_graph(data, backend):
-    dtype = data.draw(st.sampled_from([tf.float32, tf.float64]), label="dtype")
+def structure(graph):
+    """What makes two drawn graphs the same graph up to input values: ops, wiring, shapes, attributes."""
+    return tuple((op.type, tuple(t.name for t in op.inputs), tuple(tuple(t.shape) for t in op.outputs),
+                  repr(sorted((k, v) for k, v in op.attrs.items() if k != "value")))
+                 for op in graph.get_operations())
+
+
+def check_graph(data, backend, profile=WIDE):
+    """Draw one graph, run it on `backend` (a name or an instance), compare values and gradients with the
+    float64 reference; returns the graph's structure()."""
+    dtype = data.draw(st.sampled_from([getattr(tf, d) for d in profile.dtypes]), label="dtype")
     graph = tf.Graph()
     with graph.as_default(), warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        b = Builder(data, dtype)
+        b = Builder(data, dtype, profile)
         out = b.build()
         weights = b.rng.standard_normal(out.value.shape)
         loss = tf.reduce_sum(out.tensor * tf.constant(weights.astype(dtype.np)))
@@ -304,10 +347,11 @@ def check_graph(data, backend):
         fetch = [out.tensor] + [g for g in grads if g is not None]
         with tf.Session(backend=backend) as sess:
             got = sess.run(fetch, {r.tensor: fed for r, fed in b.inputs})
+    where = getattr(backend, "name", backend)
     tol = TOL[dtype.name]
     scale = max(1.0, float(np.abs(out.value).max(initial=0.0)))
     assert got[0].dtype == dtype.np and got[0].shape == out.value.shape, (got[0].dtype, got[0].shape)
-    np.testing.assert_allclose(got[0], out.value, rtol=tol, atol=tol * scale, err_msg=f"value on {backend}")
+    np.testing.assert_allclose(got[0], out.value, rtol=tol, atol=tol * scale, err_msg=f"value on {where}")
     got_grads = iter(got[1:])
     for leaf, g, ref in zip(leaves, grads, ref_grads):
         if g is None:
@@ -316,36 +360,49 @@ def check_graph(data, backend):
         value = next(got_grads)
         gscale = max(1.0, float(np.abs(ref).max(initial=0.0)))
         np.testing.assert_allclose(value, ref, rtol=tol, atol=tol * gscale * 4,
-                                   err_msg=f"gradient wrt {leaf.tensor.name} on {backend}")
+                                   err_msg=f"gradient wrt {leaf.tensor.name} on {where}")
+    return structure(graph)
 
 
 _settings = dict(deadline=None, derandomize=False, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-@seed(SEED)
-@settings(max_examples=N_NUMPY // 2, **_settings)
-@given(data=st.data())
-def test_fuzz_numpy_a(data):
-    check_graph(data, "numpy")
+def fuzz(run, backend, profile, n, seed_):
+    """Check `n` random graphs on one instance of `backend`; returns (graphs checked, distinct structures)."""
+    instance = get_backend(backend)  # one instance for the whole run: its kernel/program cache hits
+    CHECKED[run], STRUCTURES[run] = 0, set()
+
+    @seed(seed_)
+    @settings(max_examples=n, **_settings)
+    @given(data=st.data())
+    def one(data):
+        STRUCTURES[run].add(check_graph(data, instance, profile))
+        CHECKED[run] += 1
+
+    one()
+    return CHECKED[run], len(STRUCTURES[run])
 
 
-@seed(SEED + 1)
-@settings(max_examples=N_NUMPY - N_NUMPY // 2, **_settings)
-@given(data=st.data())
-def test_fuzz_numpy_b(data):
-    check_graph(data, "numpy")
+def _report(capsys, run, profile, checked, distinct):
+    with capsys.disabled():
+        name = next((k for k, p in PROFILES.items() if p == profile), str(profile))
+        print(f"\n  fuzz {run} ({name}): {checked} graphs checked, {distinct} distinct structures")
+
+
+def test_fuzz_numpy(capsys):
+    checked, distinct = fuzz("numpy", "numpy", WIDE, N_NUMPY, SEED)
+    _report(capsys, "numpy", WIDE, checked, distinct)
+    assert checked >= N_NUMPY, f"only {checked} of {N_NUMPY} graphs were checked on numpy"
 
 
 @pytest.mark.parametrize("backend", OTHERS)
-def test_fuzz_other_backends(backend):
-    @seed(SEED + 2)
-    @settings(max_examples=N_OTHER, **_settings)
-    @given(data=st.data())
-    def run(data):
-        check_graph(data, backend)
-
-    run()
+def test_fuzz_other_backends(backend, capsys):
+    assert OTHER_PROFILE in PROFILES, f"NNPLUG_FUZZ_PROFILE_OTHER={OTHER_PROFILE!r}: use one of {sorted(PROFILES)}"
+    profile = PROFILES[OTHER_PROFILE]
+    checked, distinct = fuzz(backend, backend, profile, N_OTHER, SEED + 2)
+    _report(capsys, backend, profile, checked, distinct)
+    assert checked >= N_OTHER, f"only {checked} of {N_OTHER} graphs were checked on {backend}"
 
 
 def test_rank0_inplace_regression():
