@@ -91,6 +91,10 @@ class Backend:
         """Backend array -> a NumPy array the caller owns (a copy where it could alias session state)."""
         return np.array(value) if persistent else np.asarray(value)
 
+    def is_device_array(self, value):
+        """True for this backend's own arrays: they may be fed as they are (no host round trip)."""
+        return False
+
     def synchronize(self):
         """Block until queued work is done (for timing); a no-op on synchronous backends."""
 

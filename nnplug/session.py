@@ -182,6 +182,17 @@ class Session:
                              f"which has shape {fmt(t.shape)}")
         return arr
 
+    @staticmethod
+    def _feed_device_array(t, value):
+        """A feed already on this session's device: checked like a host feed, never copied or cast."""
+        if value.dtype != t.dtype.np:
+            raise TypeError(f"cannot feed a device array of dtype {value.dtype} to '{t.name}', which expects "
+                            f"{t.dtype.name}: cast it on the device first")
+        if not compatible(t.shape, value.shape):
+            raise ValueError(f"Cannot feed value of shape {fmt(value.shape)} for Tensor '{t.name}', "
+                             f"which has shape {fmt(t.shape)}")
+        return value
+
     def _fetches(self, fetches):
         key = fetches if isinstance(fetches, (Tensor, Operation)) else None
         if key is None:
@@ -205,10 +216,11 @@ class Session:
         spec = self._fetches(fetches)
         tensors, arrays = [], []
         if feed_dict:
+            on_device = self.backend.is_device_array
             for k, v in feed_dict.items():
                 t = self._feed_target(k)
                 tensors.append(t)
-                arrays.append(self._feed_array(t, v))
+                arrays.append(self._feed_device_array(t, v) if on_device(v) else self._feed_array(t, v))
         key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)))
         plan = self._plans.get(key)
         if plan is None:

@@ -236,3 +236,45 @@ def test_steps_with_random_ops_stay_eager(monkeypatch):
             s.run(step, {x: np.ones((8, 3), np.float32)})
         runner = s._plans[next(reversed(s._plans))].run
         assert runner.graph is None and "random" in runner.why
+
+
+def test_device_arrays_feed_without_a_host_round_trip():
+    x = tf.placeholder(tf.float32, [None, 3], name="x_dev")
+    y = tf.reduce_sum(x * 2.0, axis=1)
+    host = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with tf.Session(backend="cupy") as s:
+        np.testing.assert_allclose(s.run(y, {x: cupy.asarray(host)}), host.astype(np.float64).sum(1) * 2)
+        with pytest.raises(TypeError, match=r"device array of dtype float64 to 'x_dev:0', which expects float32"):
+            s.run(y, {x: cupy.asarray(host, dtype=np.float64)})
+        with pytest.raises(ValueError, match=r"shape \(2, 2\) for Tensor 'x_dev:0', which has shape \(\?, 3\)"):
+            s.run(y, {x: cupy.zeros((2, 2), np.float32)})
+
+
+def test_keras_fit_keeps_the_training_set_on_the_device_with_the_same_numbers(monkeypatch):
+    from nnplug import keras
+    from nnplug.keras import models as keras_models
+    rs = np.random.RandomState(0)
+    X, Y = rs.randn(96, 8).astype(np.float32), keras.utils.to_categorical(rs.randint(0, 3, 96), 3)
+    gathered = []
+    real = keras_models.Sequential._training_data
+
+    def spy(self, x, y):
+        out = real(self, x, y)
+        gathered.append(type(out[0]).__module__.split(".")[0])
+        return out
+
+    monkeypatch.setattr(keras_models.Sequential, "_training_data", spy)
+
+    def train(backend):
+        np.random.seed(1)
+        tf.set_random_seed(1)
+        with tf.backend(backend):
+            m = keras.models.Sequential([keras.layers.Dense(6, input_dim=8, activation="tanh"),
+                                         keras.layers.Dense(3, activation="softmax")])
+            m.compile(keras.optimizers.SGD(lr=0.1, momentum=0.9), "categorical_crossentropy", ["accuracy"])
+            return m.fit(X, Y, batch_size=16, epochs=3, verbose=0, validation_split=0.25).history
+    ref, got = train("numpy"), train("cupy")
+    assert gathered == ["numpy", "cupy"]
+    assert {"loss", "val_loss"} < set(ref) and set(got) == set(ref)
+    for key in ref:
+        np.testing.assert_allclose(got[key], ref[key], rtol=1e-4, atol=1e-5)

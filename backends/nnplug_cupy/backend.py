@@ -53,6 +53,9 @@ class CupyBackend(Backend):
     def to_host(self, value, persistent=False):
         return self.cupy.asnumpy(value)  # always a fresh host array
 
+    def is_device_array(self, value):
+        return isinstance(value, self.cupy.ndarray)
+
     def synchronize(self):
         self._device.synchronize()
 

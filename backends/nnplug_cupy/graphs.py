@@ -127,6 +127,9 @@ class _Staging:
         self.copied.synchronize()  # the device has read these host buffers since we last filled them
         stream = self.cupy.cuda.get_current_stream()
         for host, dev, a in zip(self.hosts, device_buffers, feeds):
-            np.copyto(host, a)
-            dev.set(host, stream=stream)
+            if isinstance(a, np.ndarray):
+                np.copyto(host, a)
+                dev.set(host, stream=stream)
+            else:  # already on the device
+                dev[...] = a
         self.copied.record(stream)

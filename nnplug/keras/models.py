@@ -24,6 +24,7 @@ from . import optimizers as _optimizers
 
 FORMAT = "nnplug-keras"
 VERSION = 1
+DEVICE_DATA_MAX = 1 << 30  # fit() keeps a training set up to this size on a GPU backend
 
 
 def _shape_str(shape):
@@ -382,17 +383,18 @@ class Model:
             cb.on_train_begin({})
         run, xph, yph, fetches = self._session.run, self._x, t["y"], t["train"]
         names = t["names"]
+        x, y, to_data = self._training_data(x, y)
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            idx = np.random.permutation(n) if shuffle else None
+            idx = to_data(np.random.permutation(n)) if shuffle else None
             sums, seen = np.zeros(len(names)), 0
             if progress:
                 progress.epoch_begin(epoch, lambda: dict(zip(names, sums / max(seen, 1))))
             for b, i in enumerate(range(0, n, batch_size)):
                 if idx is not None:
                     j = idx[i:i + batch_size]
-                    bx, by = x[j], y[j]
+                    bx, by = x.take(j, axis=0), y.take(j, axis=0)
                 else:
                     bx, by = x[i:i + batch_size], y[i:i + batch_size]
                 if batch_cbs:
@@ -423,6 +425,15 @@ class Model:
             cb.on_train_end({})
         self.history = history
         return history
+
+    def _training_data(self, x, y):
+        """(x, y, to_data): on a backend whose arrays the session accepts as feeds (a GPU), the training set
+        goes to the device once when it is at most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn on
+        the host, so np.random.seed still decides it) gathers batches there; else the host arrays."""
+        backend = self._session.backend
+        if x.nbytes + y.nbytes > DEVICE_DATA_MAX or not backend.is_device_array(backend.to_device(x[:1])):
+            return x, y, lambda a: a
+        return backend.to_device(x), backend.to_device(y), backend.to_device
 
     def _prepare_input_shape(self, x):
         pass
