@@ -383,20 +383,24 @@ class Model:
             cb.on_train_begin({})
         run, xph, yph, fetches = self._session.run, self._x, t["y"], t["train"]
         names = t["names"]
-        x, y, to_data = self._training_data(x, y)
+        x, y, to_device = self._training_data(x, y)
         for epoch in range(initial_epoch, epochs):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, {})
-            idx = to_data(np.random.permutation(n)) if shuffle else None
+            idx = np.random.permutation(n) if shuffle else None
+            ex, ey = x, y
+            if idx is not None and to_device is not None:  # one gather per epoch on the device, then slices
+                order = to_device(idx)
+                ex, ey, idx = x.take(order, axis=0), y.take(order, axis=0), None
             sums, seen = np.zeros(len(names)), 0
             if progress:
                 progress.epoch_begin(epoch, lambda: dict(zip(names, sums / max(seen, 1))))
             for b, i in enumerate(range(0, n, batch_size)):
                 if idx is not None:
                     j = idx[i:i + batch_size]
-                    bx, by = x.take(j, axis=0), y.take(j, axis=0)
+                    bx, by = ex[j], ey[j]
                 else:
-                    bx, by = x[i:i + batch_size], y[i:i + batch_size]
+                    bx, by = ex[i:i + batch_size], ey[i:i + batch_size]
                 if batch_cbs:
                     for cb in batch_cbs:
                         cb.on_batch_begin(b, {"batch": b, "size": len(bx)})
@@ -427,12 +431,12 @@ class Model:
         return history
 
     def _training_data(self, x, y):
-        """(x, y, to_data): on a backend whose arrays the session accepts as feeds (a GPU), the training set
-        goes to the device once when it is at most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn on
-        the host, so np.random.seed still decides it) gathers batches there; else the host arrays."""
+        """(x, y, to_device): on a backend whose arrays the session accepts as feeds (a GPU), the training
+        set goes to the device once when it is at most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn
+        on the host, so np.random.seed still decides it) is applied there; else the host arrays and None."""
         backend = self._session.backend
         if x.nbytes + y.nbytes > DEVICE_DATA_MAX or not backend.is_device_array(backend.to_device(x[:1])):
-            return x, y, lambda a: a
+            return x, y, None
         return backend.to_device(x), backend.to_device(y), backend.to_device
 
     def _prepare_input_shape(self, x):
