@@ -73,8 +73,9 @@ class Backend:
         return factory(spec)
 
     def plan_runner(self, plan):
-        """How a compiled plan runs: a callable `(V, host feed arrays) -> backend arrays`. The default copies
-        the feeds in and calls the plan; a device backend may instead replay a captured graph of it."""
+        """How a compiled plan runs: a callable `(V, feed arrays) -> backend arrays`, feeds being host NumPy
+        arrays or this backend's own. The default copies host feeds in and calls the plan; a device backend
+        may instead replay a captured graph of it."""
         fn, to_device = plan.fn, self.to_device
         return lambda V, feeds: fn(V, *[to_device(a) for a in feeds])
 

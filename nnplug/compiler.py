@@ -136,7 +136,7 @@ def update_variables_in_place(steps, live_out, inplace_ops, values_by_expr):
 
 
 class Plan:
-    """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays; `run(V, host_feeds)` is how the
+    """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays; `run(V, feeds)` is how the
     session calls it (the backend's plan_runner: feeds copied in, or a captured device graph replayed)."""
 
     def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels):

@@ -182,6 +182,11 @@ class Session:
                              f"which has shape {fmt(t.shape)}")
         return arr
 
+    def _feed_value(self, t, value):
+        if self.backend.is_device_array(value):
+            return self._feed_device_array(t, value)
+        return self._feed_array(t, value)
+
     @staticmethod
     def _feed_device_array(t, value):
         """A feed already on this session's device: checked like a host feed, never copied or cast."""
@@ -216,11 +221,10 @@ class Session:
         spec = self._fetches(fetches)
         tensors, arrays = [], []
         if feed_dict:
-            on_device = self.backend.is_device_array
             for k, v in feed_dict.items():
                 t = self._feed_target(k)
                 tensors.append(t)
-                arrays.append(self._feed_device_array(t, v) if on_device(v) else self._feed_array(t, v))
+                arrays.append(self._feed_value(t, v))
         key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)))
         plan = self._plans.get(key)
         if plan is None:
@@ -262,7 +266,7 @@ class Session:
         """The compiled Plan a run with these arguments uses (compiling it if needed)."""
         spec = _Fetches(self.graph, fetches)
         tensors = [self._feed_target(k) for k in (feed_dict or {})]
-        arrays = [self._feed_array(t, v) for t, v in zip(tensors, (feed_dict or {}).values())]
+        arrays = [self._feed_value(t, v) for t, v in zip(tensors, (feed_dict or {}).values())]
         return compile_plan(self, spec.tensors, spec.ops, tensors, arrays)
 
     # -- lifetime ---------------------------------------------------------------------------

@@ -6,13 +6,14 @@ all from one `cudaGraphLaunch`.
 
 How: a plan runs eagerly for its first WARMUP calls (so every kernel is compiled), then is captured on a
 side stream with its feeds in static device buffers and its temporaries drawn from a private memory pool
-that the graph keeps: replay writes the same addresses every time. Each replay copies the feeds through
-pinned host buffers, asynchronously, so the host never waits for the device between steps. Variables the step rebinds are copied
-back into their original buffers inside the graph, so the session's variables never move. A plan is not
-captured (it runs eagerly, as before) when it draws random numbers, when a run-observer plugin wraps its
-kernels, or when capture fails (the reason is kept in `runner.why`). A replay first checks that the
-session's variables are still the buffers it was captured with (a load or an eager assign rebinds them)
-and captures again if not. NNPLUG_CUDA_GRAPHS=0 turns capture off.
+that the graph keeps: replay writes the same addresses every time. Each replay copies the feeds in
+asynchronously (host arrays through pinned buffers), so the host does not wait for the device between
+steps. Variables the step rebinds are copied back into their original buffers inside the graph, so the
+session's variables never move. A plan is not captured (it runs eagerly, as before) when it draws random
+numbers, when a run-observer plugin wraps its kernels, or when capture fails (the reason is kept in
+`runner.why`). A replay first checks that the session's variables are still the buffers it was captured
+with (a load or an eager assign rebinds them) and captures again if not. NNPLUG_CUDA_GRAPHS=0 turns
+capture off.
 """
 import os
 
@@ -78,11 +79,14 @@ class GraphRunner:
         before = list(V)
         pool = cupy.cuda.MemoryPool()
         stream = cupy.cuda.Stream(non_blocking=True)
+        # relaxed: the private pool may cudaMalloc while capturing
         mode = getattr(cupy.cuda.runtime, "streamCaptureModeRelaxed", None)
-        stream.synchronize()
         graph, rebound = None, []
         with cupy.cuda.using_allocator(pool.malloc), stream:
-            stream.begin_capture(mode) if mode is not None else stream.begin_capture()
+            if mode is None:
+                stream.begin_capture()
+            else:
+                stream.begin_capture(mode)
             try:
                 out = self.fn(V, *static)
                 for slot, (now, was) in enumerate(zip(V, before)):
