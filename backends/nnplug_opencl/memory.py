@@ -10,6 +10,7 @@ class Memory:
         self.pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(queue))
         self.context = queue.context
         self._strides = {}
+        self._copy_flags = cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR
 
     def empty(self, shape, dtype):
         dtype = np.dtype(dtype)
@@ -20,13 +21,17 @@ class Memory:
             return self.cl_array.Array(self.queue, shape, dtype, allocator=self.pool)
         # Array's checked constructor costs ~8 us a call, more than a small kernel; its `_fast` path with
         # the (always C-contiguous) strides precomputed takes ~1 us
+        return self._wrap(self.pool.allocate(size * dtype.itemsize), shape, dtype, size)
+
+    def _wrap(self, data, shape, dtype, size):
+        """A C-contiguous Array over buffer `data`."""
         strides = self._strides.get((shape, dtype))
         if strides is None:
             strides = self._strides[shape, dtype] = self.cl_array.Array(self.queue, shape, dtype,
                                                                          allocator=self.pool).strides
-        return self.cl_array.Array(None, shape, dtype, allocator=self.pool, strides=strides,
-                                   data=self.pool.allocate(size * dtype.itemsize), offset=0, events=None,
-                                   _fast=True, _context=self.context, _queue=self.queue, _size=size)
+        return self.cl_array.Array(None, shape, dtype, allocator=self.pool, strides=strides, data=data,
+                                   offset=0, events=None, _fast=True, _context=self.context,
+                                   _queue=self.queue, _size=size)
 
     def zeros(self, shape, dtype):
         y = self.empty(shape, dtype)
@@ -35,7 +40,15 @@ class Memory:
         return y
 
     def to_device(self, array):
-        return self.cl_array.to_device(self.queue, np.asarray(array, order="C"), allocator=self.pool)  # keeps 0-d
+        """A new device array holding a copy of `array` (keeps 0-d). The buffer is created with
+        COPY_HOST_PTR: the copy happens at once on the host and does not wait for the queue, where a
+        blocking enqueue_copy (pyopencl's to_device) would stall every step's feeds until the device
+        had finished the previous step."""
+        array = np.asarray(array, order="C")
+        if not array.size:
+            return self.cl_array.to_device(self.queue, array, allocator=self.pool)
+        data = self.cl.Buffer(self.context, self._copy_flags, hostbuf=array)
+        return self._wrap(data, array.shape, array.dtype, array.size)
 
     def to_host(self, value):
         return value.get(queue=self.queue)  # always a fresh host array
