@@ -198,3 +198,41 @@ def test_fused_chains_write_into_dying_buffers_and_match_numpy():
                     assert any("Fused" in line and "out=V[" in line for line in src.splitlines()), src
                 results[backend] = s.run(w)
     np.testing.assert_allclose(results["opencl"], results["numpy"], rtol=1e-4, atol=1e-5)
+
+
+def test_float8_elementwise_chains_match_numpy():
+    """float32 chains whose size is a multiple of 8 run as float8 vectors (one work-item per 8 outputs):
+    full-shape inputs, a broadcast row, a broadcast column and a scalar each read correctly, and the
+    results match float64 NumPy; a chain with a comparison stays scalar."""
+    from nnplug import fusion
+    from nnplug_opencl import codegen
+    f32 = tf.float32
+    add_tanh = fusion.Chain([((64, 50), f32), ((50,), f32)],
+                            [("Add", {}, (("in", 0), ("in", 1))), ("Tanh", {}, (("node", 0),))], (64, 50), f32, ["t"])
+    assert codegen.vector_width(add_tanh) == 8 and "vload8" in codegen.elementwise_source(add_tanh)
+    relu = fusion.Chain([((64, 50), f32)], [("Relu", {}, (("in", 0),))], (64, 50), f32, ["r"])
+    assert codegen.vector_width(relu) == 1
+    x = (RS.randn(64, 50) * 3).astype(np.float32)
+    x[0, :8] = [0, 1e-30, -1e-7, 1e-4, 20, -20, 0.5, -9]
+    row, col = RS.randn(50).astype(np.float32), RS.randn(64, 1).astype(np.float32)
+    got = run(lambda x_, r, c: [tf.tanh(x_ + r), tf.sigmoid(x_ * c) / (tf.abs(x_) + 2.0) - 1.5,
+                                tf.tanh(x_ * 0.5) * tf.tanh(x_ * 0.5)], [x, row, col])
+    x64 = x.astype(np.float64)
+    want = [np.tanh(x64 + row), 1 / (1 + np.exp(-x64 * col)) / (np.abs(x64) + 2.0) - 1.5, np.tanh(x64 * 0.5) ** 2]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-6, atol=1e-7)
+
+
+def test_feeds_are_copied_when_fed():
+    """Feeds go to the device with COPY_HOST_PTR (no wait on the queue): a non-contiguous feed is read in
+    NumPy order, and changing the host array afterwards does not change a result computed from it."""
+    x = RS.randn(6, 8).astype(np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        p = tf.placeholder(tf.float32, (8, 6))
+        y = p * 2.0
+        with tf.Session(backend="opencl") as s:
+            want = x.T * 2.0
+            got = s.run(y, {p: x.T})
+            x[...] = 0
+    np.testing.assert_allclose(got, want)
