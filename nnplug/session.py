@@ -30,6 +30,14 @@ def get_default_session():
     return _defaults.stack[-1]
 
 
+def _check_feed_shape(t, value):
+    """`value` (host or device array) if its shape fits placeholder `t`'s static shape, else a ValueError."""
+    if not compatible(t.shape, value.shape):
+        raise ValueError(f"Cannot feed value of shape {fmt(value.shape)} for Tensor '{t.name}', "
+                         f"which has shape {fmt(t.shape)}")
+    return value
+
+
 class _Fetches:
     """Flattens any nesting of lists/tuples/dicts of tensors and ops, and rebuilds the results."""
 
@@ -177,10 +185,7 @@ class Session:
                 raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}' "
                                 f"(shape {fmt(t.shape)}); cast them first if truncation is meant")
             arr = arr.astype(want, copy=False)
-        if not compatible(t.shape, arr.shape):
-            raise ValueError(f"Cannot feed value of shape {fmt(arr.shape)} for Tensor '{t.name}', "
-                             f"which has shape {fmt(t.shape)}")
-        return arr
+        return _check_feed_shape(t, arr)
 
     def _feed_value(self, t, value):
         if self.backend.is_device_array(value):
@@ -193,10 +198,7 @@ class Session:
         if value.dtype != t.dtype.np:
             raise TypeError(f"cannot feed a device array of dtype {value.dtype} to '{t.name}', which expects "
                             f"{t.dtype.name}: cast it on the device first")
-        if not compatible(t.shape, value.shape):
-            raise ValueError(f"Cannot feed value of shape {fmt(value.shape)} for Tensor '{t.name}', "
-                             f"which has shape {fmt(t.shape)}")
-        return value
+        return _check_feed_shape(t, value)
 
     def _fetches(self, fetches):
         key = fetches if isinstance(fetches, (Tensor, Operation)) else None

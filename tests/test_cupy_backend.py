@@ -84,17 +84,23 @@ def test_out_of_range_sparse_label_gives_nan_without_sync():
     assert out[0] == pytest.approx(np.log(4)) and np.isnan(out[1]) and np.isnan(out[2])
 
 
+def small_mlp():
+    """20-16-5 tanh MLP with fixed initial weights, in the default graph: (x, y, [w1, b1, w2], loss)."""
+    x = tf.placeholder(tf.float32, [None, 20])
+    y = tf.placeholder(tf.int32, [None])
+    w1 = tf.Variable(np.random.RandomState(1).randn(20, 16).astype(np.float32) * 0.3)
+    b1 = tf.Variable(tf.zeros([16]))
+    w2 = tf.Variable(np.random.RandomState(2).randn(16, 5).astype(np.float32) * 0.3)
+    logits = tf.matmul(tf.tanh(tf.matmul(x, w1) + b1), w2)
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+    return x, y, [w1, b1, w2], loss
+
+
 def mlp(backend, steps=5):
     g = tf.Graph()
     with g.as_default():
         tf.set_random_seed(3)
-        x = tf.placeholder(tf.float32, [None, 20])
-        y = tf.placeholder(tf.int32, [None])
-        w1 = tf.Variable(np.random.RandomState(1).randn(20, 16).astype(np.float32) * 0.3)
-        b1 = tf.Variable(tf.zeros([16]))
-        w2 = tf.Variable(np.random.RandomState(2).randn(16, 5).astype(np.float32) * 0.3)
-        logits = tf.matmul(tf.tanh(tf.matmul(x, w1) + b1), w2)
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        x, y, (w1, _, _), loss = small_mlp()
         step = tf.train.AdamOptimizer(0.05).minimize(loss)
         data = np.random.RandomState(0)
         X, Y = data.randn(32, 20).astype(np.float32), data.randint(0, 5, 32)
@@ -179,13 +185,7 @@ def chapter_like_training(monkeypatch, graphs, steps=12):
     monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1" if graphs else "0")
     g = tf.Graph()
     with g.as_default():
-        x = tf.placeholder(tf.float32, [None, 20])
-        y = tf.placeholder(tf.int32, [None])
-        w1 = tf.Variable(np.random.RandomState(1).randn(20, 16).astype(np.float32) * 0.3)
-        b1 = tf.Variable(tf.zeros([16]))
-        w2 = tf.Variable(np.random.RandomState(2).randn(16, 5).astype(np.float32) * 0.3)
-        logits = tf.matmul(tf.tanh(tf.matmul(x, w1) + b1), w2)
-        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+        x, y, weights, loss = small_mlp()
         step = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
         data = np.random.RandomState(0)
         batches = [(data.randn(16, 20).astype(np.float32), data.randint(0, 5, 16)) for _ in range(steps)]
@@ -193,7 +193,7 @@ def chapter_like_training(monkeypatch, graphs, steps=12):
             s.run(tf.global_variables_initializer())
             losses = [s.run([loss, step], {x: bx, y: by})[0] for bx, by in batches]
             runner = s._plans[next(reversed(s._plans))].run  # the training step's plan, compiled last
-            return np.array(losses), s.run([w1, b1, w2]), runner
+            return np.array(losses), s.run(weights), runner
 
 
 def test_training_steps_replay_as_a_cuda_graph_with_eager_numbers(monkeypatch):

@@ -62,16 +62,19 @@ class GraphRunner:
             self.calls = 0
         self.calls += 1
         if self.why is not None or self.calls <= WARMUP:
-            return self.fn(V, *[self.to_device(a) for a in feeds])
+            return self._eager(V, feeds)
         if self.captures >= MAX_CAPTURES:
             self.why = f"captured {self.captures} times, and its variables keep being rebound by other runs"
-            return self.fn(V, *[self.to_device(a) for a in feeds])
+            return self._eager(V, feeds)
         try:
             self._capture(V, feeds)
         except Exception as e:  # noqa: BLE001 - anything that cannot be captured runs eagerly instead
             self.why = f"capture failed: {type(e).__name__}: {e}"
-            return self.fn(V, *[self.to_device(a) for a in feeds])
+            return self._eager(V, feeds)
         return self._replay(feeds)
+
+    def _eager(self, V, feeds):
+        return self.fn(V, *[self.to_device(a) for a in feeds])
 
     def _capture(self, V, feeds):
         cupy = self.cupy

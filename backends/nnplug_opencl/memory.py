@@ -13,23 +13,28 @@ class Memory:
         self._copy_flags = cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR
 
     def empty(self, shape, dtype):
-        # Array's checked constructor costs ~8 us a call, more than a small kernel; its `_fast` path with
-        # (dtype, size, bytes, C strides) looked up once per shape and dtype takes ~1 us
-        dt, size, nbytes, strides = self._layouts.get((shape, dtype)) or self._layout(shape, dtype)
+        dt, size, nbytes, _ = self._layout(shape, dtype)
         if not size:
             return self.cl_array.Array(self.queue, shape, dt, allocator=self.pool)
-        return self.cl_array.Array(None, shape, dt, allocator=self.pool, strides=strides,
-                                   data=self.pool.allocate(nbytes), offset=0, events=None, _fast=True,
-                                   _context=self.context, _queue=self.queue, _size=size)
+        return self._wrap(self.pool.allocate(nbytes), shape, dtype)
+
+    def _wrap(self, data, shape, dtype):
+        """A C-contiguous Array over buffer `data`. Array's checked constructor costs ~8 us a call, more
+        than a small kernel; its `_fast` path with the layout looked up once per shape and dtype ~1 us."""
+        dt, size, _, strides = self._layout(shape, dtype)
+        return self.cl_array.Array(None, shape, dt, allocator=self.pool, strides=strides, data=data, offset=0,
+                                   events=None, _fast=True, _context=self.context, _queue=self.queue, _size=size)
 
     def _layout(self, shape, dtype):
         """(NumPy dtype, size, bytes, C-contiguous strides) of a (shape, dtype), cached."""
-        dt = np.dtype(dtype)
-        size = 1
-        for d in shape:
-            size *= d
-        strides = self.cl_array.Array(self.queue, shape, dt, allocator=self.pool).strides if size else None
-        layout = self._layouts[shape, dtype] = (dt, size, size * dt.itemsize, strides)
+        layout = self._layouts.get((shape, dtype))
+        if layout is None:
+            dt = np.dtype(dtype)
+            size = 1
+            for d in shape:
+                size *= d
+            strides = self.cl_array.Array(self.queue, shape, dt, allocator=self.pool).strides if size else None
+            layout = self._layouts[shape, dtype] = (dt, size, size * dt.itemsize, strides)
         return layout
 
     def zeros(self, shape, dtype):
@@ -46,11 +51,7 @@ class Memory:
         array = np.asarray(array, order="C")
         if not array.size:
             return self.cl_array.to_device(self.queue, array, allocator=self.pool)
-        shape = array.shape
-        dt, size, _, strides = self._layouts.get((shape, array.dtype)) or self._layout(shape, array.dtype)
-        return self.cl_array.Array(None, shape, dt, allocator=self.pool, strides=strides,
-                                   data=self.cl.Buffer(self.context, self._copy_flags, hostbuf=array), offset=0,
-                                   events=None, _fast=True, _context=self.context, _queue=self.queue, _size=size)
+        return self._wrap(self.cl.Buffer(self.context, self._copy_flags, hostbuf=array), array.shape, array.dtype)
 
     def to_host(self, value):
         return value.get(queue=self.queue)  # always a fresh host array
