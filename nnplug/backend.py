@@ -45,6 +45,9 @@ class Backend:
     fresh_ops = frozenset()
     # ... and whose kernels accept `out=` naming an input buffer of the output's shape to write into.
     inplace_ops = frozenset()
+    # ... and whose kernels accept `out=` any buffer of the output's shape and dtype (not an input): the
+    # compiler then plans every temporary into buffers it allocates once, with `empty`.
+    out_ops = frozenset()
     # Elementwise op types this backend can compile into one kernel via fuse_elementwise (see fusion.py).
     fusable_ops = frozenset()
 
@@ -87,6 +90,10 @@ class Backend:
     def to_device(self, array):
         """Host NumPy array -> backend array (feeds, constants, loaded variables)."""
         return array
+
+    def empty(self, shape, dtype):
+        """An uninitialised device buffer of a NumPy dtype (a planned temporary when `out_ops` is set)."""
+        return np.empty(shape, dtype)
 
     def to_host(self, value, persistent=False):
         """Backend array -> a NumPy array the caller owns (a copy where it could alias session state)."""

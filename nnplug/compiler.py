@@ -6,6 +6,7 @@ re-run on concrete shapes), constant folding, common-subexpression elimination, 
 composite ops the backend has no fused kernel for, then code generation.
 """
 import itertools
+import threading
 
 import numpy as np
 
@@ -135,11 +136,78 @@ def update_variables_in_place(steps, live_out, inplace_ops, values_by_expr):
             step.out_kw = slot
 
 
+def _storages(steps):
+    """Which physical buffer each name lives in: an in-place write (`out=`) continues its target's buffer;
+    a fresh kernel starts one (keyed by its output's name); a view-returning kernel may alias all its inputs'.
+    Returns (storage of each fresh/in-place name, [storages] a view name may alias, step each storage starts)."""
+    home, views, born = {}, {}, {}
+
+    def of(name):
+        return views.get(name) or ((home.get(name, name)),)
+
+    for i, step in enumerate(steps):
+        if step.kernel is None:
+            continue
+        if step.out_kw is not None:
+            home[step.outs[0]] = home.get(step.out_kw, step.out_kw)
+        elif step.fresh:
+            for o in step.outs:
+                home[o] = o
+                born[o] = i
+        else:
+            parents = tuple(s for n in step.ins for s in of(n))
+            for o in step.outs:
+                views[o] = parents
+    return of, born
+
+
+def plan_buffers(steps, live_out, out_ops, values_by_expr, allocate, make_name):
+    """Static buffer plan by liveness: every temporary a kernel in `out_ops` makes is written (`out=`) into
+    a buffer allocated here, once, and shared with later temporaries of the same shape and dtype once it is
+    dead — so a step allocates nothing after its first run. Never for fetched values, nor anything stored
+    into a variable. Returns {global name: buffer}."""
+    if not out_ops:
+        return {}
+    of, born = _storages(steps)
+    end, barred = {}, set()
+    for i, step in enumerate(steps):
+        for name in step.ins:
+            for s in of(name):
+                end[s] = max(end.get(s, -1), i)
+                if step.kernel is None:  # stored into a variable: session state from now on
+                    barred.add(s)
+    for name in live_out:
+        barred.update(of(name))
+    free, buffers, dying = {}, {}, {}
+    for s, i in born.items():
+        dying.setdefault(max(end.get(s, i), i), []).append(s)
+    held = {}
+    for i, step in enumerate(steps):
+        if (step.kernel is not None and step.out_kw is None and step.op_type in out_ops and len(step.outs) == 1
+                and not step.keep and step.outs[0] not in barred):
+            v = values_by_expr.get(step.outs[0])
+            if v is not None and len(v.shape) > 0:
+                key = (v.shape, v.dtype)
+                pool = free.get(key)
+                if pool:
+                    bname = pool.pop()
+                else:
+                    bname = make_name()
+                    buffers[bname] = allocate(v.shape, v.dtype.np)
+                step.out_kw = bname
+                held[step.outs[0]] = (key, bname)
+        for s in dying.get(i, ()):
+            if s in held:
+                key, bname = held.pop(s)
+                free.setdefault(key, []).append(bname)
+    return buffers
+
+
 class Plan:
     """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays; `run(V, feeds)` is how the
     session calls it (the backend's plan_runner: feeds copied in, or a captured device graph replayed)."""
 
-    def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels):
+    def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels, buffers=None):
         self.fn = fn
         self.run = None
         self.source = source
@@ -147,6 +215,10 @@ class Plan:
         self.var_reads = var_reads
         self.has_assign = has_assign
         self.kernels = kernels  # [(name, KernelSpec)] in call order, for explain()
+        self.buffers = buffers or {}  # planned temporaries, reused by every run
+        # a plan that writes into its own buffers must not run twice at once (the session serialises
+        # variable-updating plans anyway; others take this lock)
+        self.lock = threading.Lock() if self.buffers else None
 
 
 def prune(graph, targets, fed):
@@ -339,6 +411,9 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
         steps = fuse_elementwise(steps, live_out, low)
     reuse_dying_buffers(steps, live_out, low.backend.inplace_ops, low.by_expr)
     update_variables_in_place(steps, live_out, low.backend.inplace_ops, low.by_expr)
+    allocate = session.step_buffer_allocator() if has_assign else low.backend.empty
+    buffers = plan_buffers(steps, live_out, low.backend.out_ops, low.by_expr, allocate, lambda: low._name("b"))
+    low.globals.update(buffers)
     n = next(_plan_ids)
     args = "".join(f", f{i}" for i in range(len(feed_tensors)))
     body = [step.render() for step in steps] or ["pass"]
@@ -349,6 +424,6 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     exec(compile(source, f"<nnplug plan {n}>", "exec"), namespace)  # noqa: S102 - our own generated code
     used = {step.kernel for step in steps}
     plan = Plan(namespace[f"plan_{n}"], source, [v.persistent for v in fetched], sorted(set(var_reads)),
-                has_assign, [(k, spec) for k, spec in low.kernels if k in used])
+                has_assign, [(k, spec) for k, spec in low.kernels if k in used], buffers)
     plan.run = session.backend.plan_runner(plan)
     return plan

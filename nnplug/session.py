@@ -99,6 +99,7 @@ class Session:
         self._rngs = {}
         self._consts = {}
         self._lock = threading.RLock()
+        self._step_buffers = weakref.WeakValueDictionary()  # see step_buffer_allocator
         self._closed = False
         self._observers = plugins.run_observers()
         _live_sessions.add(self)
@@ -130,6 +131,22 @@ class Session:
             v = self._consts[op] = lowering.constant(op.attrs["value"], op.attrs["dtype"])
         lowering.globals[v.expr] = v.const
         return v
+
+    def step_buffer_allocator(self):
+        """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
+        time under the session lock, so they share buffers: the i-th buffer of a shape and dtype in one plan
+        is the i-th in every other (training plans for the full and the short last batch share their weight
+        gradients). A buffer lives as long as some cached plan uses it."""
+        counts = {}
+
+        def allocate(shape, dtype):
+            key = (tuple(shape), np.dtype(dtype).str)
+            counts[key] = i = counts.get(key, -1) + 1
+            buf = self._step_buffers.get((key, i))
+            if buf is None:
+                buf = self._step_buffers[key, i] = self.backend.empty(shape, dtype)
+            return buf
+        return allocate
 
     def load_variable(self, var, value):
         arr = np.asarray(value, dtype=var.dtype.np)
@@ -248,6 +265,9 @@ class Session:
                 results = self._to_host(plan, plan.run(values, arrays))
                 if self._n_uninit:
                     self._n_uninit = sum(v is None for v in values)
+        elif plan.lock is not None:
+            with plan.lock:
+                results = self._to_host(plan, plan.run(values, arrays))
         else:
             results = self._to_host(plan, plan.run(values, arrays))
         if start is not None:
@@ -277,6 +297,7 @@ class Session:
         self._values = []
         self._plans.clear()
         self._consts.clear()
+        self._step_buffers.clear()
 
     def as_default(self):
         return _SessionContext(self, close=False)

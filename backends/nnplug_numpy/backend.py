@@ -3,7 +3,7 @@ import numpy as np
 
 from nnplug.backend import Backend
 
-from .kernels import FRESH, INPLACE, KERNELS
+from .kernels import FRESH, INPLACE, KERNELS, OUT
 
 
 class NumpyBackend(Backend):
@@ -12,6 +12,7 @@ class NumpyBackend(Backend):
     kernels = KERNELS
     fresh_ops = FRESH
     inplace_ops = INPLACE
+    out_ops = OUT
 
     @classmethod
     def devices(cls):

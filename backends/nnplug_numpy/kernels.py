@@ -1,9 +1,13 @@
-"""NumPy kernel factories: the shared Array-API factories (nnplug.xp_kernels) on NumPy, with the few that
-NumPy runs better replaced — kernels that write into a dying buffer (`out=`), in-place backward ops, and the
-softmax family, whose sparse cross-entropy can afford to check its labels on the host."""
+"""NumPy kernel factories: the shared Array-API factories (nnplug.xp_kernels) on NumPy, with the ones NumPy
+runs better replaced — kernels that write into a planned or dying buffer (`out=`, so a compiled step
+allocates nothing after its first run) and the softmax family, whose sparse cross-entropy can afford to
+check its labels on the host."""
+import math
+
 import numpy as np
 
-from nnplug.xp_kernels import make_kernels
+from nnplug.backend import IDENTITY
+from nnplug.xp_kernels import make_kernels, reduction_axes
 
 KERNELS = make_kernels(np, from_host=lambda array: array)
 
@@ -34,19 +38,133 @@ def _sigmoid(spec):
 
 @kernel("TanhGrad")
 def _tanh_grad(spec):
-    def tanh_grad(y, g):  # g * (1 - y*y), y and g share a shape
-        d = np.multiply(y, y)
-        if np.ndim(d) == 0:
-            return g * (1 - d)
+    if not spec.out_shape:
+        return lambda y, g, out=None: g * (1 - y * y)
+
+    def tanh_grad(y, g, out=None):  # g * (1 - y*y), y and g share a shape
+        d = np.multiply(y, y, out=out)
         np.subtract(1, d, out=d)
-        d *= g
-        return d
+        return np.multiply(d, g, out=d)
     return tanh_grad
+
+
+@kernel("SigmoidGrad")
+def _sigmoid_grad(spec):
+    if not spec.out_shape:
+        return lambda y, g, out=None: g * (y * (1 - y))
+
+    def sigmoid_grad(y, g, out=None):  # g * y * (1 - y)
+        d = np.subtract(1, y, out=out)
+        np.multiply(d, y, out=d)
+        return np.multiply(d, g, out=d)
+    return sigmoid_grad
 
 
 @kernel("ReluGrad")
 def _relu_grad(spec):
-    return lambda g, x: g * (x > 0)  # a multiply by the mask beats where() here
+    zero = spec.out_dtype.np.type(0)
+    if not spec.out_shape:
+        return lambda g, x, out=None: g * (x > 0)
+
+    def relu_grad(g, x, out=None):  # g * (x > 0), the mask written as 0/1 floats into the output
+        mask = np.greater(x, zero, out=out if out is not None else np.empty_like(g))
+        return np.multiply(mask, g, out=mask)
+    return relu_grad
+
+
+@kernel("MatMul")
+def _matmul(spec):
+    ta, tb = spec.attrs["transpose_a"], spec.attrs["transpose_b"]
+    mm = np.matmul
+    if not ta and not tb:
+        return mm
+    if ta and not tb:
+        return lambda a, b, out=None: mm(np.swapaxes(a, -1, -2), b, out=out)
+    if tb and not ta:
+        return lambda a, b, out=None: mm(a, np.swapaxes(b, -1, -2), out=out)
+    return lambda a, b, out=None: mm(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2), out=out)
+
+
+def _reducer(fn):
+    def factory(spec):
+        axes, keep, to = reduction_axes(spec), spec.attrs["keepdims"], spec.out_dtype.np
+        if not axes:
+            return IDENTITY
+        if spec.op_type == "ReduceMean" and spec.out_dtype.is_integer:  # TF1: integer mean truncates
+            n = math.prod(spec.in_shapes[0][a] for a in axes)
+
+            def int_mean(x, out=None):
+                r = np.trunc(np.sum(x, axis=axes, keepdims=keep, dtype=np.float64) / n).astype(to)
+                return r if out is None else _into(out, r)
+            return int_mean
+
+        def reduce(x, out=None):
+            r = fn(x, axis=axes, keepdims=keep, out=out)
+            return r if out is not None or r.dtype == to else np.asarray(r, to)
+        return reduce
+    return factory
+
+
+def _into(out, value):
+    np.copyto(out, value, casting="unsafe")
+    return out
+
+
+KERNELS["ReduceSum"] = _reducer(np.sum)
+KERNELS["ReduceMax"] = _reducer(np.max)
+KERNELS["ReduceMin"] = _reducer(np.min)
+KERNELS["ReduceProd"] = _reducer(np.prod)
+KERNELS["ReduceMean"] = _reducer(np.mean)
+
+
+@kernel("SumTo")
+def _sum_to(spec):
+    g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
+    lead = len(g_shape) - len(x_shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1)
+    if not axes:
+        return IDENTITY
+    reduced = tuple(d for i, d in enumerate(g_shape) if i not in axes)
+
+    def sum_to(g, x, out=None):
+        if out is None:
+            return np.sum(g, axis=axes).reshape(x_shape)
+        np.sum(g, axis=axes, out=out.reshape(reduced))
+        return out
+    return sum_to
+
+
+@kernel("Cast")
+def _cast(spec):
+    to = spec.attrs["dtype"].np
+    return lambda x, out=None: x.astype(to) if out is None else _into(out, x)
+
+
+@kernel("OneHot")
+def _one_hot(spec):
+    a = spec.attrs
+    classes = np.arange(a["depth"])
+    on, off, axis, to = a["on_value"], a["off_value"], a["axis"], a["dtype"].np
+
+    def one_hot(i, out=None):  # ids outside [0, depth) give a row of off_value, as in TF
+        if out is not None and axis == -1:
+            hot = np.equal(i[..., None], classes, out=out)
+        else:
+            hot = (i[..., None] == classes).astype(to)
+        if (on, off) != (1, 0):
+            hot *= to.type(on - off)
+            hot += to.type(off)
+        if axis != -1:
+            hot = np.moveaxis(hot, -1, axis)
+            return hot if out is None else _into(out, hot)
+        return hot
+    return one_hot
+
+
+@kernel("Concat")
+def _concat(spec):
+    axis = spec.attrs["axis"]
+    return lambda *xs, out=None: np.concatenate(xs, axis=axis, out=out)
 
 
 @kernel("Copy")
@@ -64,8 +182,9 @@ def _log_softmax(x, axis):
 def _softmax(spec):
     axis = spec.attrs["axis"]
 
-    def softmax(x):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+    def softmax(x, out=None):
+        e = np.subtract(x, x.max(axis=axis, keepdims=True), out=out)
+        np.exp(e, out=e)
         e /= e.sum(axis=axis, keepdims=True)
         return e
     return softmax
@@ -102,12 +221,19 @@ def _xent(spec):
     return xent
 
 
-# Kernels that always return a new buffer, and those that take `out=` (an input buffer that dies there).
+# Kernels that take `out=` naming an input buffer that dies there (elementwise, so aliasing is safe) ...
 INPLACE = frozenset({
     "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt", "Square", "Reciprocal", "Tanh", "Sign", "Floor", "Add", "Sub",
     "Mul", "Div", "Pow", "Maximum", "Minimum", "Relu", "Sigmoid",
 })
-FRESH = INPLACE | frozenset({
+# ... those that take `out=` any other buffer of the output's shape and dtype (a planned temporary) ...
+OUT = INPLACE | frozenset({
+    "LogicalNot", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
+    "TanhGrad", "SigmoidGrad", "ReluGrad", "MatMul", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+    "ReduceMean", "SumTo", "Cast", "OneHot", "Concat", "Softmax",
+})
+# ... and those that always return a new buffer.
+FRESH = OUT | frozenset({
     "LogicalNot", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
     "Select", "TanhGrad", "SigmoidGrad", "ReluGrad", "Cast", "MatMul", "ReduceSum", "ReduceMax", "ReduceMin",
     "ReduceProd", "ReduceMean", "ArgMax", "ArgMin", "SumTo", "Concat", "SliceGrad", "Gather", "GatherGrad",

@@ -21,7 +21,8 @@ from ..autodiff import gradients
 from ..errors import BackendError
 from ..graph import Graph, constant
 from ..ops.array_ops import placeholder
-from ..ops.math_ops import reduce_sum
+from ..ops import registry
+from ..ops.math_ops import reduce_sum, where
 from ..session import Session
 
 ENV_BACKENDS = "NNPLUG_TEST_BACKENDS"
@@ -64,6 +65,9 @@ def run(build, inputs, backend, consts=False):
     Each input array becomes a placeholder of its dtype and shape (fed at run time), or a constant
     when `consts` is true (then the backend's kernels also run when the compiler folds constants).
     The result has the nesting of what `build` returns.
+
+    On a backend with planned buffers (`out_ops`), each result is also computed as an intermediate
+    value (so its kernel writes into a planned buffer) and must come out the same.
     """
     arrays = _feedable(inputs)
     g = Graph()
@@ -76,7 +80,36 @@ def run(build, inputs, backend, consts=False):
             feed = dict(zip(tensors, arrays))
         out = build(*tensors)
         with Session(backend=backend) as sess:
-            return sess.run(out, feed)
+            direct = sess.run(out, feed)
+            if sess.backend.out_ops and not any(registry.get(op.type).stateful for op in g.get_operations()):
+                _check_as_intermediates(sess, out, direct, feed)
+            return direct
+
+
+def _check_as_intermediates(sess, out, direct, feed):
+    """Fetch where(all-true, t, t) for each result t: t is then a temporary the compiler plans a buffer for."""
+    flat_t, flat_v = [], []
+
+    def walk(t, v):
+        if isinstance(t, (list, tuple)):
+            for a, b in zip(t, v):
+                walk(a, b)
+        elif isinstance(t, dict):
+            for k in t:
+                walk(t[k], v[k])
+        elif hasattr(t, "dtype") and t.shape.is_fully_defined() and t.shape.ndims:
+            flat_t.append(t)
+            flat_v.append(v)
+    walk(out, direct)
+    feed = dict(feed or {})
+    wrapped = []
+    for t in flat_t:
+        keep = placeholder(_dt.bool_, t.shape, name="all_true")
+        feed[keep] = np.ones(tuple(t.shape), bool)
+        wrapped.append(where(keep, t, t))
+    for t, v, w in zip(flat_t, flat_v, sess.run(wrapped, feed)):
+        np.testing.assert_array_equal(w, v, err_msg=f"'{t.name}' written into a planned buffer differs from "
+                                                    f"the same value fetched directly (backend {sess.backend.name})")
 
 
 def assert_close(got, ref, dtype=None, rtol=None, atol=None, what="result"):
