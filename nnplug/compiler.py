@@ -2,8 +2,10 @@
 calls on locals, specialised to the concrete feed shapes, built once and cached by the Session.
 
 Passes, in one walk over the pruned ops in topological order: shape specialisation (every op's rule
-re-run on concrete shapes), constant folding, common-subexpression elimination, expansion of
-composite ops the backend has no fused kernel for, then code generation.
+re-run on concrete shapes), constant folding, common-subexpression elimination, algebraic simplification
+(simplify.py), expansion of composite ops the backend has no fused kernel for. Then over the steps: dead
+step elimination, elementwise fusion (fusion.py), in-place reuse of dying buffers and variables, a static
+buffer plan by liveness, and code generation.
 """
 import itertools
 import threading
@@ -15,6 +17,7 @@ from .errors import InvalidArgumentError
 from .fusion import fuse_elementwise
 from .ops import registry
 from .shapes import ShapeError, TensorShape, fmt
+from .simplify import simplify
 from . import plugins
 
 _plan_ids = itertools.count()
@@ -260,6 +263,7 @@ class Lowering:
         self._n = itertools.count()
         self._cse = {}
         self._alive = []
+        self.producers = {}  # expr -> (op type, input Values, attrs) of the step that makes it (simplify.py)
         self._wrappers = plugins.wrappers()
         self.current = None  # the graph op being lowered, for names in errors
 
@@ -303,6 +307,11 @@ class Lowering:
             if key is not None and key in self._cse:
                 hit = self._cse[key]
                 return hit[0] if single else hit
+            simpler = simplify(self, op_type, inputs, attrs, shapes, dtypes)
+            if simpler is not None:
+                if key is not None:
+                    self._cse[key] = [simpler]
+                return simpler
         spec = KernelSpec(op_type, name, attrs, [v.shape for v in inputs], [v.dtype for v in inputs],
                           shapes, dtypes, rng)
         if self.backend.has_kernel(op_type):
@@ -335,6 +344,8 @@ class Lowering:
             result = [Value(s, d, self._name("t")) for s, d in zip(shapes, dtypes)]
             for v in result:
                 self.by_expr[v.expr] = v
+            if single:
+                self.producers[result[0].expr] = (op_type, inputs, attrs)
             self.steps.append(Step(kname, [v.expr for v in result], [v.expr for v in inputs], f"{op_type} {name}",
                                    op_type, fresh=op_type in self.backend.fresh_ops, keep=opdef.stateful,
                                    spec=spec))

@@ -156,10 +156,16 @@ def check_numerics():
 
 def explain(fetches, feed_dict=None, session=None, file=None):
     """The generated Python source of the plan that `session.run(fetches, feed_dict)` would execute:
-    one kernel call per line, with the op each comes from. Printed to `file` if given; always returned."""
+    one kernel call per line, with the op each comes from, then the buffers it writes temporaries into
+    (`out=bN`, allocated once). Printed to `file` if given; always returned."""
     from .session import get_default_session
     session = session or get_default_session()
-    source = session.plan_for(fetches, feed_dict).source
+    plan = session.plan_for(fetches, feed_dict)
+    source = plan.source
+    if plan.buffers:
+        total = sum(getattr(b, "nbytes", 0) for b in plan.buffers.values())
+        source += f"# planned buffers: {len(plan.buffers)}, {total / 1024:.1f} KiB, reused by every run\n"
+        source += "".join(f"#   {name}: {tuple(b.shape)} {b.dtype}\n" for name, b in plan.buffers.items())
     if file is not None:
         print(source, file=file)
     return source

@@ -114,6 +114,15 @@ def test_explain_prints_the_plan(g):
             assert "MatMul mm" in debugging.explain(y, {x: np.ones((3, 4))})
 
 
+def test_explain_lists_planned_buffers(g):
+    x = tf.placeholder(tf.float32, (None, 4), name="features")
+    y = tf.reduce_sum(tf.nn.relu(tf.matmul(x, tf.ones((4, 2)), name="mm")), axis=1)
+    with tf.Session(backend="numpy") as s:
+        src = debugging.explain(y, {x: np.ones((3, 4))}, session=s)
+    assert re.search(r"out=b\d+\)  # MatMul mm", src), src
+    assert "# planned buffers: 1, 0.0 KiB" in src and re.search(r"#   b\d+: \(3, 2\) float32", src), src
+
+
 def test_to_dot(g):
     x = tf.placeholder(tf.float32, (None, 4), name="features")
     w = tf.constant(np.ones((4, 2), np.float32), name="w")
