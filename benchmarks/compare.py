@@ -160,6 +160,16 @@ def worker(payload):
     return 0
 
 
+def merge_rounds(rows):
+    """One contender's rows from several rounds -> one row holding the median of each measure."""
+    merged = dict(rows[0])
+    for key in ("steps_per_s", "epoch_s", "peak_traced_bytes"):
+        if merged.get(key) is not None:
+            merged[key] = statistics.median(r[key] for r in rows)
+            merged[key + "_rounds"] = [r[key] for r in rows]
+    return merged
+
+
 def add_ratios(rows, key, higher_is_better=True):
     """Ratio of each row to the NumPy floor and to PyTorch of the same model (x faster than it: > 1)."""
     for r in rows:
@@ -255,6 +265,9 @@ def main(argv=None):
     p.add_argument("--no-numpy-floor", action="store_true", help="skip the NumPy loop (e.g. for 'huge' on a GPU)")
     p.add_argument("--no-epoch", action="store_true", help="skip the chapter-MLP epoch-time mode")
     p.add_argument("--repeats", type=int, default=7, help="timed repeats per contender (median reported)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure every contender this many times, in turn, and report medians: on a shared "
+                        "machine whose speed drifts, a slow spell then hits every contender alike")
     p.add_argument("--target-seconds", type=float, default=0.5, help="approximate length of one timed repeat")
     p.add_argument("--pool", type=int, default=16, help="distinct batches cycled through in steps/s mode")
     p.add_argument("--warmup", type=int, default=5, help="untimed warm-up steps")
@@ -281,14 +294,15 @@ def main(argv=None):
     jobs = [dict(mode="steps", model=m, kind=k, arg=a) for m in args.models for k, a in contenders(args)]
     if not args.no_epoch:
         jobs += [dict(mode="epoch", model="chapter", kind=k, arg=a) for k, a in contenders(args)]
-    step_rows, epoch_rows = [], []
-    for job in tqdm(jobs, desc="measuring", unit="run", disable=args.no_progress):
+    runs = {}  # one list of rows per job, a row per round
+    for job in tqdm(jobs * args.rounds, desc="measuring", unit="run", disable=args.no_progress):
         row = run_isolated(job, args)
-        if row is None:
-            continue
-        (epoch_rows if job["mode"] == "epoch" else step_rows).append(row)
-        if "torch_threads" in row:
-            env["torch_threads"] = row["torch_threads"]
+        if row is not None:
+            runs.setdefault(json.dumps(job, sort_keys=True), []).append(row)
+            env["torch_threads"] = row.get("torch_threads", env.get("torch_threads"))
+    step_rows, epoch_rows = [], []
+    for key, rows in runs.items():
+        (epoch_rows if json.loads(key)["mode"] == "epoch" else step_rows).append(merge_rounds(rows))
     add_ratios(step_rows, "steps_per_s")
     add_ratios(epoch_rows, "epoch_s", higher_is_better=False)
     print()

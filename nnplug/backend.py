@@ -92,7 +92,8 @@ class Backend:
         return array
 
     def empty(self, shape, dtype):
-        """An uninitialised device buffer of a NumPy dtype (a planned temporary when `out_ops` is set)."""
+        """An uninitialised device buffer of a NumPy dtype (planned temporaries when `out_ops` is set: the
+        session views flat ones as `buf[:n].reshape(shape)`)."""
         return np.empty(shape, dtype)
 
     def to_host(self, value, persistent=False):

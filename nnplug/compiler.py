@@ -140,9 +140,9 @@ def update_variables_in_place(steps, live_out, inplace_ops, values_by_expr):
 
 
 def _storages(steps):
-    """Which physical buffer each name lives in: an in-place write (`out=`) continues its target's buffer;
-    a fresh kernel starts one (keyed by its output's name); a view-returning kernel may alias all its inputs'.
-    Returns (storage of each fresh/in-place name, [storages] a view name may alias, step each storage starts)."""
+    """Which physical buffers each name may live in: an in-place write (`out=`) continues its target's
+    buffer; a fresh kernel starts one (keyed by its output's name); a view-returning kernel may alias all
+    its inputs'. Returns (of(name) -> tuple of storages, {storage: index of the step that starts it})."""
     home, views, born = {}, {}, {}
 
     def of(name):

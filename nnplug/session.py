@@ -134,18 +134,20 @@ class Session:
 
     def step_buffer_allocator(self):
         """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
-        time under the session lock, so they share buffers: the i-th buffer of a shape and dtype in one plan
-        is the i-th in every other (training plans for the full and the short last batch share their weight
-        gradients). A buffer lives as long as some cached plan uses it."""
+        time under the session lock, so they share memory: the i-th buffer of a dtype in one plan is a view
+        of the same flat block as the i-th in every other, grown when a plan needs more (the training plans
+        of the full and the short last batch of an epoch use one set). A block lives as long as some cached
+        plan uses it."""
         counts = {}
 
         def allocate(shape, dtype):
-            key = (tuple(shape), np.dtype(dtype).str)
-            counts[key] = i = counts.get(key, -1) + 1
-            buf = self._step_buffers.get((key, i))
-            if buf is None:
-                buf = self._step_buffers[key, i] = self.backend.empty(shape, dtype)
-            return buf
+            dtype = np.dtype(dtype)
+            size = int(np.prod(shape, dtype=np.int64))
+            counts[dtype] = i = counts.get(dtype, -1) + 1
+            block = self._step_buffers.get((dtype.str, i))
+            if block is None or block.size < size:
+                block = self._step_buffers[dtype.str, i] = self.backend.empty((size,), dtype)
+            return block[:size].reshape(shape)
         return allocate
 
     def load_variable(self, var, value):

@@ -14,6 +14,7 @@ def _mlp(sizes, batch, optimizer, seed=0):
     rng = np.random.default_rng(seed)
     g = tf.Graph()
     with g.as_default():
+        tf.set_random_seed(seed)  # the same initial weights in every session
         x = tf.placeholder(tf.float32, (None, sizes[0]), name="x")
         y = tf.placeholder(tf.int32, (None,), name="y")
         h = x
@@ -139,3 +140,34 @@ def test_threads_running_one_planned_plan_get_their_own_results():
         for t in threads:
             t.join()
     assert not errors
+
+
+def test_training_plans_of_one_session_share_their_buffer_memory(monkeypatch):
+    """An epoch's full and short last batch compile two training plans; they run one at a time under the
+    session lock, so the short one's temporaries live in the full one's memory, and training is unchanged."""
+    g, feed, train, _, init, _ = _mlp((40, 32, 32, 5), 16, tf.train.MomentumOptimizer(0.1, 0.9))
+    short = {t: a[:11] for t, a in feed.items()}
+    with g.as_default():
+        weights = tf.trainable_variables()
+
+    def train_twice(sess):
+        sess.run(init)
+        for _ in range(3):
+            sess.run(train, feed)
+            sess.run(train, short)
+        return sess.run(weights)
+
+    with tf.Session(graph=g, backend="numpy") as sess:
+        got = train_twice(sess)
+        plans = [p for p in sess._plans.values() if p.buffers]
+        assert len(plans) == 2
+        full, part = sorted(plans, key=lambda p: -sum(b.nbytes for b in p.buffers.values()))
+        blocks = {id(b.base): b.base for p in plans for b in p.buffers.values()}
+        assert sum(b.nbytes for b in blocks.values()) == sum(b.nbytes for b in full.buffers.values())
+        assert all(any(np.shares_memory(b, f) for f in full.buffers.values()) for b in part.buffers.values())
+    monkeypatch.setattr(type(tf.get_backend("numpy")), "out_ops", frozenset())  # no planning at all
+    with tf.Session(graph=g, backend="numpy") as plain:
+        want = train_twice(plain)
+        assert not any(p.buffers for p in plain._plans.values())
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
