@@ -9,7 +9,9 @@ steps/s of: nnplug on every available backend; a hand-written NumPy loop doing t
 floor); a plain CuPy loop when cupy works; PyTorch eager when `import torch` works (CUDA when available,
 else CPU with torch.set_num_threads(os.cpu_count()); NumPy keeps its BLAS default threads). Every
 contender starts from the same weights and sees the same batches, in its own Python process. Numbers are medians over repeats,
-after a warm-up that is not timed, with a device synchronisation before each clock read.
+after a warm-up that is not timed, with a device synchronisation before each clock read. With `--rounds N`
+every contender is measured N times, in turn, and the medians over rounds are reported (on a shared machine
+whose speed drifts, a slow spell then hits every contender alike).
 The "epoch" mode times one pass over 54000 synthetic rows of the chapter MLP (batch 64, no shuffling)
 and, for NumPy-based contenders, the peak memory the epoch allocates (tracemalloc).
 """

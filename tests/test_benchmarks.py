@@ -126,3 +126,10 @@ def test_compare_quick_writes_table_chart_and_json(tmp_path, capsys):
     epoch = {r["contender"]: r for r in data["epoch"]}
     assert epoch["numpy loop (floor)"]["steps"] == 32  # --quick: 2000 rows in batches of 64
     assert epoch["nnplug[numpy]"]["peak_traced_bytes"] > 0
+
+
+def test_rounds_are_merged_into_medians_per_contender():
+    rows = [dict(model="chapter", contender="c", kind="nnplug", steps_per_s=v, epoch_s=None) for v in (10.0, 30.0, 20.0)]
+    merged = compare.merge_rounds(rows)
+    assert merged["steps_per_s"] == 20.0 and merged["steps_per_s_rounds"] == [10.0, 30.0, 20.0]
+    assert merged["epoch_s"] is None and "epoch_s_rounds" not in merged
