@@ -210,8 +210,9 @@ class Plan:
     """A compiled step: `fn(V, *feeds)` returns the fetched backend arrays; `run(V, feeds)` is how the
     session calls it (the backend's plan_runner: feeds copied in, or a captured device graph replayed)."""
 
-    def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels, buffers=None):
+    def __init__(self, fn, source, fetch_persistent, var_reads, has_assign, kernels, buffers=None, wrapped=False):
         self.fn = fn
+        self.wrapped = wrapped  # some kernel is wrapped by a plugin (timed, checked) and must really run
         self.run = None
         self.source = source
         self.fetch_persistent = fetch_persistent
@@ -222,6 +223,17 @@ class Plan:
         # a plan that writes into its own buffers must not run twice at once (the session serialises
         # variable-updating plans anyway; others take this lock)
         self.lock = threading.Lock() if self.buffers else None
+
+    def replay_obstacle(self):
+        """Why a device runner may not record this step once and replay it (a CUDA graph, an OpenCL
+        command list), or None."""
+        if not self.has_assign:
+            return "only steps that update variables are replayed (Session.run serialises them)"
+        if any(spec.rng is not None for _, spec in self.kernels):
+            return "the step draws random numbers on the host (a replay would repeat them)"
+        if self.wrapped:
+            return "a plugin wraps the kernels (a profiler, check_numerics): they must really run"
+        return None
 
 
 def prune(graph, targets, fed):
@@ -265,6 +277,7 @@ class Lowering:
         self._alive = []
         self.producers = {}  # expr -> (op type, input Values, attrs) of the step that makes it (simplify.py)
         self._wrappers = plugins.wrappers()
+        self.wrapped = False  # a plugin wrapped some kernel (a profiler): device runners then stay eager
         self.current = None  # the graph op being lowered, for names in errors
 
     def _name(self, prefix):
@@ -337,7 +350,8 @@ class Lowering:
         else:
             for impl in self._wrappers:
                 wrapped = impl.function(spec=spec, kernel=kernel)
-                kernel = wrapped if wrapped is not None else kernel
+                if wrapped is not None:
+                    kernel, self.wrapped = wrapped, True
             kname = self._name("k")
             self.globals[kname] = kernel
             self.kernels.append((kname, spec))
@@ -435,6 +449,6 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     exec(compile(source, f"<nnplug plan {n}>", "exec"), namespace)  # noqa: S102 - our own generated code
     used = {step.kernel for step in steps}
     plan = Plan(namespace[f"plan_{n}"], source, [v.persistent for v in fetched], sorted(set(var_reads)),
-                has_assign, [(k, spec) for k, spec in low.kernels if k in used], buffers)
+                has_assign, [(k, spec) for k, spec in low.kernels if k in used], buffers, low.wrapped)
     plan.run = session.backend.plan_runner(plan)
     return plan

@@ -11,33 +11,33 @@ a replacement Value, or None to keep the op.
 import numpy as np
 
 
-def _is_all(value, number):
-    """The Value is a compile-time constant whose every element equals `number`."""
-    if value.const is None:
-        return False
-    try:
-        return bool(np.all(np.asarray(value.const) == number))
-    except TypeError:  # a backend array NumPy cannot compare on the host
-        return False
+SMALL = 4096  # constants up to this many elements are read back to the host (once, when compiling)
 
 
-def _neutral(inputs, out_shape, out_dtype, which, number):
+def _is_all(low, value, number):
+    """The Value is a small compile-time constant whose every element equals `number`."""
+    if value.const is None or np.prod(value.shape, dtype=np.int64) > SMALL:
+        return False
+    return bool(np.all(np.asarray(low.backend.to_host(value.const)) == number))
+
+
+def _neutral(low, inputs, out_shape, out_dtype, which, number):
     x, c = (inputs[1], inputs[0]) if which == 0 else (inputs[0], inputs[1])
-    if _is_all(c, number) and tuple(x.shape) == tuple(out_shape) and x.dtype == out_dtype:
+    if tuple(x.shape) == tuple(out_shape) and x.dtype == out_dtype and _is_all(low, c, number):
         return x
     return None
 
 
 def _either_neutral(number):
     def rule(low, op_type, inputs, attrs, out_shape, out_dtype):
-        return (_neutral(inputs, out_shape, out_dtype, 1, number)
-                or _neutral(inputs, out_shape, out_dtype, 0, number))
+        return (_neutral(low, inputs, out_shape, out_dtype, 1, number)
+                or _neutral(low, inputs, out_shape, out_dtype, 0, number))
     return rule
 
 
 def _right_neutral(number):
     def rule(low, op_type, inputs, attrs, out_shape, out_dtype):
-        return _neutral(inputs, out_shape, out_dtype, 1, number)
+        return _neutral(low, inputs, out_shape, out_dtype, 1, number)
     return rule
 
 
@@ -75,7 +75,8 @@ def _arg_of_softmax(low, op_type, inputs, attrs, out_shape, out_dtype):
 
 
 RULES = {
-    "Add": _either_neutral(0), "Mul": _either_neutral(1), "Sub": _right_neutral(0), "Div": _right_neutral(1), "Pow": _right_neutral(1),
+    "Add": _either_neutral(0), "Mul": _either_neutral(1),
+    "Sub": _right_neutral(0), "Div": _right_neutral(1), "Pow": _right_neutral(1),
     "Neg": _neg, "Transpose": _transpose, "ArgMax": _arg_of_softmax, "ArgMin": _arg_of_softmax,
 }
 

@@ -19,8 +19,6 @@ import os
 
 import numpy as np
 
-from nnplug import plugins
-
 WARMUP = 2  # eager runs before capture: kernels compile on first use, which must not happen mid-capture
 MAX_CAPTURES = 4  # a plan whose variables keep being rebound elsewhere stops being captured
 
@@ -44,15 +42,7 @@ class GraphRunner:
 
     @staticmethod
     def _not_capturable(plan):
-        if not enabled():
-            return "NNPLUG_CUDA_GRAPHS is off"
-        if not plan.has_assign:
-            return "only steps that update variables are captured (Session.run serialises them)"
-        if any(spec.rng is not None for _, spec in plan.kernels):
-            return "the step draws random numbers (a replay would repeat them)"
-        if plugins.wrappers():
-            return "a run-observer plugin wraps the kernels"
-        return None
+        return "NNPLUG_CUDA_GRAPHS is off" if not enabled() else plan.replay_obstacle()
 
     def __call__(self, V, feeds):
         if self.graph is not None:

@@ -241,9 +241,6 @@ OUT = INPLACE | frozenset({
 })
 # ... and those that always return a new buffer.
 FRESH = OUT | frozenset({
-    "LogicalNot", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
-    "Select", "TanhGrad", "SigmoidGrad", "ReluGrad", "Cast", "MatMul", "ReduceSum", "ReduceMax", "ReduceMin",
-    "ReduceProd", "ReduceMean", "ArgMax", "ArgMin", "SumTo", "Concat", "SliceGrad", "Gather", "GatherGrad",
-    "OneHot", "Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits", "Copy", "RandomStandardNormal",
-    "RandomUniform", "TruncatedNormal", "RandomUniformInt",
+    "Select", "ArgMax", "ArgMin", "SliceGrad", "Gather", "GatherGrad", "LogSoftmax", "SoftmaxCrossEntropyWithLogits",
+    "Copy", "RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt",
 })

@@ -13,6 +13,7 @@ from nnplug.errors import BackendError
 from . import codegen
 from . import device as _device
 from . import kernels as _kernels
+from .replay import StepReplayer
 
 
 class OpenCLBackend(Backend):
@@ -51,7 +52,7 @@ class OpenCLBackend(Backend):
         self.reduce_wg = 1 << (min(128, max_wg).bit_length() - 1)
         self.mm_local = 16 if max_wg >= 256 else 8
         # tiled (local memory) matrix products for GPUs, a vectorisable work-item per output for CPUs
-        cpu = bool(self.cl_device.type & cl.device_type.CPU)
+        cpu = self.is_cpu = bool(self.cl_device.type & cl.device_type.CPU)
         self.matmul_kind = os.environ.get("NNPLUG_OPENCL_MATMUL", "blocked" if cpu else "tiled")
         # a work-group per reduced row pays off on GPUs; on a CPU a plain loop per output wins until rows
         # are long enough to need more parallelism than the outputs give
@@ -60,6 +61,7 @@ class OpenCLBackend(Backend):
         # denormal and made x.T @ d 40% slower on PoCL. NNPLUG_OPENCL_BUILD_OPTIONS overrides.
         default_options = "-cl-denorms-are-zero" if cpu else ""
         self.build_options = os.environ.get("NNPLUG_OPENCL_BUILD_OPTIONS", default_options).split()
+        self.recording = None
         self._programs = {}
         self._fused = {}
         self._kernels = {}
@@ -99,7 +101,25 @@ class OpenCLBackend(Backend):
         return self.memory.empty(shape, dtype)
 
     def zeros(self, shape, dtype):
-        return self.memory.zeros(shape, dtype)
+        y = self.empty(shape, dtype)
+        if y.nbytes:
+            self.fill_zero(y.base_data, y.nbytes)
+        return y
+
+    # Every command a plan enqueues goes through LazyKernel, fill_zero or copy_buffer, so that a step
+    # can be recorded (`recording` is then a list) and replayed: see replay.py.
+    def fill_zero(self, buf, nbytes):
+        if self.recording is not None:
+            self.recording.append(("fill", (buf, nbytes)))
+        self.memory.fill_zero(buf, nbytes)
+
+    def copy_buffer(self, dst, src, nbytes, src_offset=0):
+        if self.recording is not None:
+            self.recording.append(("copy", (dst, src, nbytes, src_offset)))
+        self.memory.copy(dst, src, nbytes, src_offset)
+
+    def plan_runner(self, plan):
+        return StepReplayer(self, plan)
 
     def launch(self, knl, n, inputs, shape, dtype, local=None, out=None, grid=None):
         """Run `knl(inputs..., y)` over `n` work-items (rounded up to whole work-groups); returns y."""
@@ -163,4 +183,6 @@ class LazyKernel:
         knl = self.kernel
         if knl is None:
             knl = self.kernel = self.backend.cl.Kernel(self.backend.program(self.source), self.name)
+        if self.backend.recording is not None:
+            self.backend.recording.append(("launch", (self, args)))
         return knl(*args)

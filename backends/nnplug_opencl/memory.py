@@ -37,11 +37,15 @@ class Memory:
             layout = self._layouts[shape, dtype] = (dt, size, size * dt.itemsize, strides)
         return layout
 
-    def zeros(self, shape, dtype):
-        y = self.empty(shape, dtype)
-        if y.nbytes:
-            self.cl.enqueue_fill_buffer(self.queue, y.base_data, np.uint8(0), 0, y.nbytes)
-        return y
+    def fill_zero(self, buf, nbytes):
+        self.cl.enqueue_fill_buffer(self.queue, buf, np.uint8(0), 0, nbytes)
+
+    def copy(self, dst, src, nbytes, src_offset=0):
+        self.cl.enqueue_copy(self.queue, dst, src, byte_count=nbytes, src_offset=src_offset, dst_offset=0)
+
+    def host_buffer(self, array):
+        """A new device buffer initialised from `array` at once, on the host (see to_device)."""
+        return self.cl.Buffer(self.context, self._copy_flags, hostbuf=np.asarray(array, order="C"))
 
     def to_device(self, array):
         """A new device array holding a copy of `array` (keeps 0-d). The buffer is created with
@@ -51,7 +55,7 @@ class Memory:
         array = np.asarray(array, order="C")
         if not array.size:
             return self.cl_array.to_device(self.queue, array, allocator=self.pool)
-        return self._wrap(self.cl.Buffer(self.context, self._copy_flags, hostbuf=array), array.shape, array.dtype)
+        return self._wrap(self.host_buffer(array), array.shape, array.dtype)
 
     def to_host(self, value):
         return value.get(queue=self.queue)  # always a fresh host array
