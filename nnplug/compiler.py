@@ -435,7 +435,9 @@ def compile_plan(session, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
     if low.backend.fusable_ops:
         steps = fuse_elementwise(steps, live_out, low)
     reuse_dying_buffers(steps, live_out, low.backend.inplace_ops, low.by_expr)
-    update_variables_in_place(steps, live_out, low.backend.inplace_ops, low.by_expr)
+    # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
+    var_inplace = low.backend.inplace_ops if low.backend.has_kernel("Copy") else frozenset()
+    update_variables_in_place(steps, live_out, var_inplace, low.by_expr)
     allocate = session.step_buffer_allocator() if has_assign else low.backend.empty
     buffers = plan_buffers(steps, live_out, low.backend.out_ops, low.by_expr, allocate, lambda: low._name("b"))
     low.globals.update(buffers)

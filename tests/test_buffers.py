@@ -1,6 +1,6 @@
 """Static buffer planning (numpy backend): after its first run a training step allocates nothing in
-proportion to its tensors, temporaries share buffers by liveness, and no planned buffer ever reaches the
-caller or a variable."""
+proportion to its tensors, temporaries share buffers by liveness, and no planned buffer or in-place write
+ever reaches the caller's arrays, a constant, or a variable it should not."""
 import threading
 import tracemalloc
 
@@ -171,3 +171,32 @@ def test_training_plans_of_one_session_share_their_buffer_memory(monkeypatch):
         assert not any(p.buffers for p in plain._plans.values())
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
+
+
+def test_backend_without_copy_never_updates_an_assigned_constant_in_place():
+    """Without a Copy kernel, `Assign(v, constant)` stores the constant's own buffer (and `Assign(v, feed)`
+    the caller's array): in-place optimizer-style updates would then write into them."""
+    from nnplug_numpy.backend import NumpyBackend
+    from nnplug_numpy.kernels import KERNELS
+
+    class NoCopyNumpy(NumpyBackend):
+        name = "numpy-without-copy"
+        kernels = {k: f for k, f in KERNELS.items() if k != "Copy"}
+
+    g = tf.Graph()
+    with g.as_default():
+        v = tf.Variable([1.0, 2.0], name="v")
+        x = tf.placeholder(tf.float32, (2,), name="x")
+        step = tf.assign_add(v, x)
+        load = tf.assign(v, x)
+        init = tf.global_variables_initializer()
+    fed = np.array([5.0, 5.0], np.float32)
+    with tf.Session(graph=g, backend=NoCopyNumpy()) as sess:
+        for _ in range(2):
+            sess.run(init)
+            sess.run(step, {x: np.ones(2, np.float32)})
+            np.testing.assert_array_equal(sess.run(v), [2.0, 3.0])  # re-initialised from an intact constant
+        sess.run(load, {x: fed})
+        sess.run(step, {x: np.ones(2, np.float32)})
+        np.testing.assert_array_equal(fed, [5.0, 5.0])  # the caller's array is left alone
+        np.testing.assert_array_equal(sess.run(v), [6.0, 6.0])
