@@ -41,35 +41,35 @@ def _right_neutral(number):
     return rule
 
 
+def _made_by(low, value, op_type):
+    """(inputs, attrs) of the `op_type` step that made `value`, or None."""
+    made = low.producers.get(value.expr)
+    return made[1:] if made is not None and made[0] == op_type else None
+
+
 def _neg(low, op_type, inputs, attrs, out_shape, out_dtype):
-    made = low.producers.get(inputs[0].expr)
-    if made is not None and made[0] == "Neg":
-        return made[1][0]
-    return None
+    made = _made_by(low, inputs[0], "Neg")
+    return made[0][0] if made is not None else None
 
 
 def _transpose(low, op_type, inputs, attrs, out_shape, out_dtype):
-    made = low.producers.get(inputs[0].expr)
-    if made is None or made[0] != "Transpose":
+    made = _made_by(low, inputs[0], "Transpose")
+    if made is None:
         return None
-    inner_x = made[1][0]
+    (inner_x,), inner_attrs = made
     rank = len(inner_x.shape)
-    p1 = made[2].get("perm")
-    p2 = attrs.get("perm")
-    p1 = tuple(range(rank - 1, -1, -1)) if p1 is None else tuple(a % rank for a in p1)
-    p2 = tuple(range(rank - 1, -1, -1)) if p2 is None else tuple(a % rank for a in p2)
-    if tuple(p1[i] for i in p2) == tuple(range(rank)):
-        return inner_x
-    return None
+    p1, p2 = (tuple(range(rank - 1, -1, -1)) if p is None else tuple(a % rank for a in p)
+              for p in (inner_attrs.get("perm"), attrs.get("perm")))
+    return inner_x if tuple(p1[i] for i in p2) == tuple(range(rank)) else None
 
 
 def _arg_of_softmax(low, op_type, inputs, attrs, out_shape, out_dtype):
-    made = low.producers.get(inputs[0].expr)
-    if made is None or made[0] != "Softmax":
+    made = _made_by(low, inputs[0], "Softmax")
+    if made is None:
         return None
-    logits = made[1][0]
+    (logits,), softmax_attrs = made
     rank = len(logits.shape)
-    if made[2].get("axis", -1) % rank != attrs["axis"] % rank:
+    if softmax_attrs.get("axis", -1) % rank != attrs["axis"] % rank:
         return None
     return low.emit(op_type, [logits], attrs)
 
