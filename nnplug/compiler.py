@@ -146,7 +146,7 @@ def _storages(steps):
     home, views, born = {}, {}, {}
 
     def of(name):
-        return views.get(name) or ((home.get(name, name)),)
+        return views.get(name) or (home.get(name, name),)
 
     for i, step in enumerate(steps):
         if step.kernel is None:

@@ -39,6 +39,27 @@ def reduction_axes(spec):
     return tuple(a % rank for a in ((axis,) if isinstance(axis, int) else axis))
 
 
+def sum_to_axes(spec):
+    """The axes SumTo(g, x) sums over to bring g back to x's shape: g's extra leading axes and every axis
+    where x has 1 and g does not (undoing a broadcast)."""
+    g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
+    lead = len(g_shape) - len(x_shape)
+    return tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1)
+
+
+def matmul_kernel(spec, matmul, swap_last):
+    """MatMul with its transpose flags applied as `swap_last` views of the operands; keyword arguments
+    (NumPy's `out=`) pass through to `matmul`."""
+    ta, tb = spec.attrs["transpose_a"], spec.attrs["transpose_b"]
+    if not ta and not tb:
+        return matmul
+    if ta and not tb:
+        return lambda a, b, **kw: matmul(swap_last(a), b, **kw)
+    if tb and not ta:
+        return lambda a, b, **kw: matmul(a, swap_last(b), **kw)
+    return lambda a, b, **kw: matmul(swap_last(a), swap_last(b), **kw)
+
+
 def make_kernels(xp, from_host=None, dtype=None):
     """{op type: factory(spec) -> callable} for every primitive and the fused composites, on namespace `xp`.
 
@@ -145,11 +166,8 @@ def make_kernels(xp, from_host=None, dtype=None):
 
     @kernel("SumTo")
     def _sum_to(spec):
-        g_shape, x_shape = spec.in_shapes
-        x_shape = tuple(x_shape)
-        lead = len(g_shape) - len(x_shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape)
-                                          if d == 1 and g_shape[lead + i] != 1)
+        x_shape = tuple(spec.in_shapes[1])
+        axes = sum_to_axes(spec)
         if not axes:
             return IDENTITY
         return lambda g, x: xp.reshape(xp.sum(g, axis=axes), x_shape)
@@ -174,17 +192,7 @@ def make_kernels(xp, from_host=None, dtype=None):
         perm = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
         return permute(a, perm)
 
-    @kernel("MatMul")
-    def _matmul(spec):
-        ta, tb = spec.attrs["transpose_a"], spec.attrs["transpose_b"]
-        mm = xp.matmul
-        if not ta and not tb:
-            return mm
-        if ta and not tb:
-            return lambda a, b: mm(swap_last(a), b)
-        if tb and not ta:
-            return lambda a, b: mm(a, swap_last(b))
-        return lambda a, b: mm(swap_last(a), swap_last(b))
+    K["MatMul"] = lambda spec: matmul_kernel(spec, xp.matmul, swap_last)
 
     # -- shapes ------------------------------------------------------------------------------
     @kernel("Reshape", "ReshapeLike", "ExpandDims", "Squeeze")

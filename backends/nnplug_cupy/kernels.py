@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from nnplug import fusion
-from nnplug.xp_kernels import make_kernels, reduction_axes
+from nnplug.xp_kernels import make_kernels, reduction_axes, sum_to_axes
 
 _TABLES = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -122,9 +122,7 @@ def _build(cupy):
 
     @kernel("SumTo")
     def _sum_to(spec):
-        g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
-        lead = len(g_shape) - len(x_shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1)
+        axes = sum_to_axes(spec)
         return leading_sum(spec, axes, generic["SumTo"]) if axes else generic["SumTo"](spec)
 
     @kernel("ReduceSum")

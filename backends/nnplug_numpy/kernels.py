@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from nnplug.backend import IDENTITY
-from nnplug.xp_kernels import make_kernels, reduction_axes
+from nnplug.xp_kernels import make_kernels, matmul_kernel, reduction_axes, sum_to_axes
 
 KERNELS = make_kernels(np, from_host=lambda array: array)
 
@@ -72,17 +72,8 @@ def _relu_grad(spec):
     return relu_grad
 
 
-@kernel("MatMul")
-def _matmul(spec):
-    ta, tb = spec.attrs["transpose_a"], spec.attrs["transpose_b"]
-    mm = np.matmul
-    if not ta and not tb:
-        return mm
-    if ta and not tb:  # transposed views: BLAS reads them as they are, nothing is copied
-        return lambda a, b, out=None: mm(a.swapaxes(-1, -2), b, out=out)
-    if tb and not ta:
-        return lambda a, b, out=None: mm(a, b.swapaxes(-1, -2), out=out)
-    return lambda a, b, out=None: mm(a.swapaxes(-1, -2), b.swapaxes(-1, -2), out=out)
+# transposed operands as views: BLAS reads them as they are, nothing is copied
+KERNELS["MatMul"] = lambda spec: matmul_kernel(spec, np.matmul, lambda a: a.swapaxes(-1, -2))
 
 
 def _reducer(fn):
@@ -121,8 +112,7 @@ KERNELS["ReduceMean"] = _reducer(np.mean)
 @kernel("SumTo")
 def _sum_to(spec):
     g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
-    lead = len(g_shape) - len(x_shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape) if d == 1 and g_shape[lead + i] != 1)
+    axes = sum_to_axes(spec)
     if not axes:
         return IDENTITY
     reduced = tuple(d for i, d in enumerate(g_shape) if i not in axes)

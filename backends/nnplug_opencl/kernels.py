@@ -13,6 +13,7 @@ import numpy as np
 from nnplug import fusion
 from nnplug.backend import IDENTITY
 from nnplug.ops.array_ops import spec_to_key
+from nnplug.xp_kernels import sum_to_axes
 
 from . import codegen
 from .codegen import ctype, header, offset_expr, contiguous_strides
@@ -152,9 +153,7 @@ def make_table(be):
     @kernel("SumTo")
     def _sum_to(spec):
         g_shape, x_shape = spec.in_shapes
-        lead = len(g_shape) - len(x_shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(x_shape)
-                                          if d == 1 and g_shape[lead + i] != 1)
+        axes = sum_to_axes(spec)
         if not axes:
             return IDENTITY if tuple(g_shape) == tuple(x_shape) else _reshape(spec)
         red = reduction(g_shape, axes, "sum", spec.in_dtypes[0], spec.out_dtype, spec.out_shape)
