@@ -9,19 +9,22 @@ the fused backward ops) are optional: without a kernel the compiler expands them
 """
 import numpy as np
 
+from .kernels import FRESH, INPLACE, OUT, Kernels
+
 IDENTITY = object()  # a factory may return this: "the output is input 0, unchanged"
 
 
 class KernelSpec:
     """What a kernel factory may specialise on: op type and name, attrs, concrete shapes and dtypes."""
 
-    __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng")
+    __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng", "backend")
 
-    def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None):
+    def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None, backend=None):
         self.op_type, self.name, self.attrs = op_type, name, attrs
         self.in_shapes, self.in_dtypes = in_shapes, in_dtypes
         self.out_shapes, self.out_dtypes = out_shapes, out_dtypes
         self.rng = rng
+        self.backend = backend  # the backend instance the kernel is made for (set by Backend.kernel)
 
     @property
     def out_shape(self):
@@ -40,8 +43,10 @@ class Backend:
 
     name = None
     aliases = ()
-    kernels = {}  # op type -> factory(spec) -> callable
-    # Op types whose kernels always return new buffers (so the compiler may later write into them) ...
+    kernels = {}  # op type -> factory(spec) -> callable: a nnplug.kernels.Kernels table, or a plain dict
+    # With a Kernels table the three sets below come from the contracts registered with each kernel; a
+    # plain dict states them here. Op types whose kernels always return new buffers (so the compiler may
+    # later write into them) ...
     fresh_ops = frozenset()
     # ... and whose kernels accept `out=` naming an input buffer of the output's shape to write into.
     inplace_ops = frozenset()
@@ -50,6 +55,15 @@ class Backend:
     out_ops = frozenset()
     # Elementwise op types this backend can compile into one kernel via fuse_elementwise (see fusion.py).
     fusable_ops = frozenset()
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        table = cls.__dict__.get("kernels")
+        if isinstance(table, Kernels):
+            for attr, contracts in (("inplace_ops", (INPLACE,)), ("out_ops", (INPLACE, OUT)),
+                                    ("fresh_ops", (INPLACE, OUT, FRESH))):
+                if attr not in cls.__dict__:
+                    setattr(cls, attr, table.ops_with(*contracts))
 
     def __init__(self, device=None):
         self.device = device
@@ -73,6 +87,7 @@ class Backend:
             factory = self.kernels[spec.op_type]
         except KeyError:
             raise NotImplementedError(f"backend '{self.name}' has no kernel for op type '{spec.op_type}'") from None
+        spec.backend = self
         return factory(spec)
 
     def plan_runner(self, plan):

@@ -15,16 +15,13 @@ import numpy as np
 from .backend import IDENTITY, KernelSpec
 from .errors import InvalidArgumentError
 from .fusion import fuse_elementwise
+from .kernels import on_host
 from .ops import registry
 from .shapes import ShapeError, TensorShape, fmt
 from .simplify import simplify
 from . import plugins
 
 _plan_ids = itertools.count()
-# Inputs whose values a kernel never reads, only their (compile-time) shapes: an op is folded when
-# every other input is a constant. Kernels must accept None for these inputs.
-SHAPE_INPUTS = {"FullLike": {0}, "Shape": {0}, "SumTo": {1}, "ReduceGrad": {1}, "BroadcastLike": {1},
-                "ReshapeLike": {1}, "SliceGrad": {1}, "GatherGrad": {2}}
 
 
 class Value:
@@ -258,7 +255,7 @@ def _snapshot(x):
 
 def _foldable(op_type, inputs):
     """Every input whose value the kernel reads is a constant (ops without inputs are sources, not folded)."""
-    shape_only = SHAPE_INPUTS.get(op_type, ())
+    shape_only = registry.get(op_type).shape_inputs
     return bool(inputs) and all(v.const is not None for i, v in enumerate(inputs) if i not in shape_only)
 
 
@@ -329,6 +326,9 @@ class Lowering:
                           shapes, dtypes, rng)
         if self.backend.has_kernel(op_type):
             kernel = self.backend.kernel(spec)
+        elif opdef.host is not None:
+            spec.backend = self.backend
+            kernel = on_host(self.backend, opdef.host(spec), len(outs))
         elif opdef.expand is not None:
             result = opdef.expand(self, inputs, attrs)
             if key is not None:

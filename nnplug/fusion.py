@@ -1,6 +1,8 @@
 """Elementwise fusion: chains of elementwise kernels whose intermediate results nobody else reads become
 one kernel, for backends where each launch is expensive (GPUs, OpenCL). A backend opts in by listing
-`fusable_ops` and implementing `fuse_elementwise(chain)`; the chain is a tiny expression program."""
+`fusable_ops` and implementing `fuse_elementwise(chain)`; the chain is a tiny expression program. The C
+expressions come from the ops' rows in nnplug/ops/elementwise.py."""
+from .ops.elementwise import C_PRELUDE as _C_PRELUDE, ROWS
 
 
 class Chain:
@@ -97,38 +99,33 @@ def _build(members, low):
 # -- C source for a chain, shared by the OpenCL and CUDA (CuPy) backends ----------------------
 C_TYPES = {"float16": "half", "float32": "float", "float64": "double", "int8": "char", "int16": "short",
            "int32": "int", "int64": "long", "uint8": "uchar", "bool": "uchar"}
+C_FUSABLE = frozenset(ROWS)  # every elementwise row has a C expression
+C_PRELUDE = _C_PRELUDE
 
-_C_OPS = {
-    "Add": "({0} + {1})", "Sub": "({0} - {1})", "Mul": "({0} * {1})", "Div": "({0} / {1})", "Neg": "(-{0})",
-    "Abs": "fabs({0})", "Exp": "exp({0})", "Log": "log({0})", "Log1p": "log1p({0})", "Sqrt": "sqrt({0})",
-    "Square": "({0} * {0})", "Reciprocal": "(1 / {0})", "Tanh": "tanh({0})", "Floor": "floor({0})",
-    "Sigmoid": "(1 / (1 + exp(-{0})))", "Relu": "({0} > 0 ? {0} : 0)", "Sign": "(({0} > 0) - ({0} < 0))",
-    "Maximum": "({0} > {1} ? {0} : {1})", "Minimum": "({0} < {1} ? {0} : {1})", "Pow": "pow({0}, {1})",
-    "TanhGrad": "({1} * (1 - {0} * {0}))", "SigmoidGrad": "({1} * {0} * (1 - {0}))",
-    "ReluGrad": "({1} > 0 ? {0} : 0)", "Greater": "({0} > {1})", "GreaterEqual": "({0} >= {1})",
-    "Less": "({0} < {1})", "LessEqual": "({0} <= {1})", "Equal": "({0} == {1})", "NotEqual": "({0} != {1})",
-    "LogicalAnd": "({0} && {1})", "LogicalOr": "({0} || {1})", "LogicalNot": "(!{0})",
-    "Select": "({0} ? {1} : {2})",
-}
-C_FUSABLE = frozenset(_C_OPS) | {"Cast"}
+
+def c_expr(op_type, attrs, operands, in_dtypes, out_ctype):
+    """The C expression of one elementwise op (its row's `c`) on operand expressions."""
+    return ROWS[op_type].c_expr(operands, out_ctype, in_dtypes, attrs)
+
+
+def node_inputs(chain, j, node_types):
+    """(operand dtypes) of node j, given the dtypes of earlier nodes; a Select's condition left out."""
+    op_type, _, args = chain.nodes[j]
+    dts = [chain.inputs[i][1] if kind == "in" else node_types[i] for kind, i in args]
+    return dts[1:] if op_type == "Select" else dts
 
 
 def c_statements(chain, input_exprs, types=C_TYPES):
     """C statements computing the chain, one `T nJ = ...;` per node, reading the inputs through
     `input_exprs` (e.g. ["x0[i]", "x1[i % 5]"]). Returns (statements, name of the result)."""
-    lines = []
+    lines, node_types = [], []
     for j, (op_type, attrs, args) in enumerate(chain.nodes):
         operands = [input_exprs[i] if kind == "in" else f"n{i}" for kind, i in args]
-        if op_type == "Cast":
-            expr = f"({types[attrs['dtype'].name]})({operands[0]})"
-        else:
-            expr = _C_OPS[op_type].format(*operands)
-        lines.append(f"{types[node_dtype(chain, j).name]} n{j} = {expr};")
+        out = node_dtype(chain, j)
+        t = types[out.name]
+        lines.append(f"{t} n{j} = ({t})({c_expr(op_type, attrs, operands, node_inputs(chain, j, node_types), t)});")
+        node_types.append(out)
     return lines, f"n{len(chain.nodes) - 1}"
-
-
-_BOOL_OPS = {"Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "NotEqual", "LogicalAnd", "LogicalOr",
-             "LogicalNot"}
 
 
 def node_dtype(chain, j):
@@ -137,7 +134,7 @@ def node_dtype(chain, j):
     if j == len(chain.nodes) - 1:
         return chain.out_dtype
     op_type, attrs, args = chain.nodes[j]
-    if op_type in _BOOL_OPS:
+    if ROWS[op_type].bool_out:
         return dtypes.bool_
     if op_type == "Cast":
         return attrs["dtype"]

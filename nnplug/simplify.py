@@ -1,6 +1,7 @@
 """Algebraic simplification, applied as each op is lowered: rewrites that give the same values with fewer
-kernels. Each rule sees the op's concrete inputs (with their producers and constant values) and returns
-a replacement Value, or None to keep the op.
+kernels. An op states its rule in its OpDef (`simplify=`), built from the rule makers here; each rule sees
+the op's concrete inputs (with their producers and constant values) and returns a replacement Value, or
+None to keep the op.
 
 - identity elements: x + 0, 0 + x, x - 0, x * 1, 1 * x, x / 1, x ** 1 are x (when that keeps x's shape
   and dtype; x + 0 also turns -0.0 into +0.0 in IEEE arithmetic, which this rewrite does not);
@@ -9,6 +10,8 @@ a replacement Value, or None to keep the op.
   drops the softmax from a step that only needs the predicted class (Keras's accuracy metric).
 """
 import numpy as np
+
+from .ops import registry
 
 
 SMALL = 4096  # constants up to this many elements are read back to the host (once, when compiling)
@@ -28,14 +31,16 @@ def _neutral(low, inputs, out_shape, out_dtype, which, number):
     return None
 
 
-def _either_neutral(number):
+def either_neutral(number):
+    """x op c and c op x are x when every element of the constant c is `number`."""
     def rule(low, op_type, inputs, attrs, out_shape, out_dtype):
         return (_neutral(low, inputs, out_shape, out_dtype, 1, number)
                 or _neutral(low, inputs, out_shape, out_dtype, 0, number))
     return rule
 
 
-def _right_neutral(number):
+def right_neutral(number):
+    """x op c is x when every element of the constant c is `number`."""
     def rule(low, op_type, inputs, attrs, out_shape, out_dtype):
         return _neutral(low, inputs, out_shape, out_dtype, 1, number)
     return rule
@@ -47,12 +52,13 @@ def _made_by(low, value, op_type):
     return made[1:] if made is not None and made[0] == op_type else None
 
 
-def _neg(low, op_type, inputs, attrs, out_shape, out_dtype):
-    made = _made_by(low, inputs[0], "Neg")
+def involution(low, op_type, inputs, attrs, out_shape, out_dtype):
+    """f(f(x)) is x (double negation)."""
+    made = _made_by(low, inputs[0], op_type)
     return made[0][0] if made is not None else None
 
 
-def _transpose(low, op_type, inputs, attrs, out_shape, out_dtype):
+def cancelling_transposes(low, op_type, inputs, attrs, out_shape, out_dtype):
     made = _made_by(low, inputs[0], "Transpose")
     if made is None:
         return None
@@ -63,7 +69,7 @@ def _transpose(low, op_type, inputs, attrs, out_shape, out_dtype):
     return inner_x if tuple(p1[i] for i in p2) == tuple(range(rank)) else None
 
 
-def _arg_of_softmax(low, op_type, inputs, attrs, out_shape, out_dtype):
+def arg_of_softmax(low, op_type, inputs, attrs, out_shape, out_dtype):
     made = _made_by(low, inputs[0], "Softmax")
     if made is None:
         return None
@@ -74,16 +80,9 @@ def _arg_of_softmax(low, op_type, inputs, attrs, out_shape, out_dtype):
     return low.emit(op_type, [logits], attrs)
 
 
-RULES = {
-    "Add": _either_neutral(0), "Mul": _either_neutral(1),
-    "Sub": _right_neutral(0), "Div": _right_neutral(1), "Pow": _right_neutral(1),
-    "Neg": _neg, "Transpose": _transpose, "ArgMax": _arg_of_softmax, "ArgMin": _arg_of_softmax,
-}
-
-
 def simplify(low, op_type, inputs, attrs, out_shapes, out_dtypes):
     """A Value equal to `op_type(inputs)` that needs no kernel of its own (or fewer), else None."""
-    rule = RULES.get(op_type)
+    rule = registry.get(op_type).simplify
     if rule is None or len(out_shapes) != 1:
         return None
     return rule(low, op_type, inputs, attrs, tuple(out_shapes[0]), out_dtypes[0])

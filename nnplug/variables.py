@@ -18,10 +18,10 @@ def _assign_rule(shapes, dtypes, attrs):
     return [(var.shape, var.dtype)]
 
 
-register("VariableV2", lambda s, d, a: [(a["variable"].shape, a["variable"].dtype)], stateful=True)
+register("VariableV2", lambda s, d, a: [(a["variable"].shape, a["variable"].dtype)], stateful=True, session_op=True)
 for _name in ("Assign", "AssignAdd", "AssignSub"):
-    register(_name, _assign_rule, stateful=True)
-register("NoOp", lambda s, d, a: [], stateful=True)
+    register(_name, _assign_rule, stateful=True, session_op=True)
+register("NoOp", lambda s, d, a: [], stateful=True, session_op=True)
 
 
 def group(*inputs, name=None):

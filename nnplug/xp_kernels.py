@@ -1,20 +1,29 @@
-"""Kernel factories written once against an array namespace `xp` (the Array API standard).
+"""Kernels written once against an array namespace (the Array API standard), as plain module-level factories.
 
-The CuPy backend and the `nnplug-arrayapi` plugin share these: each calls `make_kernels(xp, ...)` and then
-replaces the few kernels its device does better (fused CUDA kernels, scatter-add). Only standard calls are
-used, with fallbacks for the older spellings CuPy still has (`concatenate`, `transpose`, `power`), so the same
-code runs on array-api-strict, NumPy 2 and CuPy. Nothing here branches on array *values*: a GPU step never
-waits for the device (out-of-range sparse labels give NaN, as TF does on GPUs, instead of raising).
+`XP_KERNELS` serves every backend whose arrays follow the standard: the numpy backend builds on it, as do
+CuPy and the `nnplug-arrayapi` plugin, each replacing the few kernels its device does better. A factory finds
+the namespace as `spec.backend.xp` and moves host data (random draws) with `spec.backend.to_device`. Only
+standard calls are used, with fallbacks for the older spellings CuPy still has (`concatenate`, `transpose`,
+`power`), so the same code runs on array-api-strict, NumPy 2 and CuPy. Nothing here branches on array
+*values*: a GPU step never waits for the device (out-of-range sparse labels give NaN, as TF does on GPUs).
+The elementwise kernels come from the rows in nnplug/ops/elementwise.py.
 """
 import math
 
 import numpy as np
 
 from .backend import IDENTITY
+from .kernels import Kernels
 from .ops.array_ops import spec_to_key
+from .ops.elementwise import ROWS
+from . import host_random
+
+XP_KERNELS = Kernels()
+register = XP_KERNELS.register
 
 
-def _fn(xp, *names):
+def fn(xp, *names):
+    """The first of `names` the namespace has."""
     for n in names:
         f = getattr(xp, n, None)
         if f is not None:
@@ -22,13 +31,16 @@ def _fn(xp, *names):
     raise AttributeError(f"array namespace {getattr(xp, '__name__', xp)} has none of {names}")
 
 
-def dtype_of(xp):
-    """nnplug DType -> the namespace's dtype object (xp.float32, xp.bool, ...)."""
-    def convert(d):
-        np_dtype = d.np if hasattr(d, "np") else np.dtype(d)
-        name = "bool" if np_dtype.kind == "b" else np_dtype.name
-        return getattr(xp, name, None) or getattr(xp, name + "_", None) or np_dtype
-    return convert
+def xp_dtype(xp, d):
+    """nnplug DType (or NumPy dtype) -> the namespace's dtype object (xp.float32, xp.bool, ...)."""
+    np_dtype = d.np if hasattr(d, "np") else np.dtype(d)
+    name = "bool" if np_dtype.kind == "b" else np_dtype.name
+    return getattr(xp, name, None) or getattr(xp, name + "_", None) or np_dtype
+
+
+def astype(xp, x, to, copy=True):
+    f = getattr(xp, "astype", None)
+    return f(x, to, copy=copy) if f is not None else x.astype(to, copy=copy)
 
 
 def reduction_axes(spec):
@@ -60,292 +72,276 @@ def matmul_kernel(spec, matmul, swap_last):
     return lambda a, b, **kw: matmul(swap_last(a), swap_last(b), **kw)
 
 
-def make_kernels(xp, from_host=None, dtype=None):
-    """{op type: factory(spec) -> callable} for every primitive and the fused composites, on namespace `xp`.
+def row_attrs(row, spec):
+    """The row's float attributes as this op set them."""
+    return {k: spec.attrs.get(k, default) for k, default in row.attrs.items()}
 
-    from_host(np_array) moves host data (random draws) to the device; it defaults to `xp.asarray`.
-    """
-    K = {}
-    dt = dtype or dtype_of(xp)
-    from_host = from_host or xp.asarray
 
-    def kernel(*names):
-        def deco(factory):
-            for n in names:
-                K[n] = factory
-            return factory
-        return deco
+# -- elementwise: one factory for every row ---------------------------------------------------------
+@register(*(name for name in ROWS if name != "Cast"), fresh=True)
+def elementwise(spec):
+    row, xp = ROWS[spec.op_type], spec.backend.xp
+    if row.ufunc is not None:
+        return row.resolve(xp)
+    f, attrs = row.xp, row_attrs(row, spec)
+    return (lambda *a: f(xp, *a, **attrs)) if attrs else (lambda *a: f(xp, *a))
 
-    def fixed(fn):
-        return lambda spec: fn
 
-    names = {
-        "Neg": ("negative",), "Abs": ("abs",), "Exp": ("exp",), "Log": ("log",), "Log1p": ("log1p",),
-        "Sqrt": ("sqrt",), "Square": ("square",), "Reciprocal": ("reciprocal",), "Tanh": ("tanh",),
-        "Sign": ("sign",), "Floor": ("floor",), "LogicalNot": ("logical_not",), "Add": ("add",),
-        "Sub": ("subtract",), "Mul": ("multiply",), "Pow": ("pow", "power"), "Maximum": ("maximum",),
-        "Minimum": ("minimum",), "Equal": ("equal",), "NotEqual": ("not_equal",), "Less": ("less",),
-        "LessEqual": ("less_equal",), "Greater": ("greater",), "GreaterEqual": ("greater_equal",),
-        "LogicalAnd": ("logical_and",), "LogicalOr": ("logical_or",), "Select": ("where",),
-    }
-    for op, candidates in names.items():
-        K[op] = fixed(_fn(xp, *candidates))
+@register("Div", fresh=True)
+def div(spec):  # integer division keeps the integer dtype the op declares (TF1: floor division)
+    return fn(spec.backend.xp, "floor_divide" if spec.out_dtype.is_integer else "divide")
 
-    divide, floor_divide = _fn(xp, "divide"), _fn(xp, "floor_divide")
-    _astype = getattr(xp, "astype", None)
 
-    def astype(x, to, copy=True):
-        return _astype(x, to, copy=copy) if _astype is not None else x.astype(to, copy=copy)
+@register("Cast", fresh=True)
+def cast(spec):
+    xp = spec.backend.xp
+    to = xp_dtype(xp, spec.attrs["dtype"])
+    return lambda x: astype(xp, x, to)
 
-    @kernel("Div")
-    def _div(spec):  # integer division keeps the integer dtype the op declares (TF1: floor division)
-        return floor_divide if spec.out_dtype.is_integer else divide
 
-    @kernel("Relu")
-    def _relu(spec):
-        zero = xp.zeros((), dtype=dt(spec.out_dtype))
-        return lambda x: xp.maximum(x, zero)
+@register("FullLike", fresh=True)
+def full_like(spec):
+    xp = spec.backend.xp
+    shape, to, value = tuple(spec.out_shape), xp_dtype(xp, spec.out_dtype), spec.attrs["value"]
+    return lambda x: xp.full(shape, value, dtype=to)
 
-    @kernel("Sigmoid")
-    def _sigmoid(spec):
-        return lambda x: (xp.tanh(x * 0.5) + 1.0) * 0.5  # exact and overflow-free
 
-    @kernel("TanhGrad")
-    def _tanh_grad(spec):
-        return lambda y, g: g * (1.0 - y * y)
-
-    @kernel("SigmoidGrad")
-    def _sigmoid_grad(spec):
-        return lambda y, g: g * (y * (1.0 - y))
-
-    @kernel("ReluGrad")
-    def _relu_grad(spec):
-        zero = xp.zeros((), dtype=dt(spec.out_dtype))
-        return lambda g, x: xp.where(x > 0, g, zero)
-
-    @kernel("Cast")
-    def _cast(spec):
-        to = dt(spec.attrs["dtype"])
-        return lambda x: astype(x, to)
-
-    @kernel("FullLike")
-    def _full_like(spec):
-        shape, to, value = tuple(spec.out_shape), dt(spec.out_dtype), spec.attrs["value"]
-        return lambda x: xp.full(shape, value, dtype=to)
-
-    # -- reductions --------------------------------------------------------------------------
-    def reducer(fn):
-        def factory(spec):
-            axes, keep, to = reduction_axes(spec), spec.attrs["keepdims"], dt(spec.out_dtype)
-            if not axes:
-                return IDENTITY
-            return lambda x: astype(fn(x, axis=axes, keepdims=keep), to, copy=False)
-        return factory
-
-    K["ReduceSum"] = reducer(xp.sum)
-    K["ReduceMax"] = reducer(xp.max)
-    K["ReduceMin"] = reducer(xp.min)
-    K["ReduceProd"] = reducer(xp.prod)
-
-    @kernel("ReduceMean")
-    def _mean(spec):
-        axes, keep, to = reduction_axes(spec), spec.attrs["keepdims"], dt(spec.out_dtype)
+# -- reductions -------------------------------------------------------------------------------------
+def _reducer(name):
+    def factory(spec):
+        xp = spec.backend.xp
+        axes, keep, to = reduction_axes(spec), spec.attrs["keepdims"], xp_dtype(xp, spec.out_dtype)
         if not axes:
             return IDENTITY
-        if spec.out_dtype.is_integer:  # TF1: integer mean truncates toward zero
-            n = math.prod(spec.in_shapes[0][a] for a in axes)
-            f64 = dt(np.dtype(np.float64))
-            return lambda x: astype(xp.trunc(xp.sum(astype(x, f64), axis=axes, keepdims=keep) / n), to)
-        return lambda x: xp.mean(x, axis=axes, keepdims=keep)
+        f = getattr(xp, name)
+        return lambda x: astype(xp, f(x, axis=axes, keepdims=keep), to, copy=False)
+    return factory
 
-    @kernel("ArgMax", "ArgMin")
-    def _arg(spec):
-        fn = xp.argmax if spec.op_type == "ArgMax" else xp.argmin
-        axis, to = spec.attrs["axis"] % len(spec.in_shapes[0]), dt(spec.out_dtype)
-        return lambda x: astype(fn(x, axis=axis), to, copy=False)
 
-    @kernel("SumTo")
-    def _sum_to(spec):
-        x_shape = tuple(spec.in_shapes[1])
-        axes = sum_to_axes(spec)
-        if not axes:
-            return IDENTITY
-        return lambda g, x: xp.reshape(xp.sum(g, axis=axes), x_shape)
+for _op, _name in {"ReduceSum": "sum", "ReduceMax": "max", "ReduceMin": "min", "ReduceProd": "prod"}.items():
+    register(_op)(_reducer(_name))
 
-    @kernel("ReduceGrad", "BroadcastLike")
-    def _spread(spec):
-        g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
-        axes = spec.attrs.get("axes", ())
-        keep = spec.attrs.get("keepdims", True)
-        shaped = tuple(1 if i in axes else d for i, d in enumerate(x_shape)) if axes and not keep else g_shape
-        if spec.attrs.get("kind") == "mean" and axes:
-            scale = 1.0 / math.prod(x_shape[a] for a in axes)
-            return lambda g, x: xp.broadcast_to(xp.reshape(g, shaped) * scale, x_shape)
-        if g_shape == x_shape:
-            return IDENTITY
-        return lambda g, x: xp.broadcast_to(xp.reshape(g, shaped), x_shape)
 
-    # -- matrix product (cuBLAS on CuPy) -----------------------------------------------------
-    permute = _fn(xp, "permute_dims", "transpose")
+@register("ReduceMean")
+def reduce_mean(spec):
+    xp = spec.backend.xp
+    axes, keep, to = reduction_axes(spec), spec.attrs["keepdims"], xp_dtype(xp, spec.out_dtype)
+    if not axes:
+        return IDENTITY
+    if spec.out_dtype.is_integer:  # TF1: integer mean truncates toward zero
+        n = math.prod(spec.in_shapes[0][a] for a in axes)
+        f64 = xp_dtype(xp, np.float64)
+        return lambda x: astype(xp, xp.trunc(xp.sum(astype(xp, x, f64), axis=axes, keepdims=keep) / n), to)
+    return lambda x: xp.mean(x, axis=axes, keepdims=keep)
 
-    def swap_last(a):
-        perm = tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2)
-        return permute(a, perm)
 
-    K["MatMul"] = lambda spec: matmul_kernel(spec, xp.matmul, swap_last)
+@register("ArgMax", "ArgMin", fresh=True)
+def arg_extreme(spec):
+    xp = spec.backend.xp
+    f = xp.argmax if spec.op_type == "ArgMax" else xp.argmin
+    axis, to = spec.attrs["axis"] % len(spec.in_shapes[0]), xp_dtype(xp, spec.out_dtype)
+    return lambda x: astype(xp, f(x, axis=axis), to, copy=False)
 
-    # -- shapes ------------------------------------------------------------------------------
-    @kernel("Reshape", "ReshapeLike", "ExpandDims", "Squeeze")
-    def _reshape(spec):
-        out = tuple(spec.out_shape)
-        if tuple(spec.in_shapes[0]) == out:
-            return IDENTITY
-        return lambda x, *like: xp.reshape(x, out)
 
-    @kernel("Transpose")
-    def _transpose(spec):
-        perm = spec.attrs["perm"]
-        perm = tuple(range(len(spec.in_shapes[0]) - 1, -1, -1)) if perm is None else tuple(perm)
-        return lambda x: permute(x, perm)
+@register("SumTo")
+def sum_to(spec):
+    xp = spec.backend.xp
+    x_shape = tuple(spec.in_shapes[1])
+    axes = sum_to_axes(spec)
+    if not axes:
+        return IDENTITY
+    return lambda g, x: xp.reshape(xp.sum(g, axis=axes), x_shape)
 
-    concat = _fn(xp, "concat", "concatenate")
 
-    @kernel("Concat")
-    def _concat(spec):
-        axis = spec.attrs["axis"]
-        return lambda *xs: concat(xs, axis=axis)
+@register("ReduceGrad", "BroadcastLike")
+def spread(spec):
+    xp = spec.backend.xp
+    g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
+    axes = spec.attrs.get("axes", ())
+    keep = spec.attrs.get("keepdims", True)
+    shaped = tuple(1 if i in axes else d for i, d in enumerate(x_shape)) if axes and not keep else g_shape
+    if spec.attrs.get("kind") == "mean" and axes:
+        scale = 1.0 / math.prod(x_shape[a] for a in axes)
+        return lambda g, x: xp.broadcast_to(xp.reshape(g, shaped) * scale, x_shape)
+    if g_shape == x_shape:
+        return IDENTITY
+    return lambda g, x: xp.broadcast_to(xp.reshape(g, shaped), x_shape)
 
-    @kernel("ConcatGrad")
-    def _concat_grad(spec):
-        rank = len(spec.in_shapes[0])
-        axis = spec.attrs["axis"] % rank
-        idx = spec.attrs["index"]
-        start = sum(s[axis] for s in spec.in_shapes[1:1 + idx])
-        key = (slice(None),) * axis + (slice(start, start + spec.in_shapes[1 + idx][axis]),)
-        return lambda g, *xs: g[key]
 
-    @kernel("StridedSlice")
-    def _slice(spec):
-        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0])) + (Ellipsis,)  # the standard wants every axis
-        return lambda x: x[key]
+# -- matrix product (cuBLAS on CuPy) ------------------------------------------------------------------
+def swap_last(xp):
+    permute = fn(xp, "permute_dims", "transpose")
 
-    @kernel("SliceGrad")
-    def _slice_grad(spec):
-        key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1])) + (Ellipsis,)
-        shape, to = tuple(spec.out_shape), dt(spec.out_dtype)
+    def swap(a):
+        return permute(a, tuple(range(a.ndim - 2)) + (a.ndim - 1, a.ndim - 2))
+    return swap
 
-        def slice_grad(g, x):
-            z = xp.zeros(shape, dtype=to)
-            z[key] = g
-            return z
-        return slice_grad
 
-    @kernel("Gather")
-    def _gather(spec):
-        axis = spec.attrs["axis"] % len(spec.in_shapes[0])
-        out = tuple(spec.out_shape)
-        if len(spec.in_shapes[1]) == 1:
-            return lambda p, i: xp.take(p, i, axis=axis)
-        return lambda p, i: xp.reshape(xp.take(p, xp.reshape(i, (-1,)), axis=axis), out)
+@register("MatMul", fresh=True)
+def matmul(spec):
+    xp = spec.backend.xp
+    return matmul_kernel(spec, xp.matmul, swap_last(xp))
 
-    @kernel("GatherGrad")
-    def _gather_grad(spec):
-        # scatter-add as a one-hot matrix product: the standard has no scatter, and this stays on device
-        shape = tuple(spec.out_shape)
-        axis = spec.attrs["axis"] % len(shape)
-        pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-        m = math.prod(spec.in_shapes[1])
-        to = dt(spec.out_dtype)
-        rows = xp.reshape(xp.arange(n), (n, 1))
 
-        def gather_grad(g, idx, params):
-            hot = astype(rows == xp.reshape(astype(idx, rows.dtype), (1, m)), to)
-            return xp.reshape(xp.matmul(hot, xp.reshape(g, (pre, m, post))), shape)
-        return gather_grad
+# -- shapes -------------------------------------------------------------------------------------------
+@register("Reshape", "ReshapeLike", "ExpandDims", "Squeeze")
+def reshape(spec):
+    xp = spec.backend.xp
+    out = tuple(spec.out_shape)
+    if tuple(spec.in_shapes[0]) == out:
+        return IDENTITY
+    return lambda x, *like: xp.reshape(x, out)
 
-    @kernel("OneHot")
-    def _one_hot(spec):
-        a = spec.attrs
-        to = dt(a["dtype"])
-        classes = xp.arange(a["depth"])
-        on, off = xp.full((), a["on_value"], dtype=to), xp.full((), a["off_value"], dtype=to)
-        axis = a["axis"]
-        move = _fn(xp, "moveaxis")
 
-        def one_hot(i):
-            out = xp.where(astype(i, classes.dtype)[..., None] == classes, on, off)
-            return out if axis == -1 else move(out, -1, axis)
-        return one_hot
+@register("Transpose")
+def transpose(spec):
+    permute = fn(spec.backend.xp, "permute_dims", "transpose")
+    perm = spec.attrs["perm"]
+    perm = tuple(range(len(spec.in_shapes[0]) - 1, -1, -1)) if perm is None else tuple(perm)
+    return lambda x: permute(x, perm)
 
-    @kernel("Shape")
-    def _shape(spec):
-        value = xp.asarray(list(spec.in_shapes[0]), dtype=dt(spec.out_dtype))
-        return lambda x: value
 
-    # -- random: drawn on the host with the session's NumPy stream, so numbers match numpy's ---
-    def draw(spec, fn):
-        shape, dtype, rng = tuple(spec.out_shape), spec.out_dtype.np, spec.rng
-        native = dtype if dtype in (np.float32, np.float64) else np.float64
-        return lambda *like: from_host(fn(rng, shape, native).astype(dtype, copy=False))
+@register("Concat", fresh=True)
+def concat(spec):
+    join = fn(spec.backend.xp, "concat", "concatenate")
+    axis = spec.attrs["axis"]
+    return lambda *xs: join(xs, axis=axis)
 
-    K["RandomStandardNormal"] = lambda spec: draw(spec, lambda r, s, d: r.standard_normal(s, dtype=d))
-    K["RandomUniform"] = lambda spec: draw(spec, lambda r, s, d: r.random(s, dtype=d))
 
-    def truncated(r, shape, d):
-        x = r.standard_normal(shape, dtype=d)
-        bad = np.abs(x) > 2
-        while bad.any():
-            x[bad] = r.standard_normal(int(bad.sum()), dtype=d)
-            bad = np.abs(x) > 2
-        return x
-    K["TruncatedNormal"] = lambda spec: draw(spec, truncated)
+@register("ConcatGrad")
+def concat_grad(spec):
+    rank = len(spec.in_shapes[0])
+    axis = spec.attrs["axis"] % rank
+    idx = spec.attrs["index"]
+    start = sum(s[axis] for s in spec.in_shapes[1:1 + idx])
+    key = (slice(None),) * axis + (slice(start, start + spec.in_shapes[1 + idx][axis]),)
+    return lambda g, *xs: g[key]
 
-    @kernel("RandomUniformInt")
-    def _uniform_int(spec):
-        shape, dtype, rng = tuple(spec.out_shape), spec.out_dtype.np, spec.rng
-        lo, hi = spec.attrs["minval"], spec.attrs["maxval"]
-        return lambda *like: from_host(rng.integers(lo, hi, shape, dtype=dtype))
 
-    # -- fused composites --------------------------------------------------------------------
-    def log_softmax(x, axis):
-        shifted = x - xp.max(x, axis=axis, keepdims=True)
-        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+@register("StridedSlice")
+def strided_slice(spec):
+    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0])) + (Ellipsis,)  # the standard wants every axis
+    return lambda x: x[key]
 
-    @kernel("Softmax")
-    def _softmax(spec):
-        axis = spec.attrs["axis"]
 
-        def softmax(x):
-            e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-            return e / xp.sum(e, axis=axis, keepdims=True)
-        return softmax
+@register("SliceGrad", fresh=True)
+def slice_grad(spec):
+    xp = spec.backend.xp
+    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1])) + (Ellipsis,)
+    shape, to = tuple(spec.out_shape), xp_dtype(xp, spec.out_dtype)
 
-    @kernel("LogSoftmax")
-    def _log_softmax(spec):
-        axis = spec.attrs["axis"]
-        return lambda x: log_softmax(x, axis)
+    def scatter(g, x):
+        z = xp.zeros(shape, dtype=to)
+        z[key] = g
+        return z
+    return scatter
 
-    @kernel("SoftmaxCrossEntropyWithLogits")
-    def _xent(spec):
-        to = dt(spec.out_dtype)
-        if spec.attrs["sparse"]:
-            depth = spec.in_shapes[0][-1]
-            classes = xp.arange(depth)
-            nan = xp.full((), float("nan"), dtype=to)
 
-            def sparse_xent(logits, labels):
-                log_p = log_softmax(logits, -1)
-                lab = astype(labels, classes.dtype)[..., None]
-                hot = astype(lab == classes, to)
-                valid = (lab >= 0) & (lab < depth)  # out-of-range labels give NaN (no device sync)
-                loss = xp.where(valid[..., 0], -xp.sum(hot * log_p, axis=-1), nan)
-                return loss, xp.where(valid, xp.exp(log_p) - hot, nan)
-            return sparse_xent
+@register("Gather", fresh=True)
+def gather(spec):
+    xp = spec.backend.xp
+    axis = spec.attrs["axis"] % len(spec.in_shapes[0])
+    out = tuple(spec.out_shape)
+    if len(spec.in_shapes[1]) == 1:
+        return lambda p, i: xp.take(p, i, axis=axis)
+    return lambda p, i: xp.reshape(xp.take(p, xp.reshape(i, (-1,)), axis=axis), out)
 
-        def xent(logits, labels):
-            log_p = log_softmax(logits, -1)
-            loss = -xp.sum(labels * log_p, axis=-1)
-            return loss, xp.exp(log_p) * xp.sum(labels, axis=-1, keepdims=True) - labels
-        return xent
 
-    return K
+@register("GatherGrad", fresh=True)
+def gather_grad(spec):
+    # scatter-add as a one-hot matrix product: the standard has no scatter, and this stays on device
+    xp = spec.backend.xp
+    shape = tuple(spec.out_shape)
+    axis = spec.attrs["axis"] % len(shape)
+    pre, n, post = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+    m = math.prod(spec.in_shapes[1])
+    to = xp_dtype(xp, spec.out_dtype)
+    rows = xp.reshape(xp.arange(n), (n, 1))
+
+    def scatter_add(g, idx, params):
+        hot = astype(xp, rows == xp.reshape(astype(xp, idx, rows.dtype), (1, m)), to)
+        return xp.reshape(xp.matmul(hot, xp.reshape(g, (pre, m, post))), shape)
+    return scatter_add
+
+
+@register("OneHot", fresh=True)
+def one_hot(spec):
+    xp = spec.backend.xp
+    a = spec.attrs
+    to = xp_dtype(xp, a["dtype"])
+    classes = xp.arange(a["depth"])
+    on, off = xp.full((), a["on_value"], dtype=to), xp.full((), a["off_value"], dtype=to)
+    axis = a["axis"]
+    move = fn(xp, "moveaxis")
+
+    def hot(i):
+        out = xp.where(astype(xp, i, classes.dtype)[..., None] == classes, on, off)
+        return out if axis == -1 else move(out, -1, axis)
+    return hot
+
+
+@register("Shape")
+def shape(spec):
+    xp = spec.backend.xp
+    value = xp.asarray(list(spec.in_shapes[0]), dtype=xp_dtype(xp, spec.out_dtype))
+    return lambda x: value
+
+
+# -- random: drawn on the host with the session's NumPy stream, so numbers match numpy's -----------------
+@register(*host_random.OPS, fresh=True)
+def random(spec):
+    draw, to_device = host_random.sampler(spec), spec.backend.to_device
+    return lambda *like: to_device(draw())
+
+
+# -- fused composites ---------------------------------------------------------------------------------
+def log_softmax_of(xp, x, axis):
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+@register("Softmax", fresh=True)
+def softmax(spec):
+    xp, axis = spec.backend.xp, spec.attrs["axis"]
+
+    def run(x):
+        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        return e / xp.sum(e, axis=axis, keepdims=True)
+    return run
+
+
+@register("LogSoftmax", fresh=True)
+def log_softmax(spec):
+    xp, axis = spec.backend.xp, spec.attrs["axis"]
+    return lambda x: log_softmax_of(xp, x, axis)
+
+
+@register("SoftmaxCrossEntropyWithLogits", fresh=True)
+def softmax_cross_entropy(spec):
+    xp = spec.backend.xp
+    to = xp_dtype(xp, spec.out_dtype)
+    if spec.attrs["sparse"]:
+        depth = spec.in_shapes[0][-1]
+        classes = xp.arange(depth)
+        nan = xp.full((), float("nan"), dtype=to)
+
+        def sparse_xent(logits, labels):
+            log_p = log_softmax_of(xp, logits, -1)
+            lab = astype(xp, labels, classes.dtype)[..., None]
+            hot = astype(xp, lab == classes, to)
+            valid = (lab >= 0) & (lab < depth)  # out-of-range labels give NaN (no device sync)
+            loss = xp.where(valid[..., 0], -xp.sum(hot * log_p, axis=-1), nan)
+            return loss, xp.where(valid, xp.exp(log_p) - hot, nan)
+        return sparse_xent
+
+    def xent(logits, labels):
+        log_p = log_softmax_of(xp, logits, -1)
+        loss = -xp.sum(labels * log_p, axis=-1)
+        return loss, xp.exp(log_p) * xp.sum(labels, axis=-1, keepdims=True) - labels
+    return xent
+
+
+def make_kernels(xp=None, from_host=None, dtype=None):
+    """The shared table (for plugins written against the old factory-building API: the namespace now
+    comes from `spec.backend.xp`)."""
+    return XP_KERNELS

@@ -29,7 +29,7 @@ class FusingNumpy(NumpyBackend):
             shapes = [chain.inputs[i][0] if kind == "in" else chain.out_shape for kind, i in args]
             dtypes = [chain.inputs[i][1] if kind == "in" else chain.out_dtype for kind, i in args]
             fns.append(KERNELS[op_type](KernelSpec(op_type, "fused", attrs, shapes, dtypes,
-                                                   [chain.out_shape], [chain.out_dtype])))
+                                                   [chain.out_shape], [chain.out_dtype], backend=self)))
 
         def run(*ins):
             FusingNumpy.calls.append((chain, ins))

@@ -36,6 +36,7 @@ class CupyBackend(Backend):
             raise BackendError(f"backend 'cupy' cannot run here: {why}")
         self.index = device or 0
         self._device = _device.select(self.index)
+        self.xp = self.cupy  # the namespace the shared Array-API kernels use
         self.kernels = _kernels.table(self.cupy)
 
     def plan_runner(self, plan):

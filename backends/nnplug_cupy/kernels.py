@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from nnplug import fusion
-from nnplug.xp_kernels import make_kernels, reduction_axes, sum_to_axes
+from nnplug.xp_kernels import XP_KERNELS, reduction_axes, sum_to_axes
 
 _TABLES = {}
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -63,7 +63,7 @@ def _build(cupy):
     from cupyx.scipy import special
     scatter_add = cupy.add.at  # atomic: repeated indices accumulate
 
-    K = make_kernels(cupy, from_host=cupy.asarray, dtype=lambda d: d.np if hasattr(d, "np") else np.dtype(d))
+    K = dict(XP_KERNELS)  # the shared Array-API factories (they find cupy as spec.backend.xp)
     generic = dict(K)
 
     def kernel(*names):
@@ -262,7 +262,8 @@ def fused_elementwise(cupy, chain):
         in_params = ", ".join(f"{d.name} x{i}" for i, (_, d) in enumerate(chain.inputs))
         body, result = fusion.c_statements(chain, [f"x{i}" for i in range(len(chain.inputs))], CUDA_TYPES)
         kernel = _FUSED[key] = cupy.ElementwiseKernel(in_params, f"{chain.out_dtype.name} y",
-                                                      " ".join(body) + f" y = {result};", f"nnplug_fused_{len(_FUSED)}")
+                                                      " ".join(body) + f" y = {result};", f"nnplug_fused_{len(_FUSED)}",
+                                                      preamble=fusion.C_PRELUDE)
     shape, dtype = tuple(chain.out_shape), chain.out_dtype.np
 
     def fused(*xs):

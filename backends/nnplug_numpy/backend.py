@@ -3,16 +3,14 @@ import numpy as np
 
 from nnplug.backend import Backend
 
-from .kernels import FRESH, INPLACE, KERNELS, OUT
+from .kernels import KERNELS
 
 
 class NumpyBackend(Backend):
     name = "numpy"
     aliases = ("cpu", "np")
-    kernels = KERNELS
-    fresh_ops = FRESH
-    inplace_ops = INPLACE
-    out_ops = OUT
+    kernels = KERNELS  # fresh_ops, inplace_ops and out_ops come from the contracts registered there
+    xp = np
 
     @classmethod
     def devices(cls):

@@ -1,32 +1,41 @@
 """NumPy kernel factories: the shared Array-API factories (nnplug.xp_kernels) on NumPy, with the ones NumPy
 runs better replaced — kernels that write into a planned or dying buffer (`out=`, so a compiled step
 allocates nothing after its first run) and the softmax family, whose sparse cross-entropy can afford to
-check its labels on the host."""
+check its labels on the host. Each kernel states its memory contract where it is registered."""
 import math
 
 import numpy as np
 
 from nnplug.backend import IDENTITY
-from nnplug.xp_kernels import make_kernels, matmul_kernel, reduction_axes, sum_to_axes
+from nnplug.kernels import Kernels
+from nnplug.ops.elementwise import ROWS
+from nnplug.xp_kernels import XP_KERNELS, matmul_kernel, reduction_axes, sum_to_axes
 
-KERNELS = make_kernels(np, from_host=lambda array: array)
-
-
-def kernel(*names):
-    def deco(factory):
-        for n in names:
-            KERNELS[n] = factory
-        return factory
-    return deco
+KERNELS = Kernels(XP_KERNELS)
+kernel = KERNELS.register
 
 
-@kernel("Relu")
+def _ufunc(spec):
+    return getattr(np, ROWS[spec.op_type].ufunc)
+
+
+# rows computed by one NumPy ufunc run it with `out=`: in place when input and output share a dtype
+kernel(*(n for n, r in ROWS.items() if r.ufunc and n != "Div" and not r.bool_out), inplace=True)(_ufunc)
+kernel(*(n for n, r in ROWS.items() if r.ufunc and r.bool_out), out=True)(_ufunc)
+
+
+@kernel("Div", inplace=True)
+def _div(spec):  # integer division keeps the integer dtype the op declares (TF1: floor division)
+    return np.floor_divide if spec.out_dtype.is_integer else np.true_divide
+
+
+@kernel("Relu", inplace=True)
 def _relu(spec):
     zero = spec.out_dtype.np.type(0)
     return lambda x, out=None: np.maximum(x, zero, out=out)
 
 
-@kernel("Sigmoid")
+@kernel("Sigmoid", inplace=True)
 def _sigmoid(spec):
     half = spec.out_dtype.np.type(0.5)
 
@@ -36,7 +45,7 @@ def _sigmoid(spec):
     return sigmoid
 
 
-@kernel("TanhGrad")
+@kernel("TanhGrad", out=True)
 def _tanh_grad(spec):
     if not spec.out_shape:
         return lambda y, g, out=None: g * (1 - y * y)
@@ -48,7 +57,7 @@ def _tanh_grad(spec):
     return tanh_grad
 
 
-@kernel("SigmoidGrad")
+@kernel("SigmoidGrad", out=True)
 def _sigmoid_grad(spec):
     if not spec.out_shape:
         return lambda y, g, out=None: g * (y * (1 - y))
@@ -60,7 +69,7 @@ def _sigmoid_grad(spec):
     return sigmoid_grad
 
 
-@kernel("ReluGrad")
+@kernel("ReluGrad", out=True)
 def _relu_grad(spec):
     zero = spec.out_dtype.np.type(0)
     if not spec.out_shape:
@@ -73,7 +82,9 @@ def _relu_grad(spec):
 
 
 # transposed operands as views: BLAS reads them as they are, nothing is copied
-KERNELS["MatMul"] = lambda spec: matmul_kernel(spec, np.matmul, lambda a: a.swapaxes(-1, -2))
+@kernel("MatMul", out=True)
+def _matmul(spec):
+    return matmul_kernel(spec, np.matmul, lambda a: a.swapaxes(-1, -2))
 
 
 def _reducer(fn):
@@ -102,14 +113,14 @@ def _into(out, value):
 
 
 # the ufuncs' own reduce: np.sum and friends add ~2 us of Python per call, a lot for a bias gradient
-KERNELS["ReduceSum"] = _reducer(np.add.reduce)
-KERNELS["ReduceMax"] = _reducer(np.maximum.reduce)
-KERNELS["ReduceMin"] = _reducer(np.minimum.reduce)
-KERNELS["ReduceProd"] = _reducer(np.multiply.reduce)
-KERNELS["ReduceMean"] = _reducer(np.mean)
+kernel("ReduceSum", out=True)(_reducer(np.add.reduce))
+kernel("ReduceMax", out=True)(_reducer(np.maximum.reduce))
+kernel("ReduceMin", out=True)(_reducer(np.minimum.reduce))
+kernel("ReduceProd", out=True)(_reducer(np.multiply.reduce))
+kernel("ReduceMean", out=True)(_reducer(np.mean))
 
 
-@kernel("SumTo")
+@kernel("SumTo", out=True)
 def _sum_to(spec):
     g_shape, x_shape = (tuple(s) for s in spec.in_shapes)
     axes = sum_to_axes(spec)
@@ -125,13 +136,13 @@ def _sum_to(spec):
     return sum_to
 
 
-@kernel("Cast")
+@kernel("Cast", out=True)
 def _cast(spec):
     to = spec.attrs["dtype"].np
     return lambda x, out=None: x.astype(to) if out is None else _into(out, x)
 
 
-@kernel("OneHot")
+@kernel("OneHot", out=True)
 def _one_hot(spec):
     a = spec.attrs
     classes = np.arange(a["depth"])
@@ -152,13 +163,13 @@ def _one_hot(spec):
     return one_hot
 
 
-@kernel("Concat")
+@kernel("Concat", out=True)
 def _concat(spec):
     axis = spec.attrs["axis"]
     return lambda *xs, out=None: np.concatenate(xs, axis=axis, out=out)
 
 
-@kernel("Copy")
+@kernel("Copy", fresh=True)
 def _copy(spec):
     return np.array
 
@@ -169,7 +180,7 @@ def _log_softmax(x, axis):
     return shifted
 
 
-@kernel("Softmax")
+@kernel("Softmax", out=True)
 def _softmax(spec):
     axis = spec.attrs["axis"]
 
@@ -181,13 +192,13 @@ def _softmax(spec):
     return softmax
 
 
-@kernel("LogSoftmax")
+@kernel("LogSoftmax", fresh=True)
 def _log_softmax_kernel(spec):
     axis = spec.attrs["axis"]
     return lambda x: _log_softmax(x, axis)
 
 
-@kernel("SoftmaxCrossEntropyWithLogits")
+@kernel("SoftmaxCrossEntropyWithLogits", fresh=True)
 def _xent(spec):
     if spec.attrs["sparse"]:
         def sparse_xent(logits, labels):
@@ -216,21 +227,3 @@ def _xent(spec):
         e -= labels
         return loss, e
     return xent
-
-
-# Kernels that take `out=` naming an input buffer that dies there (elementwise, so aliasing is safe) ...
-INPLACE = frozenset({
-    "Neg", "Abs", "Exp", "Log", "Log1p", "Sqrt", "Square", "Reciprocal", "Tanh", "Sign", "Floor", "Add", "Sub",
-    "Mul", "Div", "Pow", "Maximum", "Minimum", "Relu", "Sigmoid",
-})
-# ... those that take `out=` any other buffer of the output's shape and dtype (a planned temporary) ...
-OUT = INPLACE | frozenset({
-    "LogicalNot", "Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
-    "TanhGrad", "SigmoidGrad", "ReluGrad", "MatMul", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
-    "ReduceMean", "SumTo", "Cast", "OneHot", "Concat", "Softmax",
-})
-# ... and those that always return a new buffer.
-FRESH = OUT | frozenset({
-    "Select", "ArgMax", "ArgMin", "SliceGrad", "Gather", "GatherGrad", "LogSoftmax", "SoftmaxCrossEntropyWithLogits",
-    "Copy", "RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt",
-})

@@ -2,13 +2,11 @@
 and the index arithmetic for broadcasting and reductions, with the concrete shapes baked in as literals
 (plans are compiled per feed shape, so every index map is known when a kernel is made)."""
 from nnplug import fusion
+from nnplug.ops.elementwise import ROWS
 
 TYPES = dict(fusion.C_TYPES)  # bool is uchar: 0 or 1
 
-PRELUDE = """
-long nn_ipow(long a, long b) { long r = 1; if (b < 0) return a == 1 ? 1 : (a == -1 ? (b & 1 ? -1 : 1) : 0);
-  while (b) { if (b & 1) r *= a; a *= a; b >>= 1; } return r; }
-"""
+PRELUDE = fusion.C_PRELUDE
 
 
 def header(dtypes):
@@ -25,64 +23,23 @@ def _is_float(dtype):
     return getattr(dtype, "name", dtype) in ("float16", "float32", "float64")
 
 
-def expr(op_type, attrs, operands, in_dtypes, out_dtype):
-    """A C expression for one elementwise op whose NumPy semantics OpenCL C spells differently; the rest
-    come from the shared table in nnplug.fusion."""
-    a = operands
-    t = ctype(out_dtype)
-    fl = _is_float(in_dtypes[0]) if in_dtypes else False
-    if op_type == "Cast":
-        if getattr(attrs["dtype"], "name", "") == "bool":
-            return f"(({a[0]}) != 0)"
-        return f"({TYPES[attrs['dtype'].name]})({a[0]})"
-    if op_type == "Div" and not fl:  # integer Div is floor division (NumPy's //)
-        return (f"(({a[0]}) / ({a[1]}) - ((({a[0]}) % ({a[1]}) != 0) && ((({a[0]}) < 0) != (({a[1]}) < 0))))")
-    if op_type == "Abs":
-        return f"fabs({a[0]})" if fl else f"({t})abs({a[0]})"
-    if op_type == "Floor" and not fl:
-        return a[0]
-    if op_type == "Pow":
-        return f"pow(({t}){a[0]}, ({t}){a[1]})" if _is_float(out_dtype) else f"({t})nn_ipow({a[0]}, {a[1]})"
-    if op_type == "Sigmoid":  # 0.5 * (1 + tanh(x/2)): the numpy backend's overflow-free form
-        return f"(({t})0.5 * tanh(({t})0.5 * {a[0]}) + ({t})0.5)"
-    if op_type == "Sign" and fl:
-        return f"(isnan({a[0]}) ? {a[0]} : ({t})(({a[0]} > 0) - ({a[0]} < 0)))"
-    if op_type == "Reciprocal" and fl:
-        return f"(({t})1 / {a[0]})"
-    if op_type in ("Maximum", "Minimum") and fl:  # NaN propagates, as in NumPy
-        cmp = ">=" if op_type == "Maximum" else "<="
-        return f"((isnan({a[0]}) || {a[0]} {cmp} {a[1]}) ? {a[0]} : {a[1]})"
-    if op_type in ("Relu",) and fl:
-        return f"({a[0]} > 0 || isnan({a[0]}) ? {a[0]} : ({t})0)"
-    return fusion._C_OPS[op_type].format(*a)
-
-
 def statements(chain, input_exprs, width=1):
     """`T nJ = ...;` per node of a fusion.Chain, reading inputs via `input_exprs`; returns (lines, result).
     width > 1: every node is a `T<width>` vector (see `vector_width`)."""
     vec = str(width) if width > 1 else ""
     lines, node_types = [], []
     for j, (op_type, attrs, args) in enumerate(chain.nodes):
-        operands, in_dtypes = [], []
-        for kind, i in args:
-            if kind == "in":
-                operands.append(input_exprs[i])
-                in_dtypes.append(chain.inputs[i][1])
-            else:
-                operands.append(f"n{i}")
-                in_dtypes.append(node_types[i])
-        if op_type == "Select":
-            in_dtypes = in_dtypes[1:]
+        operands = [input_exprs[i] if kind == "in" else f"n{i}" for kind, i in args]
+        in_dtypes = fusion.node_inputs(chain, j, node_types)
         out = fusion.node_dtype(chain, j)
         node_types.append(out)
         t = ctype(out) + vec
-        lines.append(f"{t} n{j} = ({t})({expr(op_type, attrs, operands, in_dtypes, out)});")
+        lines.append(f"{t} n{j} = ({t})({fusion.c_expr(op_type, attrs, operands, in_dtypes, ctype(out))});")
     return lines, f"n{len(chain.nodes) - 1}"
 
 
 # float32 ops whose C expressions mean the same on float8 vectors (no comparisons, selects or casts)
-VECTOR_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Neg", "Abs", "Exp", "Log", "Sqrt", "Square", "Reciprocal",
-                        "Tanh", "TanhGrad", "Sigmoid", "SigmoidGrad"})
+VECTOR_OPS = frozenset(name for name, row in ROWS.items() if row.vector)
 VEC = 8
 
 

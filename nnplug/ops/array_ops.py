@@ -4,6 +4,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..graph import Tensor, constant, convert_to_tensor, make
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
+from ..simplify import cancelling_transposes
 from .registry import register
 
 
@@ -11,14 +12,15 @@ def _source_rule(shapes, dtypes, attrs):
     return [(TensorShape(attrs["shape"]), attrs["dtype"])]
 
 
-register("Placeholder", _source_rule)
-register("Const", _source_rule)
-register("Identity", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g])
+register("Placeholder", _source_rule, session_op=True)
+register("Const", _source_rule, session_op=True)
+register("Identity", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], session_op=True)
 # A private copy of a buffer, used by the compiler when a variable is assigned a constant; backends that
 # never write in place need no Copy kernel. Stateful, so it is never folded back into the constant.
-register("Copy", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], stateful=True)
-register("StopGradient", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [None])
-register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[0])], grad=lambda op, g: [g])
+register("Copy", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], stateful=True, session_op=True)
+register("StopGradient", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [None], session_op=True)
+register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[0])], grad=lambda op, g: [g],
+         session_op=True)
 
 
 # -- reshape family ------------------------------------------------------------------------
@@ -48,7 +50,7 @@ def _grad_reshape(op, g):
 
 register("Reshape", lambda s, d, a: [(reshape_target(s[0], a["shape"]), d[0])], grad=_grad_reshape)
 register("ReshapeLike", lambda s, d, a: [(s[1], d[0])],
-         grad=lambda op, g: [make("ReshapeLike", [g, op.inputs[0]]), None])
+         grad=lambda op, g: [make("ReshapeLike", [g, op.inputs[0]]), None], shape_inputs={1})
 
 
 def _expand_rule(shapes, dtypes, attrs):
@@ -93,7 +95,7 @@ def _grad_transpose(op, g):
     return [transpose(g, tuple(np.argsort(perm)))]
 
 
-register("Transpose", _transpose_rule, grad=_grad_transpose)
+register("Transpose", _transpose_rule, grad=_grad_transpose, simplify=cancelling_transposes)
 
 
 # -- concat --------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ def _slice_rule(shapes, dtypes, attrs):
 register("StridedSlice", _slice_rule,
          grad=lambda op, g: [make("SliceGrad", [g, op.inputs[0]], {"spec": op.attrs["spec"]})])
 register("SliceGrad", lambda s, d, a: [(s[1], d[0])],
-         grad=lambda op, gg: [make("StridedSlice", [gg], {"spec": op.attrs["spec"]}), None])
+         grad=lambda op, gg: [make("StridedSlice", [gg], {"spec": op.attrs["spec"]}), None], shape_inputs={1})
 
 
 # -- gather / one_hot / shape --------------------------------------------------------------
@@ -206,7 +208,7 @@ def _gather_rule(shapes, dtypes, attrs):
 
 register("Gather", _gather_rule,
          grad=lambda op, g: [make("GatherGrad", [g, op.inputs[1], op.inputs[0]], {"axis": op.attrs["axis"]}), None])
-register("GatherGrad", lambda s, d, a: [(s[2], d[0])])
+register("GatherGrad", lambda s, d, a: [(s[2], d[0])], shape_inputs={2})
 
 
 def _one_hot_rule(shapes, dtypes, attrs):
@@ -219,7 +221,7 @@ def _one_hot_rule(shapes, dtypes, attrs):
 
 
 register("OneHot", _one_hot_rule)
-register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])])
+register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])], shape_inputs={0})
 
 
 # -- the TF1 functions ---------------------------------------------------------------------

@@ -1,169 +1,24 @@
-"""Elementwise, reduction and matrix ops: definitions (shape + gradient rules) and the TF1 functions."""
+"""Reductions, the matrix product, casts and the gradient plumbing ops (SumTo, ReduceGrad, BroadcastLike),
+with their TF1 functions. The elementwise ops are rows in `elementwise.py`; their functions are re-exported
+here so `math_ops` stays the one place TF1's math functions come from."""
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Tensor, convert_to_tensor, make, name_scope
+from ..graph import convert_to_tensor, make
 from ..shapes import ShapeError, TensorShape, broadcast, fmt, normalize_axis
+from .elementwise import (  # noqa: F401 - the TF1 math functions
+    _check_same_dtype, _div, cast, _float_grad, _leaky_relu, abs, add, ceil, cos, elu, equal, erf, exp, expm1, floor,
+    greater, greater_equal, leaky_relu, less, less_equal, log, log1p, logical_and, logical_not, logical_or, maximum,
+    minimum, multiply, negative, not_equal, pair as _pair, pow, reciprocal, relu, round, rsqrt, selu, sigmoid,
+    sign, sin, softplus, softsign, sqrt, square, subtract, sum_to, tanh,
+)
+from ..simplify import arg_of_softmax
 from .registry import register
-
-
-# -- shape rules ---------------------------------------------------------------------------
-def same_as_input(shapes, dtypes, attrs):
-    return [(shapes[0], dtypes[0])]
-
-
-def _check_same_dtype(dtypes):
-    if len(set(d.name for d in dtypes)) > 1:
-        raise ShapeError("inputs have different dtypes " + " and ".join(d.name for d in dtypes))
-
-
-def broadcast_rule(out_dtype=None):
-    def rule(shapes, dtypes, attrs):
-        _check_same_dtype(dtypes)
-        out = shapes[0]
-        for s in shapes[1:]:
-            out = broadcast(out, s)
-        return [(out, out_dtype or dtypes[0])]
-    return rule
-
-
-def _float_only(rule, name):
-    def checked(shapes, dtypes, attrs):
-        if not dtypes[0].is_floating:
-            raise ShapeError(f"{name} needs a floating-point input, got {dtypes[0].name}")
-        return rule(shapes, dtypes, attrs)
-    return checked
-
-
-# -- gradient helpers ----------------------------------------------------------------------
-def sum_to(g, x):
-    """Reduce a broadcast gradient back to the shape of `x` (a no-op when shapes match at run time)."""
-    if g.shape.is_fully_defined() and tuple(g.shape) == tuple(x.shape):
-        return g
-    return make("SumTo", [g, x])
 
 
 def reduce_grad(g, x, axes, keepdims, kind="sum"):
     """Broadcast a value reduced over `axes` back over `x`; kind 'mean' also divides by the reduced count."""
     return make("ReduceGrad", [g, x], {"axes": tuple(axes), "keepdims": bool(keepdims), "kind": kind})
-
-
-def _float_grad(fn):
-    def grad(op, g):
-        if not op.inputs[0].dtype.is_floating:
-            return [None] * len(op.inputs)
-        return fn(op, g)
-    return grad
-
-
-# -- unary elementwise ---------------------------------------------------------------------
-_UNARY_GRADS = {
-    "Neg": lambda op, g: [-g],
-    "Abs": lambda op, g: [g * sign(op.inputs[0])],
-    "Exp": lambda op, g: [g * op.outputs[0]],
-    "Log": lambda op, g: [g / op.inputs[0]],
-    "Log1p": lambda op, g: [g / (1.0 + op.inputs[0])],
-    "Sqrt": lambda op, g: [g / (2.0 * op.outputs[0])],
-    "Square": lambda op, g: [g * (2.0 * op.inputs[0])],
-    "Reciprocal": lambda op, g: [-g * op.outputs[0] * op.outputs[0]],
-    "Tanh": lambda op, g: [make("TanhGrad", [op.outputs[0], g])],
-    "Sigmoid": lambda op, g: [make("SigmoidGrad", [op.outputs[0], g])],
-    "Relu": lambda op, g: [make("ReluGrad", [g, op.inputs[0]])],
-    "Sign": lambda op, g: [None],
-    "Floor": lambda op, g: [None],
-}
-for _name, _grad in _UNARY_GRADS.items():
-    _rule = same_as_input if _name in ("Neg", "Abs", "Square", "Sign", "Relu") else _float_only(same_as_input, _name)
-    register(_name, _rule, grad=_float_grad(_grad))
-register("LogicalNot", lambda s, d, a: [(s[0], _dt.bool_)])
-
-
-# Fused backward kernels; a backend without them gets the expansion into primitives.
-def _expand_tanh_grad(b, ins, attrs):
-    y, g = ins
-    return [b.emit("Mul", [g, b.emit("Sub", [b.scalar(1, y), b.emit("Mul", [y, y])])])]
-
-
-def _expand_sigmoid_grad(b, ins, attrs):
-    y, g = ins
-    return [b.emit("Mul", [g, b.emit("Mul", [y, b.emit("Sub", [b.scalar(1, y), y])])])]
-
-
-def _expand_relu_grad(b, ins, attrs):
-    g, x = ins
-    mask = b.emit("Cast", [b.emit("Greater", [x, b.scalar(0, x)])], {"dtype": g.dtype})
-    return [b.emit("Mul", [g, mask])]
-
-
-register("TanhGrad", broadcast_rule(), expand=_expand_tanh_grad,
-         grad=lambda op, gg: [gg * -2.0 * op.inputs[0] * op.inputs[1], make("TanhGrad", [op.inputs[0], gg])])
-register("SigmoidGrad", broadcast_rule(), expand=_expand_sigmoid_grad,
-         grad=lambda op, gg: [gg * op.inputs[1] * (1.0 - 2.0 * op.inputs[0]),
-                              make("SigmoidGrad", [op.inputs[0], gg])])
-register("ReluGrad", broadcast_rule(), expand=_expand_relu_grad,
-         grad=lambda op, gg: [make("ReluGrad", [gg, op.inputs[1]]), None])
-
-
-# -- binary elementwise --------------------------------------------------------------------
-def _grad_add(op, g):
-    x, y = op.inputs
-    return [sum_to(g, x), sum_to(g, y)]
-
-
-def _grad_sub(op, g):
-    x, y = op.inputs
-    return [sum_to(g, x), sum_to(-g, y)]
-
-
-def _grad_mul(op, g):
-    x, y = op.inputs
-    return [sum_to(g * y, x), sum_to(g * x, y)]
-
-
-def _grad_div(op, g):
-    x, y = op.inputs
-    return [sum_to(g / y, x), sum_to(-g * op.outputs[0] / y, y)]
-
-
-def _grad_pow(op, g):
-    x, y = op.inputs
-    z = op.outputs[0]
-    gx = g * y * pow(x, y - 1.0)
-    safe_log = where(greater(x, 0.0), log(where(greater(x, 0.0), x, ones_like(x))), zeros_like(x))
-    gy = g * z * safe_log
-    return [sum_to(gx, x), sum_to(gy, y)]
-
-
-def _minmax_grad(cmp):
-    def grad(op, g):
-        x, y = op.inputs
-        mask = cast(cmp(x, y), g.dtype)
-        return [sum_to(g * mask, x), sum_to(g * (1.0 - mask), y)]
-    return grad
-
-
-for _name, _grad in {"Add": _grad_add, "Sub": _grad_sub, "Mul": _grad_mul, "Div": _grad_div,
-                     "Pow": _grad_pow, "Maximum": _minmax_grad(lambda a, b: greater_equal(a, b)),
-                     "Minimum": _minmax_grad(lambda a, b: less_equal(a, b))}.items():
-    register(_name, broadcast_rule(), grad=_float_grad(_grad))
-for _name in ("Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr"):
-    register(_name, broadcast_rule(_dt.bool_))
-
-
-def _where_rule(shapes, dtypes, attrs):
-    if dtypes[0] != _dt.bool_:
-        raise ShapeError(f"condition must be bool, got {dtypes[0].name}")
-    _check_same_dtype(dtypes[1:])
-    return [(broadcast(broadcast(shapes[0], shapes[1]), shapes[2]), dtypes[1])]
-
-
-def _grad_where(op, g):
-    c, x, y = op.inputs
-    zero = zeros_like(g)
-    return [None, sum_to(where(c, g, zero), x), sum_to(where(c, zero, g), y)]
-
-
-register("Select", _where_rule, grad=_grad_where)  # inputs[0] is the bool condition: no float check
 
 
 def _sum_to_rule(shapes, dtypes, attrs):
@@ -174,32 +29,26 @@ def _reduce_grad_rule(shapes, dtypes, attrs):
     return [(shapes[1], dtypes[0])]
 
 
-register("SumTo", _sum_to_rule, grad=lambda op, g: [_broadcast_like(g, op.inputs[0]), None])
+register("SumTo", _sum_to_rule, grad=lambda op, g: [_broadcast_like(g, op.inputs[0]), None], shape_inputs={1})
+
+
 def _grad_reduce_grad(op, gg):
     reducer = reduce_mean if op.attrs["kind"] == "mean" else reduce_sum
     return [reducer(gg, op.attrs["axes"], keepdims=op.attrs["keepdims"]), None]
 
 
-register("ReduceGrad", _reduce_grad_rule, grad=_grad_reduce_grad)
+register("ReduceGrad", _reduce_grad_rule, grad=_grad_reduce_grad, shape_inputs={1})
 
 
 def _broadcast_like(g, like):
     return make("BroadcastLike", [g, like])
 
 
-register("BroadcastLike", lambda s, d, a: [(s[1], d[0])], grad=lambda op, g: [sum_to(g, op.inputs[0]), None])
+register("BroadcastLike", lambda s, d, a: [(s[1], d[0])], grad=lambda op, g: [sum_to(g, op.inputs[0]), None],
+         shape_inputs={1})
 
 
-def _cast_rule(shapes, dtypes, attrs):
-    return [(shapes[0], attrs["dtype"])]
 
-
-def _grad_cast(op, g):
-    src = op.inputs[0].dtype
-    return [cast(g, src) if src.is_floating and g.dtype.is_floating else None]
-
-
-register("Cast", _cast_rule, grad=_grad_cast)
 
 
 # -- reductions ----------------------------------------------------------------------------
@@ -264,8 +113,8 @@ def _arg_rule(shapes, dtypes, attrs):
     return [(TensorShape(d for i, d in enumerate(shapes[0]) if i != axis), attrs["output_type"])]
 
 
-register("ArgMax", _arg_rule)
-register("ArgMin", _arg_rule)
+register("ArgMax", _arg_rule, simplify=arg_of_softmax)
+register("ArgMin", _arg_rule, simplify=arg_of_softmax)
 
 
 # -- matrix product ------------------------------------------------------------------------
@@ -301,67 +150,6 @@ register("MatMul", _matmul_rule, grad=_float_grad(_grad_matmul))
 
 
 # -- the TF1 functions ---------------------------------------------------------------------
-def _pair(x, y):
-    """Convert two operands; a non-tensor takes the tensor's dtype, two tensors must agree."""
-    x_is = isinstance(x, Tensor) or hasattr(x, "_as_tensor")
-    y_is = isinstance(y, Tensor) or hasattr(y, "_as_tensor")
-    if x_is:
-        x = convert_to_tensor(x)
-        y = convert_to_tensor(y) if y_is else convert_to_tensor(y, dtype=x.dtype)
-    elif y_is:
-        y = convert_to_tensor(y)
-        x = convert_to_tensor(x, dtype=y.dtype)
-    else:
-        x = convert_to_tensor(x)
-        y = convert_to_tensor(y, dtype=x.dtype)
-    if x.dtype != y.dtype:
-        raise TypeError(f"operands '{x.name}' ({x.dtype.name}) and '{y.name}' ({y.dtype.name}) have different "
-                        f"dtypes; cast one with nnplug.cast")
-    return x, y
-
-
-def _binary(op_type):
-    def fn(x, y, name=None):
-        x, y = _pair(x, y)
-        return make(op_type, [x, y], name=name)
-    fn.__name__ = op_type.lower()
-    return fn
-
-
-def _unary(op_type):
-    def fn(x, name=None):
-        return make(op_type, [convert_to_tensor(x)], name=name)
-    fn.__name__ = op_type.lower()
-    return fn
-
-
-add = _binary("Add")
-subtract = _binary("Sub")
-multiply = _binary("Mul")
-maximum = _binary("Maximum")
-minimum = _binary("Minimum")
-equal = _binary("Equal")
-not_equal = _binary("NotEqual")
-less = _binary("Less")
-less_equal = _binary("LessEqual")
-greater = _binary("Greater")
-greater_equal = _binary("GreaterEqual")
-logical_and = _binary("LogicalAnd")
-logical_or = _binary("LogicalOr")
-negative = _unary("Neg")
-abs = _unary("Abs")  # noqa: A001 - the TF1 name
-exp = _unary("Exp")
-log = _unary("Log")
-log1p = _unary("Log1p")
-sqrt = _unary("Sqrt")
-square = _unary("Square")
-reciprocal = _unary("Reciprocal")
-tanh = _unary("Tanh")
-sigmoid = _unary("Sigmoid")
-relu = _unary("Relu")
-sign = _unary("Sign")
-floor = _unary("Floor")
-logical_not = _unary("LogicalNot")
 sub = subtract
 mul = multiply
 
@@ -382,29 +170,13 @@ def floordiv(x, y, name=None):
     return floor(divide(x, y)) if x.dtype.is_floating else cast(floor(divide(x, y)), x.dtype)
 
 
-def pow(x, y, name=None):  # noqa: A001 - the TF1 name
-    x, y = _pair(x, y)
-    return make("Pow", [x, y], name=name)
-
-
-def rsqrt(x, name=None):
-    return reciprocal(sqrt(x), name=name)
-
-
 def where(condition, x=None, y=None, name=None):
+    """Elementwise choice between x and y (op type 'Select')."""
     if x is None or y is None:
         raise NotImplementedError("where(condition) without x and y (index lookup) is not supported")
     condition = convert_to_tensor(condition)
     x, y = _pair(x, y)
     return make("Select", [condition, x, y], name=name)
-
-
-def cast(x, dtype, name=None):
-    x = convert_to_tensor(x)
-    dtype = _dt.as_dtype(dtype)
-    if x.dtype == dtype:
-        return x
-    return make("Cast", [x], {"dtype": dtype}, name=name)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
@@ -484,4 +256,4 @@ def ones_like(x, dtype=None, name=None):
     return make("FullLike", [x], {"value": 1, "dtype": _dt.as_dtype(dtype or x.dtype)}, name=name)
 
 
-register("FullLike", lambda s, d, a: [(s[0], a["dtype"])], grad=lambda op, g: [None])
+register("FullLike", lambda s, d, a: [(s[0], a["dtype"])], grad=lambda op, g: [None], shape_inputs={0})

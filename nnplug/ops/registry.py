@@ -1,5 +1,8 @@
-"""The op registry: one definition per op type — its shape/dtype rule, gradient rule and, for
-composite ops, an expansion into primitives that the compiler uses when a backend has no fused kernel."""
+"""The op registry: one definition per op type. Everything the core knows about an op sits in its OpDef:
+the shape/dtype rule, the gradient, a composite's expansion into primitives, which inputs are read only for
+their shape, whether the Session handles it itself, its simplification rule, a host kernel, and for
+elementwise ops the expression the kernel generators and the conformance suite derive from
+(`nnplug/ops/elementwise.py`)."""
 
 
 class OpDef:
@@ -8,15 +11,27 @@ class OpDef:
     infer(in_shapes, in_dtypes, attrs) -> [(shape, dtype), ...] runs at build time (shapes may hold
     None) and again at compile time with concrete shapes. grad(op, *out_grads) -> [grad or None per
     input] builds graph ops. expand(builder, inputs, attrs) -> outputs lowers a composite op into
-    primitives at compile time. Stateful ops are never folded or merged.
+    primitives at compile time. Stateful ops are never folded or merged. host(spec) -> fn(*numpy arrays)
+    -> array (or a tuple of arrays) is a kernel that runs on the host for every backend without one of its
+    own: inputs are copied to the host and results back (strings, collectives over MPI, summaries).
+    shape_inputs: indices of inputs whose values the kernel never reads, only their shapes (the op folds
+    when every other input is constant; kernels accept None there). session_op: the Session and compiler
+    handle it (feeds, constants, variables, grouping): no kernel. simplify(low, inputs, attrs, out_shape,
+    out_dtype) -> a Value needing no kernel, or None. elementwise: an `elementwise.Elementwise` row.
     """
 
-    def __init__(self, name, infer, grad=None, expand=None, stateful=False):
+    def __init__(self, name, infer, grad=None, expand=None, stateful=False, host=None, shape_inputs=(),
+                 session_op=False, simplify=None, elementwise=None):
         self.name = name
         self.infer = infer
         self.grad = grad
         self.expand = expand
         self.stateful = stateful
+        self.host = host
+        self.shape_inputs = frozenset(shape_inputs)
+        self.session_op = session_op
+        self.simplify = simplify
+        self.elementwise = elementwise
 
     @property
     def composite(self):
@@ -29,11 +44,11 @@ class OpDef:
 _REGISTRY = {}
 
 
-def register(name, infer, grad=None, expand=None, stateful=False, replace=False):
-    """Add an op type; plugins call this from their `nnplug_ops` hook."""
+def register(name, infer, grad=None, expand=None, stateful=False, replace=False, **fields):
+    """Add an op type (fields as OpDef takes them); plugins call this from their `nnplug_ops` hook."""
     if name in _REGISTRY and not replace:
         raise ValueError(f"op type '{name}' is already registered")
-    _REGISTRY[name] = OpDef(name, infer, grad, expand, stateful)
+    _REGISTRY[name] = OpDef(name, infer, grad, expand, stateful, **fields)
     return _REGISTRY[name]
 
 
@@ -44,20 +59,24 @@ def get(name):
         raise KeyError(f"no op type '{name}' is registered") from None
 
 
+def find(name):
+    """The OpDef, or None (for names outside the registry)."""
+    return _REGISTRY.get(name)
+
+
 def names():
     return sorted(_REGISTRY)
 
 
+def defs():
+    return [_REGISTRY[n] for n in sorted(_REGISTRY)]
+
+
 def primitives():
-    """Op types every backend must implement (composites have an expansion to fall back on)."""
-    return sorted(n for n, d in _REGISTRY.items() if not d.composite and n not in _SOURCES)
-
-
-# Ops the Session and compiler handle themselves (feeds, constants, variable storage, grouping, the
-# optional Copy): no kernel needed.
-_SOURCES = {"Placeholder", "Const", "VariableV2", "Assign", "AssignAdd", "AssignSub", "NoOp", "Identity",
-            "StopGradient", "PlaceholderWithDefault", "Copy"}
+    """Op types every backend must implement (composites expand, host ops and session ops need none)."""
+    return sorted(d.name for d in defs() if not d.composite and d.host is None and not d.session_op)
 
 
 def is_session_op(name):
-    return name in _SOURCES
+    d = _REGISTRY.get(name)
+    return d is not None and d.session_op

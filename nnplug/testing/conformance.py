@@ -12,12 +12,14 @@ import nnplug as tf
 from nnplug.graph import make, make_op
 from nnplug.ops import registry
 from nnplug.ops.array_ops import slice_spec
+from nnplug.ops.elementwise import ROWS
 from nnplug.testing import assert_close, check_gradient, run, selected_backends
 
 COVERED = set()  # op types with a value case
 GRAD_COVERED = set()  # op types with a finite-difference gradient case
 # Gradient rules that return no gradient (piecewise constant or shape-only): nothing to check.
-NO_GRADIENT = {"Sign", "Floor", "FullLike"}
+NO_GRADIENT = {n for n, row in ROWS.items() if row.function is not None and not row.has_gradient
+               and not row.bool_out} | {"FullLike"}
 
 
 def covers(*op_types, grad=False):
@@ -59,21 +61,10 @@ def test_backend_is_available(name, ok, why):
 # -- unary elementwise ---------------------------------------------------------------------
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32")
-UNARY = {  # op type: (function, float64 reference, input domain, dtypes)
-    "Neg": (tf.negative, np.negative, "any", NUMERIC),
-    "Abs": (tf.abs, np.abs, "any", NUMERIC),
-    "Exp": (tf.exp, np.exp, "any", FLOATS),
-    "Log": (tf.log, np.log, "pos", FLOATS),
-    "Log1p": (tf.log1p, np.log1p, "pos", FLOATS),
-    "Sqrt": (tf.sqrt, np.sqrt, "pos", FLOATS),
-    "Square": (tf.square, np.square, "any", NUMERIC),
-    "Reciprocal": (tf.reciprocal, lambda x: 1.0 / x, "pos", FLOATS),
-    "Tanh": (tf.tanh, np.tanh, "any", FLOATS),
-    "Sigmoid": (tf.sigmoid, lambda x: 1.0 / (1.0 + np.exp(-x)), "any", FLOATS),
-    "Relu": (tf.nn.relu, lambda x: np.where(x > 0, x, 0), "any", NUMERIC),
-    "Sign": (tf.sign, np.sign, "any", NUMERIC),
-    "Floor": (tf.floor, np.floor, "any", FLOATS),
-}
+# op type: (function, float64 reference, input domain, dtypes), from the rows in nnplug/ops/elementwise.py
+UNARY = {n: (row.function, row.ref, row.domain, row.dtypes) for n, row in ROWS.items()
+         if row.arity == 1 and row.kind in ("float", "numeric")}
+EDGES = [0, 2, -1, 0.5, 1.5, -2.5]  # exact zeros, integers and halves: where kinks and rounding live
 covers(*UNARY)
 
 
@@ -81,8 +72,8 @@ covers(*UNARY)
 def test_unary(backend, op, dtype):
     fn, ref, domain, _ = UNARY[op]
     x = data((3, 5), dtype, domain)
-    if op in ("Sign", "Floor", "Relu", "Abs"):
-        x.flat[:3] = [0, 2, -1]  # exact zeros and integers: the edge cases of these ops
+    if op in NO_GRADIENT or op in ("Relu", "Abs", "LeakyRelu", "Elu", "Selu"):
+        x.flat[:len(EDGES)] = EDGES
     got = run(fn, [x], backend)
     assert_close(got, ref(f64(x)), dtype, what=f"{op} {dtype}")
 
@@ -634,16 +625,28 @@ def test_softmax_family_large_logits_finite(backend):
     assert_close(vals[4], 2 * (np.exp(want_lsm) - onehot), "float32")
 
 
+FUSED_BACKWARD = [n for n, row in ROWS.items() if row.arity == 2 and n.endswith("Grad")]
+covers(*FUSED_BACKWARD)
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("shape", [(3, 4), ()])
-def test_fused_backward_ops(backend, dtype, shape):
-    y, g, x = data(shape, dtype, seed=1), data(shape, dtype, seed=2), data(shape, dtype, "away", seed=3)
-    t, s, r = run(lambda a, b, c: [make("TanhGrad", [a, b]), make("SigmoidGrad", [a, b]), make("ReluGrad", [b, c])],
-                  [y, g, x], backend)
-    Y, G, X = f64(y), f64(g), f64(x)
-    assert_close(t, G * (1 - Y * Y), dtype)
-    assert_close(s, G * Y * (1 - Y), dtype)
-    assert_close(r, np.where(X > 0, G, 0), dtype)
+@pytest.mark.parametrize("op", FUSED_BACKWARD)
+def test_fused_backward_ops(backend, op, dtype, shape):
+    """The fused backward kernels against their rows' references (and, where a backend has no kernel of
+    its own, the compiler's expansion into primitives)."""
+    row = ROWS[op]
+    a, b = data(shape, dtype, seed=1), data(shape, dtype, row.grad_domain, seed=2)
+    got = run(lambda u, v: make(op, [u, v], dict(row.attrs)), [a, b], backend)
+    assert_close(got, row.ref(f64(a), f64(b)), dtype, what=f"{op} {dtype} {shape}")
+
+
+def test_leaky_relu_alpha(backend):
+    x = data((4, 5), "float64", "away")
+    got, grad = run(lambda t: [tf.nn.leaky_relu(t, alpha=0.3), tf.gradients(tf.nn.leaky_relu(t, 0.3) * t, t)[0]],
+                    [x], backend)
+    assert_close(got, np.where(x > 0, x, 0.3 * x), "float64")
+    assert_close(grad, np.where(x > 0, 2 * x, 2 * 0.3 * x), "float64")
 
 
 # -- gradients against central finite differences (float64) ---------------------------------
@@ -651,10 +654,7 @@ def _g(shape, domain="any", seed=0):
     return data(shape, np.float64, domain, seed)
 
 
-_UNARY_GRAD_DOMAIN = {"Log": "pos", "Log1p": "pos", "Sqrt": "pos", "Reciprocal": "pos", "Abs": "away",
-                      "Relu": "away"}
-GRADS = [(op, (op,), UNARY[op][0], [_g((3, 4), _UNARY_GRAD_DOMAIN.get(op, "any"))], {})
-         for op in UNARY if op not in NO_GRADIENT]
+GRADS = [(op, (op,), UNARY[op][0], [_g((3, 4), ROWS[op].grad_domain)], {}) for op in UNARY if op not in NO_GRADIENT]
 for _op, (_fn, _ref, _dom) in BINARY.items():
     _a = _g((2, 3, 4), "pos" if _op == "Pow" else "any", 1)
     _b = _g((3, 1), "away" if _op == "Div" else "any", 2)
@@ -700,6 +700,8 @@ GRADS += [
     ("SigmoidGrad", ("SigmoidGrad",), lambda y, g: make("SigmoidGrad", [y, g]), [_g((3, 4)), _g((3, 4), seed=1)], {}),
     ("ReluGrad", ("ReluGrad",), lambda g, x: make("ReluGrad", [g, x]), [_g((3, 4)), _g((3, 4), "away", seed=1)],
      {"wrt": [0]}),
+    ("LeakyReluGrad", ("LeakyReluGrad",), lambda g, x: make("LeakyReluGrad", [g, x], {"alpha": 0.3}),
+     [_g((3, 4)), _g((3, 4), "away", seed=1)], {"wrt": [0]}),
     ("second-order-tanh", ("Tanh", "TanhGrad"), lambda x: tf.gradients(tf.reduce_sum(tf.tanh(x) ** 2.0), x)[0],
      [_g((2, 3))], {}),
     ("rank0-chain", ("Tanh", "Sigmoid", "Mul"), lambda x, w: tf.tanh(x * w) * tf.sigmoid(x) + tf.exp(-x),
@@ -753,7 +755,7 @@ def test_no_gradient_ops_really_have_none():
     g = tf.Graph()
     with g.as_default():
         x = tf.placeholder(tf.float64, (3,))
-        for y in (tf.sign(x), tf.floor(x), tf.zeros_like(x)):
+        for y in [UNARY[op][0](x) for op in sorted(NO_GRADIENT) if op in UNARY] + [tf.zeros_like(x)]:
             assert tf.gradients(tf.reduce_sum(y), x)[0] is None
     assert NO_GRADIENT <= required_op_types()
 

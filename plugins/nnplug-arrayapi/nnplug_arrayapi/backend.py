@@ -10,11 +10,10 @@ import os
 import numpy as np
 
 from nnplug.backend import Backend
-from nnplug.xp_kernels import make_kernels
+from nnplug.xp_kernels import XP_KERNELS
 
 ENV = "NNPLUG_ARRAYAPI_NAMESPACE"
 DEFAULT = "array_api_strict"
-_KERNELS = {}  # namespace name -> kernel table, built once
 
 
 def namespace_name():
@@ -24,6 +23,7 @@ def namespace_name():
 class ArrayAPIBackend(Backend):
     name = "arrayapi"
     aliases = ("array_api", "xp")
+    kernels = XP_KERNELS
 
     @classmethod
     def is_available(cls):
@@ -42,10 +42,7 @@ class ArrayAPIBackend(Backend):
     def __init__(self, device=None):
         super().__init__(device)
         name = namespace_name()
-        self.xp = importlib.import_module(name)
-        if name not in _KERNELS:
-            _KERNELS[name] = make_kernels(self.xp)
-        self.kernels = _KERNELS[name]
+        self.xp = importlib.import_module(name)  # the shared kernels find it as spec.backend.xp
 
     def to_device(self, array):
         return self.xp.asarray(array)

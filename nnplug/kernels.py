@@ -1,0 +1,76 @@
+"""Kernel tables: which kernel factory a backend runs for each op type, and each kernel's memory contract.
+
+A factory is a plain module-level function `factory(spec) -> callable`, registered with one decorator that
+states the op types it serves and what the kernel it returns may do with memory:
+
+    KERNELS = Kernels()
+
+    @KERNELS.register("ReduceSum", out=True)
+    def reduce_sum(spec): ...
+
+- `inplace=True`: the kernel accepts `out=` naming one of its *input* buffers (elementwise kernels, which
+  read each element before writing it); implies `out` and `fresh`.
+- `out=True`: the kernel accepts `out=` any other buffer of the output's shape and dtype (the compiler's
+  static buffer plan writes temporaries there); implies `fresh`.
+- `fresh=True`: the kernel returns new buffers that nobody else holds (so later kernels may write into them).
+- none of these: the result may be a view of an input or a buffer the kernel keeps (reshape, a constant).
+
+`spec.backend` is the backend instance, for kernels that need its device context. A table is a read-only
+mapping, so a plugin may start from another backend's table: `Kernels(NumpyBackend.kernels)`.
+"""
+from collections.abc import Mapping
+
+import numpy as np
+
+FRESH, OUT, INPLACE = "fresh", "out", "inplace"
+
+
+class Kernels(Mapping):
+    """op type -> factory(spec) -> kernel, with each kernel's memory contract."""
+
+    def __init__(self, *bases):
+        self._factories, self._contracts = {}, {}
+        for base in bases:
+            self._factories.update(base)
+            self._contracts.update(getattr(base, "_contracts", {}))
+
+    def register(self, *op_types, inplace=False, out=False, fresh=False):
+        """Decorator: the factory serves `op_types` (replacing an earlier registration)."""
+        contract = INPLACE if inplace else OUT if out else FRESH if fresh else None
+
+        def deco(factory):
+            for op_type in op_types:
+                self._factories[op_type] = factory
+                self._contracts.pop(op_type, None)
+                if contract is not None:
+                    self._contracts[op_type] = contract
+            return factory
+        return deco
+
+    def contract(self, op_type):
+        """'inplace', 'out', 'fresh' or None (see the module docstring)."""
+        return self._contracts.get(op_type)
+
+    def ops_with(self, *contracts):
+        return frozenset(op for op, c in self._contracts.items() if c in contracts)
+
+    def __getitem__(self, op_type):
+        return self._factories[op_type]
+
+    def __iter__(self):
+        return iter(self._factories)
+
+    def __len__(self):
+        return len(self._factories)
+
+    def __repr__(self):
+        return f"<Kernels: {len(self)} op types>"
+
+
+def on_host(backend, fn, n_outputs):
+    """A kernel running `fn` (NumPy in, NumPy out) for `backend`: inputs copied to the host, results back.
+    For ops with an `OpDef.host` kernel on backends that have no kernel of their own."""
+    to_host, to_device = backend.to_host, backend.to_device
+    if n_outputs == 1:
+        return lambda *xs: to_device(np.asarray(fn(*[to_host(x) for x in xs])))
+    return lambda *xs: tuple(to_device(np.asarray(y)) for y in fn(*[to_host(x) for x in xs]))
