@@ -10,12 +10,14 @@ from .graph import (
     get_collection, get_default_graph, name_scope, reset_default_graph,
 )
 from .ops import operators as _operators  # noqa: F401 - installs the Python operators on Tensor
+from .ops.elementwise import (
+    abs, add, cast, ceil, cos, equal, erf, exp, expm1, floor, greater, greater_equal, less, less_equal, log, log1p,
+    logical_and, logical_not, logical_or, maximum, minimum, multiply, negative, not_equal, pow, reciprocal, round,
+    rsqrt, sigmoid, sign, sin, sqrt, square, subtract, tanh,
+)
 from .ops.math_ops import (
-    abs, add, add_n, argmax, argmin, cast, clip_by_value, div, divide, equal, exp, floor, floordiv, greater,
-    greater_equal, less, less_equal, log, log1p, logical_and, logical_not, logical_or, matmul, maximum, minimum,
-    multiply, negative, not_equal, ones_like, pow, reciprocal, reduce_all, reduce_any, reduce_max, reduce_mean,
-    reduce_min, reduce_prod, reduce_sum, rsqrt, sigmoid, sign, sqrt, square, subtract, tanh, truediv, where,
-    zeros_like,
+    add_n, argmax, argmin, clip_by_value, div, divide, floordiv, matmul, ones_like, reduce_all, reduce_any,
+    reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum, truediv, where, zeros_like,
 )
 from .ops.array_ops import (
     concat, expand_dims, fill, gather, identity, one_hot, ones, placeholder, placeholder_with_default, rank,

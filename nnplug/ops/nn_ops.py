@@ -4,6 +4,7 @@ from ..graph import convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, normalize_axis
 from . import math_ops as M
 from .array_ops import expand_dims, stop_gradient
+from .elementwise import elu, leaky_relu, selu, softplus, softsign  # noqa: F401 - nnplug.nn's activations
 from .registry import register
 
 
@@ -157,23 +158,6 @@ def l2_loss(t, name=None):
 
 def relu6(features, name=None):
     return M.minimum(M.relu(features), 6.0, name=name)
-
-
-def leaky_relu(features, alpha=0.2, name=None):
-    features = convert_to_tensor(features)
-    return M.maximum(features, features * alpha, name=name)
-
-
-def elu(features, name=None):
-    features = convert_to_tensor(features)
-    return M.where(M.greater(features, 0.0), features, M.exp(M.minimum(features, 0.0)) - 1.0, name=name)
-
-
-def softplus(features, name=None):
-    features = convert_to_tensor(features)
-    cond = M.greater_equal(features, 0.0)  # one branch for both terms: the gradient at 0 is 0.5
-    return M.add(M.where(cond, features, M.zeros_like(features)),
-                 M.log1p(M.exp(M.where(cond, -features, features))), name=name)
 
 
 def dropout(x, keep_prob=None, rate=None, seed=None, name=None, noise_shape=None):
