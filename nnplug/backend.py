@@ -17,14 +17,17 @@ IDENTITY = object()  # a factory may return this: "the output is input 0, unchan
 class KernelSpec:
     """What a kernel factory may specialise on: op type and name, attrs, concrete shapes and dtypes."""
 
-    __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng", "backend")
+    __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng", "backend",
+                 "op")
 
-    def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None, backend=None):
+    def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None, backend=None,
+                 op=None):
         self.op_type, self.name, self.attrs = op_type, name, attrs
         self.in_shapes, self.in_dtypes = in_shapes, in_dtypes
         self.out_shapes, self.out_dtypes = out_shapes, out_dtypes
         self.rng = rng
         self.backend = backend  # the backend instance the kernel is made for (set by Backend.kernel)
+        self.op = op  # the graph Operation being compiled (for messages), if any
 
     @property
     def out_shape(self):

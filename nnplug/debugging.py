@@ -10,14 +10,13 @@ wrapper switches fusion off on the backend instance it compiles for and disablin
 Constant-folded values are computed at compile time and not checked.
 """
 import contextlib
-import sys
 import threading
 
 import numpy as np
 
 from . import plugins
 from .errors import InvalidArgumentError
-from .graph import Operation, Tensor, get_default_graph
+from .graph import Operation, Tensor, get_default_graph, get_default_session
 from .hookspecs import hookimpl
 from .shapes import fmt
 
@@ -25,21 +24,6 @@ _PLUGIN_NAME = "nnplug-check-numerics"
 _state = {"enabled": False}
 _lock = threading.Lock()
 _unfused = {}  # backends whose elementwise fusion is off while checking (id -> instance)
-
-
-def _lowering_frame():
-    """The compiler's Lowering object calling the hook (the graph op being lowered and the backend).
-    Found by walking up the stack once per kernel at compile time, never while running."""
-    from .compiler import Lowering
-    frame = sys._getframe(1)
-    for _ in range(12):
-        if frame is None:
-            break
-        low = frame.f_locals.get("self")
-        if isinstance(low, Lowering):
-            return low
-        frame = frame.f_back
-    return None
 
 
 def _bad_kind(host):
@@ -72,12 +56,11 @@ class _CheckNumerics:
     def nnplug_wrap_kernel(self, spec, kernel):
         if not any(d.is_floating for d in spec.out_dtypes):
             return None
-        low = _lowering_frame()
-        op = low.current if low is not None else None
-        if low is not None and low.backend.fusable_ops:
-            _unfused[id(low.backend)] = low.backend
-            low.backend.fusable_ops = frozenset()  # an instance attribute: every kernel stays checked
-        to_host = low.backend.to_host if low is not None else (lambda v, persistent=False: np.asarray(v))
+        op, backend = spec.op, spec.backend
+        if backend is not None and backend.fusable_ops:
+            _unfused[id(backend)] = backend
+            backend.fusable_ops = frozenset()  # an instance attribute: every kernel stays checked
+        to_host = backend.to_host if backend is not None else (lambda v, persistent=False: np.asarray(v))
         single = len(spec.out_dtypes) == 1
 
         def checked(*args, **kwargs):
@@ -158,7 +141,6 @@ def explain(fetches, feed_dict=None, session=None, file=None):
     """The generated Python source of the plan that `session.run(fetches, feed_dict)` would execute:
     one kernel call per line, with the op each comes from, then the buffers it writes temporaries into
     (`out=bN`, allocated once). Printed to `file` if given; always returned."""
-    from .session import get_default_session
     session = session or get_default_session()
     plan = session.plan_for(fetches, feed_dict)
     source = plan.source

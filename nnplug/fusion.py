@@ -1,7 +1,6 @@
-"""Elementwise fusion: chains of elementwise kernels whose intermediate results nobody else reads become
-one kernel, for backends where each launch is expensive (GPUs, OpenCL). A backend opts in by listing
-`fusable_ops` and implementing `fuse_elementwise(chain)`; the chain is a tiny expression program. The C
-expressions come from the ops' rows in nnplug/ops/elementwise.py."""
+"""Fused elementwise chains as backends see them: the `Chain` program the compiler's fusion pass
+(nnplug/compiler/fuse.py) hands to `Backend.fuse_elementwise`, and the C source for a chain, shared by the
+OpenCL and CUDA (CuPy) backends. The C expressions come from the ops' rows in nnplug/ops/elementwise.py."""
 from .ops.elementwise import C_PRELUDE as _C_PRELUDE, ROWS
 
 
@@ -26,74 +25,6 @@ class Chain:
 
     def __repr__(self):
         return f"<Chain {' -> '.join(t for t, _, _ in self.nodes)} {self.out_shape}>"
-
-
-def fuse_elementwise(steps, live_out, low):
-    """Merge single-use producer → consumer pairs of fusable, same-shaped steps, then ask the backend."""
-    from .compiler import Step
-    backend = low.backend
-    uses = {}
-    for step in steps:
-        for name in step.ins:
-            uses[name] = uses.get(name, 0) + 1
-
-    def fusable(step):
-        return (step.kernel is not None and step.op_type in backend.fusable_ops and len(step.outs) == 1
-                and not step.keep and step.spec is not None)
-
-    producer = {step.outs[0]: step for step in steps if fusable(step)}
-    group = {}  # id(step) -> list of steps ending with it
-    absorbed = set()
-    for step in steps:
-        if not fusable(step):
-            continue
-        members = []
-        for name in step.ins:
-            p = producer.get(name)
-            if (p is not None and id(p) in group and uses.get(name) == 1 and name not in live_out
-                    and tuple(p.spec.out_shape) == tuple(step.spec.out_shape)):
-                members.extend(group.pop(id(p)))
-                absorbed.add(id(p))
-        group[id(step)] = members + [step]
-    out = []
-    for step in steps:
-        if id(step) in absorbed:
-            continue
-        members = group.get(id(step))
-        if not members or len(members) == 1:
-            out.append(step)
-            continue
-        fused = _build(members, low)
-        out.extend(fused if isinstance(fused, list) else [fused])
-    return out
-
-
-def _build(members, low):
-    """One Step for the group, or the members unchanged if the backend declines."""
-    from .compiler import Step
-    internal = {m.outs[0]: j for j, m in enumerate(members)}
-    inputs, in_index, nodes = [], {}, []
-    for m in members:
-        args = []
-        for name, shape, dtype in zip(m.ins, m.spec.in_shapes, m.spec.in_dtypes):
-            if name in internal:
-                args.append(("node", internal[name]))
-            else:
-                if name not in in_index:
-                    in_index[name] = len(inputs)
-                    inputs.append((shape, dtype))
-                args.append(("in", in_index[name]))
-        nodes.append((m.op_type, m.spec.attrs, tuple(args)))
-    last = members[-1]
-    chain = Chain(inputs, nodes, last.spec.out_shape, last.spec.out_dtype, [m.spec.name for m in members])
-    kernel = low.backend.fuse_elementwise(chain)
-    if kernel is None:
-        return members
-    kname = low._name("k")
-    low.globals[kname] = kernel
-    names = list(in_index)
-    comment = "Fused " + "+".join(t for t, _, _ in nodes) + f" {last.spec.name}"
-    return Step(kname, list(last.outs), names, comment, "Fused", fresh=True, spec=None)
 
 
 # -- C source for a chain, shared by the OpenCL and CUDA (CuPy) backends ----------------------

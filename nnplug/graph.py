@@ -1,6 +1,7 @@
 """The graph IR: Graph, Operation and symbolic Tensor, name scopes and the default-graph stack."""
 import contextlib
 import difflib
+import re
 import threading
 
 import numpy as np
@@ -49,7 +50,6 @@ class Tensor:
         self.shape = TensorShape(a if a is not None else b for a, b in zip(shape, self.shape))
 
     def eval(self, feed_dict=None, session=None):
-        from .session import get_default_session
         return (session or get_default_session()).run(self, feed_dict)
 
     def consumers(self):
@@ -91,7 +91,6 @@ class Operation:
         return self.attrs[name]
 
     def run(self, feed_dict=None, session=None):
-        from .session import get_default_session
         (session or get_default_session()).run(self, feed_dict)
 
     @property
@@ -147,6 +146,8 @@ class Graph:
             if t.graph is not self:
                 raise ValueError(f"tensor '{t.name}' belongs to another graph than the {op_type} op being built")
         with self._lock:
+            if name:
+                check_name(name, f"the {op_type} op")
             if name and name.endswith("/"):  # an exact name already made unique by a name scope
                 op_name = name[:-1]
                 self._used_names.setdefault(op_name.lower(), 1)
@@ -169,6 +170,8 @@ class Graph:
 
     @contextlib.contextmanager
     def name_scope(self, name):
+        if name:
+            check_name(name, "a name scope", scope=True)
         old = self._name_stack
         if name is None or name == "":
             self._name_stack = "" if name == "" else old
@@ -273,8 +276,11 @@ def _infer_unknown_rank(opdef, inputs, attrs):
 
 
 class _GraphStack(threading.local):
+    """Per thread: the graphs made default with `as_default()`, and the sessions entered with `with`."""
+
     def __init__(self):
         self.graphs = []
+        self.sessions = []
 
 
 _stack = _GraphStack()
@@ -283,6 +289,41 @@ _global_default = [Graph()]
 
 def get_default_graph():
     return _stack.graphs[-1] if _stack.graphs else _global_default[0]
+
+
+def get_default_session():
+    if not _stack.sessions:
+        raise ValueError("no default session: use `with nnplug.Session() as sess:` or pass session=")
+    return _stack.sessions[-1]
+
+
+def push_default_session(session):
+    _stack.sessions.append(session)
+
+
+def pop_default_session(session):
+    if session in _stack.sessions:
+        _stack.sessions.remove(session)
+
+
+# TF1's patterns for op names and name scopes (tensorflow/python/framework/ops.py)
+_OP_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*\Z")
+_SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\-/>]*\Z")
+
+
+def check_name(name, what, scope=False, source=None):
+    """Raise a ValueError naming `what` (and `source`, e.g. the file it came from) unless `name` is a
+    valid TF1 op name (scope: a valid name-scope name). Names never reach generated code, but programs
+    and files that exchange graphs rely on these rules."""
+    if not isinstance(name, str):
+        raise TypeError(f"the name of {what} must be a string, got {type(name).__name__}"
+                        + (f" (in {source})" if source else ""))
+    body = name[:-1] if name.endswith("/") else name
+    pattern = _SCOPE_NAME if scope else _OP_NAME
+    if not pattern.match(body) and not (scope and body == ""):
+        where = f" in {source}" if source else ""
+        raise ValueError(f"{body!r} is not a valid {'scope' if scope else 'op'} name for {what}{where}: TF1 names "
+                         f"match [A-Za-z0-9.][A-Za-z0-9_.\\-/>]* (letters, digits, '_', '.', '-', '/', '>')")
 
 
 def reset_default_graph():

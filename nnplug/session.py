@@ -7,27 +7,15 @@ import weakref
 import numpy as np
 
 from . import plugins
-from .compiler import compile_plan
+from .compiler import RunState, compile_plan
 from .errors import FailedPreconditionError
-from .graph import Operation, Tensor, get_default_graph
+from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_session
+    Operation, Tensor, get_default_graph, get_default_session, pop_default_session, push_default_session,
+)
 from .shapes import compatible, fmt
 
 PLAN_CACHE_SIZE = 64
 _live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
-
-
-class _DefaultSessions(threading.local):
-    def __init__(self):
-        self.stack = []
-
-
-_defaults = _DefaultSessions()
-
-
-def get_default_session():
-    if not _defaults.stack:
-        raise ValueError("no default session: use `with nnplug.Session() as sess:` or pass session=")
-    return _defaults.stack[-1]
 
 
 def _check_feed_shape(t, value):
@@ -84,8 +72,10 @@ class _Fetches:
         return tag(*items) if len(node) == 3 else tag(items)
 
 
-class Session:
-    """Runs graph fragments on one backend; variables live here, on that backend's device."""
+class Session(RunState):
+    """Runs graph fragments on one backend; variables live here, on that backend's device. It is the run
+    state its plans are compiled against (nnplug/compiler/state.py): variable slots, constants, random
+    streams and the memory of planned temporaries."""
 
     def __init__(self, target="", graph=None, config=None, backend=None):
         self.graph = graph if graph is not None else get_default_graph()
@@ -126,15 +116,14 @@ class Session:
             rng = self._rngs[op] = self.backend.make_rng(seed)
         return rng
 
-    def constant_value(self, op, lowering):
+    def constant(self, op):
         """Constants go to the device once per session, shared by every plan."""
-        v = self._consts.get(op)
-        if v is None:
-            v = self._consts[op] = lowering.constant(op.attrs["value"], op.attrs["dtype"])
-        lowering.globals[v.expr] = v.const
-        return v
+        arr = self._consts.get(op)
+        if arr is None:
+            arr = self._consts[op] = self.backend.to_device(np.asarray(op.attrs["value"], op.attrs["dtype"].np))
+        return arr
 
-    def step_buffer_allocator(self):
+    def step_allocator(self):
         """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
         time under the session lock, so they share memory: the i-th buffer of a dtype in one plan is a view
         of the same flat block as the i-th in every other, grown when a plan needs more (the training plans
@@ -262,7 +251,7 @@ class Session:
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
-                plan = compile_plan(self, spec.tensors, spec.ops, tensors, arrays)
+                plan = compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
                 self._plans[key] = plan
                 if len(self._plans) > PLAN_CACHE_SIZE:
                     self._plans.popitem(last=False)
@@ -303,7 +292,7 @@ class Session:
         spec = _Fetches(self.graph, fetches)
         tensors = [self._feed_target(k) for k in (feed_dict or {})]
         arrays = [self._feed_value(t, v) for t, v in zip(tensors, (feed_dict or {}).values())]
-        return compile_plan(self, spec.tensors, spec.ops, tensors, arrays)
+        return compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
 
     # -- lifetime ---------------------------------------------------------------------------
     def close(self):
@@ -317,11 +306,11 @@ class Session:
         return _SessionContext(self, close=False)
 
     def __enter__(self):
-        _defaults.stack.append(self)
+        push_default_session(self)
         return self
 
     def __exit__(self, *exc):
-        _defaults.stack.remove(self)
+        pop_default_session(self)
         self.close()
 
     def __del__(self):
@@ -336,11 +325,11 @@ class _SessionContext:
         self.session = session
 
     def __enter__(self):
-        _defaults.stack.append(self.session)
+        push_default_session(self.session)
         return self.session
 
     def __exit__(self, *exc):
-        _defaults.stack.remove(self.session)
+        pop_default_session(self.session)
 
 
 class InteractiveSession(Session):
@@ -348,9 +337,8 @@ class InteractiveSession(Session):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        _defaults.stack.append(self)
+        push_default_session(self)
 
     def close(self):
-        if self in _defaults.stack:
-            _defaults.stack.remove(self)
+        pop_default_session(self)
         super().close()

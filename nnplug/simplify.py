@@ -48,7 +48,7 @@ def right_neutral(number):
 
 def _made_by(low, value, op_type):
     """(inputs, attrs) of the `op_type` step that made `value`, or None."""
-    made = low.producers.get(value.expr)
+    made = value.producer
     return made[1:] if made is not None and made[0] == op_type else None
 
 

@@ -2,7 +2,7 @@
 import contextlib
 
 from . import dtypes as _dt
-from .graph import GraphKeys, Tensor, convert_to_tensor, get_default_graph, make, make_op
+from .graph import GraphKeys, Tensor, convert_to_tensor, get_default_graph, get_default_session, make, make_op
 from .shapes import ShapeError, TensorShape, fmt
 from .ops.registry import register
 
@@ -101,7 +101,6 @@ class Variable:
         return self._assign("AssignSub", delta, name)
 
     def load(self, value, session=None):
-        from .session import get_default_session
         (session or get_default_session()).load_variable(self, value)
 
     def __repr__(self):

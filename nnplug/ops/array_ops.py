@@ -19,6 +19,10 @@ register("Identity", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], ses
 # never write in place need no Copy kernel. Stateful, so it is never folded back into the constant.
 register("Copy", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [g], stateful=True, session_op=True)
 register("StopGradient", lambda s, d, a: [(s[0], d[0])], grad=lambda op, g: [None], session_op=True)
+# Compiler-internal steps: a variable's value bound before the step's updates, and fused elementwise chains
+# (nnplug/compiler/fuse.py; a backend makes their kernels with `fuse_elementwise`).
+register("Snapshot", lambda s, d, a: [(s[0], d[0])], session_op=True)
+register("Fused", lambda s, d, a: [(s[-1], d[-1])], session_op=True)
 register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[0])], grad=lambda op, g: [g],
          session_op=True)
 

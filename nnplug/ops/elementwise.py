@@ -252,9 +252,12 @@ long nn_ipow(long a, long b) { long r = 1; if (b < 0) return a == 1 ? 1 : (a == 
 
 
 # -- the rows: unary -------------------------------------------------------------------------------
-def _m():
-    from . import math_ops
-    return math_ops
+def _full_like(x, value):
+    return make("FullLike", [x], {"value": value, "dtype": x.dtype})
+
+
+def _where(c, x, y):
+    return make("Select", [c, x, y])
 
 
 negative = unary("Neg", ufunc="negative", c="(-{0})", grad=lambda op, g: [-g], kind="numeric", vector=True,
@@ -289,16 +292,16 @@ softplus = unary("Softplus", xp=lambda xp, x: xp.logaddexp(x, xp.zeros((), dtype
                  grad=lambda op, g: [g * sigmoid(_x(op))])
 softsign = unary("Softsign", xp=lambda xp, x: x / (1.0 + xp.abs(x)), c="({0} / (({T})1 + fabs({0})))",
                  ref=lambda x: x / (1.0 + np.abs(x)),
-                 grad=lambda op, g: [g / _m().square(1.0 + abs(_x(op)))], grad_domain="away", vector=True)
+                 grad=lambda op, g: [g / square(1.0 + abs(_x(op)))], grad_domain="away", vector=True)
 elu = unary("Elu", xp=lambda xp, x: xp.where(x > 0, x, xp.expm1(x)), c="({0} > 0 ? {0} : expm1({0}))",
             ref=lambda x: np.where(x > 0, x, np.expm1(x)),
-            grad=lambda op, g: [g * _m().where(_m().greater(_x(op), 0.0), _m().ones_like(_y(op)), _y(op) + 1.0)],
+            grad=lambda op, g: [g * _where(greater(_x(op), 0.0), _full_like(_y(op), 1), _y(op) + 1.0)],
             grad_domain="away")
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 selu = unary("Selu", xp=lambda xp, x: SELU_SCALE * xp.where(x > 0, x, SELU_ALPHA * xp.expm1(x)),
              c=f"({{0}} > 0 ? ({{T}}){SELU_SCALE!r} * {{0}} : ({{T}}){SELU_SCALE * SELU_ALPHA!r} * expm1({{0}}))",
              ref=lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
-             grad=lambda op, g: [g * _m().where(_m().greater(_x(op), 0.0), SELU_SCALE * _m().ones_like(_y(op)),
+             grad=lambda op, g: [g * _where(greater(_x(op), 0.0), SELU_SCALE * _full_like(_y(op), 1),
                                                 _y(op) + SELU_SCALE * SELU_ALPHA)],
              grad_domain="away")
 _leaky_relu = unary("LeakyRelu", xp=lambda xp, x, alpha=0.2: xp.where(x > 0, x, x * alpha),
@@ -319,7 +322,7 @@ def _erf_xp(xp, x):
 
 
 erf = unary("Erf", xp=_erf_xp, c="erf({0})", ref=lambda x: np.asarray(_erf_np(x)),
-            grad=lambda op, g: [g * (2.0 / math.sqrt(math.pi)) * exp(-_m().square(_x(op)))])
+            grad=lambda op, g: [g * (2.0 / math.sqrt(math.pi)) * exp(-square(_x(op)))])
 sign = unary("Sign", ufunc="sign", c=_c_sign, grad=_no_grad, kind="numeric")
 floor = unary("Floor", ufunc="floor", c=_c_floor, grad=_no_grad)
 ceil = unary("Ceil", ufunc="ceil", c="ceil({0})", grad=_no_grad)
@@ -386,11 +389,11 @@ def _grad_div(op, g):
 
 
 def _grad_pow(op, g):
-    M = _m()
     x, y = op.inputs
     z = op.outputs[0]
     gx = g * y * pow(x, y - 1.0)
-    safe_log = M.where(greater(x, 0.0), log(M.where(greater(x, 0.0), x, M.ones_like(x))), M.zeros_like(x))
+    positive = greater(x, 0.0)
+    safe_log = _where(positive, log(_where(positive, x, _full_like(x, 1))), _full_like(x, 0))
     gy = g * z * safe_log
     return [sum_to(gx, x), sum_to(gy, y)]
 
@@ -398,7 +401,7 @@ def _grad_pow(op, g):
 def _minmax_grad(cmp):
     def grad(op, g):
         x, y = op.inputs
-        mask = _m().cast(cmp(x, y), g.dtype)
+        mask = cast(cmp(x, y), g.dtype)
         return [sum_to(g * mask, x), sum_to(g * (1.0 - mask), y)]
     return grad
 
@@ -424,12 +427,8 @@ logical_or = binary("LogicalOr", ufunc="logical_or", c="({0} || {1})", kind="log
 
 def _grad_select(op, g):
     c, x, y = op.inputs
-    zero = _m().zeros_like(g)
-    return [None, sum_to(_select(c, g, zero), x), sum_to(_select(c, zero, g), y)]
-
-
-def _select(c, x, y):
-    return make("Select", [c, x, y])
+    zero = _full_like(g, 0)
+    return [None, sum_to(_where(c, g, zero), x), sum_to(_where(c, zero, g), y)]
 
 
 _define("Select", 3, "select", _grad_select, xp=lambda xp, c, x, y: xp.where(c, x, y), c="({0} ? {1} : {2})",

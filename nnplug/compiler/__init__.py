@@ -1,0 +1,56 @@
+"""The compiler: turns the subgraph a Session.run needs into a Plan — one generated Python function of
+flat kernel calls on locals, specialised to the concrete feed shapes, built once and cached by the Session.
+
+Passes over a plan IR of objects (ir.py), one module each, in this order:
+  prune (here) → lower.py (shape specialisation, with fold.py's folding/CSE, simplify rules and composite
+  expansion as each op is lowered) → dce.py → fuse.py → buffers.py (in-place reuse, variables updated in
+  place, the static buffer plan) → codegen.py.
+It compiles against a run state (state.py) that its owner implements, not against the Session itself.
+"""
+from .buffers import plan_buffers, reuse_dying_buffers, update_variables_in_place
+from .codegen import generate
+from .dce import eliminate_dead_steps
+from .fuse import fuse_elementwise
+from .lower import Lowering, lower_graph
+from .plan import Plan
+from .state import RunState
+
+__all__ = ["Lowering", "Plan", "RunState", "compile_plan", "prune"]
+
+
+def prune(graph, targets, fed):
+    """Ops the targets need, in creation order (which is a topological order), stopping at fed tensors."""
+    needed, stack = {}, list(targets)
+    while stack:
+        op = stack.pop()
+        if op._id in needed:
+            continue
+        needed[op._id] = op
+        if all(id(t) in fed for t in op.outputs) and op.outputs:
+            continue
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return [needed[i] for i in sorted(needed)]
+
+
+def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
+    """Build the Plan for these fetches and feeds (arrays give the concrete shapes and dtypes)."""
+    fed = {id(t) for t in feed_tensors}
+    ops = prune(graph, [t.op for t in fetch_tensors] + list(fetch_ops), fed)
+    low = Lowering(state)
+    fetched, var_reads, has_assign = lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors)
+    backend = low.backend
+    live_out = set(fetched)
+    steps = eliminate_dead_steps(low.steps, live_out)
+    if backend.fusable_ops:
+        steps = fuse_elementwise(steps, live_out, backend)
+    reuse_dying_buffers(steps, live_out, backend.inplace_ops)
+    # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
+    update_variables_in_place(steps, live_out, backend.inplace_ops if backend.has_kernel("Copy") else frozenset())
+    allocate = state.step_allocator() if has_assign else backend.empty
+    plan_buffers(steps, live_out, backend.out_ops, allocate)
+    fn, code, source, kernels, buffers = generate(steps, fetched, len(feed_tensors))
+    plan = Plan(fn, code, source, [v.persistent for v in fetched], var_reads, has_assign, kernels, buffers,
+                low.wrapped)
+    plan.run = backend.plan_runner(plan)
+    return plan

@@ -1,0 +1,180 @@
+"""Lowering: the graph ops a run needs become plan steps on concrete shapes, one op at a time in
+topological order. Each op first goes through the local rewrites — common-subexpression elimination
+and constant folding (fold.py), algebraic simplification (the op's `simplify` rule, nnplug/simplify.py)
+and, for a composite op the backend has no kernel for, its expansion into primitives."""
+import numpy as np
+
+from .. import plugins
+from ..backend import IDENTITY, KernelSpec
+from ..errors import InvalidArgumentError
+from ..kernels import on_host
+from ..ops import registry
+from ..shapes import ShapeError, TensorShape, fmt
+from ..simplify import simplify
+from . import fold
+from .ir import Step, Value
+
+
+def _snapshot(x):
+    """Binds a variable's current buffer to a local; updates rebind or skip it (the buffer stays live)."""
+    return x
+
+
+class Lowering:
+    """Builds one plan's steps against a run state (see state.py); composite-op expansions and
+    simplification rules call `emit` and `scalar` on it."""
+
+    def __init__(self, state):
+        self.state = state
+        self.backend = state.backend
+        self.steps = []
+        self.kernels = []  # (kernel, spec) in emission order
+        self.cse = fold.CSE()
+        self.wrapped = False  # a plugin wrapped some kernel (a profiler): device runners then stay eager
+        self.current = None  # the graph op being lowered, for names in errors
+        self._vars = {}  # slot -> the one Value reading that variable in this plan
+        self._consts = {}  # graph op -> its constant Value
+        self._wrappers = plugins.wrappers()
+
+    # -- values -----------------------------------------------------------------------------------
+    def constant(self, array, dtype):
+        arr = self.backend.to_device(np.asarray(array, dtype=dtype.np))
+        return Value(np.shape(array), dtype, "const", const=arr, persistent=True)
+
+    def scalar(self, value, like):
+        return self.cse.scalar(self, value, like)
+
+    def var(self, slot, variable):
+        v = self._vars.get(slot)
+        if v is None:
+            v = self._vars[slot] = Value(variable.shape, variable.dtype, "var", index=slot, persistent=True)
+        return v
+
+    def graph_constant(self, op):
+        v = self._consts.get(op)
+        if v is None:
+            arr = self.state.constant(op)
+            v = self._consts[op] = Value(np.shape(arr), op.attrs["dtype"], "const", const=arr, persistent=True)
+        return v
+
+    # -- ops --------------------------------------------------------------------------------------
+    def emit(self, op_type, inputs, attrs=None, name=None, rng=None):
+        """Lower one op on concrete inputs; returns a Value, or a list for multi-output ops."""
+        attrs = attrs or {}
+        opdef = registry.get(op_type)
+        name = name or (self.current.name if self.current is not None else op_type)
+        try:
+            outs = opdef.infer([TensorShape(v.shape) for v in inputs], [v.dtype for v in inputs], attrs)
+        except ShapeError as e:
+            shapes = ", ".join(fmt(v.shape) for v in inputs)
+            raise InvalidArgumentError(f"{op_type} op '{name}' cannot run on the fed shapes: {e} "
+                                       f"(input shapes {shapes})") from None
+        shapes = [tuple(s) for s, _ in outs]
+        dtypes = [d for _, d in outs]
+        single = len(outs) == 1
+        key = None
+        if not opdef.stateful:
+            key = self.cse.key(op_type, attrs, inputs)
+            hit = self.cse.get(key)
+            if hit is not None:
+                return hit[0] if single else hit
+            simpler = simplify(self, op_type, inputs, attrs, shapes, dtypes) if single else None
+            if simpler is not None:
+                self.cse.put(key, [simpler])
+                return simpler
+        spec = KernelSpec(op_type, name, attrs, [v.shape for v in inputs], [v.dtype for v in inputs],
+                          shapes, dtypes, rng, backend=self.backend, op=self.current)
+        kernel = self._kernel(opdef, spec, len(outs))
+        if kernel is None:  # a composite without a fused kernel: its expansion into primitives
+            result = opdef.expand(self, inputs, attrs)
+        elif kernel is IDENTITY:
+            result = [inputs[0]]
+        elif not opdef.stateful and fold.foldable(opdef, inputs):
+            result = fold.evaluate(kernel, inputs, dtypes, single)
+        else:
+            result = self._step(opdef, spec, kernel, inputs, shapes, dtypes, attrs, name)
+        self.cse.put(key, result)
+        return result[0] if single else result
+
+    def _kernel(self, opdef, spec, n_outputs):
+        """The backend's kernel, a host kernel, or None for a composite to expand."""
+        backend = self.backend
+        if backend.has_kernel(opdef.name):
+            return backend.kernel(spec)
+        if opdef.host is not None:
+            return on_host(backend, opdef.host(spec), n_outputs)
+        if opdef.expand is not None:
+            return None
+        raise NotImplementedError(f"backend '{backend.name}' has no kernel for op type '{opdef.name}' "
+                                  f"(needed by '{spec.name}') and the op has no expansion into primitives")
+
+    def _step(self, opdef, spec, kernel, inputs, shapes, dtypes, attrs, name):
+        for impl in self._wrappers:  # observers such as profilers (nnplug_wrap_kernel)
+            wrapped = impl.function(spec=spec, kernel=kernel)
+            if wrapped is not None:
+                kernel, self.wrapped = wrapped, True
+        self.kernels.append((kernel, spec))
+        result = [Value(s, d) for s, d in zip(shapes, dtypes)]
+        if len(result) == 1:
+            result[0].producer = (opdef.name, inputs, attrs)
+        self.steps.append(Step(opdef.name, kernel, inputs, result, name, spec=spec,
+                               fresh=opdef.name in self.backend.fresh_ops, keep=opdef.stateful))
+        return result
+
+
+def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
+    """Lower the pruned graph ops; returns (fetched Values, variable slots read, whether it assigns)."""
+    state = low.state
+    values = {}  # id(graph tensor) -> Value
+    for i, (t, arr) in enumerate(zip(feed_tensors, feed_arrays)):
+        values[id(t)] = Value(arr.shape, t.dtype, "feed", index=i, persistent=True)  # the caller's array
+    var_reads, has_assign = set(), False
+    fetched_ids = {id(t) for t in fetch_tensors}
+    for op in ops:
+        if all(id(t) in values for t in op.outputs) and op.outputs:
+            continue
+        low.current = op
+        kind = op.type
+        if kind == "Placeholder":
+            t = op.outputs[0]
+            raise InvalidArgumentError(f"You must feed a value for placeholder tensor '{op.name}' with dtype "
+                                       f"{t.dtype.name} and shape {fmt(t.shape)}", op)
+        if kind == "Const":
+            values[id(op.outputs[0])] = low.graph_constant(op)
+        elif kind == "VariableV2":
+            slot = state.variable_slot(op.attrs["variable"])
+            var_reads.add(slot)
+            # read at each use, so a use ordered after an assign (by control dependencies) sees the new value
+            v = low.var(slot, op.attrs["variable"])
+            if id(op.outputs[0]) in fetched_ids:  # a fetched variable shows its value before this step's updates
+                snap = Value(v.shape, v.dtype, persistent=True)
+                low.steps.append(Step("Snapshot", _snapshot, [v], [snap], op.name))
+                v = snap
+            values[id(op.outputs[0])] = v
+        elif kind == "NoOp":
+            continue
+        elif kind in ("Identity", "StopGradient", "PlaceholderWithDefault"):
+            values[id(op.outputs[0])] = values[id(op.inputs[0])]
+        elif kind in ("Assign", "AssignAdd", "AssignSub"):
+            has_assign = True
+            values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])])
+        else:
+            inputs = [values[id(t)] for t in op.inputs]
+            rng = state.rng_for(op) if registry.get(kind).stateful else None
+            out = low.emit(kind, inputs, op.attrs, name=op.name, rng=rng)
+            for t, v in zip(op.outputs, out if isinstance(out, list) else [out]):
+                values[id(t)] = v
+    return [values[id(t)] for t in fetch_tensors], sorted(var_reads), has_assign
+
+
+def _assign(low, op, new):
+    var = op.attrs["variable"]
+    slot = low.state.variable_slot(var)
+    target = low.var(slot, var)
+    if op.type != "Assign":
+        new = low.emit("Add" if op.type == "AssignAdd" else "Sub", [target, new], name=op.name)
+    if (new.persistent or new.const is not None) and low.backend.has_kernel("Copy"):
+        new = low.emit("Copy", [new], name=op.name)  # a buffer someone else owns: store a copy
+    low.steps.append(Step(op.type, None, [new], [target], op.name, keep=True, store=slot))
+    new.persistent = True  # now also the variable's buffer: copied before it is handed out or stored again
+    return new

@@ -1,0 +1,27 @@
+"""The run state a plan is compiled against: what the compiler needs from its owner (a Session), and
+nothing more. The Session implements it; tests and tools may pass any object with these members."""
+
+
+class RunState:
+    """Protocol (documentation and a base): `backend`, plus
+
+    - variable_slot(variable) -> int: the variable's index in the slot list `V` a plan reads and stores;
+    - constant(op) -> backend array: a Const op's value on the device (shared by the plans of one owner);
+    - rng_for(op) -> random stream: the stream a random op draws from (seeded as TF1 seeds);
+    - step_allocator() -> allocate(shape, numpy dtype): where the planned temporaries of a plan that
+      updates variables live (plans that only read use `backend.empty`).
+    """
+
+    backend = None
+
+    def variable_slot(self, variable):
+        raise NotImplementedError
+
+    def constant(self, op):
+        raise NotImplementedError
+
+    def rng_for(self, op):
+        raise NotImplementedError
+
+    def step_allocator(self):
+        return self.backend.empty
