@@ -18,7 +18,7 @@ class KernelSpec:
     """What a kernel factory may specialise on: op type and name, attrs, concrete shapes and dtypes."""
 
     __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng", "backend",
-                 "op")
+                 "op", "state")
 
     def __init__(self, op_type, name, attrs, in_shapes, in_dtypes, out_shapes, out_dtypes, rng=None, backend=None,
                  op=None):
@@ -28,6 +28,7 @@ class KernelSpec:
         self.rng = rng
         self.backend = backend  # the backend instance the kernel is made for (set by Backend.kernel)
         self.op = op  # the graph Operation being compiled (for messages), if any
+        self.state = None  # for host kernels: the run state (a Session) whose resources they may keep
 
     @property
     def out_shape(self):

@@ -88,6 +88,7 @@ class Session(RunState):
         self._fetch_cache = {}
         self._rngs = {}
         self._consts = {}
+        self._resources = {}  # state of stateful host ops (see resource)
         self._lock = threading.RLock()
         self._step_buffers = weakref.WeakValueDictionary()  # see step_buffer_allocator
         self._feed_targets = {}  # feed_dict key -> the tensor it names
@@ -122,6 +123,14 @@ class Session(RunState):
         if arr is None:
             arr = self._consts[op] = self.backend.to_device(np.asarray(op.attrs["value"], op.attrs["dtype"].np))
         return arr
+
+    def resource(self, key, make):
+        """Per-session state of a stateful host op (an iterator's position, a writer), made once."""
+        with self._lock:
+            r = self._resources.get(key)
+            if r is None:
+                r = self._resources[key] = make()
+            return r
 
     def step_allocator(self):
         """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
@@ -300,17 +309,26 @@ class Session(RunState):
         self._values = []
         self._plans.clear()
         self._consts.clear()
+        for r in list(self._resources.values()):
+            close = getattr(r, "close", None)
+            if close is not None:
+                close()
+        self._resources.clear()
         self._step_buffers.clear()
 
     def as_default(self):
         return _SessionContext(self, close=False)
 
     def __enter__(self):
+        # as in TF1, the session's graph is the default graph inside the block
+        self._graph_context = self.graph.as_default()
+        self._graph_context.__enter__()
         push_default_session(self)
         return self
 
     def __exit__(self, *exc):
         pop_default_session(self)
+        self._graph_context.__exit__(*exc)
         self.close()
 
     def __del__(self):

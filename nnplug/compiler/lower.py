@@ -102,6 +102,7 @@ class Lowering:
         if backend.has_kernel(opdef.name):
             return backend.kernel(spec)
         if opdef.host is not None:
+            spec.state = self.state  # host kernels may keep per-session state (state.resource)
             return on_host(backend, opdef.host(spec), n_outputs)
         if opdef.expand is not None:
             return None

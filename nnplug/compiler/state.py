@@ -9,7 +9,10 @@ class RunState:
     - constant(op) -> backend array: a Const op's value on the device (shared by the plans of one owner);
     - rng_for(op) -> random stream: the stream a random op draws from (seeded as TF1 seeds);
     - step_allocator() -> allocate(shape, numpy dtype): where the planned temporaries of a plan that
-      updates variables live (plans that only read use `backend.empty`).
+      updates variables live (plans that only read use `backend.empty`);
+    - resource(key, make) -> object: per-owner state of stateful host ops (a dataset iterator's position,
+      a summary writer), made by `make()` on first use and kept until the owner closes. Host kernels reach
+      it as `spec.state.resource(...)`.
     """
 
     backend = None
@@ -25,3 +28,6 @@ class RunState:
 
     def step_allocator(self):
         return self.backend.empty
+
+    def resource(self, key, make):
+        raise NotImplementedError
