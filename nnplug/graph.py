@@ -146,13 +146,12 @@ class Graph:
             if t.graph is not self:
                 raise ValueError(f"tensor '{t.name}' belongs to another graph than the {op_type} op being built")
         with self._lock:
-            if name:
-                check_name(name, f"the {op_type} op")
             if name and name.endswith("/"):  # an exact name already made unique by a name scope
                 op_name = name[:-1]
                 self._used_names.setdefault(op_name.lower(), 1)
             else:
                 op_name = self.unique_name(name or op_type)
+            check_name(op_name, f"the {op_type} op")
             try:
                 if any(t.shape.unknown_rank for t in inputs):
                     outs = _infer_unknown_rank(opdef, inputs, attrs)
