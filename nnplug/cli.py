@@ -71,7 +71,8 @@ def _info(args):
         kind = "BLAS   " if pool["user_api"] == "blas" else f"{pool['user_api']:<7}"
         extra = ", ".join(f"{key.replace('_', ' ')} {pool[key]}" for key in ("threading_layer", "architecture")
                           if pool.get(key))
-        print(f"{kind} {pool['internal_api']} {pool.get('version') or '?'}: {pool['num_threads']} threads"
+        threads = f"{pool['num_threads']} thread{'' if pool['num_threads'] == 1 else 's'}"
+        print(f"{kind} {pool['internal_api']} {pool.get('version') or '?'}: {threads}"
               f"{', ' + extra if extra else ''}  ({pool['filepath']})")
     print("\nbackends:")
     _print_backends(info["backends"], info["broken_plugins"], info["selected_backend"])

@@ -26,7 +26,7 @@ from .fetch import DEFAULT_TIMEOUT, fetch
 DEFAULT_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 ARCHIVE = "cifar-10-binary.tar.gz"
 ARCHIVE_HASH = "md5:c32a1d4ab5d03f1284b67883e8d87530"  # as published on the CIFAR page
-ARCHIVE_MAX_BYTES = 1 << 28
+ARCHIVE_MAX_BYTES = 1 << 28  # the archive is 170 MB
 FOLDER = "cifar-10-batches-bin"
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILES = ("test_batch.bin",)

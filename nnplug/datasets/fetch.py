@@ -25,6 +25,7 @@ from .errors import DataFileError, DownloadError
 
 DEFAULT_TIMEOUT = 600.0  # seconds for one whole file
 READ_TIMEOUT = 30.0  # longest silence tolerated within one read
+DEFAULT_MAX_BYTES = 1 << 28  # 256 MiB, received or inflated
 CHUNK = 1 << 16
 
 
@@ -68,8 +69,8 @@ class BoundedDownloader:
     `what` names the file in errors; `hint` is appended to every download error (what to do instead).
     """
 
-    def __init__(self, timeout=DEFAULT_TIMEOUT, max_bytes=1 << 28, gunzip=False, progress=True, what=None,
-                 hint=""):
+    def __init__(self, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES, gunzip=False, progress=True,
+                 what=None, hint=""):
         self.timeout, self.max_bytes, self.gunzip, self.progress = float(timeout), int(max_bytes), gunzip, progress
         self.what, self.hint = what, hint
 
@@ -113,8 +114,8 @@ class BoundedDownloader:
             raise self._error(f"could not download {source}: {detail}") from e
 
 
-def fetch(url, folder, fname, known_hash, *, timeout=DEFAULT_TIMEOUT, max_bytes=1 << 28, gunzip=False,
-          progress=True, what=None, hint=""):
+def fetch(url, folder, fname, known_hash, *, timeout=DEFAULT_TIMEOUT, max_bytes=DEFAULT_MAX_BYTES,
+          gunzip=False, progress=True, what=None, hint=""):
     """Path of `folder/fname`, downloaded from `url` (unpacked on the way in when `gunzip`) unless a copy
     with `known_hash` ("sha256:..." or "md5:...", of the stored file) is already there. `what` names the
     file in errors and `hint` (appended to download errors) says what to do instead."""
@@ -123,8 +124,7 @@ def fetch(url, folder, fname, known_hash, *, timeout=DEFAULT_TIMEOUT, max_bytes=
     what = what or fname
     downloader = BoundedDownloader(timeout, max_bytes, gunzip, progress, what, hint)
     try:
-        return Path(pooch.retrieve(url, known_hash, fname=fname, path=folder, downloader=downloader,
-                                   progressbar=False))
+        return Path(pooch.retrieve(url, known_hash, fname=fname, path=folder, downloader=downloader))
     except (DownloadError, DataFileError):
         raise
     except ValueError as e:  # pooch's hash mismatch; it has already deleted the download
