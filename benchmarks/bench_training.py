@@ -8,7 +8,8 @@ import importlib
 import tracemalloc
 
 from .common import (
-    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, available_backends, batch_slices, steps_per_second, synthetic_data,
+    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, available_backends, batch_slices, steps_per_second,
+    synthetic_data,
 )
 
 BACKENDS = available_backends()

@@ -31,8 +31,8 @@ def compute(backend=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="plots", help="folder for the PNG files")
-    ap.add_argument("--backend", default=None)
+    ap.add_argument("--out", default="plots", help="folder for the PNG files (default: plots)")
+    ap.add_argument("--backend", default=None, help="nnplug backend (default: NNPLUG_BACKEND or numpy)")
     args = ap.parse_args(argv)
 
     zs, values, p = compute(args.backend)

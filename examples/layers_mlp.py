@@ -62,12 +62,12 @@ def accuracy(sess, m, x, y, batch_size=10000):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=default_data_dir(), help="folder with the MNIST IDX files (.gz or raw)")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--learning-rate", type=float, default=0.001, help="the chapter uses 0.001")
-    p.add_argument("--seed", type=int, default=123)
+    p.add_argument("--epochs", type=int, default=50, help="passes over the training set (default: 50)")
+    p.add_argument("--batch-size", type=int, default=64, help="rows per training step (default: 64)")
+    p.add_argument("--learning-rate", type=float, default=0.001, help="step size (default: 0.001, as the chapter)")
+    p.add_argument("--seed", type=int, default=123, help="seed for the initial weights and the shuffling")
     p.add_argument("--no-shuffle", action="store_true", help="feed batches in file order, as the chapter does")
-    p.add_argument("--backend", default=None, help="backend name (default: NNPLUG_BACKEND or numpy)")
+    p.add_argument("--backend", default=None, help="nnplug backend (default: NNPLUG_BACKEND or numpy)")
     args = p.parse_args(argv)
 
     x_train, y_train = mnist.load_mnist(args.data, kind="train")

@@ -93,7 +93,7 @@ def save_plots(out, costs, sess, model):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10, as the chapter)")
-    parser.add_argument("--learning-rate", type=float, default=0.01)
+    parser.add_argument("--learning-rate", type=float, default=0.01, help="gradient-descent step size (default: 0.01)")
     parser.add_argument("--out", default=".", help="folder for the PNG plots (default: current folder)")
     parser.add_argument("--backend", default=None, help="nnplug backend (default: NNPLUG_BACKEND or numpy)")
     parser.add_argument("--no-plots", action="store_true", help="do not write the PNG plots")

@@ -46,6 +46,6 @@ from . import datasets, layers, losses  # noqa: E402
 
 sub = subtract
 mul = multiply
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402,F401 - defined once, in pyproject.toml
 from . import debugging  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
