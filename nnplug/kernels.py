@@ -70,7 +70,10 @@ class Kernels(Mapping):
 def on_host(backend, fn, n_outputs):
     """A kernel running `fn` (NumPy in, NumPy out) for `backend`: inputs copied to the host, results back.
     For ops with an `OpDef.host` kernel on backends that have no kernel of their own."""
-    to_host, to_device = backend.to_host, backend.to_device
+    to_device = backend.to_device
+
+    def to_host(x):  # None: an input read only for its shape, when folding
+        return None if x is None else backend.to_host(x)
     if n_outputs == 1:
         return lambda *xs: to_device(np.asarray(fn(*[to_host(x) for x in xs])))
     return lambda *xs: tuple(to_device(np.asarray(y)) for y in fn(*[to_host(x) for x in xs]))

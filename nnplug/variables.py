@@ -210,6 +210,9 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, reuse=Non
             state["opened"][prefix] = count + 1
             name = default_name if count == 0 else f"{default_name}_{count}"
         full = f"{parent.name}/{name}" if parent.name else name
+        if name_or_scope is not None:  # entering a named scope again restarts its unnamed sub-scopes'
+            for key in [k for k in state["opened"] if k.startswith(full + "/")]:  # counters, as TF1 does,
+                del state["opened"][key]  # so `dense`, `dense_1` are found again under reuse=True
     inherited = parent.reuse if reuse is None else reuse
     scope = VariableScope(full, reuse=inherited, initializer=initializer or parent.initializer)
     state["stack"].append(scope)
@@ -247,14 +250,21 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
     if scope.reuse is True:
         raise ValueError(f"variable {full} does not exist, and the scope has reuse=True; "
                          f"create it in a scope without reuse first")
+    if initializer is not None and (not callable(initializer) or isinstance(initializer, Tensor)):
+        # a tensor, array or number is the value: its shape (and dtype, unless given) are the variable's
+        value = initializer if isinstance(initializer, Tensor) else convert_to_tensor(initializer, dtype=dtype)
+        if shape is not None and tuple(TensorShape(shape)) != tuple(value.shape):
+            raise ValueError(f"get_variable('{full}'): shape {fmt(TensorShape(shape))} differs from its "
+                             f"initializer's shape {fmt(value.shape)}")
+        if not value.shape.is_fully_defined():
+            raise ValueError(f"get_variable('{full}'): the initializer's shape {fmt(value.shape)} is not fully known")
+        shape, dtype = tuple(value.shape), dtype or value.dtype
+        initializer = lambda shape, dtype: value  # noqa: E731 - the value itself
     dtype = _dt.as_dtype(dtype or _dt.float32)
     if initializer is None:
         initializer = scope.initializer or initializers.glorot_uniform()
-    elif not callable(initializer) or isinstance(initializer, Tensor):
-        value = initializer
-        initializer = lambda shape, dtype: value  # noqa: E731 - a tensor or array given as the value
     if shape is None:
-        raise ValueError(f"get_variable('{full}') needs a shape")
+        raise ValueError(f"get_variable('{full}') needs a shape (or an initializer that is a tensor or array)")
     shape = tuple(int(d) for d in shape)
     var = Variable(lambda: initializers.get(initializer)(shape, dtype), name=full + "/", dtype=dtype,
                    trainable=trainable, collections=collections)

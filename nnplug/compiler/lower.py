@@ -63,6 +63,8 @@ class Lowering:
         attrs = attrs or {}
         opdef = registry.get(op_type)
         name = name or (self.current.name if self.current is not None else op_type)
+        if opdef.value_inputs:
+            attrs = self._read_values(opdef, inputs, attrs, name)
         try:
             outs = opdef.infer([TensorShape(v.shape) for v in inputs], [v.dtype for v in inputs], attrs)
         except ShapeError as e:
@@ -95,6 +97,19 @@ class Lowering:
             result = self._step(opdef, spec, kernel, inputs, shapes, dtypes, attrs, name)
         self.cse.put(key, result)
         return result[0] if single else result
+
+    def _read_values(self, opdef, inputs, attrs, name):
+        """Attrs with the values of the op's value inputs (shapes given as tensors) filled in."""
+        attrs = dict(attrs)
+        for i, attr in opdef.value_inputs.items():
+            if i >= len(inputs):  # the op was given the shape as ints
+                continue
+            v = inputs[i]
+            if v.const is None:
+                raise InvalidArgumentError(f"{opdef.name} op '{name}': its shape (input {i}) depends on fed "
+                                           f"values, not only on fed shapes; nnplug needs it when compiling")
+            attrs[attr] = tuple(int(d) for d in np.asarray(self.backend.to_host(v.const)).reshape(-1))
+        return attrs
 
     def _kernel(self, opdef, spec, n_outputs):
         """The backend's kernel, a host kernel, or None for a composite to expand."""

@@ -6,6 +6,8 @@ from ..graph import Tensor, constant, convert_to_tensor, make
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from ..simplify import cancelling_transposes
 from .registry import register
+from .indexing import slice_spec, spec_to_key  # noqa: F401 - kernels import them from here too
+from .shape_values import shape_argument, shape_hint
 
 
 def _source_rule(shapes, dtypes, attrs):
@@ -52,7 +54,20 @@ def _grad_reshape(op, g):
     return [make("ReshapeLike", [g, op.inputs[0]])]
 
 
-register("Reshape", lambda s, d, a: [(reshape_target(s[0], a["shape"]), d[0])], grad=_grad_reshape)
+def _reshape_rule(shapes, dtypes, attrs):
+    if "shape" in attrs:
+        return [(reshape_target(shapes[0], attrs["shape"]), dtypes[0])]
+    hint = attrs["shape_hint"]  # a shape tensor's value, not yet known: what is known of it
+    return [(TensorShape(None if hint is None else [None if d is None or d < 0 else d for d in hint]), dtypes[0])]
+
+
+def _grad_reshape_by_value(op, g):
+    return [make("ReshapeLike", [g, op.inputs[0]]), None]
+
+
+register("Reshape", _reshape_rule, grad=lambda op, g: (_grad_reshape if len(op.inputs) == 1
+                                                        else _grad_reshape_by_value)(op, g),
+         value_inputs={1: "shape"})
 register("ReshapeLike", lambda s, d, a: [(s[1], d[0])],
          grad=lambda op, g: [make("ReshapeLike", [g, op.inputs[0]]), None], shape_inputs={1})
 
@@ -66,8 +81,6 @@ def _expand_rule(shapes, dtypes, attrs):
 
 def _squeeze_axes(shape, axis):
     if axis is None:
-        if any(d is None for d in shape):
-            raise ShapeError(f"squeeze without axis needs a fully known shape, got {fmt(shape)}")
         return tuple(i for i, d in enumerate(shape) if d == 1)
     axes = normalize_axis(axis, len(shape))
     for a in axes:
@@ -133,45 +146,6 @@ register("ConcatGrad", lambda s, d, a: [(s[1 + a["index"]], d[0])])
 
 
 # -- slicing -------------------------------------------------------------------------------
-def slice_spec(key):
-    """Normalise a Python index (ints, slices, None, Ellipsis) into a hashable spec."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    spec = []
-    for k in key:
-        if isinstance(k, Tensor):
-            raise TypeError(f"indexing with the tensor '{k.name}' is not supported; use nnplug.gather")
-        if k is Ellipsis:
-            spec.append(("e",))
-        elif k is None:
-            spec.append(("n",))
-        elif isinstance(k, slice):
-            spec.append(("s", k.start, k.stop, k.step))
-        elif isinstance(k, (int, np.integer)):
-            spec.append(("i", int(k)))
-        else:
-            raise TypeError(f"unsupported index {k!r}; use ints, slices, None or ...")
-    if sum(s[0] == "e" for s in spec) > 1:
-        raise ShapeError("an index can only have a single ellipsis")
-    return tuple(spec)
-
-
-def spec_to_key(spec, rank):
-    """The NumPy index a spec stands for, with the ellipsis expanded against the rank."""
-    used = sum(s[0] in "is" for s in spec)
-    key = []
-    for s in spec:
-        if s[0] == "e":
-            key.extend([slice(None)] * (rank - used))
-        elif s[0] == "n":
-            key.append(None)
-        elif s[0] == "s":
-            key.append(slice(s[1], s[2], s[3]))
-        else:
-            key.append(s[1])
-    return tuple(key)
-
-
 def _slice_rule(shapes, dtypes, attrs):
     shape = shapes[0]
     key = spec_to_key(attrs["spec"], len(shape))
@@ -249,13 +223,18 @@ def stop_gradient(x, name=None):
 
 
 def _shape_list(shape):
+    shape = shape_argument(shape)
     if isinstance(shape, Tensor):
-        raise TypeError(f"shape must be a list of ints, not the tensor '{shape.name}'")
-    return [int(shape)] if isinstance(shape, (int, np.integer)) else [int(d) for d in shape]
+        raise TypeError(f"shape must be known when the graph is built here, not only from the tensor '{shape.name}'")
+    return list(shape)
 
 
 def reshape(tensor, shape, name=None):
-    return make("Reshape", [convert_to_tensor(tensor)], {"shape": tuple(_shape_list(shape))}, name=name)
+    """`shape` may be ints or tensors (`tf.shape(y)`, `[-1, tf.shape(y)[1]]`)."""
+    shape = shape_argument(shape)
+    if isinstance(shape, Tensor):
+        return make("Reshape", [convert_to_tensor(tensor), shape], {"shape_hint": shape_hint(shape)}, name=name)
+    return make("Reshape", [convert_to_tensor(tensor)], {"shape": shape}, name=name)
 
 
 def expand_dims(input, axis, name=None):  # noqa: A002
@@ -263,13 +242,11 @@ def expand_dims(input, axis, name=None):  # noqa: A002
 
 
 def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
-    """Drop size-1 axes. Without `axis`, the axes known to be 1 when the graph is built are dropped
-    (a `None` dimension is kept even if it turns out to be 1, so the rank never depends on the feed)."""
+    """Drop size-1 axes. Without `axis`, every axis of size 1 when the graph runs is dropped, as in TF1:
+    a `(?, 1)` tensor has the static shape `(?,)`, and fed one row it becomes a scalar."""
     x = convert_to_tensor(input)
     axis = axis if axis is not None else squeeze_dims
-    if axis is None:
-        axis = tuple(i for i, d in enumerate(x.shape) if d == 1)
-    else:
+    if axis is not None:
         axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
     return make("Squeeze", [x], {"axis": axis}, name=name)
 
@@ -322,23 +299,50 @@ def shape(input, name=None, out_type=_dt.int32):  # noqa: A002
     return make("Shape", [convert_to_tensor(input)], {"out_type": _dt.as_dtype(out_type)}, name=name)
 
 
-def rank(input):  # noqa: A002
-    return len(convert_to_tensor(input).shape)
+def rank(input, name=None):  # noqa: A002
+    """The rank as an int32 scalar tensor (a constant when the static rank is known, as in TF1)."""
+    x = convert_to_tensor(input)
+    if not x.shape.unknown_rank:
+        return constant(len(x.shape), dtype=_dt.int32, name=name or "Rank")
+    return reshape(shape(shape(x)), (), name=name or "Rank")
 
 
 def size(input, name=None, out_type=_dt.int32):  # noqa: A002
     return make("ReduceProd", [shape(input, out_type=out_type)], {"axis": None, "keepdims": False}, name=name)
 
 
+def _fill_rule(shapes, dtypes, attrs):
+    hint = attrs.get("shape", attrs.get("shape_hint"))
+    return [(TensorShape(hint), dtypes[1])]
+
+
+def _fill_kernel(spec):
+    shape, dtype = tuple(spec.out_shape), spec.out_dtype.np
+    return lambda dims, value: np.full(shape, value, dtype)
+
+
+# fill with a shape known only from tensors; folded to a constant when the plan is compiled
+register("Fill", _fill_rule, grad=lambda op, g: [None, None], value_inputs={0: "shape"}, host=_fill_kernel)
+
+
+def _full(dims, value, dtype, name):
+    shape = shape_argument(dims)
+    if isinstance(shape, Tensor):
+        return make("Fill", [shape, convert_to_tensor(value, dtype=dtype)], {"shape_hint": shape_hint(shape)},
+                    name=name)
+    return constant(value, dtype=dtype, shape=list(shape), name=name)
+
+
 def fill(dims, value, name=None):
-    return constant(value, shape=_shape_list(dims), name=name or "Fill")
+    dtype = value.dtype if isinstance(value, Tensor) else None
+    return _full(dims, value, dtype, name or "Fill")
 
 
 def zeros(shape, dtype=_dt.float32, name=None):
-    return constant(0, dtype=dtype, shape=_shape_list(shape), name=name or "zeros")
+    return _full(shape, 0, dtype, name or "zeros")
 
 
 def ones(shape, dtype=_dt.float32, name=None):
-    return constant(1, dtype=dtype, shape=_shape_list(shape), name=name or "ones")
+    return _full(shape, 1, dtype, name or "ones")
 
 

@@ -168,8 +168,13 @@ def dropout(x, keep_prob=None, rate=None, seed=None, name=None, noise_shape=None
             raise ValueError("dropout needs rate= (or keep_prob=)")
         rate = 1.0 - keep_prob
     x = convert_to_tensor(x)
-    if not 0 <= float(rate) < 1:
-        raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+    if isinstance(rate, (int, float)):
+        if not 0 <= float(rate) < 1:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        rate, scale = float(rate), 1.0 / (1.0 - float(rate))
+    else:  # a tensor (a keep_prob placeholder fed 0.5 in training and 1.0 in tests)
+        rate = M.cast(rate, x.dtype)
+        scale = 1.0 / (1.0 - rate)
     with name_scope(name, "dropout"):
-        keep = M.cast(M.greater_equal(random_uniform_like(x, seed=seed), float(rate)), x.dtype)
-        return x * keep * (1.0 / (1.0 - float(rate)))
+        keep = M.cast(M.greater_equal(random_uniform_like(x, seed=seed), rate), x.dtype)
+        return x * keep * scale

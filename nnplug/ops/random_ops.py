@@ -1,8 +1,9 @@
 """Random ops with TF1 seeding: graph seed + op seed give the same stream in every new Session."""
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, get_default_graph, make, name_scope
+from ..graph import Tensor, convert_to_tensor, get_default_graph, make, name_scope
 from ..shapes import ShapeError, TensorShape
-from .array_ops import _shape_list
+from .array_ops import shape as shape_of
+from .shape_values import shape_argument, shape_hint
 from .registry import register
 
 DEFAULT_GRAPH_SEED = 87654321
@@ -10,16 +11,17 @@ DEFAULT_GRAPH_SEED = 87654321
 
 def _random_rule(shapes, dtypes, attrs):
     dtype = attrs["dtype"]
-    if shapes:  # shaped like its input, resolved at compile time
-        return [(shapes[0], dtype)]
+    if "shape" not in attrs:  # given as a tensor (tf.shape(x)): read when the plan is compiled
+        return [(TensorShape(attrs["shape_hint"]), dtype)]
     shape = TensorShape(attrs["shape"])
-    if not shape.is_fully_defined():
-        raise ShapeError(f"random shape {shape} must be fully known; use a *_like op for a batch-sized tensor")
+    if not shape.is_fully_defined() or any(d < 0 for d in shape):
+        raise ShapeError(f"random shape {shape} must be fully known and non-negative; give tf.shape(x) for a "
+                         f"batch-sized tensor")
     return [(shape, dtype)]
 
 
 for _name in ("RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt"):
-    register(_name, _random_rule, stateful=True)
+    register(_name, _random_rule, stateful=True, value_inputs={0: "shape"})
 
 
 def get_seed(op_seed):
@@ -38,9 +40,11 @@ def set_random_seed(seed):
 
 def _random(op_type, shape, dtype, seed, name, like=None, **extra):
     attrs = {"dtype": _dt.as_dtype(dtype), "seed": get_seed(seed), **extra}
-    if like is not None:
-        return make(op_type, [like], attrs, name=name)
-    attrs["shape"] = tuple(_shape_list(shape))
+    shape = shape_argument(shape_of(like) if like is not None else shape)
+    if isinstance(shape, Tensor):
+        attrs["shape_hint"] = shape_hint(shape)
+        return make(op_type, [shape], attrs, name=name)
+    attrs["shape"] = shape
     return make(op_type, [], attrs, name=name)
 
 

@@ -18,17 +18,21 @@ class OpDef:
     when every other input is constant; kernels accept None there). session_op: the Session and compiler
     handle it (feeds, constants, variables, grouping): no kernel. simplify(low, inputs, attrs, out_shape,
     out_dtype) -> a Value needing no kernel, or None. elementwise: an `elementwise.Elementwise` row.
+    value_inputs: {input index: attr name} for inputs whose *value* sets the output shape (a shape given as
+    a tensor): the compiler reads it once per plan into that attr (it must be a constant by then, which
+    `tf.shape(x)` of a fed x is), and kernels ignore the input.
     """
 
     def __init__(self, name, infer, grad=None, expand=None, stateful=False, host=None, shape_inputs=(),
-                 session_op=False, simplify=None, elementwise=None):
+                 session_op=False, simplify=None, elementwise=None, value_inputs=None):
         self.name = name
         self.infer = infer
         self.grad = grad
         self.expand = expand
         self.stateful = stateful
         self.host = host
-        self.shape_inputs = frozenset(shape_inputs)
+        self.value_inputs = dict(value_inputs or {})
+        self.shape_inputs = frozenset(shape_inputs) | frozenset(self.value_inputs)
         self.session_op = session_op
         self.simplify = simplify
         self.elementwise = elementwise

@@ -27,13 +27,13 @@ class Optimizer:
         if all(g is None for g, _ in grads_and_vars):
             names = ", ".join(v.name for _, v in grads_and_vars)
             raise ValueError(f"no gradients provided for any variable ({names}); does the loss depend on them?")
-        with name_scope(name, self._name):
+        with name_scope(name, self._name) as scope:
             updates = [self._apply(g, v) for g, v in grads_and_vars if g is not None]
             updates.extend(self._finish(updates))
             if global_step is not None:
                 with control_dependencies(updates):
                     updates.append(global_step.assign_add(convert_to_tensor(1, dtype=global_step.dtype)))
-            return group(*updates, name="update")
+            return group(*updates, name=scope)  # as in TF1, the op carries the scope's own name
 
     def minimize(self, loss, global_step=None, var_list=None, gate_gradients=None, aggregation_method=None,
                  colocate_gradients_with_ops=False, name=None, grad_loss=None):
