@@ -372,8 +372,9 @@ def _peak_bytes(fn):
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
         fn()
-        return tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
 
