@@ -7,6 +7,7 @@ and the index, and while old checkpoints are deleted. Bounded: the test fails if
 """
 import json
 import os
+import pathlib
 import random
 import signal
 import time
@@ -16,7 +17,6 @@ import numpy as np
 import pytest
 
 import nnplug as tf
-from nnplug.train import saver as saver_mod
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
 
@@ -105,8 +105,8 @@ def test_killed_saves_never_leave_a_broken_index_or_stale_temp_files(tmp_path):
         time.sleep(rng.uniform(0.005, 0.06))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        assert not os.path.exists(os.path.join(folder, "child-error.txt")), open(
-            os.path.join(folder, "child-error.txt")).read()
+        error = pathlib.Path(folder, "child-error.txt")
+        assert not error.exists(), error.read_text()
         killed_mid_write += bool(_temp_files(folder))
         _check_index(folder, sess, variables, saver)
         # the next successful save (the parent's, as a restarted job would) cleans up after the dead writer

@@ -62,6 +62,12 @@ def _checkpoint_like(path, **arrays):
 GOOD = {"v/w": np.zeros((2, 3), np.float32), "v/b": np.zeros(2, np.float32), "v/step": np.array(3)}
 
 
+def _good_members():
+    """{member name: .npy bytes} of a valid checkpoint of the model holding GOOD."""
+    markers = {"__format__": np.array("nnplug-checkpoint"), "__version__": np.array(1)}
+    return {f"{k}.npy": _npy(v) for k, v in {**GOOD, **markers}.items()}
+
+
 # -- writing -------------------------------------------------------------------------------------------------
 def test_round_trip_index_and_tf1_prefixes(model, tmp_path):
     before = _values(model)
@@ -156,7 +162,7 @@ def test_next_save_removes_stale_temp_files_of_dead_writers_only(model, tmp_path
     day_ago = time.time() - saver_mod.STALE_AFTER_S - 60
     os.utime(tmp_path / far_old, (day_ago, day_ago))  # another host's writer: stale only by age
     model["saver"].save(model["sess"], str(tmp_path / "ckpt"))
-    left = set(p.name for p in tmp_path.iterdir())
+    left = {p.name for p in tmp_path.iterdir()}
     assert dead not in left and far_old not in left
     assert {alive, far_new, *others} <= left
     assert left == {alive, far_new, *others, "ckpt.npz", "checkpoint"}
@@ -202,8 +208,8 @@ def _restore_fails(model, path, *words):
 
 
 def test_truncated_file(model, tmp_path):
-    prefix = model["saver"].save(model["sess"], str(tmp_path / "ckpt"))
-    data = open(prefix + ".npz", "rb").read()
+    model["saver"].save(model["sess"], str(tmp_path / "ckpt"))
+    data = (tmp_path / "ckpt.npz").read_bytes()
     for n in (0, 10, len(data) // 2, len(data) - 5):
         bad = tmp_path / f"trunc{n}.npz"
         bad.write_bytes(data[:n])
@@ -211,8 +217,8 @@ def test_truncated_file(model, tmp_path):
 
 
 def test_corrupted_bytes(model, tmp_path):
-    prefix = model["saver"].save(model["sess"], str(tmp_path / "ckpt"))
-    data = bytearray(open(prefix + ".npz", "rb").read())
+    model["saver"].save(model["sess"], str(tmp_path / "ckpt"))
+    data = bytearray((tmp_path / "ckpt.npz").read_bytes())
     rng = np.random.default_rng(0)
     for trial in range(5):
         bad_data = bytearray(data)
@@ -336,14 +342,13 @@ def test_npz_with_object_array_never_runs(model, tmp_path):
     _restore_fails(model, evil, "'w:0' is stored as object")
     assert not marker.exists()
     fmt_evil = tmp_path / "evil_format.npz"  # the object array where the marker is read first
-    np.savez(fmt_evil, **{"__format__": obj[:1, 0].reshape(()), "__version__": np.array(1)})
+    np.savez(fmt_evil, __format__=obj[:1, 0].reshape(()), __version__=np.array(1))
     _restore_fails(model, fmt_evil, "'__format__' marker is stored as object")
     assert not marker.exists()
 
 
 def test_unknown_and_duplicate_members_are_refused(model, tmp_path):
-    base = {f"{k}.npy": _npy(v) for k, v in {**GOOD, "__format__": np.array("nnplug-checkpoint"),
-                                             "__version__": np.array(1)}.items()}
+    base = _good_members()
     junk = tmp_path / "junk.npz"
     with zipfile.ZipFile(junk, "w") as z:
         for name, data in {**base, "payload.exe": b"MZ..."}.items():
@@ -393,8 +398,7 @@ def _zip_with(path, members, extra):
 def test_compressed_bombs_cost_no_memory(model, tmp_path, name, header_shape, words):
     """Finding: a 0.3 MB checkpoint with a compressed 300 MiB member cost 300 MB before any check, and an
     unused member was loaded too."""
-    members = {f"{k}.npy": _npy(v) for k, v in {**GOOD, "__format__": np.array("nnplug-checkpoint"),
-                                                "__version__": np.array(1)}.items()}
+    members = _good_members()
     if name == "v/w.npy":
         del members["v/w.npy"]
     bomb = tmp_path / "bomb.npz"
@@ -423,8 +427,7 @@ def _patch_declared_size(data, member, size):
 
 def test_member_lying_about_its_size_is_not_inflated(model, tmp_path):
     """The directory says 176 bytes (what w needs) but the stream inflates to 64 MiB: reading stops at 176."""
-    members = {f"{k}.npy": _npy(v) for k, v in {**GOOD, "__format__": np.array("nnplug-checkpoint"),
-                                                "__version__": np.array(1)}.items()}
+    members = _good_members()
     honest = len(members.pop("v/w.npy"))
     liar = tmp_path / "liar.npz"
     _zip_with(liar, members, lambda z: _write_zeros_member(z, "v/w.npy", (2, 3), 64 << 20))
@@ -434,8 +437,7 @@ def test_member_lying_about_its_size_is_not_inflated(model, tmp_path):
 
 
 def test_header_that_disagrees_with_the_member_size_is_refused(model, tmp_path):
-    members = {f"{k}.npy": _npy(v) for k, v in {**GOOD, "__format__": np.array("nnplug-checkpoint"),
-                                                "__version__": np.array(1)}.items()}
+    members = _good_members()
     honest = len(members["v/w.npy"])
     members["v/w.npy"] = members["v/w.npy"] + b"\0" * 8  # 8 bytes more than its header describes
     padded = tmp_path / "padded.npz"

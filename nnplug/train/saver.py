@@ -163,8 +163,7 @@ class Saver:
         if global_step is not None:
             step = int(sess.run(global_step) if hasattr(global_step, "op") else global_step)
             save_path = f"{save_path}-{step}"
-        prefix = str(save_path)
-        prefix = prefix[: -len(SUFFIX)] if prefix.endswith(SUFFIX) else prefix
+        prefix = str(save_path).removesuffix(SUFFIX)
         arrays = {}
         for name, var in self._vars.items():
             value = sess.variable_value(var)
@@ -225,7 +224,7 @@ def _reading(path, what):
         yield
     except CheckpointError:
         raise
-    except Exception as e:  # noqa: BLE001 - BadZipFile, zlib.error, EOFError, OSError, struct.error, ValueError ...
+    except Exception as e:  # BadZipFile, zlib.error, EOFError, OSError, struct.error, ValueError ...
         raise CheckpointError(f"cannot read checkpoint '{path}': {what} ({type(e).__name__}: {e})", path) from e
 
 
@@ -413,7 +412,7 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
     if name in ("", ".", "..") or "\x00" in name:
         raise CheckpointError(f"checkpoint index '{index}' names {_short(latest)}, not a file in the folder", index)
     path = os.path.join(checkpoint_dir, name)
-    prefix = path[: -len(SUFFIX)] if path.endswith(SUFFIX) else path
+    prefix = path.removesuffix(SUFFIX)
     if not (os.path.isfile(prefix + SUFFIX) or os.path.isfile(path)):
         return None  # as TF1: the index names a checkpoint whose file is gone
     return prefix
