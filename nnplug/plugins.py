@@ -153,12 +153,14 @@ def _entry_points():
     found, seen = [], set()
     for dist in metadata.distributions():
         try:
+            eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+            if not eps:
+                continue
             name, version = dist.metadata["Name"] or "?", dist.version or "?"
             key = name.lower().replace("-", "_").replace(".", "_")
             if key in seen:  # the same package twice on sys.path: the first one is the one Python imports
                 continue
             seen.add(key)
-            eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
         except Exception as e:  # noqa: BLE001
             _warn_once(("dist", str(getattr(dist, "_path", id(dist)))),
                        f"the metadata of an installed package could not be read and its nnplug plugins (if any) "
