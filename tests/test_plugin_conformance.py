@@ -9,9 +9,9 @@ nnplug.testing.__main__.main), in a child process that registers the plugin firs
 in Tanh cases only, with reports that name Tanh and the backend; the faithful one passes every case, so the
 check can tell them apart.
 
-Also: one plugin providing a backend name twice (and a name another plugin has) is reported by name, the first
-class is kept, and numpy keeps working. (A name clash between two entry-point plugins is covered in
-tests/test_plugins.py::test_duplicate_backend_name_warns_and_keeps_the_first.)
+Also: one plugin providing a backend name twice (and the built-in numpy backend's name) is reported by name,
+the first class is kept, the impostor is refused, and numpy keeps working. (A name clash between two entry-point
+plugins is covered in tests/test_plugins.py::test_duplicate_third_party_backend_name_warns_and_keeps_the_first.)
 """
 import subprocess
 import sys
@@ -144,8 +144,8 @@ def test_plugin_providing_a_backend_name_twice_is_reported_and_numpy_keeps_worki
     messages = [str(w.message) for w in caught]
     assert ("backend 'faulty' from plugin 'test-duplicating-plugin' is already provided by "
             "'test-duplicating-plugin'; the first one is kept") in messages, messages
-    assert ("backend 'numpy' from plugin 'test-duplicating-plugin' is already provided by 'numpy'; "
-            "the first one is kept") in messages, messages
+    assert ("backend 'numpy' from plugin 'test-duplicating-plugin' was refused: it claims the name 'numpy', "
+            "which belongs to a built-in backend") in messages, messages
     classes = plugins.backend_classes()
     assert classes["faulty"] == (FaultyBackend, "test-duplicating-plugin")
     assert classes["numpy"] == (NumpyBackend, "numpy")

@@ -1,32 +1,144 @@
-"""Saver: checkpoints as plain-data `.npz` files (never pickle), written atomically, with a JSON index."""
+"""Saver: checkpoints as plain-data `.npz` files (never pickle), crash-safe on disk, read with bounded memory.
+
+A checkpoint is the file `<prefix>.npz`: a zip of `.npy` members, `v/<variable op name>.npy` per variable and
+two markers. The folder's `checkpoint` file (JSON) names the latest and the kept ones. As in TF1, `save` and
+`latest_checkpoint` return the prefix (`.../model.ckpt-100`) and `restore` takes it (or the file's name).
+
+Writing: the checkpoint goes to a temporary file that is fsynced and renamed, then the index the same way, and
+only then are checkpoints beyond `max_to_keep` deleted, so a kill at any point leaves an index naming whole
+files. A temporary file's name is short (NAME_MAX-safe) and carries its writer's host and pid: the next write in
+that folder removes those whose writer is dead.
+
+Reading: each member is checked against the variable it restores (declared size, then the .npy header's shape
+and dtype) before its data is read; decompression never goes past the declared size; members of variables
+not being restored are never read; values must fit the variable's dtype. Nothing changes unless all pass.
+"""
+import contextlib
+import hashlib
 import json
+import math
 import os
-import tempfile
+import re
+import secrets
+import socket
+import stat
+import threading
+import time
+import zipfile
 
 import numpy as np
+from numpy.lib import format as npy_format
 
+from ..errors import InvalidArgumentError
 from ..graph import GraphKeys, get_default_graph
 
 FORMAT = "nnplug-checkpoint"
 VERSION = 1
 INDEX = "checkpoint"
+SUFFIX = ".npz"
+MARKERS = ("__format__", "__version__")
+MAX_HEADER_BYTES = 4096  # the .npy header of any array nnplug saves is ~128 bytes
+MAX_MARKER_BYTES = 1024
+MAX_INDEX_BYTES = 1 << 20
+MAX_ITEMSIZE = 8  # the widest value dtype a checkpoint may hold (int64, float64)
+STALE_AFTER_S = 24 * 3600  # a temp file untouched this long is stale even if a process has its pid (reuse)
+
+_HOST = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+_TEMP_NAME = re.compile(r"\.nnplug-([0-9a-f]{8})-([0-9a-f]{6})-[0-9a-f]{8}\.tmp\Z")
+_writing = set()  # temp files this process is writing now
+_writing_lock = threading.Lock()
+
+
+class CheckpointError(InvalidArgumentError):
+    """A checkpoint that cannot be read or restored; the message names the file and what is at fault."""
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.path = path
+
+
+def _short(text, limit=80):
+    text = str(text)
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
+
+
+# -- writing -----------------------------------------------------------------------------------------------
+def _pid_alive(pid):
+    if os.name != "posix":
+        return True  # no side-effect-free check (os.kill would end it): such temps go by age alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
+def remove_stale_temps(folder):
+    """Delete temporary files of nnplug writes in `folder` whose writer is gone: named by atomic_write, not being
+    written by this process, and either from a dead process on this host or untouched for STALE_AFTER_S."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match is None:
+            continue
+        with _writing_lock:
+            if entry.path in _writing:
+                continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        pid, host = int(match.group(1), 16), match.group(2)
+        dead = host == _HOST and (pid == os.getpid() or not _pid_alive(pid))
+        if dead or time.time() - info.st_mtime > STALE_AFTER_S:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _fsync_folder(folder):
+    """Make a rename durable (POSIX); filesystems that cannot fsync a folder are left to their own devices."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write(path, write):
-    """Call write(file) on a temporary file beside `path`, fsync, then rename over `path`."""
+    """Call write(file) on a temporary file beside `path`, fsync, rename it over `path`, fsync the folder.
+    A write that fails leaves `path` as it was and no temporary file; one killed leaves a temporary file that
+    the next atomic_write in the folder removes."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    remove_stale_temps(folder)
+    tmp = os.path.join(folder, f".nnplug-{os.getpid():08x}-{_HOST}-{secrets.token_hex(4)}.tmp")
+    with _writing_lock:
+        _writing.add(tmp)
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_folder(folder)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        with _writing_lock:
+            _writing.discard(tmp)
 
 
 def _key(var):
@@ -44,93 +156,263 @@ class Saver:
         if not self._vars:
             raise ValueError("no variables to save")
         self.max_to_keep = max_to_keep
-        self._kept = []
+        self._kept = []  # checkpoint files this Saver wrote and keeps, oldest first
 
     def save(self, sess, save_path, global_step=None, write_meta_graph=False):
-        """Write every variable's value; returns the checkpoint path (ending in .npz)."""
-        step = None
+        """Write every variable's value to `<save_path>[-<step>].npz`; returns that prefix (as TF1 does)."""
         if global_step is not None:
             step = int(sess.run(global_step) if hasattr(global_step, "op") else global_step)
-        base = f"{save_path}-{step}" if step is not None else str(save_path)
-        path = base if base.endswith(".npz") else base + ".npz"
+            save_path = f"{save_path}-{step}"
+        prefix = str(save_path).removesuffix(SUFFIX)
         arrays = {}
         for name, var in self._vars.items():
             value = sess.variable_value(var)
             if value is None:
                 raise ValueError(f"cannot save: variable '{var.name}' is not initialized in this session")
             arrays["v/" + name] = value
-        arrays["__format__"] = np.array(FORMAT)
-        arrays["__version__"] = np.array(VERSION)
+        arrays.update({"__format__": np.array(FORMAT), "__version__": np.array(VERSION)})
+        path = prefix + SUFFIX
         atomic_write(path, lambda f: np.savez(f, **arrays))
         self._remember(path)
-        return path
+        return prefix
 
     def _remember(self, path):
-        if path in self._kept:
-            self._kept.remove(path)
-        self._kept.append(path)
-        while self.max_to_keep and len(self._kept) > self.max_to_keep:
-            old = self._kept.pop(0)
-            if os.path.exists(old):
-                os.unlink(old)
+        """Index the new checkpoint, then (only then) delete the ones beyond max_to_keep."""
+        kept = [p for p in self._kept if p != path] + [path]
+        doomed = []
+        while self.max_to_keep and len(kept) > self.max_to_keep:
+            doomed.append(kept.pop(0))
         folder = os.path.dirname(os.path.abspath(path))
-        index = {"format": FORMAT, "version": VERSION, "latest": os.path.basename(path),
-                 "all": [os.path.basename(p) for p in self._kept]}
+        here = [os.path.basename(p) for p in kept if os.path.dirname(os.path.abspath(p)) == folder]
+        index = {"format": FORMAT, "version": VERSION, "latest": os.path.basename(path), "all": here}
         atomic_write(os.path.join(folder, INDEX), lambda f: f.write(json.dumps(index, indent=1).encode()))
+        self._kept = kept
+        for old in doomed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
 
     def restore(self, sess, save_path):
-        """Load every variable; all are checked before any is changed, so a bad file changes nothing."""
-        path = save_path if str(save_path).endswith(".npz") or not os.path.exists(str(save_path) + ".npz") \
-            else str(save_path) + ".npz"
-        values = read_checkpoint(path)
-        staged = {}
-        for name, var in self._vars.items():
-            if name not in values:
-                raise KeyError(f"checkpoint '{path}' has no value for variable '{var.name}' "
-                               f"(it holds: {', '.join(sorted(values)) or 'nothing'})")
-            value = values[name]
-            if tuple(value.shape) != tuple(var.shape):
-                raise ValueError(f"checkpoint '{path}': variable '{var.name}' has shape {tuple(value.shape)} "
-                                 f"in the file but {tuple(var.shape)} in the graph")
-            if value.dtype.kind not in "biuf" or not np.can_cast(value.dtype, var.dtype.np, "same_kind"):
-                raise ValueError(f"checkpoint '{path}': variable '{var.name}' is stored as {value.dtype} "
-                                 f"in the file, which cannot become {var.dtype.name}")
-            staged[var] = value
-        for var, value in staged.items():
+        """Load every variable from a checkpoint prefix (or file); all are read and checked before any changes,
+        so a bad or hostile file changes nothing and raises CheckpointError naming it."""
+        path = checkpoint_file(save_path)
+        with _Reader(path) as reader:
+            staged = [(var, reader.value(name, var)) for name, var in self._vars.items()]
+        for var, value in staged:
             sess.load_variable(var, value)
 
 
-def read_checkpoint(path):
-    """{variable name: array} from a checkpoint file; raises naming the file if it is not one of ours."""
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint file '{path}' does not exist")
+def checkpoint_file(save_path):
+    """The file a checkpoint prefix (or file name) names."""
+    if save_path is None:
+        raise CheckpointError("cannot restore: the checkpoint path is None (did tf.train.latest_checkpoint find "
+                              "no checkpoint?)")
+    path = os.fspath(save_path)
+    for candidate in ([path] if path.endswith(SUFFIX) else [path + SUFFIX, path]):
+        if os.path.isfile(candidate):
+            return candidate
+    hint = " (it is a folder: restore tf.train.latest_checkpoint(folder))" if os.path.isdir(path) else ""
+    if not path.endswith(SUFFIX):
+        hint = hint or f" (there is no file '{path}{SUFFIX}')"
+    raise CheckpointError(f"checkpoint '{path}' does not exist{hint}", path)
+
+
+# -- reading -----------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _reading(path, what):
+    """Turn whatever zipfile, zlib or numpy raise about a damaged file into CheckpointError naming it."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "__format__" not in data.files or str(data["__format__"]) != FORMAT:
-                raise ValueError(f"'{path}' is not an nnplug checkpoint (no '{FORMAT}' marker)")
-            if int(data["__version__"]) > VERSION:
-                raise ValueError(f"checkpoint '{path}' has format version {int(data['__version__'])}; "
-                                 f"this nnplug reads up to {VERSION}")
-            return {k[2:]: data[k] for k in data.files if k.startswith("v/")}
-    except ValueError as e:
-        if "nnplug" in str(e):
+        yield
+    except CheckpointError:
+        raise
+    except Exception as e:  # BadZipFile, zlib.error, EOFError, OSError, struct.error, ValueError ...
+        raise CheckpointError(f"cannot read checkpoint '{path}': {what} ({type(e).__name__}: {e})", path) from e
+
+
+def _plain_number(dtype):
+    """bool, int, uint or float up to 8 bytes: no objects (pickle), strings, records or sub-arrays."""
+    return (dtype.kind in "biuf" and not dtype.hasobject and dtype.fields is None and dtype.subdtype is None
+            and dtype.itemsize <= MAX_ITEMSIZE)
+
+
+def _convertible(src, target):
+    """Kinds a value may change on restore (its values are then checked by _fitted): bool to any number,
+    integers to integers or floats, floats to floats. Never floats to integers, nor numbers to bool."""
+    if src.kind == "b":
+        return True
+    if target.kind == "b":
+        return False
+    return target.kind == "f" if src.kind == "f" else True
+
+
+class _Reader:
+    """One checkpoint file open for restoring: its members indexed by variable name, each read when asked."""
+
+    def __init__(self, path):
+        self.path = path
+        with _reading(path, "the file cannot be opened"):
+            self._file = open(path, "rb")
+        try:
+            self._open()
+        except BaseException:
+            self._file.close()
             raise
-        raise ValueError(f"cannot read checkpoint '{path}': {e}") from None
-    except (OSError, EOFError, KeyError) as e:
-        raise ValueError(f"cannot read checkpoint '{path}': {type(e).__name__}: {e}") from None
-    except Exception as e:  # zipfile.BadZipFile and friends
-        raise ValueError(f"cannot read checkpoint '{path}': corrupted or not an .npz file ({e})") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+    def _fail(self, message):
+        return CheckpointError(f"cannot read checkpoint '{self.path}': {message}", self.path)
+
+    def _open(self):
+        magic = self._file.read(8)
+        self._file.seek(0)
+        if magic[:1] == b"\x80":
+            raise self._fail("it is a Python pickle, which nnplug never loads")
+        if magic.startswith(npy_format.MAGIC_PREFIX):
+            raise self._fail("it is a bare .npy array, not an .npz checkpoint")
+        with _reading(self.path, "it is not an .npz (zip) file or is damaged"):
+            self._zip = zipfile.ZipFile(self._file)
+        infos = self._zip.infolist()
+        names = [info.filename for info in infos]
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise self._fail(f"member {_short(twice)} appears twice")
+        if "__format__.npy" not in names:
+            raise CheckpointError(f"'{self.path}' is not an nnplug checkpoint (no '{FORMAT}' marker)", self.path)
+        self._members, markers = {}, {}
+        for info in infos:
+            name = info.filename
+            if name.endswith(".npy") and name[:-4] in MARKERS:
+                markers[name[:-4]] = info
+            elif name.startswith("v/") and name.endswith(".npy") and len(name) > 6:
+                self._members[name[2:-4]] = info
+            else:
+                raise self._fail(f"unexpected member {_short(name)} (an nnplug checkpoint holds only "
+                                 f"v/<variable>.npy members and its markers)")
+        fmt = self._read(markers["__format__"], MAX_MARKER_BYTES, _marker_check("__format__", "U", "a string"))
+        if str(fmt[()]) != FORMAT:
+            raise CheckpointError(f"'{self.path}' is not an nnplug checkpoint (its marker says {_short(fmt[()])})",
+                                  self.path)
+        if "__version__" not in markers:
+            raise self._fail("it has no '__version__' marker")
+        version = self._read(markers["__version__"], MAX_MARKER_BYTES, _marker_check("__version__", "iu", "an integer"))
+        if not 1 <= int(version[()]) <= VERSION:
+            raise CheckpointError(f"checkpoint '{self.path}' has format version {int(version[()])}; this nnplug "
+                                  f"reads versions 1 to {VERSION}", self.path)
+
+    def _read(self, info, max_data, check):
+        """The array in one .npy member. Its declared size, then its header (`check(shape, dtype)` returns what
+        is wrong, or None) are checked before its data is read; zipfile never inflates past the declared size."""
+        member = _short(info.filename)
+        if info.file_size > MAX_HEADER_BYTES + max_data:
+            raise self._fail(f"member {member} declares {info.file_size} bytes uncompressed, more than the "
+                             f"{MAX_HEADER_BYTES + max_data} it can need")
+        with _reading(self.path, f"member {member} is damaged"), self._zip.open(info) as f:
+            version = npy_format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise self._fail(f"member {member} has .npy format version {version}")
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(f, max_header_size=MAX_HEADER_BYTES)
+            problem = check(tuple(shape), dtype)
+            if problem is not None:
+                raise CheckpointError(f"checkpoint '{self.path}': {problem}", self.path)
+            nbytes = math.prod(shape) * dtype.itemsize
+            if f.tell() + nbytes != info.file_size:
+                raise self._fail(f"member {member} holds {info.file_size} bytes, but its header describes "
+                                 f"{f.tell() + nbytes}")
+            data = f.read(nbytes)
+            if len(data) != nbytes or f.read(1):  # reading to the end also checks the member's CRC
+                raise self._fail(f"member {member} is truncated")
+        return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
+
+    def value(self, name, var):
+        """The value for `var`, checked against its shape and dtype, as an array of the variable's dtype."""
+        info = self._members.get(name)
+        if info is None:
+            held = sorted(self._members)
+            listed = ", ".join(_short(n, 40)[1:-1] for n in held[:10]) + (f" and {len(held) - 10} more"
+                                                                         if len(held) > 10 else "")
+            raise CheckpointError(f"checkpoint '{self.path}' has no value for variable '{var.name}' "
+                                  f"(it holds: {listed or 'nothing'})", self.path)
+        shape, target = tuple(var.shape), var.dtype.np
+
+        def check(file_shape, dtype):
+            if file_shape != shape:
+                return f"variable '{var.name}' has shape {file_shape} in the file but {shape} in the graph"
+            if not _plain_number(dtype) or not _convertible(dtype, np.dtype(target)):
+                return f"variable '{var.name}' is stored as {dtype} in the file, which cannot become {var.dtype.name}"
+            return None
+        value = self._read(info, math.prod(shape) * MAX_ITEMSIZE, check)
+        return _fitted(value, var, self.path)
 
 
-def latest_checkpoint(checkpoint_dir):
-    index = os.path.join(checkpoint_dir, INDEX)
-    if not os.path.exists(index):
-        return None
+def _marker_check(name, kinds, what):
+    def check(shape, dtype):
+        if shape == () and dtype.kind in kinds and not dtype.hasobject:
+            return None
+        return f"its '{name}' marker is stored as {dtype} of shape {shape}, not {what}"
+    return check
+
+
+def _fitted(value, var, path):
+    """`value` as the variable's dtype, refusing (as TF1 does) values that dtype cannot hold: integers out of
+    range or not exactly representable, finite floats that would overflow. Rounding of floats is allowed."""
+    target = np.dtype(var.dtype.np)
+    if value.dtype == target:
+        return value  # read-only over the file's bytes; Session.load_variable copies it
+    if value.size == 0:
+        return value.astype(target)
+    with np.errstate(all="ignore"):
+        converted = value.astype(target)
+        problem = None
+        if target.kind in "iu" and value.dtype.kind in "iu":
+            info = np.iinfo(target)
+            lo, hi = value.min(), value.max()
+            if lo < info.min or hi > info.max:
+                problem = f"values from {lo} to {hi}, outside the range of {target} [{info.min}, {info.max}]"
+        elif target.kind == "f" and value.dtype.kind == "f":
+            finite = np.isfinite(value)
+            if (finite & ~np.isfinite(converted)).any():
+                problem = (f"finite values up to {np.abs(value[finite]).max():g} in magnitude, beyond the range of "
+                           f"{target} (largest {np.finfo(target).max:g})")
+        elif target.kind == "f" and value.dtype.kind in "iu":
+            inexact = (converted.astype(value.dtype) != value) | ~np.isfinite(converted)
+            if inexact.any():
+                problem = (f"integers from {value.min()} to {value.max()} (e.g. {value[inexact].flat[0]}), which "
+                           f"{target} cannot hold exactly")
+    if problem is not None:
+        raise CheckpointError(f"checkpoint '{path}': variable '{var.name}' ({target}) is stored as {value.dtype} "
+                              f"with {problem}; nothing was restored", path)
+    return converted
+
+
+def latest_checkpoint(checkpoint_dir, latest_filename=None):
+    """The prefix of the newest checkpoint the folder's index names (as TF1: `.../model.ckpt-100`), or None."""
+    index = os.path.join(checkpoint_dir, latest_filename or INDEX)
     try:
-        with open(index) as f:
-            latest = json.load(f).get("latest")
-    except (ValueError, AttributeError, UnicodeDecodeError) as e:
-        raise ValueError(f"checkpoint index '{index}' is corrupted: {e}") from None
+        with open(index, "rb") as f:
+            raw = f.read(MAX_INDEX_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise CheckpointError(f"checkpoint index '{index}' cannot be read: {e}", index) from e
+    if len(raw) > MAX_INDEX_BYTES:
+        raise CheckpointError(f"checkpoint index '{index}' is over {MAX_INDEX_BYTES} bytes: not an nnplug index", index)
+    try:
+        latest = json.loads(raw.decode("utf-8")).get("latest")
+    except (ValueError, AttributeError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        hint = " (a TensorFlow index? nnplug reads its own checkpoints only)" if b"model_checkpoint_path" in raw else ""
+        raise CheckpointError(f"checkpoint index '{index}' is corrupted{hint}: {e}", index) from None
     if not isinstance(latest, str) or not latest:
         return None
-    return os.path.join(checkpoint_dir, os.path.basename(latest))  # never a path outside the folder
+    name = os.path.basename(latest)  # never a path outside the folder
+    if name in ("", ".", "..") or "\x00" in name:
+        raise CheckpointError(f"checkpoint index '{index}' names {_short(latest)}, not a file in the folder", index)
+    path = os.path.join(checkpoint_dir, name)
+    prefix = path.removesuffix(SUFFIX)
+    if not (os.path.isfile(prefix + SUFFIX) or os.path.isfile(path)):
+        return None  # as TF1: the index names a checkpoint whose file is gone
+    return prefix
