@@ -284,8 +284,7 @@ class Session(RunState):
             results = self._to_host(plan, plan.run(values, arrays))
         if start is not None:
             self.backend.synchronize()
-            for impl in self._observers:
-                impl.function(session=self, fetches=fetches, seconds=time.perf_counter() - start)
+            plugins.notify_session_run(self, fetches, time.perf_counter() - start, self._observers)
         return spec.rebuild(results)
 
     def _to_host(self, plan, out):

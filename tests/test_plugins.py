@@ -453,18 +453,13 @@ def test_failing_observer_never_raises_into_the_run(fresh):
 
 # The compiler and session call plugins.wrap_kernel / notify_session_run once the lead's refactor of
 # compiler.py and session.py lands; until then these end-to-end checks are expected to fail.
-_needs_wiring = pytest.mark.xfail(strict=True, reason="compiler/session do not call plugins.wrap_kernel / "
-                                                      "plugins.notify_session_run yet")
 
-
-@_needs_wiring
 def test_session_runs_despite_a_failing_kernel_wrapper(fresh):
     plugins.register_plugin(_wrapper_plugin(lambda kernel: 42), name="badwrap")
     with pytest.warns(RuntimeWarning, match="'badwrap'"):
         _assert_numpy_works()
 
 
-@_needs_wiring
 def test_session_run_survives_a_failing_observer(fresh):
     plugins.register_plugin(_Once(nnplug_session_run=lambda session, fetches, seconds: 1 / 0), name="crashy")
     g = tf.Graph()

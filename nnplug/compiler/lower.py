@@ -125,10 +125,9 @@ class Lowering:
                                   f"(needed by '{spec.name}') and the op has no expansion into primitives")
 
     def _step(self, opdef, spec, kernel, inputs, shapes, dtypes, attrs, name):
-        for impl in self._wrappers:  # observers such as profilers (nnplug_wrap_kernel)
-            wrapped = impl.function(spec=spec, kernel=kernel)
-            if wrapped is not None:
-                kernel, self.wrapped = wrapped, True
+        if self._wrappers:  # observers such as profilers (nnplug_wrap_kernel), each isolated
+            kernel, wrapped = plugins.wrap_kernel(spec, kernel, self._wrappers)
+            self.wrapped = self.wrapped or wrapped
         self.kernels.append((kernel, spec))
         result = [Value(s, d) for s, d in zip(shapes, dtypes)]
         if len(result) == 1:
