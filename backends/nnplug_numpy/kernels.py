@@ -227,3 +227,4 @@ def _xent(spec):
         e -= labels
         return loss, e
     return xent
+from . import conv, pool  # noqa: E402,F401 - registers the convolution and pooling kernels
