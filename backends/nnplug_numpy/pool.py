@@ -46,25 +46,41 @@ def max_pool(spec):
     return _combine_taps(geo, dtype, np.maximum, _lowest(dtype))
 
 
+def _tiles_input(geo, taps):
+    """Every input pixel read by exactly one (window, tap): then writing each tap's share is the whole
+    gradient, with no zeroing and no adding."""
+    count = np.zeros((geo.h, geo.w), np.int64)
+    for _, i in taps:
+        count[i[1:3]] += 1
+    return bool(np.all(count == 1))
+
+
 @KERNELS.register("MaxPoolGrad", out=True)
 def max_pool_grad(spec):
     """Each output's gradient goes to the first input of its window (scan order) equal to its maximum."""
     geo, dtype = _geometry(spec, spec.in_shapes[0]), spec.out_dtype.np
     taps = pool_taps(geo)
+    tiled = _tiles_input(geo, taps)
     disjoint = geo.kh <= geo.sh and geo.kw <= geo.sw  # windows do not overlap: each input in one window
-    taken = np.empty(geo.y_shape, bool)
-    hit = np.empty(geo.y_shape, bool)
+    first_full = _covers_all(geo, taps[0][0])
+    taken, hit = np.empty(geo.y_shape, bool), np.empty(geo.y_shape, bool)
     part = None if disjoint else np.empty(geo.y_shape, dtype)
 
     def run(x, y, g, out=None):
         dx = np.empty(geo.x_shape, dtype) if out is None else out
-        dx.fill(0)
-        taken.fill(False)
-        for o, i in taps:
-            h, t = hit[o], taken[o]
-            np.equal(x[i], y[o], out=h)
-            np.greater(h, t, out=h)  # equal to the maximum and no earlier tap was
-            np.logical_or(t, h, out=t)
+        if not tiled:
+            dx.fill(0)
+        if not first_full:
+            taken.fill(False)
+        for k, (o, i) in enumerate(taps):
+            t = taken[o]
+            if k == 0 and first_full:  # nothing taken yet: the first tap's hits are the taken set
+                h = np.equal(x[i], y[o], out=t)
+            else:
+                h = np.equal(x[i], y[o], out=hit[o])
+                np.greater(h, t, out=h)  # equal to the maximum, and no earlier tap was
+                if k < len(taps) - 1:
+                    np.logical_or(t, h, out=t)
             if disjoint:
                 np.multiply(g[o], h, out=dx[i])
             else:

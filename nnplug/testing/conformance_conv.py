@@ -121,6 +121,8 @@ CONVS = [  # (x shape, w shape, strides, padding, dilations)
     ((2, 4, 5, 3), (4, 5, 3, 2), (1, 1), "VALID", (1, 1)),  # the window is the whole input: 1x1 output
     ((2, 6, 6, 4), (3, 3, 2, 6), (1, 1), "SAME", (1, 1)),  # 2 groups
     ((2, 6, 5, 4), (3, 3, 1, 8), (2, 2), "SAME", (1, 1)),  # 4 groups (depthwise, multiplier 2)
+    ((1, 5, 6, 16), (3, 4, 16, 3), (1, 1), "SAME", (1, 1)),  # many channels (NumPy: dx as a conv of g)
+    ((1, 7, 6, 16), (2, 3, 8, 4), (1, 1), "VALID", (2, 1)),  # ... with groups and dilations
 ]
 CONV_IDS = [f"{x}{w}s{s}{p}d{d}" for x, w, s, p, d in CONVS]
 
