@@ -169,6 +169,12 @@ def conv_geometry(x_shape, w_shape):
     return x_shape, (kh, kw), o, groups
 
 
+def conv_output_shape(x_shape, w_shape, attrs):
+    """The NHWC output shape of Conv2D on these shapes (a ShapeError if they cannot work)."""
+    x_shape, window, o, groups = conv_geometry(x_shape, w_shape)
+    return geometry(x_shape, window, o, groups, attrs)[0]
+
+
 def conv_spec_geometry(op_type, in_shapes, out_shapes, attrs):
     """The ConvGeometry of a concrete Conv2D, Conv2DBackpropInput or Conv2DBackpropFilter (kernels use it)."""
     if op_type == "Conv2DBackpropInput":
@@ -221,11 +227,13 @@ def _window_attrs(attrs):
     return {k: attrs[k] for k in ("strides", "dilations", "padding")}
 
 
-def backprop_input(x_like, w, g, attrs):
-    """d(conv2d)/d(input) for an input shaped like `x_like` (a tensor, or a shape: ints or a tensor)."""
-    shape = tuple(x_like.shape) if isinstance(x_like, Tensor) else shape_argument(x_like)
-    if isinstance(x_like, Tensor) and not x_like.shape.is_fully_defined():
-        shape = shape_of(x_like)
+def backprop_input(w, g, attrs, like=None, shape=None):
+    """d(conv2d)/d(input) for an input shaped like the tensor `like`, or of `shape` (ints, or an int32
+    tensor such as `[tf.shape(x)[0], 14, 14, 32]`, read when the plan is compiled)."""
+    if like is not None:
+        shape = tuple(like.shape) if like.shape.is_fully_defined() else shape_of(like)
+    else:
+        shape = shape_argument(shape)
     attrs = _window_attrs(attrs)
     if isinstance(shape, Tensor):
         hint = shape_hint(shape)
@@ -245,7 +253,7 @@ def _backprop_filter(x, w, g, attrs):
 
 def _grad_conv2d(op, g):
     x, w = op.inputs
-    return [backprop_input(x, w, g, op.attrs), _backprop_filter(x, w, g, op.attrs)]
+    return [backprop_input(w, g, op.attrs, like=x), _backprop_filter(x, w, g, op.attrs)]
 
 
 def _grad_backprop_input(op, gg):
@@ -255,7 +263,7 @@ def _grad_backprop_input(op, gg):
 
 def _grad_backprop_filter(op, gg):
     x, w, g = op.inputs
-    return [backprop_input(x, gg, g, op.attrs), None, _conv(x, gg, op.attrs)]
+    return [backprop_input(gg, g, op.attrs, like=x), None, _conv(x, gg, op.attrs)]
 
 
 register("Conv2D", _conv2d_rule, grad=_grad_conv2d)
@@ -393,7 +401,7 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
                 shape = tuple(shape[i] for i in NCHW_TO_NHWC) if len(shape) == 4 else shape
         if not isinstance(shape, Tensor) and len(shape) != 4:
             raise ValueError(f"conv2d_transpose: output_shape must have 4 entries, got {output_shape!r}")
-        y = backprop_input(shape, w, to_nhwc(g, data_format), attrs)
+        y = backprop_input(w, to_nhwc(g, data_format), attrs, shape=shape)
         return from_nhwc(y, data_format)
 
 
