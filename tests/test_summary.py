@@ -1,6 +1,7 @@
 """tf.summary: summaries and graphs written as TensorBoard event files, read back with TensorBoard's own
 loader and checked against hand-computed values."""
 import io
+import itertools
 import os
 import sys
 
@@ -11,8 +12,8 @@ import nnplug as tf
 from nnplug import summary
 
 pytest.importorskip("tensorboard", reason='needs the tensorboard extra: pip install -e ".[tensorboard]"')
-from PIL import Image  # noqa: E402 - tensorboard depends on Pillow
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +95,7 @@ def test_histogram_buckets_match_tf1(tmp_path):
     assert [c for _, c in nonempty] == [c for _, c in expected]
     assert [limit for limit, _ in nonempty] == pytest.approx([limit for limit, _ in expected], rel=1e-12)
     assert limits == sorted(limits) and limits[-1] == sys.float_info.max
-    assert all(c > 0 or nxt > 0 for c, nxt in zip(counts, counts[1:]))  # runs of empty buckets are one entry
+    assert all(c > 0 or nxt > 0 for c, nxt in itertools.pairwise(counts))  # runs of empty buckets are one entry
 
 
 def test_images_as_tf1_scales_them(tmp_path):

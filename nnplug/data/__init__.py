@@ -10,6 +10,10 @@ from .dataset import AUTOTUNE, Dataset
 from .iterator import Iterator, OutOfRangeError
 
 
+class experimental:  # noqa: N801 - TF's namespace tf.data.experimental
+    AUTOTUNE = AUTOTUNE
+
+
 def make_one_shot_iterator(dataset):
     return dataset.make_one_shot_iterator()
 
@@ -25,5 +29,5 @@ def as_numpy(dataset):
     return dataset.as_numpy_iterator()
 
 
-__all__ = ["AUTOTUNE", "Dataset", "Iterator", "OutOfRangeError", "as_numpy", "make_initializable_iterator",
+__all__ = ["AUTOTUNE", "Dataset", "Iterator", "OutOfRangeError", "as_numpy", "experimental", "make_initializable_iterator",
            "make_one_shot_iterator"]

@@ -11,7 +11,8 @@ from ..errors import InvalidArgumentError
 from ..graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor, get_collection, make, name_scope
 from ..ops.registry import register
 from ..shapes import ShapeError, TensorShape, fmt
-from . import _tensorboard, images as _images
+from . import _tensorboard
+from . import images as _images
 from .histogram import histogram_proto
 
 # Strings: NumPy object arrays of bytes, as TF1 fetches them (np.bytes_ would drop a serialized

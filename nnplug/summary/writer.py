@@ -100,20 +100,21 @@ def _writable_dir(logdir):
 class FileWriterCache:
     """One FileWriter per logdir, shared (TF1's tf.summary.FileWriterCache)."""
 
-    _writers = {}
-    _lock = threading.Lock()
-
     @staticmethod
     def get(logdir):
-        with FileWriterCache._lock:
-            writer = FileWriterCache._writers.get(logdir)
+        with _cache_lock:
+            writer = _cache.get(logdir)
             if writer is None or writer._closed:
-                writer = FileWriterCache._writers[logdir] = FileWriter(logdir)
+                writer = _cache[logdir] = FileWriter(logdir)
             return writer
 
     @staticmethod
     def clear():
-        with FileWriterCache._lock:
-            for writer in FileWriterCache._writers.values():
+        with _cache_lock:
+            for writer in _cache.values():
                 writer.close()
-            FileWriterCache._writers.clear()
+            _cache.clear()
+
+
+_cache = {}  # logdir -> FileWriter (FileWriterCache)
+_cache_lock = threading.Lock()
