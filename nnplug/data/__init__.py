@@ -10,7 +10,7 @@ from .dataset import AUTOTUNE, Dataset
 from .iterator import Iterator, OutOfRangeError
 
 
-class experimental:  # noqa: N801 - TF's namespace tf.data.experimental
+class experimental:  # TF's namespace tf.data.experimental
     AUTOTUNE = AUTOTUNE
 
 

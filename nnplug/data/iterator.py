@@ -7,6 +7,7 @@ results, and the plan is specialised to their shapes."""
 import threading
 
 from .. import dtypes as _dt
+from .. import errors as _errors
 from ..errors import FailedPreconditionError, InvalidArgumentError, OpError
 from ..graph import get_default_graph, make_op
 from ..ops.registry import register
@@ -15,8 +16,11 @@ from . import structure as _st
 from .dataset import Dataset, iterate
 
 
-class OutOfRangeError(OpError):
+class _OutOfRangeError(OpError):
     """An iterator read past its dataset's end (TF1's tf.errors.OutOfRangeError)."""
+
+
+OutOfRangeError = getattr(_errors, "OutOfRangeError", None) or _OutOfRangeError  # nnplug.errors' once it has one
 
 
 class Iterator:
