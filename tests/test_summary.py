@@ -10,6 +10,7 @@ import pytest
 
 import nnplug as tf
 from nnplug import summary
+from nnplug.testing import available_backends
 
 pytest.importorskip("tensorboard", reason='needs the tensorboard extra: pip install -e ".[tensorboard]"')
 from PIL import Image
@@ -164,6 +165,23 @@ def test_summaries_in_a_training_step_on_every_backend(backend, tmp_path):
     acc = load(tmp_path)
     assert [e.value for e in acc.Scalars("loss")] == pytest.approx([4.0, 1.0, 0.25])
     assert [h.histogram_value.sum for h in acc.Histograms("predictions")] == pytest.approx([0.0, 4.0, 6.0])
+
+
+@pytest.mark.skipif("opencl" not in available_backends(), reason="the opencl backend cannot run here")
+def test_replayed_training_steps_still_run_their_summaries(monkeypatch):
+    """A step that is recorded and replayed (OpenCL here, CUDA graphs on CuPy) would skip a host op's
+    Python: steps with summaries are never replayed."""
+    monkeypatch.setenv("NNPLUG_OPENCL_REPLAY", "1")
+    x = tf.placeholder(tf.float32, [None, 1], name="x")
+    w = tf.Variable(np.zeros((1, 1), np.float32), name="w")
+    loss = tf.reduce_mean(tf.square(tf.matmul(x, w) - 2.0 * x))
+    train = tf.train.GradientDescentOptimizer(0.25).minimize(loss)
+    s = summary.scalar("loss", loss)
+    with tf.Session(backend="opencl") as sess:
+        sess.run(tf.global_variables_initializer())
+        got = [summary.Summary.FromString(sess.run([s, train], {x: np.ones((4, 1), np.float32)})[0])
+               .value[0].simple_value for _ in range(6)]
+    assert got == pytest.approx([4.0 * 0.25 ** k for k in range(6)])  # w - 2 halves each step
 
 
 # -- bad input ----------------------------------------------------------------------------------
