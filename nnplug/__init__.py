@@ -3,10 +3,12 @@
 `import nnplug as tf` gives the TF1 surface: placeholders, Variables, Sessions, gradients and optimizers.
 """
 from . import dtypes
-from .dtypes import DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: A004
+from .dtypes import (  # noqa: A004
+    DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, string, uint8,
+)
 from .shapes import TensorShape
 from .graph import (
-    Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor,
+    Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor, device,
     get_collection, get_default_graph, name_scope, reset_default_graph,
 )
 from .ops import operators as _operators  # noqa: F401 - installs the Python operators on Tensor
@@ -40,6 +42,8 @@ from .hookspecs import hookimpl  # noqa: E402
 from .plugins import backend, get_backend, set_backend  # noqa: E402
 from . import errors, initializers, nn, train  # noqa: E402
 from . import datasets, layers, losses  # noqa: E402
+from . import data, summary  # noqa: E402
+from .devices import ConfigProto, GPUOptions  # noqa: E402
 
 
 

@@ -7,7 +7,7 @@ falls back to the default backend, as TF1 places such ops on the CPU, and withou
 Session refuses with an error naming the op and the device, as TF1 does. '/cpu:N' is always satisfied."""
 import re
 
-from .errors import InvalidArgumentError
+from .errors import BackendError, InvalidArgumentError
 
 _DEVICE = re.compile(r"(?:/job:\w+)?(?:/replica:\d+)?(?:/task:\d+)?/?(?:device:)?(?P<kind>cpu|gpu|xla_gpu|xla_cpu)"
                      r"(?::(?P<index>\d+|\*))?\Z", re.IGNORECASE)
@@ -67,9 +67,11 @@ def backend_for(graph, config):
     if wanted is None:
         return None
     op, index = wanted
-    ok, why = plugins.availability("cupy")
-    if ok:
+    try:
+        plugins.get_backend(f"cupy:{index}")
         return f"cupy:{index}"
+    except BackendError as e:
+        why = str(e)
     if config is not None and config.allow_soft_placement:
         return None
     raise InvalidArgumentError(f"Cannot assign a device for operation '{op.name}': could not satisfy explicit device "
