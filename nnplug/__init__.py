@@ -49,3 +49,14 @@ mul = multiply
 __version__ = "0.1.0"
 from . import debugging  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
+
+# -- TF1 surface ops (manip/clip/sort), metrics, decays, contrib --------------------------------
+from .ops.manip_ops import (  # noqa: E402,F401,A004
+    boolean_mask, matrix_transpose, pad, reverse, reverse_v2, shape_n, slice, split, strided_slice, tile, unstack,
+)
+from .ops.sequence_ops import eye, lin_space, linspace, range  # noqa: E402,F401,A004
+from .ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm, norm  # noqa: E402,F401
+from .ops.stats_ops import count_nonzero  # noqa: E402,F401
+from . import contrib, linalg, metrics  # noqa: E402,F401
+arg_max, arg_min = argmax, argmin
+# -- end TF1 surface ops -------------------------------------------------------------------------
