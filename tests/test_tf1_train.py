@@ -41,7 +41,7 @@ def test_accuracy_streams_over_batches_in_local_variables(backend):
 
 
 def test_metric_variables_must_be_initialised(backend):
-    acc, update = tf.metrics.accuracy(tf.constant([1, 2]), tf.constant([1, 1]))
+    acc, _ = tf.metrics.accuracy(tf.constant([1, 2]), tf.constant([1, 1]))
     with tf.Session(backend=backend) as s:
         s.run(tf.global_variables_initializer())  # does not start local variables
         with pytest.raises(FailedPreconditionError, match="accuracy/total"):
@@ -49,7 +49,7 @@ def test_metric_variables_must_be_initialised(backend):
 
 
 def test_weighted_accuracy_and_mean(backend):
-    acc, acc_up = tf.metrics.accuracy([1, 2, 3, 4], [1, 0, 3, 0], weights=[1.0, 2.0, 0.0, 1.0])
+    _, acc_up = tf.metrics.accuracy([1, 2, 3, 4], [1, 0, 3, 0], weights=[1.0, 2.0, 0.0, 1.0])
     mean, mean_up = tf.metrics.mean(tf.constant([[1.0, 2.0], [3.0, 6.0]]), weights=[[1.0], [3.0]], name="avg")
     assert {v.name for v in tf.local_variables()} >= {"avg/total:0", "avg/count:0"}
     with tf.Session(backend=backend) as s:

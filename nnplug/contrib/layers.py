@@ -3,10 +3,10 @@ import math
 
 from .. import dtypes as _dt
 from .. import initializers
-from ..ops import random_ops as R
 from ..graph import convert_to_tensor, name_scope
 from ..layers import flatten as _flatten
 from ..ops import math_ops as M
+from ..ops import random_ops as R
 
 
 def flatten(inputs, outputs_collections=None, scope=None):

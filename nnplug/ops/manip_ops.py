@@ -16,6 +16,7 @@ from ..errors import InvalidArgumentError
 from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from .array_ops import concat, shape, slice_spec, stack, transpose
+from .elementwise import cast
 from .registry import register
 
 
@@ -246,7 +247,8 @@ def tile(input, multiples, name=None):  # noqa: A002
         return make("Tile", [x, m], {"multiples": None}, name=name or "Tile")
     if isinstance(multiples, (list, tuple)) and any(isinstance(v, Tensor) or hasattr(v, "_as_tensor")
                                                     for v in multiples):
-        m = stack([convert_to_tensor(v, dtype=_dt.int32) if not isinstance(v, Tensor) else v for v in multiples])
+        m = stack([cast(convert_to_tensor(v), _dt.int32) if isinstance(v, Tensor) or hasattr(v, "_as_tensor")
+                   else convert_to_tensor(v, dtype=_dt.int32) for v in multiples])
         return make("Tile", [x, m], {"multiples": None}, name=name or "Tile")
     return make("Tile", [x], {"multiples": tuple(_ints(multiples, "multiples", "tile"))}, name=name or "Tile")
 

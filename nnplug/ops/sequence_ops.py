@@ -10,6 +10,7 @@ from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
+from .elementwise import cast
 from .registry import register
 
 
@@ -75,7 +76,6 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
 
 
 def _as(v, dtype):
-    from .elementwise import cast
     return cast(convert_to_tensor(v), dtype) if _is_tensor(v) else convert_to_tensor(v, dtype=dtype)
 
 
