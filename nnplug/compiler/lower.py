@@ -172,7 +172,7 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
             values[id(op.outputs[0])] = values[id(op.inputs[0])]
         elif kind in ("Assign", "AssignAdd", "AssignSub"):
             has_assign = True
-            values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])])
+            values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])], var_reads)
         else:
             inputs = [values[id(t)] for t in op.inputs]
             rng = state.rng_for(op) if registry.get(kind).stateful else None
@@ -182,9 +182,11 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
     return [values[id(t)] for t in fetch_tensors], sorted(var_reads), has_assign
 
 
-def _assign(low, op, new):
+def _assign(low, op, new, var_reads):
     var = op.attrs["variable"]
     slot = low.state.variable_slot(var)
+    if op.type != "Assign":  # AssignAdd/AssignSub read the variable: it must be initialised
+        var_reads.add(slot)
     target = low.var(slot, var)
     if op.type != "Assign":
         new = low.emit("Add" if op.type == "AssignAdd" else "Sub", [target, new], name=op.name)

@@ -268,15 +268,6 @@ def stack(values, axis=0, name=None):
     return concat([expand_dims(v, axis) for v in values], axis, name=name)
 
 
-def unstack(value, num=None, axis=0, name=None):
-    value = convert_to_tensor(value)
-    (axis,) = normalize_axis(axis, len(value.shape))
-    num = num if num is not None else value.shape[axis]
-    if num is None:
-        raise ValueError(f"cannot unstack '{value.name}' along an axis of unknown size; pass num")
-    return [getitem(value, (slice(None),) * axis + (i,)) for i in range(num)]
-
-
 def getitem(tensor, key):
     return make("StridedSlice", [tensor], {"spec": slice_spec(key)})
 
