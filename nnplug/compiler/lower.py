@@ -65,6 +65,11 @@ class Lowering:
         name = name or (self.current.name if self.current is not None else op_type)
         if opdef.value_inputs:
             attrs = self._read_values(opdef, inputs, attrs, name)
+        for v in inputs:
+            if None in v.shape:  # made by an op whose output size depends on values (boolean_mask, ...)
+                raise InvalidArgumentError(
+                    f"{op_type} op '{name}' reads a value whose size depends on fed values (shape {fmt(v.shape)}); "
+                    f"nnplug compiles each step for known sizes: fetch that value and feed it to a second run")
         try:
             outs = opdef.infer([TensorShape(v.shape) for v in inputs], [v.dtype for v in inputs], attrs)
         except ShapeError as e:

@@ -12,6 +12,7 @@ from ..ops.random_ops import get_seed
 from ..shapes import TensorShape, fmt
 from . import structure as _st
 from .functions import trace
+from .iterator import Iterator
 
 AUTOTUNE = -1
 
@@ -235,14 +236,16 @@ class Dataset:
 
     # -- reading --------------------------------------------------------------------------------
     def make_one_shot_iterator(self):
-        from .iterator import Iterator
         return Iterator.one_shot(self)
 
     def make_initializable_iterator(self, shared_name=None):
-        from .iterator import Iterator
         it = Iterator.from_structure(self.output_types, self.output_shapes)
         it.initializer = it.make_initializer(self)
         return it
+
+    def one_pass(self):
+        """One pass over the elements: flat tuples of NumPy arrays (a generator, so it can be closed)."""
+        return iterate(self)
 
     def as_numpy_iterator(self):
         """The elements as nested NumPy values, read on the host (scalars as NumPy scalars)."""

@@ -13,7 +13,6 @@ from ..graph import get_default_graph, make_op
 from ..ops.registry import register
 from ..shapes import TensorShape, compatible, fmt
 from . import structure as _st
-from .dataset import Dataset, iterate
 
 
 class _OutOfRangeError(OpError):
@@ -78,7 +77,7 @@ class Iterator:
 
     def make_initializer(self, dataset, name=None):
         """An op that (re)starts this iterator on `dataset`, whose elements must fit its structure."""
-        if not isinstance(dataset, Dataset):
+        if not hasattr(dataset, "one_pass"):  # a Dataset (dataset.py builds iterators, not the reverse)
             raise TypeError(f"make_initializer of iterator '{self.name}' takes a Dataset, got {type(dataset).__name__}")
         if self._one_shot is not None:
             raise ValueError(f"iterator '{self.name}' is a one-shot iterator and cannot be re-initialized")
@@ -99,7 +98,7 @@ class Iterator:
 
     # -- per-session position -------------------------------------------------------------------
     def _position(self, state):
-        start = iterate(self._one_shot) if self._one_shot is not None else None
+        start = self._one_shot.one_pass() if self._one_shot is not None else None
         return state.resource(self._key, lambda: _Position(start))
 
     def _check(self, element, op_name):
@@ -156,7 +155,7 @@ def _make_iterator_kernel(spec):
     position = iterator._position(spec.state)
 
     def initialize():
-        position.restart(iterate(dataset))
+        position.restart(dataset.one_pass())
         return ()
     return initialize
 
