@@ -1,8 +1,14 @@
 """Keras-2 optimizers as graph ops: one `iterations` variable, slot variables, and assign ops per weight.
 
 `decay` is Keras 2's time-based decay: lr_t = lr / (1 + decay * iterations), where `iterations` counts the
-updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rate=`.
+updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rate=`. The learning rate is a
+variable of the training step (not among `weights`, as in Keras 2's files), so callbacks can set
+`optimizer.learning_rate` between batches and the next step uses it.
 """
+import math
+
+import numpy as np
+
 from .. import dtypes as _dt
 from ..autodiff import gradients
 from ..graph import constant, control_dependencies, convert_to_tensor, name_scope
@@ -17,16 +23,35 @@ class Optimizer:
             learning_rate = kwargs.pop("lr")
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
-        if learning_rate < 0 or decay < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate and decay must be >= 0, "
-                             f"got {learning_rate} and {decay}")
-        self.learning_rate, self.decay = float(learning_rate), float(decay)
+        if decay < 0:
+            raise ValueError(f"{type(self).__name__}: decay must be >= 0, got {decay}")
+        self.decay = float(decay)
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.name = name or type(self).__name__
         self.iterations = None
         self.weights = []  # iterations first, then the slots, in creation order
+        self.learning_rate_variable, self._session = None, None
+        self.learning_rate = learning_rate
 
-    lr = property(lambda self: self.learning_rate)
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+                not math.isfinite(value) or value < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0, got {value!r}")
+        self._learning_rate = float(value)
+        if self._session is not None:
+            self._session.load_variable(self.learning_rate_variable, np.float32(value))
+
+    lr = learning_rate
+
+    def attach(self, session):
+        """Keep the learning-rate variable in `session` in step with `learning_rate` from now on."""
+        self._session = session
+        session.load_variable(self.learning_rate_variable, np.float32(self._learning_rate))
 
     def _variable(self, value, name, shape=(), dtype=_dt.float32):
         v = Variable(constant(value, dtype=dtype, shape=shape), trainable=False, name=name)
@@ -34,7 +59,7 @@ class Optimizer:
         return v
 
     def _lr(self):
-        lr = convert_to_tensor(self.learning_rate, dtype=_dt.float32)
+        lr = self.learning_rate_variable
         if self.decay > 0:
             t = M.cast(self.iterations, _dt.float32)
             lr = lr / (1.0 + convert_to_tensor(self.decay, dtype=_dt.float32) * t)
@@ -52,6 +77,8 @@ class Optimizer:
         with name_scope(self.name):
             if self.iterations is None:
                 self.iterations = self._variable(0, "iterations", dtype=_dt.int64)
+                self.learning_rate_variable = Variable(constant(self._learning_rate, dtype=_dt.float32),
+                                                       trainable=False, name="learning_rate")
             grads = gradients(loss, params) if params else []  # a model without weights still counts steps
             missing = [p.name for p, g in zip(params, grads) if g is None]
             if missing:

@@ -69,6 +69,7 @@ class Trainer:
             updates = self.optimizer.get_updates(train_loss, params)
             train_op = group(*updates, name="train")
         self._initialize(self.optimizer.weights)
+        self.optimizer.attach(self._session)
         names = ["loss"] + [n for n, _ in train_mets]
         self._train = {"y": y, "names": names,
                        "train": [train_op, train_loss] + [t for _, t in train_mets],
@@ -161,47 +162,34 @@ class Trainer:
             x, y, val = data.train_validation_split(x, y, validation_split)
         if len(x) == 0:
             raise ValueError("fit: no training samples (x is empty, or validation_split took them all)")
-        history = cbks.History()
-        callbacks = [history] + list(callbacks or [])
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.set_params({"batch_size": batch_size, "epochs": epochs, "samples": len(x), "verbose": verbose,
-                           "metrics": t["names"] + ["val_" + k for k in t["names"]] if val else t["names"]})
+        params = {"batch_size": batch_size, "epochs": epochs, "samples": len(x), "verbose": verbose,
+                  "metrics": t["names"] + ["val_" + k for k in t["names"]] if val else t["names"]}
+        callbacks = cbks.CallbackList(callbacks, self, params, cbks.ProgbarLogger() if verbose else None)
         if verbose:
             print(f"Train on {len(x)} samples" + (f", validate on {len(val[0])} samples" if val else ""))
-        progress = cbks.ProgressLogger(verbose, epochs, len(x)) if verbose else None
         self.stop_training = False
-        for cb in callbacks:
-            cb.on_train_begin({})
+        callbacks.on_train_begin()
         train = data.TrainingData(*self._training_data(x, y), batch_size, shuffle)
         for epoch in range(initial_epoch, epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, {})
-            logs = self._fit_epoch(train, epoch, progress, callbacks)
+            callbacks.on_epoch_begin(epoch)
+            logs = self._fit_epoch(train, callbacks.batch_callbacks)
             if val is not None:
                 res = self._run_batches(t["test"], val[0], val[1], batch_size)
                 logs.update({"val_" + nm: float(v) for nm, v in zip(t["names"], res)})
-            if progress:
-                progress.epoch_end(logs)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
+            callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        for cb in callbacks:
-            cb.on_train_end({})
-        self.history = history
-        return history
+        callbacks.on_train_end()
+        self.history = callbacks.history
+        return self.history
 
-    def _fit_epoch(self, train, epoch, progress, callbacks):
-        """One pass over the training batches; the epoch's logs (batch-size-weighted means)."""
+    def _fit_epoch(self, train, batch_cbs):
+        """One pass over the training batches; the epoch's logs (batch-size-weighted means). A batch callback
+        that sets `stop_training` (TerminateOnNaN) ends the epoch after its batch."""
         t = self._train
         run, xph, yph, fetches, names = self._session.run, self._x, t["y"], t["train"], t["names"]
-        batch_cbs = cbks.batch_hooks(callbacks)
-        batches = train.epoch()
         sums, seen = np.zeros(len(names)), 0
-        if progress:
-            progress.epoch_begin(epoch, lambda: dict(zip(names, sums / max(seen, 1))))
-        for b, (bx, by) in enumerate(batches):
+        for b, (bx, by) in enumerate(train.epoch()):
             if batch_cbs:
                 for cb in batch_cbs:
                     cb.on_batch_begin(b, {"batch": b, "size": len(bx)})
@@ -210,12 +198,12 @@ class Trainer:
             for m in range(len(names)):
                 sums[m] += out[m + 1] * k
             seen += k
-            if progress:
-                progress.update(k)
             if batch_cbs:
                 logs = {"batch": b, "size": k, **{nm: float(v) for nm, v in zip(names, out[1:])}}
                 for cb in batch_cbs:
                     cb.on_batch_end(b, logs)
+                if self.stop_training:
+                    break
         return {nm: float(v) for nm, v in zip(names, sums / seen)}
 
     def _training_data(self, x, y):
