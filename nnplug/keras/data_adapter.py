@@ -54,6 +54,10 @@ def check_y(model, y, n, what):
 
 def _class_ids(model, y, n, what):
     n_out, name = model.output_shape[-1], model.loss.name
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: {name} expects integer class ids 0..{n_out - 1}, got y of dtype {y.dtype} "
+                        f"(first value {y.flat[0]!r}); map the labels to class ids first" if y.size else
+                        f"{what}: {name} expects integer class ids, got y of dtype {y.dtype}")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
@@ -67,21 +71,77 @@ def _class_ids(model, y, n, what):
     return y.astype(np.int32)
 
 
+def check_nonempty(x, what):
+    if len(x) == 0:
+        raise ValueError(f"{what}: x has no samples (shape {x.shape}); pass at least one row")
+    return x
+
+
+# -- sample weights ------------------------------------------------------------------------
+def check_sample_weight(sample_weight, n, what):
+    """Per-sample weights of shape (n,) as float32, or None."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: sample_weight must be numbers, one per sample, got {type(sample_weight).__name__} "
+                        f"({e})") from None
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(f"{what}: sample_weight must have shape ({n},), one weight per sample, got {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{what}: sample_weight holds NaN or infinite values (first at index "
+                         f"{int(np.flatnonzero(~np.isfinite(w))[0])})")
+    return w.astype(np.float32)
+
+
+def class_sample_weights(model, y, class_weight, what):
+    """Per-sample weights class_weight[class of y] (1 for classes it leaves out), as Keras 3 does; the class
+    is the id (sparse labels), the arg max of a row, or the 0/1 label of a single output."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{what}: class_weight must be a dict {{class id: weight}}, got {type(class_weight).__name__}")
+    n_classes = max(int(model.output_shape[-1]), 2)
+    table = np.ones(n_classes, np.float64)
+    for key, weight in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < n_classes:
+            raise ValueError(f"{what}: class_weight keys must be class ids in [0, {n_classes}), got {key!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight):
+            raise ValueError(f"{what}: class_weight[{key}] must be a finite number, got {weight!r}")
+        table[int(key)] = weight
+    if y.ndim > 2:
+        raise ValueError(f"{what}: class_weight needs one label per sample, got y of shape {y.shape}")
+    if y.ndim == 1:
+        ids = y.astype(np.int64)
+    else:
+        ids = y.argmax(-1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+    return table[np.clip(ids, 0, n_classes - 1)].astype(np.float32)
+
+
+def combine_weights(sample_weight, class_weights):
+    if class_weights is None:
+        return sample_weight
+    return class_weights if sample_weight is None else sample_weight * class_weights
+
+
 # -- validation data -----------------------------------------------------------------------
 def unpack_validation_data(model, validation_data):
-    """(x_val, y_val) checked against the model."""
-    if len(validation_data) not in (2, 3):
-        raise ValueError("validation_data must be a tuple (x_val, y_val)")
-    vx = check_x(model, validation_data[0], "fit (validation_data)")
-    return vx, check_y(model, validation_data[1], len(vx), "fit (validation_data)")
+    """(x_val, y_val, sample_weight_val or None) checked against the model."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+    what = "fit (validation_data)"
+    vx = check_nonempty(check_x(model, validation_data[0], what), what)
+    vy = check_y(model, validation_data[1], len(vx), what)
+    vw = check_sample_weight(validation_data[2], len(vx), what) if len(validation_data) == 3 else None
+    return vx, vy, vw
 
 
-def train_validation_split(x, y, validation_split):
-    """(x, y, (x_val, y_val)): the last samples, before shuffling, as in Keras."""
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-    split = int(len(x) * (1.0 - validation_split))
-    return x[:split], y[:split], (x[split:], y[split:])
+def train_validation_split(arrays, validation_split):
+    """(training arrays, validation arrays): the last samples, before shuffling, as in Keras; None stays None."""
+    split = int(len(arrays[0]) * (1.0 - validation_split))
+    return ([None if a is None else a[:split] for a in arrays],
+            [None if a is None else a[split:] for a in arrays])
 
 
 # -- batches -------------------------------------------------------------------------------
@@ -91,35 +151,38 @@ def batch_slices(n, batch_size):
 
 
 class TrainingData:
-    """A checked training set and its batches: `epoch()` draws the epoch's shuffle and yields (x, y) batches.
+    """A checked training set and its batches: `epoch()` draws the epoch's shuffle and yields (x, y) batches,
+    or (x, y, sample_weight) batches when it has weights.
 
     On a backend whose arrays a session takes as feeds (a GPU), the set goes to the device once when it is at
     most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn on the host, so np.random.seed still decides
     it) is one gather there; the batches are then slices of device arrays.
     """
 
-    def __init__(self, x, y, to_device, batch_size, shuffle):
-        self.x, self.y, self.to_device = x, y, to_device
+    def __init__(self, x, y, to_device, batch_size, shuffle, sample_weight=None):
+        self.arrays = (x, y) if sample_weight is None else \
+            (x, y, sample_weight if to_device is None else to_device(sample_weight))
+        self.to_device = to_device
         self.n, self.batch_size, self.shuffle = len(x), batch_size, shuffle
 
     def epoch(self):
         """The epoch's batches; the shuffle is drawn now, not at the first batch."""
         idx = np.random.permutation(self.n) if self.shuffle else None
-        x, y = self.x, self.y
+        arrays = self.arrays
         if idx is not None and self.to_device is not None:  # one gather per epoch on the device, then slices
             order = self.to_device(idx)
-            x, y, idx = x.take(order, axis=0), y.take(order, axis=0), None
-        return self._batches(x, y, idx)
+            arrays, idx = tuple(a.take(order, axis=0) for a in arrays), None
+        return self._batches(arrays, idx)
 
-    def _batches(self, x, y, idx):
+    def _batches(self, arrays, idx):
         bs = self.batch_size
         if idx is None:
             for i in batch_slices(self.n, bs):
-                yield x[i:i + bs], y[i:i + bs]
+                yield tuple(a[i:i + bs] for a in arrays)
         else:
             for i in batch_slices(self.n, bs):
                 j = idx[i:i + bs]
-                yield x[j], y[j]
+                yield tuple(a[j] for a in arrays)
 
 
 def stage_on_device(session, x, y):

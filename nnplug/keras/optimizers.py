@@ -31,6 +31,7 @@ class Optimizer:
         self.iterations = None
         self.weights = []  # iterations first, then the slots, in creation order
         self.learning_rate_variable, self._session = None, None
+        self._slots = {}
         self.learning_rate = learning_rate
 
     @property
@@ -57,6 +58,14 @@ class Optimizer:
         v = Variable(constant(value, dtype=dtype, shape=shape), trainable=False, name=name)
         self.weights.append(v)
         return v
+
+    def _slot(self, param, kind):
+        """The zero-initialised `kind` slot of `param`, made once: a second get_updates (the sample-weighted
+        training step) updates the same slots."""
+        key = (id(param), kind)
+        if key not in self._slots:
+            self._slots[key] = self._variable(0, f"{param.op.name}/{kind}", tuple(param.shape), param.dtype)
+        return self._slots[key]
 
     def _lr(self):
         lr = self.learning_rate_variable
@@ -111,7 +120,7 @@ class SGD(Optimizer):
             if self.momentum == 0:
                 updates.append(p.assign_sub(lr * g))
                 continue
-            m = self._variable(0, f"{p.op.name}/momentum", tuple(p.shape), p.dtype)
+            m = self._slot(p, "momentum")
             mom = convert_to_tensor(self.momentum, dtype=p.dtype)
             v = m.assign(mom * m - lr * g)
             updates.append(p.assign_add(mom * v - lr * g if self.nesterov else v))
@@ -134,8 +143,8 @@ class Adam(Optimizer):
         lr_t = self._lr() * M.sqrt(1.0 - M.pow(b2, t)) / (1.0 - M.pow(b1, t))
         updates = []
         for p, g in zip(params, grads):
-            m = self._variable(0, f"{p.op.name}/m", tuple(p.shape), p.dtype)
-            v = self._variable(0, f"{p.op.name}/v", tuple(p.shape), p.dtype)
+            m = self._slot(p, "m")
+            v = self._slot(p, "v")
             m_t = m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
             v_t = v.assign(self.beta_2 * v + (1.0 - self.beta_2) * M.square(g))
             updates.append(p.assign_sub(lr_t * m_t / (M.sqrt(v_t) + self.epsilon)))
@@ -156,7 +165,7 @@ class RMSprop(Optimizer):
         lr = self._lr()
         updates = []
         for p, g in zip(params, grads):
-            a = self._variable(0, f"{p.op.name}/rms", tuple(p.shape), p.dtype)
+            a = self._slot(p, "rms")
             a_t = a.assign(self.rho * a + (1.0 - self.rho) * M.square(g))
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates
@@ -176,7 +185,7 @@ class Adagrad(Optimizer):
         lr = self._lr()
         updates = []
         for p, g in zip(params, grads):
-            a = self._variable(0, f"{p.op.name}/accumulator", tuple(p.shape), p.dtype)
+            a = self._slot(p, "accumulator")
             a_t = a.assign_add(M.square(g))
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates
