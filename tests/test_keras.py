@@ -371,7 +371,7 @@ def test_save_and_load_model_round_trip(tmp_path):
     m.compile(keras.optimizers.SGD(lr=0.05, momentum=0.9, decay=1e-3), "sparse_categorical_crossentropy",
               metrics=["acc"])
     m.fit(x, y, batch_size=20, epochs=2, verbose=0)
-    path = tmp_path / "model.h5"
+    path = tmp_path / "model.npz"  # nnplug's own format (.keras and .h5: tests/test_keras_saving.py)
     m.save(path)
     with np.load(path, allow_pickle=False) as data:  # plain data: arrays and one JSON string
         spec = json.loads(str(data["__config__"]))

@@ -214,9 +214,12 @@ class Model(Trainer):
         return cls(made[config["input"]], made[config["output"]], name=config["name"])
 
     def save(self, filepath, overwrite=True, include_optimizer=True):
+        """Architecture, weights and compile settings; the name picks the format: .keras (Keras 3), .h5 (tf.keras
+        2), else nnplug's .npz. overwrite=False refuses to replace an existing file."""
         saving.save_model(self, filepath, overwrite, include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
+        """Weights only: .weights.h5 (Keras 3), .h5 (tf.keras 2), else nnplug's .npz."""
         saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath):

@@ -18,6 +18,8 @@ from .utils import unknown_name
 
 
 class Optimizer:
+    slots_per_weight = 1  # state arrays per trained weight (bounds what a saved optimizer state may hold)
+
     def __init__(self, learning_rate=0.01, decay=0.0, clipnorm=None, clipvalue=None, name=None, **kwargs):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
@@ -112,6 +114,7 @@ class SGD(Optimizer):
         if momentum < 0:
             raise ValueError(f"SGD momentum must be >= 0, got {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.slots_per_weight = 1 if self.momentum else 0
 
     def _updates(self, params, grads):
         lr = self._lr()
@@ -132,6 +135,8 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """t = iterations+1; lr_t = lr*sqrt(1-b2^t)/(1-b1^t); m, v moving moments; p -= lr_t*m/(sqrt(v)+eps)."""
+
+    slots_per_weight = 2
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0, **kwargs):
         super().__init__(learning_rate, decay, **kwargs)

@@ -35,6 +35,10 @@ class KerasTensor:
 
 
 class Layer:
+    # the fields of get_config() and their kinds, checked before a saved layer is built (saving/schema.py)
+    CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_REQUIRED = ()
+
     def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, dtype="float32",
                  trainable=True, **kwargs):
         if kwargs:
@@ -127,6 +131,9 @@ class Layer:
 
 
 class InputLayer(Layer):
+    CONFIG_FIELDS = {"name": "name", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_REQUIRED = ("batch_input_shape",)
+
     def __init__(self, input_shape=None, batch_size=None, dtype="float32", name=None, batch_input_shape=None,
                  **kwargs):
         if input_shape is None and batch_input_shape is None:

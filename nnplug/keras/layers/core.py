@@ -11,6 +11,10 @@ from .base import Layer
 class Dense(Layer):
     """activation(x @ kernel + bias)."""
 
+    CONFIG_FIELDS = {"units": "positive_int", "activation": "activation", "use_bias": "bool",
+                     "kernel_initializer": "initializer", "bias_initializer": "initializer"}
+    CONFIG_REQUIRED = ("units",)
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
@@ -66,6 +70,9 @@ def _name_of(fn):
 
 
 class Activation(Layer):
+    CONFIG_FIELDS = {"activation": "activation"}
+    CONFIG_REQUIRED = ("activation",)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -80,6 +87,9 @@ class Activation(Layer):
 
 class Dropout(Layer):
     """Inverted dropout in the training pass only; the inference pass is the identity."""
+
+    CONFIG_FIELDS = {"rate": "rate", "seed": "seed", "noise_shape": "null"}
+    CONFIG_REQUIRED = ("rate",)
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
