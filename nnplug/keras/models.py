@@ -22,7 +22,7 @@ class Model(Trainer):
     config_class_name = "Model"  # the class_name a saved config gives
 
     def __init__(self, inputs=None, outputs=None, name=None):
-        self.name = name or L._auto_name("model")
+        self.name = L.base.check_name(name, "model") if name is not None else L._auto_name("model")
         self._graph = self._session = None
         self._built = False
         self.optimizer = self.loss = None
@@ -235,7 +235,7 @@ class Sequential(Model):
     config_class_name = "Sequential"
 
     def __init__(self, layers=None, name=None):
-        super().__init__(name=name or L._auto_name("sequential"))
+        super().__init__(name=name if name is not None else L._auto_name("sequential"))
         self._stack = []
         for layer in layers or []:
             self.add(layer)

@@ -2,6 +2,7 @@
 up (and summarised) symbolically; the model then builds every layer into its own graph once, where each
 layer creates its Variables on first use and reuses them for the training and the inference pass."""
 import collections
+import re
 
 import numpy as np
 
@@ -10,6 +11,15 @@ from ...variables import Variable
 from .. import initializers
 
 _counts = collections.Counter()
+NAME_PATTERN = r"[A-Za-z0-9.][A-Za-z0-9_.\-]{0,255}"  # TF's op-name characters, without the scope '/'
+
+
+def check_name(name, what="layer"):
+    """A layer's name becomes part of its ops' names: letters, digits, '.', '_' and '-' only."""
+    if not isinstance(name, str) or re.fullmatch(NAME_PATTERN, name) is None:
+        raise ValueError(f"{what} name {name!r:.80} is not valid: use letters, digits, '.', '_' and '-' "
+                         f"(starting with a letter, digit or '.'), at most 256 characters")
+    return name
 
 
 def _auto_name(prefix):
@@ -43,7 +53,7 @@ class Layer:
                  trainable=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
-        self.name = name or _auto_name(_snake(type(self).__name__))
+        self.name = check_name(name) if name is not None else _auto_name(_snake(type(self).__name__))
         if input_dim is not None:
             input_shape = (int(input_dim),)
         if input_shape is not None:
@@ -140,7 +150,7 @@ class InputLayer(Layer):
             raise ValueError("InputLayer needs input_shape (the shape of one sample, e.g. (784,))")
         if batch_input_shape is None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
-        super().__init__(name=name or _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
+        super().__init__(name=name if name is not None else _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
                          **kwargs)
         self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])
         self.input_spec = self.output.shape

@@ -17,7 +17,7 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 def open_zip(path, source):
     try:
         zf = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+    except Exception as e:  # noqa: BLE001 - BadZipFile, NotImplementedError (a zip version), OSError, EOFError ...
         raise ModelFileError(path, f"not a readable zip archive ({type(e).__name__}: {e})") from None
     names = [i.filename for i in zf.infolist()]
     if len(set(names)) != len(names):

@@ -15,7 +15,8 @@ MAX_LAYERS = 10_000
 MAX_DIM = 2 ** 31 - 1
 
 FIELD_KINDS = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 256, "description": "a name (a string)"},
+    "name": {"type": "string", "pattern": f"^{L.base.NAME_PATTERN}$",
+             "description": "a name of letters, digits, '.', '_' and '-'"},
     "bool": {"type": "boolean", "description": "true or false"},
     "positive_int": {"type": "integer", "minimum": 1, "maximum": MAX_DIM, "description": "a positive int"},
     "shape": {"type": "array", "minItems": 1, "maxItems": 8,
