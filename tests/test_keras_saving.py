@@ -4,13 +4,15 @@ layouts themselves, and refusing to overwrite."""
 import json
 import zipfile
 
-import h5py
 import numpy as np
 import pytest
 
-from nnplug import keras
-from nnplug.keras.saving import ModelFileError
-from test_keras import blobs, mlp, np_forward, np_softmax
+h5py = pytest.importorskip("h5py")  # the nnplug[h5] extra
+pytest.importorskip("jsonschema")
+
+from nnplug import keras  # noqa: E402
+from nnplug.keras.saving import ModelFileError  # noqa: E402
+from test_keras import blobs, mlp, np_forward, np_softmax  # noqa: E402
 
 L = keras.layers
 FORMATS = ["m.keras", "m.h5", "m.npz"]
@@ -174,3 +176,22 @@ def test_overwrite_false_refuses_to_replace_a_file(tmp_path, name):
     m.save(path)  # overwrite=True, the default, replaces it
     assert path.read_bytes() != b"precious"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "h5py", None)  # as if h5py were not installed
+    m = mlp()
+    for name in ("m.h5", "m.keras"):
+        with pytest.raises(ImportError, match=r'pip install "nnplug\[h5\]"'):
+            m.save(tmp_path / name)
+    m.save(tmp_path / "m.npz")  # nnplug's own format needs no h5py
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "m.npz").get_weights()[0], m.get_weights()[0])
+    (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(ImportError, match=r"nnplug\[h5\]"):
+        keras.models.load_model(tmp_path / "m.h5")
+
+
+def test_a_damaged_hdf5_file_is_a_model_file_error(tmp_path):
+    (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    with pytest.raises(ModelFileError, match=r"m\.h5': not a readable HDF5 file"):
+        keras.models.load_model(tmp_path / "m.h5")

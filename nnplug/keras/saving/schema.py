@@ -2,8 +2,6 @@
 the field by its path (`layers[1].config.units: expected a positive int, got None`) rather than surfacing as
 a TypeError deep inside a layer. Each layer class lists its fields (`CONFIG_FIELDS`, in a small vocabulary of
 field kinds defined here) and the ones it requires (`CONFIG_REQUIRED`)."""
-import jsonschema
-
 from .. import activations
 from ... import initializers as _initializers
 from .. import layers as L
@@ -85,8 +83,17 @@ def _where(prefix, path):
     return text or "the top level"
 
 
+def _jsonschema():
+    try:
+        import jsonschema
+    except ImportError:
+        raise ImportError("loading a model file checks its config with jsonschema: pip install jsonschema") from None
+    return jsonschema
+
+
 def check(instance, schema, path, prefix=""):
     """Raise ModelFileError for the most relevant violation of `schema` by `instance`."""
+    jsonschema = _jsonschema()
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
     if error is None:
         return instance
