@@ -64,6 +64,19 @@ def test_load_weights_from_every_layout(tmp_path, name):
     b.load_weights(tmp_path / name)
     for u, v in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(u, v)
+    other = mlp(hidden=9)
+    before = other.get_weights()
+    with pytest.raises(ModelFileError, match=r"has shape \(4, 8\); the model's '.*kernel' needs \(4, 9\)"):
+        other.load_weights(tmp_path / name)
+    for u, v in zip(before, other.get_weights()):  # a misfit changes nothing
+        np.testing.assert_array_equal(u, v)
+
+
+def test_save_weights_to_a_keras_name_points_to_save(tmp_path):
+    with pytest.raises(ValueError, match=r"use model\.save\('.*w\.keras'\)"):
+        mlp().save_weights(tmp_path / "w.keras")
+    keras.models.save_model(mlp(), tmp_path / "m.keras")
+    assert keras.models.load_model(tmp_path / "m.keras").count_params() == 4 * 8 + 8 + 8 * 3 + 3
 
 
 def test_keras_file_is_keras_3_zip_layout(tmp_path):
@@ -163,15 +176,16 @@ def test_a_tf_keras_2_h5_file_loads_and_predicts_as_numpy(tmp_path):
 
 
 # -- overwrite ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", FORMATS)
+@pytest.mark.parametrize("name", FORMATS + ["w.weights.h5"])
 def test_overwrite_false_refuses_to_replace_a_file(tmp_path, name):
     m = mlp()
     path = tmp_path / name
     path.write_bytes(b"precious")
     with pytest.raises(FileExistsError, match="overwrite=False"):
         m.save(path, overwrite=False)
-    with pytest.raises(FileExistsError, match="overwrite=False"):
-        m.save_weights(path, overwrite=False)
+    if not name.endswith(".keras"):  # save_weights writes no .keras file at all
+        with pytest.raises(FileExistsError, match="overwrite=False"):
+            m.save_weights(path, overwrite=False)
     assert path.read_bytes() == b"precious"
     m.save(path)  # overwrite=True, the default, replaces it
     assert path.read_bytes() != b"precious"

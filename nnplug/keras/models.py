@@ -12,7 +12,7 @@ from ..session import Session
 from . import layers as L
 from . import saving
 from .data_adapter import DEVICE_DATA_MAX, shape_str as _shape_str  # noqa: F401 - kept importable here
-from .saving import load_model, model_from_config, model_from_json  # noqa: F401 - the Keras import paths
+from .saving import load_model, model_from_config, model_from_json, save_model  # noqa: F401 - Keras's paths
 from .trainer import Trainer
 
 

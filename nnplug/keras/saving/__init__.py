@@ -83,6 +83,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 def save_weights(model, filepath, overwrite=True):
     path = str(filepath)
+    if _kind(path) == "keras":
+        raise ValueError(f"save_weights('{path}'): a .keras file holds a whole model; use model.save('{path}'), "
+                         f"or a weights file name ending in .weights.h5, .h5 or .npz")
     refuse_overwrite(path, overwrite)
     model._build()
     values, kind = model.get_weights(), _kind(path)
