@@ -71,7 +71,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     state = [model._session.variable_value(v) for v in model.optimizer.weights] if compiled else []
     kind = _kind(path)
     if kind == "keras":
-        opt = [state[0], model.optimizer.learning_rate] + state[1:] if compiled else None
+        # Keras 3's optimizer vars: iterations (int32 there), the learning rate, then the slots
+        opt = [state[0].astype("int32"), model.optimizer.learning_rate] + state[1:] if compiled else None
         atomic_write(path, lambda f: keras_format.write(f, model, spec, values, opt))
     elif kind in ("h5", "keras3-weights"):
         names = [v.name.split(":")[0] for v in model.optimizer.weights] if compiled else []

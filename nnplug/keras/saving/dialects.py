@@ -65,7 +65,7 @@ def _read_layer(layer):
 
 def _read_initializer(spec):
     name, config = _snake(str(spec.get("class_name", ""))), spec.get("config") or {}
-    if name in _initializers._BY_NAME and (not config or config == {"seed": None}):
+    if name in _initializers._BY_NAME and all(v is None for v in config.values()):
         return name
     return {k: v for k, v in spec.items() if k not in _WRAPPER_KEYS}
 
@@ -120,29 +120,36 @@ def _read_metrics(metrics):
 
 
 # -- writing -----------------------------------------------------------------------------------
+def _input_layer_first(spec):
+    """The layer list as Keras writes a Sequential: an InputLayer first, carrying the batch shape, which the
+    other layers then leave out (Keras 3 misreads it there)."""
+    layers = list(spec["config"]["layers"])
+    if spec["class_name"] != "Sequential" or not layers:
+        return layers
+    if layers[0]["class_name"] != "InputLayer" and layers[0]["config"].get("batch_input_shape") is not None:
+        first = layers[0]["config"]
+        layers.insert(0, {"class_name": "InputLayer", "config": {"name": f"{first['name']}_input",
+                                                                 "batch_input_shape": first["batch_input_shape"]}})
+    return [layers[0]] + [{"class_name": l["class_name"], "config": {k: v for k, v in l["config"].items()
+                                                                     if k != "batch_input_shape"}}
+                          for l in layers[1:]]
+
+
 def keras2_model(spec):
-    """tf.keras 2's model_config: nnplug's own form (it writes batch_input_shape like tf.keras 2)."""
-    return spec
+    """tf.keras 2's model_config (nnplug's own form, with the InputLayer written out)."""
+    return {"class_name": spec["class_name"], "config": {**spec["config"], "layers": _input_layer_first(spec)}}
 
 
 def keras3_model(spec, training):
     """Keras 3's config.json for a Sequential: an InputLayer first, each layer wrapped with its module."""
-    config = spec["config"]
-    layers = list(config["layers"])
-    if spec["class_name"] == "Sequential" and layers and layers[0]["class_name"] != "InputLayer":
-        shape = layers[0]["config"].get("batch_input_shape")
-        if shape is not None:
-            layers.insert(0, {"class_name": "InputLayer", "config": {"name": f"{layers[0]['config']['name']}_input",
-                                                                     "batch_input_shape": shape}})
     out_layers = []
-    for layer in layers:
-        cfg = {k: v for k, v in layer["config"].items() if not (k == "batch_input_shape" and
-                                                               layer["class_name"] != "InputLayer")}
+    for layer in _input_layer_first(spec):
+        cfg = dict(layer["config"])
         if layer["class_name"] == "InputLayer":
             cfg["batch_shape"] = cfg.pop("batch_input_shape")
         out_layers.append({"module": "keras.layers", "class_name": layer["class_name"], "config": cfg,
                            "registered_name": None})
-    out = {"module": "keras", "class_name": spec["class_name"], "config": {**config, "layers": out_layers},
+    out = {"module": "keras", "class_name": spec["class_name"], "config": {**spec["config"], "layers": out_layers},
            "registered_name": None}
     if training is not None:
         out["compile_config"] = {"optimizer": {"module": "keras.optimizers", **training["optimizer"],
