@@ -11,6 +11,7 @@ bin/), then on PATH.
 """
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -122,7 +123,7 @@ def run(args):
     if args.fusion_threshold is not None:
         env[FUSION_ENV] = str(args.fusion_threshold)
     if args.dry_run:
-        print(" ".join(cmd))
+        print(shlex.join(cmd))
         return 0
     return subprocess.call(cmd, env=env)
 
