@@ -285,3 +285,24 @@ def test_the_package_imports_without_starting_mpi():
                          env=dict(os.environ))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("bound,ranks,want", [(8, 4, 2), (1, 4, 1), (8, 16, 1)])
+def test_ranks_sharing_a_machine_split_its_cores_between_their_blas_threads(monkeypatch, bound, ranks, want):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    for name in runtime.THREAD_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(bound)))  # a launcher may bind a rank
+    runtime._share_cores(ranks)
+    try:
+        blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == want for p in blas)
+    finally:
+        runtime._thread_limit.pop().restore_original_limits()
+
+
+def test_a_thread_count_the_user_set_is_kept(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    runtime._share_cores(2)
+    assert runtime._thread_limit == []

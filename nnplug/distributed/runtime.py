@@ -128,19 +128,21 @@ _thread_limit = []
 
 def _share_cores(ranks_here):
     """Ranks on one machine split its cores: each BLAS (OpenBLAS, MKL, OpenMP) gets cores / ranks threads
-    unless the user set a thread count, since N ranks each running all-core BLAS threads oversubscribe
-    the machine many times over (a tenfold slowdown on two cores)."""
+    (or the cores the launcher bound this rank to) unless the user set a thread count, since N ranks each
+    running all-core BLAS threads oversubscribe the machine many times over (tenfold slower on two cores)."""
     if any(os.environ.get(name) for name in THREAD_ENV):
         return
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    total = os.cpu_count() or 1
+    bound = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    threads = bound if bound < total else max(1, total // ranks_here)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        warnings.warn(f"{ranks_here} ranks share this machine's {cores} cores but threadpoolctl is not installed "
-                      f"to split them; set OPENBLAS_NUM_THREADS={max(1, cores // ranks_here)} (or install "
-                      f"threadpoolctl)", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"{ranks_here} ranks share this machine's {total} cores but threadpoolctl is not installed "
+                      f"to split them; set OPENBLAS_NUM_THREADS={threads} (or pip install threadpoolctl)",
+                      RuntimeWarning, stacklevel=3)
         return
-    _thread_limit.append(threadpool_limits(limits=max(1, cores // ranks_here)))
+    _thread_limit.append(threadpool_limits(limits=threads))
 
 
 def is_initialized():
