@@ -43,10 +43,11 @@ def _allreduce_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
     check = _first_run_check(spec, "allreduce", op=op)
+    workspace = C.Workspace()
 
     def allreduce(*arrays):
         check(what)
-        return _single_or_tuple(C.allreduce(arrays, op, names, threshold, what, check=False))
+        return _single_or_tuple(C.allreduce(arrays, op, names, threshold, what, check=False, workspace=workspace))
     return allreduce
 
 
@@ -68,10 +69,11 @@ def _broadcast_host(spec):
     root, names = spec.attrs["root_rank"], list(spec.attrs["names"])
     what = f"broadcast '{spec.name}'"
     check = _first_run_check(spec, "broadcast", root=root)
+    workspace = C.Workspace()
 
     def broadcast(*arrays):
         check(what)
-        return _single_or_tuple(C.broadcast(arrays, root, names, what, check=False))
+        return _single_or_tuple(C.broadcast(arrays, root, names, what, check=False, workspace=workspace))
     return broadcast
 
 

@@ -19,7 +19,11 @@ INSTALL_HINT = ('nnplug.distributed needs mpi4py and an MPI library: pip install
                 '(in an editable clone: pip install -e ".[mpi]"), which installs mpi4py and the MPICH wheel')
 TIMEOUT_ENV = "NNPLUG_COLLECTIVE_TIMEOUT"
 DEFAULT_TIMEOUT = 300.0
-SPIN_SECONDS = 0.005  # poll this long, yielding the core between polls, then back off with short sleeps
+# Waiting polls flat out for SPIN_SECONDS (a peer is usually close: keeping the core beats MPI's own
+# blocking wait several times over on a busy machine), then yields the core between polls until
+# YIELD_SECONDS (a peer may need it, when ranks outnumber cores), then sleeps between polls, up to MAX_NAP.
+SPIN_SECONDS = 0.01
+YIELD_SECONDS = 0.05
 MAX_NAP = 0.002
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 PEEK_SECONDS = 2.0  # how long a timed-out rank may take to read its peers' counters
@@ -205,13 +209,15 @@ def _wait(j, requests, what, seq):
     if Testall(requests):
         return
     now = time.monotonic()
-    spin_until, deadline, nap = now + SPIN_SECONDS, now + timeout(), 0.0
+    spin_until, yield_until, deadline, nap = now + SPIN_SECONDS, now + YIELD_SECONDS, now + timeout(), 0.0
     while not Testall(requests):
         now = time.monotonic()
+        if now < spin_until:
+            continue
         if now > deadline:
             raise CollectiveTimeoutError(_timeout_message(j, what, seq))
-        if now < spin_until:
-            os.sched_yield()  # a peer waiting for this core (machines with fewer cores than ranks) gets it
+        if now < yield_until:
+            os.sched_yield()
         else:
             nap = min(MAX_NAP, nap + 0.0001)
             time.sleep(nap)
