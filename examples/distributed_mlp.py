@@ -76,8 +76,9 @@ def main(argv=None):
         print(f"Test accuracy: {np.mean(y_test == y_test_pred) * 100:.2f}%")
         stats = hvd.STATS
         if stats.calls:
-            print(f"Training time: {seconds:.1f} s; {stats.calls} steps, allreduce {stats.seconds / stats.calls * 1e3:.2f} "
-                  f"ms per step in {stats.buffers / stats.calls:g} fused buffer(s) of {stats.bytes // stats.calls} bytes")
+            per_step = stats.seconds / stats.calls * 1e3
+            print(f"Training time: {seconds:.1f} s; {stats.calls} steps, allreduce {per_step:.2f} ms per step in "
+                  f"{stats.buffers / stats.calls:g} fused buffer(s) of {stats.bytes // stats.calls} bytes")
         else:
             print(f"Training time: {seconds:.1f} s (one rank: no allreduce)")
 

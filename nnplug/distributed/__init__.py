@@ -22,7 +22,9 @@ from . import collectives as _collectives
 from . import ops as _ops
 from .collectives import STATS, Average, Max, Min, Sum, fusion_threshold
 from .data import shard, shard_bounds
-from .optimizer import BroadcastGlobalVariablesHook, DistributedOptimizer, broadcast_global_variables, broadcast_variables
+from .optimizer import (
+    BroadcastGlobalVariablesHook, DistributedOptimizer, broadcast_global_variables, broadcast_variables,
+)
 from .ops import grouped_allreduce, grouped_broadcast
 from .runtime import (
     CollectiveTimeoutError, DistributedError, RankMismatchError, init, is_initialized, local_rank, local_size, rank,

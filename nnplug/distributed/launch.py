@@ -88,7 +88,8 @@ def configure(parser):
     parser.add_argument("-n", "--np", type=int, required=True, metavar="N", help="number of ranks (processes) to start")
     parser.add_argument("--hosts", metavar="H1:N1,H2:N2", help="machines and ranks per machine (default: this one)")
     parser.add_argument("--hostfile", metavar="FILE", help="a file naming the machines, in your MPI's format")
-    parser.add_argument("--mpiexec", metavar="PATH", help="the mpiexec to use (default: next to this Python, else PATH)")
+    parser.add_argument("--mpiexec", metavar="PATH", 
+                        help="the mpiexec to use (default: next to this Python, else PATH)")
     parser.add_argument("--python", default=sys.executable, help="the Python each rank runs (default: this one)")
     parser.add_argument("--collective-timeout", type=float, metavar="SECONDS",
                         help=f"seconds a collective waits for the other ranks (sets {TIMEOUT_ENV}; default 300)")

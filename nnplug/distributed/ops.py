@@ -178,4 +178,5 @@ def grouped_broadcast(tensors, root_rank, name=None, names=None):
 
 def allgather_op(tensor, name=None):
     j = runtime.job("allgather")
-    return make_op(ALLGATHER, _tensors([tensor], "allgather"), {"size": j.size}, name or "DistributedAllgather").outputs[0]
+    tensors = _tensors([tensor], "allgather")
+    return make_op(ALLGATHER, tensors, {"size": j.size}, name or "DistributedAllgather").outputs[0]

@@ -9,7 +9,10 @@
 
 `batch_size` is per rank: the global batch is batch_size * size(), hence the scaled learning rate.
 """
-from .. import STATS, Average, Sum, allgather, allreduce, broadcast, init, is_initialized, local_rank, local_size, rank, shard, size, stats
+from .. import (
+    STATS, Average, Sum, allgather, allreduce, broadcast, init, is_initialized, local_rank, local_size, rank,
+    shard, size, stats,
+)
 from . import callbacks
 from .optimizers import DistributedOptimizer
 
@@ -19,5 +22,5 @@ def verbose(level=1):
     return level if rank() == 0 else 0
 
 
-__all__ = ["STATS", "Average", "DistributedOptimizer", "Sum", "allgather", "allreduce", "broadcast", "callbacks", "init",
-           "is_initialized", "local_rank", "local_size", "rank", "shard", "size", "stats", "verbose"]
+__all__ = ["STATS", "Average", "DistributedOptimizer", "Sum", "allgather", "allreduce", "broadcast", "callbacks",
+           "init", "is_initialized", "local_rank", "local_size", "rank", "shard", "size", "stats", "verbose"]
