@@ -197,10 +197,18 @@ def case_keras():
     if r == 0:
         model.set_weights(start)
     xs, ys = hvd.shard(x, y)
+    mine, averaged = [], []
     history = model.fit(xs, ys, batch_size=per_rank, epochs=2, shuffle=False, verbose=hvd.verbose(0),
                         callbacks=[hvd.callbacks.BroadcastGlobalVariablesCallback(0),
-                                   hvd.callbacks.MetricAverageCallback()])
+                                   keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: mine.append(dict(logs))),
+                                   hvd.callbacks.MetricAverageCallback(),
+                                   keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: averaged.append(logs))])
     same_everywhere(model.get_weights(), "keras fit")
+    for before, after in zip(mine, averaged):  # each rank's epoch metrics, then their mean on every rank
+        for key in ("loss", "accuracy"):
+            np.testing.assert_allclose(after[key], dist.allreduce(np.float64(before[key]), op=dist.Sum) / n)
+        same_everywhere([after["loss"], after["accuracy"]], "MetricAverageCallback")
+        assert len(set(dist.allgather(np.array([before["loss"]])))) == n, "the shards' losses should differ"
     # one process: global batch b is every rank's batch b, one after the other
     order = np.concatenate([np.arange(k * per_rank * steps + b * per_rank, k * per_rank * steps + (b + 1) * per_rank)
                             for b in range(steps) for k in range(n)])
