@@ -11,7 +11,8 @@ shard of the data, gradients averaged by an allreduce every step.
     sess.run(dist.broadcast_global_variables(0))   # every rank starts from rank 0's weights
     x_mine, y_mine = dist.shard(x, y)              # this rank's part of the data
 
-and run it with `mpiexec -n 4 python train.py` or `nnplug launch -n 4 train.py`. Without a launcher the
+and run it with `mpiexec -n 4 python train.py` or `nnplug launch -n 4 train.py`. With one GPU per rank,
+pick it by the rank's place on its machine: `tf.set_backend(f"cuda:{dist.local_rank()}")` after init. Without a launcher the
 job has one rank and the collectives return their inputs. Keras: `nnplug.distributed.keras`.
 
 Collectives take graph tensors (and then add ops to the graph) or NumPy arrays (and then run at once).

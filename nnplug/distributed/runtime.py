@@ -120,8 +120,10 @@ def init(comm=None):
         _share_cores(_job.local_size)
     from .. import plugins
     from .collectives import agree_on
+    plugins.plugin_manager()  # so that plugin aliases resolve: 'xp' and 'arrayapi' are one backend
+    backend_name, _device = plugins.parse_name(plugins.current_backend_name())  # ranks may use different GPUs
     try:
-        agree_on("init", {"backend": plugins.current_backend_name()})
+        agree_on("init", {"backend": backend_name})
     except RankMismatchError:
         _job = None  # every rank saw the same mismatch: none of them is part of a usable job
         raise
