@@ -306,3 +306,18 @@ def test_a_thread_count_the_user_set_is_kept(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     runtime._share_cores(2)
     assert runtime._thread_limit == []
+
+
+@needs_mpi
+def test_results_never_alias_the_fusion_buffers_a_kernel_reuses():
+    """A graph kernel keeps its fusion buffers from run to run; what it returned earlier must not change."""
+    dist.init()
+    workspace = collectives.Workspace()
+    parts = [np.ones((2, 2), np.float32), np.ones(3, np.float32)]
+    first = collectives.allreduce(parts, op=dist.Sum, workspace=workspace, check=False)
+    second = collectives.allreduce([p * 5 for p in parts], op=dist.Sum, workspace=workspace, check=False)
+    for a, b, p in zip(first, second, parts):
+        np.testing.assert_array_equal(a, p)
+        np.testing.assert_array_equal(b, p * 5)
+    halves = [np.ones(4, np.float16)]  # travels as float32, comes back as float16
+    assert collectives.allreduce(halves, op=dist.Sum, workspace=workspace, check=False)[0].dtype == np.float16
