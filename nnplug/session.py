@@ -35,6 +35,16 @@ def _sources(graph, spec):
             if getattr(registry.find(op.type), "source", False)]
 
 
+def _check_integer_range(arr, want, what):
+    """Integers that do not fit `want` are an error (TF1 refuses them), never silently wrapped."""
+    if arr.dtype.kind in "iu" and want.kind in "iu" and arr.size and not np.can_cast(arr.dtype, want):
+        info = np.iinfo(want)
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            raise ValueError(f"cannot feed {what}: values {lo}..{hi} do not fit {want.name} "
+                             f"({info.min}..{info.max})")
+
+
 class _Fetches:
     """Flattens any nesting of lists/tuples/dicts of tensors and ops, and rebuilds the results."""
 
@@ -165,7 +175,11 @@ class Session(RunState):
         return allocate
 
     def load_variable(self, var, value):
-        arr = np.asarray(value, dtype=var.dtype.np)
+        self._check_open()
+        raw = np.asarray(value)
+        if raw.dtype.kind in "iu":
+            _check_integer_range(raw, var.dtype.np, f"variable '{var.name}'")
+        arr = raw.astype(var.dtype.np, copy=False)
         if tuple(arr.shape) != tuple(var.shape):
             raise ValueError(f"cannot load a value of shape {fmt(arr.shape)} into variable '{var.name}' "
                              f"of shape {fmt(var.shape)}")
@@ -174,8 +188,13 @@ class Session(RunState):
             self._n_uninit -= 1
         self._values[slot] = self.backend.to_device(arr.copy())
 
+    def _check_open(self):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+
     def variable_value(self, var):
         """The variable's value as a NumPy array, or None if this session has not initialised it."""
+        self._check_open()
         slot = self._slots.get(var)
         if slot is None or self._values[slot] is None:
             return None
@@ -217,6 +236,7 @@ class Session(RunState):
             if arr.dtype.kind == "f" and t.dtype.is_integer:
                 raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}' "
                                 f"(shape {fmt(t.shape)}); cast them first if truncation is meant")
+            _check_integer_range(arr, want, f"the {t.dtype.name} tensor '{t.name}'")
             arr = arr.astype(want, copy=False)
         return _check_feed_shape(t, arr)
 
@@ -255,8 +275,7 @@ class Session(RunState):
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         """Evaluate `fetches` (tensor, op, or any nesting of lists/tuples/dicts of them) with `feed_dict`."""
-        if self._closed:
-            raise RuntimeError("attempted to use a closed Session")
+        self._check_open()
         start = time.perf_counter() if self._observers else None
         spec = self._fetches(fetches)
         tensors, arrays = [], []

@@ -45,30 +45,26 @@ def _check_scale(scale, fn):
     return float(scale)
 
 
-def l2_regularizer(scale, scope=None):
-    """A function weights -> scale * sum(weights**2) / 2 (None when scale is 0, as TF1)."""
-    scale = _check_scale(scale, "l2_regularizer")
+def _regularizer(scale, scope, kind, penalty, factor):
+    scale = _check_scale(scale, kind)
     if scale == 0:
         return lambda weights: None
 
-    def l2(weights):
+    def regularize(weights):
         w = convert_to_tensor(weights)
-        with name_scope(scope, "l2_regularizer"):
-            return M.multiply(M.reduce_sum(M.square(w)), convert_to_tensor(scale * 0.5, dtype=w.dtype))
-    return l2
+        with name_scope(scope, kind):
+            return M.multiply(M.reduce_sum(penalty(w)), convert_to_tensor(scale * factor, dtype=w.dtype))
+    return regularize
+
+
+def l2_regularizer(scale, scope=None):
+    """A function weights -> scale * sum(weights**2) / 2 (None when scale is 0, as TF1)."""
+    return _regularizer(scale, scope, "l2_regularizer", M.square, 0.5)
 
 
 def l1_regularizer(scale, scope=None):
     """A function weights -> scale * sum(|weights|) (None when scale is 0, as TF1)."""
-    scale = _check_scale(scale, "l1_regularizer")
-    if scale == 0:
-        return lambda weights: None
-
-    def l1(weights):
-        w = convert_to_tensor(weights)
-        with name_scope(scope, "l1_regularizer"):
-            return M.multiply(M.reduce_sum(M.abs(w)), convert_to_tensor(scale, dtype=w.dtype))
-    return l1
+    return _regularizer(scale, scope, "l1_regularizer", M.abs, 1.0)
 
 
 def apply_regularization(regularizer, weights_list=None):

@@ -38,27 +38,17 @@ class Run:
         return self._seeds[key]
 
 
-class Dataset:
+class Dataset(_st.ElementSpec):
     """A sequence of elements (nested tuples/dicts of arrays). Build with the static constructors, chain
     the transformations, read with `make_one_shot_iterator()` / `make_initializable_iterator()`, or on
     the host with `as_numpy_iterator()`."""
 
     def __init__(self, elements, structure, types, shapes, name):
         self._elements = elements  # Run -> iterator of flat tuples of NumPy arrays
-        self._structure = structure
-        self._types = tuple(types)
-        self._shapes = tuple(TensorShape(s) for s in shapes)
+        self._set_spec(structure, types, shapes)
         self.name = name
 
-    # -- element spec ---------------------------------------------------------------------------
-    @property
-    def output_types(self):
-        return _st.pack(self._structure, self._types)
-
-    @property
-    def output_shapes(self):
-        return _st.pack(self._structure, self._shapes)
-
+    # -- element spec (output_types, output_shapes from ElementSpec) ----------------------------
     @property
     def output_classes(self):
         return _st.pack(self._structure, [Tensor] * len(self._types))

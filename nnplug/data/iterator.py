@@ -22,16 +22,14 @@ class _OutOfRangeError(OpError):
 OutOfRangeError = getattr(_errors, "OutOfRangeError", None) or _OutOfRangeError  # nnplug.errors' once it has one
 
 
-class Iterator:
+class Iterator(_st.ElementSpec):
     """TF1's tf.data.Iterator. Make one with `dataset.make_one_shot_iterator()`,
     `dataset.make_initializable_iterator()` or `Iterator.from_structure(types, shapes)`."""
 
     def __init__(self, structure, types, shapes, name, dataset=None):
         self.graph = get_default_graph()
         self.name = self.graph.unique_name(name)  # reserved, so errors and graphs name it as TF1 does
-        self._structure = structure
-        self._types = tuple(types)
-        self._shapes = tuple(TensorShape(s) for s in shapes)
+        self._set_spec(structure, types, shapes)
         self._one_shot = dataset
         self._initializer = None
         self._key = ("nnplug.data.Iterator", self)
@@ -49,15 +47,6 @@ class Iterator:
         else:
             flat_shapes = [TensorShape(s) for s in _flatten_shapes(output_types, output_shapes)]
         return Iterator(_st.template(output_types), flat_types, flat_shapes, "Iterator")
-
-    # -- element spec ---------------------------------------------------------------------------
-    @property
-    def output_types(self):
-        return _st.pack(self._structure, self._types)
-
-    @property
-    def output_shapes(self):
-        return _st.pack(self._structure, self._shapes)
 
     def __repr__(self):
         return f"<nnplug.data.Iterator '{self.name}': {_st.describe(self._structure, self._types, self._shapes)}>"

@@ -58,3 +58,22 @@ def describe(structure, types, shapes):
     """A readable element spec, for error messages: `(float32 (?, 2), int64 (?,))`."""
     parts = [f"{t.name} {s}" for t, s in zip(types, shapes)]
     return repr(pack(structure, parts)).replace("'", "")
+
+
+class ElementSpec:
+    """What a Dataset and an Iterator share: the structure of their elements, flat dtypes and shapes,
+    nested back the way TF1 shows them (`output_types`, `output_shapes`)."""
+
+    def _set_spec(self, structure, types, shapes):
+        from ..shapes import TensorShape
+        self._structure = structure
+        self._types = tuple(types)
+        self._shapes = tuple(TensorShape(s) for s in shapes)
+
+    @property
+    def output_types(self):
+        return pack(self._structure, self._types)
+
+    @property
+    def output_shapes(self):
+        return pack(self._structure, self._shapes)

@@ -266,6 +266,9 @@ def agree_on(what, descriptor):
     _exchange(what, descriptor)
 
 
+runtime.on_init(lambda descriptor: agree_on("init", descriptor))
+
+
 def _without_first_dim(d):
     d = dict(d)
     d["tensors"] = [dict(t, shape=["*"] + t["shape"][1:]) for t in d.get("tensors", [])]

@@ -119,14 +119,23 @@ def init(comm=None):
     if _job.local_size > 1:
         _share_cores(_job.local_size)
     from .. import plugins
-    from .collectives import agree_on
     plugins.plugin_manager()  # so that plugin aliases resolve: 'xp' and 'arrayapi' are one backend
     backend_name, _device = plugins.parse_name(plugins.current_backend_name())  # ranks may use different GPUs
     try:
-        agree_on("init", {"backend": backend_name})
+        for check in _init_checks:  # collectives.py registers the agreement of the ranks' backends
+            check({"backend": backend_name})
     except RankMismatchError:
         _job = None  # every rank saw the same mismatch: none of them is part of a usable job
         raise
+
+
+_init_checks = []
+
+
+def on_init(check):
+    """Run check(descriptor) on every rank when the job starts (a collective that must agree)."""
+    _init_checks.append(check)
+    return check
 
 
 _thread_limit = []

@@ -16,6 +16,7 @@ from .saving import load_model, model_from_config, model_from_json, save_model  
 from .trainer import Trainer
 
 
+@saving.assemble.model_class
 class Model(Trainer):
     """The functional model: `Model(inputs=keras.Input(shape=(784,)), outputs=...)`."""
 
@@ -229,6 +230,7 @@ class Model(Trainer):
         return saving.to_json(self)
 
 
+@saving.assemble.model_class
 class Sequential(Model):
     """A linear stack of layers: `Sequential([Dense(50, input_dim=784), ...])` or `add` one by one."""
 

@@ -721,10 +721,15 @@ for _case in GRADS:
     covers(*_case[1], grad=True)
 
 
-@pytest.mark.parametrize("case", GRADS, ids=[c[0] for c in GRADS])
-def test_gradient(backend, case):
+def check_case(backend, case):
+    """A gradient case: (id, op types covered, build function, inputs, check_gradient options)."""
     _name, _ops, build, inputs, kw = case
     check_gradient(build, inputs, backend, **kw)
+
+
+@pytest.mark.parametrize("case", GRADS, ids=[c[0] for c in GRADS])
+def test_gradient(backend, case):
+    check_case(backend, case)
 
 
 def test_max_gradient_splits_ties(backend):
@@ -891,8 +896,7 @@ for _case in TF1_GRADS:
 
 @pytest.mark.parametrize("case", TF1_GRADS, ids=[c[0] for c in TF1_GRADS])
 def test_tf1_gradient(backend, case):
-    _name, _ops, build, inputs, kw = case
-    check_gradient(build, inputs, backend, **kw)
+    check_case(backend, case)
 
 
 # -- end of the TF1 surface ops ---------------------------------------------------------------

@@ -46,7 +46,7 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(Callback):
-    """lr *= factor (down to min_lr) once `monitor` has not improved by min_delta for `patience` epochs; then
+    """`lr *= factor` (down to `min_lr`) once `monitor` has not improved by min_delta for `patience` epochs; then
     `cooldown` epochs pass before counting again. The epoch's logs get 'lr' (the rate the epoch used)."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,

@@ -14,11 +14,19 @@ from .errors import ModelFileError
 _BUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, NotImplementedError, AttributeError)
 
 
+MODEL_CLASSES = {}  # class name -> model class; models.py registers Model and Sequential (it imports us)
+
+
+def model_class(cls):
+    """Class decorator: configs naming `cls.__name__` build this class."""
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+
 def model_from_spec(spec, path):
     """An unbuilt model from a config in any dialect; every problem is a ModelFileError naming the field."""
-    from ..models import Model, Sequential  # models import saving for their save methods
     spec = schema.check_model(dialects.read_model(spec, path), path)
-    cls = {"Sequential": Sequential, "Model": Model}[spec["class_name"]]
+    cls = MODEL_CLASSES[spec["class_name"]]
     try:
         model = cls.from_config(spec["config"])
     except ModelFileError:
