@@ -4,10 +4,13 @@
     python examples/keras_mlp.py --epochs 5 --out /tmp/keras-mlp
 
 Reads MNIST from --data (default: $NNPLUG_DATA_DIR, else ../shared/data/mnist beside the repository) and
-writes the loss curves to --out/keras_mlp_loss.png when matplotlib is installed.
+writes the loss curves to --out/keras_mlp_loss.png when matplotlib is installed. Prints the backend and device
+it trains on first; a backend whose extra is not installed is reported before any data is read.
 """
 import argparse
+import importlib.util
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +26,27 @@ REPO = Path(__file__).resolve().parents[1]
 def default_data_dir():
     env = os.environ.get("NNPLUG_DATA_DIR")
     return env if env else str(REPO.parent / "shared" / "data" / "mnist")
+
+
+# the pip extra (pyproject.toml's optional-dependencies) and the module that extra brings, per backend
+BACKEND_EXTRAS = {"cupy": ("cuda", "cupy"), "opencl": ("opencl", "pyopencl")}
+
+
+def choose_backend(name):
+    """Select and start the backend now (--backend, else NNPLUG_BACKEND, else numpy): a missing library is
+    reported here, with the install commands, before any data is read. Returns its description."""
+    try:
+        if name:
+            tf.set_backend(name)
+        return tf.get_backend().describe()
+    except tf.errors.BackendError as e:
+        chosen = name or tf.plugins.current_backend_name()
+        extra, module = BACKEND_EXTRAS.get(tf.plugins.parse_name(chosen)[0], (None, None))
+        hint = ""
+        if extra and importlib.util.find_spec(module) is None:
+            hint = (f"\nInstall its extra: pip install -e \".[{extra}]\"  (in a clone of nnplug)\n"
+                    f"               or: pip install \"nnplug[{extra}]\"")
+        sys.exit(f"cannot use backend '{chosen}': {e}{hint}")
 
 
 def build_model(n_features, n_classes):
@@ -65,18 +89,27 @@ def plot_losses(history, out_dir):
     return path
 
 
-def main(argv=None):
+def make_parser():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=default_data_dir(), help="folder with the MNIST IDX files (.gz or raw)")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=123)
-    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    p.add_argument("--out", default="keras_mlp_out", help="folder for the loss plot")
-    p.add_argument("--backend", default=None, help="backend name (default: NNPLUG_BACKEND or numpy)")
-    args = p.parse_args(argv)
-    if args.backend:
-        tf.set_backend(args.backend)
+    p.add_argument("--data", default=default_data_dir(),
+                   help="folder with the MNIST IDX files (.gz or raw); default: %(default)s")
+    p.add_argument("--epochs", type=int, default=50, help="training epochs (default: %(default)s, the chapter's)")
+    p.add_argument("--batch-size", type=int, default=64, help="samples per training step (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=123,
+                   help="seed of NumPy and nnplug, so a run is repeatable (default: %(default)s)")
+    p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
+                   help="fit's output: 0 none, 1 a progress bar (one line per epoch when not on a terminal), "
+                        "2 one line per epoch (default: %(default)s)")
+    p.add_argument("--out", default="keras_mlp_out", help="folder for the loss plot (default: %(default)s)")
+    p.add_argument("--backend", default=None,
+                   help="backend to train on: numpy, cuda (CuPy), opencl, optionally with a device as in "
+                        "cuda:1 (default: $NNPLUG_BACKEND, else numpy)")
+    return p
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
+    print(f"Backend: {choose_backend(args.backend)}")
 
     x_train, y_train = mnist.load_mnist(args.data, kind="train")
     x_test, y_test = mnist.load_mnist(args.data, kind="t10k")

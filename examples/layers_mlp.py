@@ -31,7 +31,7 @@ def build(n_features, n_classes, learning_rate, seed):
     with g.as_default():
         tf.set_random_seed(seed)
         tf_x = tf.placeholder(dtype=tf.float32, shape=(None, n_features), name="tf_x")
-        tf_y = tf.placeholder(dtype=tf.int32, shape=(None,), name="tf_y")  # the chapter: shape=None
+        tf_y = tf.placeholder(dtype=tf.int32, shape=None, name="tf_y")  # as the chapter writes it
         y_onehot = tf.one_hot(indices=tf_y, depth=n_classes)
         h1 = tf.layers.dense(inputs=tf_x, units=50, activation=tf.tanh, name="layer1")
         h2 = tf.layers.dense(inputs=h1, units=50, activation=tf.tanh, name="layer2")

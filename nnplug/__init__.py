@@ -3,10 +3,12 @@
 `import nnplug as tf` gives the TF1 surface: placeholders, Variables, Sessions, gradients and optimizers.
 """
 from . import dtypes
-from .dtypes import DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: A004
+from .dtypes import (  # noqa: A004
+    DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, string, uint8,
+)
 from .shapes import TensorShape
 from .graph import (
-    Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor,
+    Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor, device,
     get_collection, get_default_graph, name_scope, reset_default_graph,
 )
 from .ops import operators as _operators  # noqa: F401 - installs the Python operators on Tensor
@@ -21,7 +23,7 @@ from .ops.math_ops import (
 )
 from .ops.array_ops import (
     concat, expand_dims, fill, gather, identity, one_hot, ones, placeholder, placeholder_with_default, rank,
-    reshape, shape, size, squeeze, stack, stop_gradient, transpose, unstack, zeros,
+    reshape, shape, size, squeeze, stack, stop_gradient, transpose, zeros,
 )
 from .ops.random_ops import random_normal, random_uniform, set_random_seed, truncated_normal
 from .ops import nn_ops as _nn_ops  # noqa: F401 - registers softmax and cross-entropy
@@ -43,12 +45,24 @@ from .hookspecs import hookimpl  # noqa: E402
 from .plugins import backend, get_backend, set_backend  # noqa: E402
 from . import errors, initializers, nn, train  # noqa: E402
 from . import datasets, layers, losses  # noqa: E402
-
-
-
-
-sub = subtract
-mul = multiply
+from . import data, summary  # noqa: E402
+from .devices import ConfigProto, GPUOptions  # noqa: E402
+from .initializers import (  # noqa: E402,F401 - TF1's initializer names at the top level
+    constant_initializer, glorot_normal_initializer, glorot_uniform_initializer, ones_initializer,
+    random_normal_initializer, random_uniform_initializer, truncated_normal_initializer,
+    variance_scaling_initializer, zeros_initializer,
+)
+from .ops.manip_ops import (  # noqa: E402,F401,A004
+    boolean_mask, matrix_transpose, pad, reverse, reverse_v2, shape_n, slice, split, strided_slice, tile, unstack,
+)
+from .ops.sequence_ops import eye, lin_space, linspace, range  # noqa: E402,F401,A004
+from .ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm, norm  # noqa: E402,F401
+from .ops.stats_ops import count_nonzero  # noqa: E402,F401
+from . import contrib, linalg, metrics  # noqa: E402,F401
 from ._version import __version__  # noqa: E402,F401 - defined once, in pyproject.toml
 from . import debugging  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
+
+sub = subtract
+mul = multiply
+arg_max, arg_min = argmax, argmin

@@ -50,9 +50,13 @@ uint8 = DType("uint8", np.uint8)
 bool_ = DType("bool", np.bool_)
 
 ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+# Strings (serialized summaries): NumPy object arrays of bytes, as TF1 fetches them; made by host ops and
+# kept on the host. Not in ALL: no kernel, feed or constant takes them.
+string = DType("string", np.object_)
 _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
-_BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "bool_": bool_})
+_BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "bool_": bool_,
+                 "string": string})
 
 
 def as_dtype(value):

@@ -24,5 +24,9 @@ class UnimplementedError(OpError, NotImplementedError):
     pass
 
 
+class OutOfRangeError(OpError):
+    """An iterator read past its dataset's end."""
+
+
 class BackendError(RuntimeError):
     """A backend that is unknown, not installed or cannot run here."""

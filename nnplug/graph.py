@@ -86,6 +86,7 @@ class Operation:
         self.control_inputs = list(control_inputs)
         self.outputs = []
         self._id = len(graph._ops)
+        self.device = ""  # the TF1 device it was pinned to ('/device:GPU:0'), '' for none
 
     def get_attr(self, name):
         return self.attrs[name]
@@ -111,6 +112,7 @@ class Graph:
         self._used_names = {}
         self._name_stack = ""
         self._control_deps = []
+        self._device_stack = []  # tf.device(...) blocks, innermost last
         self._collections = {}
         self.seed = None
         self._last_op_seed = 0
@@ -162,6 +164,7 @@ class Graph:
                 raise ShapeError(f"{op_type} op '{op_name}': {e} (inputs: {shapes})") from None
             control = [c for deps in self._control_deps for c in deps]
             op = Operation(self, op_type, op_name, inputs, attrs, control)
+            op.device = self._device_stack[-1] if self._device_stack else ""
             op.outputs = [Tensor(op, i, s, d) for i, (s, d) in enumerate(outs)]
             self._ops.append(op)
             self._by_name[op_name] = op
@@ -183,6 +186,17 @@ class Graph:
             yield (self._name_stack + "/") if self._name_stack else ""
         finally:
             self._name_stack = old
+
+    @contextlib.contextmanager
+    def device(self, device_name_or_function):
+        """Ops made inside carry this device (TF1's `with tf.device('/gpu:0')`); see nnplug/devices.py."""
+        from .devices import canonical
+        spec = device_name_or_function
+        self._device_stack.append(canonical(spec) if not callable(spec) else "")
+        try:
+            yield
+        finally:
+            self._device_stack.pop()
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
@@ -333,6 +347,10 @@ def reset_default_graph():
 
 def name_scope(name, default_name=None, values=None):
     return get_default_graph().name_scope(name if name is not None else default_name)
+
+
+def device(device_name_or_function):
+    return get_default_graph().device(device_name_or_function)
 
 
 def control_dependencies(control_inputs):

@@ -70,10 +70,17 @@ class Kernels(Mapping):
 def on_host(backend, fn, n_outputs):
     """A kernel running `fn` (NumPy in, NumPy out) for `backend`: inputs copied to the host, results back.
     For ops with an `OpDef.host` kernel on backends that have no kernel of their own."""
-    to_device = backend.to_device
+    def to_host(x):  # None: an input read only for its shape, when folding; strings stay on the host
+        return x if x is None or is_host_string(x) else backend.to_host(x)
 
-    def to_host(x):  # None: an input read only for its shape, when folding
-        return None if x is None else backend.to_host(x)
+    def to_device(y):
+        y = np.asarray(y)
+        return y if y.dtype.kind == "O" else backend.to_device(y)
     if n_outputs == 1:
-        return lambda *xs: to_device(np.asarray(fn(*[to_host(x) for x in xs])))
-    return lambda *xs: tuple(to_device(np.asarray(y)) for y in fn(*[to_host(x) for x in xs]))
+        return lambda *xs: to_device(fn(*[to_host(x) for x in xs]))
+    return lambda *xs: tuple(to_device(y) for y in fn(*[to_host(x) for x in xs]))
+
+
+def is_host_string(x):
+    """A string value (a NumPy object array of bytes): host ops make them and keep them on the host."""
+    return isinstance(x, np.ndarray) and x.dtype.kind == "O"

@@ -4,10 +4,10 @@ Every loss computes per-element losses, multiplies them by `weights` and reduces
 The default, `SUM_BY_NONZERO_WEIGHTS`, is TF1's: the weighted sum divided by the number of elements whose
 weight is not zero, so with the default `weights=1.0` it is the plain mean.
 """
-from .graph import GraphKeys, add_to_collection, convert_to_tensor, get_collection, name_scope
+from .graph import GraphKeys, add_to_collection, constant, convert_to_tensor, get_collection, name_scope
 from .ops import math_ops as M
 from .ops import nn_ops
-from .ops.array_ops import reshape, stop_gradient
+from .ops.array_ops import reshape, shape, stop_gradient
 from .shapes import ShapeError, fmt
 
 
@@ -19,6 +19,7 @@ class Reduction:
     MEAN = "weighted_mean"  # sum / sum of the weights
     SUM_OVER_BATCH_SIZE = "weighted_sum_over_batch_size"  # sum / number of elements
     SUM_BY_NONZERO_WEIGHTS = "weighted_sum_by_nonzero_weights"  # sum / number of non-zero weights
+    SUM_OVER_NONZERO_WEIGHTS = SUM_BY_NONZERO_WEIGHTS  # TF1's older name
 
     @classmethod
     def all(cls):
@@ -50,6 +51,8 @@ def _align_weights(weights, losses):
         weights = convert_to_tensor(weights, dtype=losses.dtype, name="weights")
     given = w = weights.shape
     l = losses.shape
+    if w.unknown_rank or l.unknown_rank:  # TF1 checks what is known now, the rest when it runs
+        return weights
     if len(w) > len(l):
         raise ShapeError(f"weights of shape {fmt(w)} have more dimensions than the losses {fmt(l)}")
     if 0 < len(w) < len(l):
@@ -92,6 +95,10 @@ def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=Graph
 
 
 def _check_same_shape(what_a, a, what_b, b, fn):
+    """Where both ranks are known, the shapes must agree in every known dimension (TF1 checks the rest
+    when the graph runs, and so do the ops here on the fed shapes)."""
+    if a.shape.unknown_rank or b.shape.unknown_rank:
+        return
     if len(a.shape) != len(b.shape) or any(x is not None and y is not None and x != y
                                            for x, y in zip(a.shape, b.shape)):
         raise ShapeError(f"{fn}: {what_a} of shape {fmt(a.shape)} and {what_b} of shape {fmt(b.shape)} "
@@ -111,10 +118,7 @@ def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0,
     _check_same_shape("onehot_labels", onehot_labels, "logits", logits, "softmax_cross_entropy")
     with name_scope(scope, "softmax_cross_entropy_loss"):
         if label_smoothing:
-            n = logits.shape[-1]
-            if n is None:
-                raise ShapeError("softmax_cross_entropy: label_smoothing needs the number of classes "
-                                 f"(the logits' last dimension) known, got {fmt(logits.shape)}")
+            n = M.cast(shape(logits)[-1], logits.dtype)  # the number of classes (known when compiled)
             onehot_labels = onehot_labels * (1.0 - label_smoothing) + label_smoothing / n
         per_example = nn_ops.softmax_cross_entropy_with_logits_v2(labels=stop_gradient(onehot_labels),
                                                                   logits=logits)
@@ -200,6 +204,27 @@ def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_co
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
+def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+               reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+    """max(0, 1 - y * logits) with labels in {0, 1} taken as y = 2 * labels - 1."""
+    labels, logits = _pairwise("hinge_loss", labels, logits)
+    with name_scope(scope, "hinge_loss"):
+        losses = M.relu(1.0 - (2.0 * labels - 1.0) * logits)
+        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+
+
+def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
+                    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, dim=None):
+    """1 - sum(labels * predictions, axis) for unit-normalised labels and predictions (kept as a size-1 axis)."""
+    axis = dim if axis is None else axis
+    if axis is None:
+        raise ValueError("cosine_distance: pass the axis the vectors lie along (axis=)")
+    labels, predictions = _pairwise("cosine_distance", labels, predictions)
+    with name_scope(scope, "cosine_distance_loss"):
+        losses = 1.0 - M.reduce_sum(labels * predictions, axis=int(axis), keepdims=True)
+        return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
+
+
 def add_loss(loss, loss_collection=GraphKeys.LOSSES):
     if loss_collection:
         add_to_collection(loss_collection, loss)
@@ -211,6 +236,14 @@ def get_losses(scope=None, loss_collection=GraphKeys.LOSSES):
 
 def get_regularization_losses(scope=None):
     return get_collection("regularization_losses", scope)
+
+
+def get_regularization_loss(scope=None, name="total_regularization_loss"):
+    """The sum of the regularization losses, or a float32 0 when there are none."""
+    losses = get_regularization_losses(scope)
+    if not losses:
+        return constant(0.0, name=name)
+    return M.add_n(losses, name=name)
 
 
 def get_total_loss(add_regularization_losses=True, name="total_loss"):
@@ -225,4 +258,5 @@ def get_total_loss(add_regularization_losses=True, name="total_loss"):
 
 __all__ = ["Reduction", "compute_weighted_loss", "softmax_cross_entropy", "sparse_softmax_cross_entropy",
            "sigmoid_cross_entropy", "mean_squared_error", "absolute_difference", "huber_loss", "log_loss",
-           "add_loss", "get_losses", "get_regularization_losses", "get_total_loss"]
+           "hinge_loss", "cosine_distance", "add_loss", "get_losses", "get_regularization_losses",
+           "get_regularization_loss", "get_total_loss"]

@@ -8,6 +8,11 @@ from .ops.nn_ops import (  # noqa: F401
 from .ops.conv_ops import conv1d, conv2d, conv2d_transpose, depthwise_conv2d, separable_conv2d  # noqa: E402,F401
 from .ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d  # noqa: E402,F401
 from .ops.norm_ops import (  # noqa: E402,F401
-    batch_normalization, fused_batch_norm, local_response_normalization, lrn, moments,
+    batch_normalization, fused_batch_norm, local_response_normalization, lrn,
 )
 # -- end convolution block --------------------------------------------------------------------------------
+# -- TF1 surface ops (manip/clip/sort) ---------------------------------------------------------
+from .ops.clip_ops import l2_normalize  # noqa: F401,E402
+from .ops.sort_ops import in_top_k, top_k  # noqa: F401,E402
+from .ops.stats_ops import moments  # noqa: F401,E402
+# -- end TF1 surface ops ----------------------------------------------------------------------

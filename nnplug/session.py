@@ -6,12 +6,15 @@ import weakref
 
 import numpy as np
 
-from . import plugins
-from .compiler import RunState, compile_plan
+from . import devices, plugins
+from .backend import KernelSpec
+from .compiler import RunState, compile_plan, prune
 from .errors import FailedPreconditionError
+from .kernels import is_host_string
 from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_session
     Operation, Tensor, get_default_graph, get_default_session, pop_default_session, push_default_session,
 )
+from .ops import registry
 from .shapes import compatible, fmt
 
 PLAN_CACHE_SIZE = 64
@@ -24,6 +27,22 @@ def _check_feed_shape(t, value):
         raise ValueError(f"Cannot feed value of shape {fmt(value.shape)} for Tensor '{t.name}', "
                          f"which has shape {fmt(t.shape)}")
     return value
+
+
+def _sources(graph, spec):
+    """The source ops (OpDef.source: dataset iterators) fetches need: run before the plan, results fed."""
+    return [op for op in prune(graph, [t.op for t in spec.tensors] + spec.ops, set())
+            if getattr(registry.find(op.type), "source", False)]
+
+
+def _check_integer_range(arr, want, what):
+    """Integers that do not fit `want` are an error (TF1 refuses them), never silently wrapped."""
+    if arr.dtype.kind in "iu" and want.kind in "iu" and arr.size and not np.can_cast(arr.dtype, want):
+        info = np.iinfo(want)
+        lo, hi = arr.min(), arr.max()
+        if lo < info.min or hi > info.max:
+            raise ValueError(f"cannot feed {what}: values {lo}..{hi} do not fit {want.name} "
+                             f"({info.min}..{info.max})")
 
 
 class _Fetches:
@@ -79,6 +98,9 @@ class Session(RunState):
 
     def __init__(self, target="", graph=None, config=None, backend=None):
         self.graph = graph if graph is not None else get_default_graph()
+        self.config = config
+        if backend is None:  # ops pinned with tf.device('/gpu:N') choose the GPU backend (nnplug/devices.py)
+            backend = devices.backend_for(self.graph, config)
         self.backend = plugins.get_backend(backend)
         self._values = []  # variable storage, by slot
         self._slots = {}  # Variable -> slot
@@ -89,6 +111,8 @@ class Session(RunState):
         self._rngs = {}
         self._consts = {}
         self._resources = {}  # state of stateful host ops (see resource)
+        self._source_fns = {}  # source op -> its host kernel (see _run_sources)
+        self._sources = {}  # fetch key -> the source ops those fetches need
         self._lock = threading.RLock()
         self._step_buffers = weakref.WeakValueDictionary()  # see step_buffer_allocator
         self._feed_targets = {}  # feed_dict key -> the tensor it names
@@ -151,7 +175,11 @@ class Session(RunState):
         return allocate
 
     def load_variable(self, var, value):
-        arr = np.asarray(value, dtype=var.dtype.np)
+        self._check_open()
+        raw = np.asarray(value)
+        if raw.dtype.kind in "iu":
+            _check_integer_range(raw, var.dtype.np, f"variable '{var.name}'")
+        arr = raw.astype(var.dtype.np, copy=False)
         if tuple(arr.shape) != tuple(var.shape):
             raise ValueError(f"cannot load a value of shape {fmt(arr.shape)} into variable '{var.name}' "
                              f"of shape {fmt(var.shape)}")
@@ -160,8 +188,13 @@ class Session(RunState):
             self._n_uninit -= 1
         self._values[slot] = self.backend.to_device(arr.copy())
 
+    def _check_open(self):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+
     def variable_value(self, var):
         """The variable's value as a NumPy array, or None if this session has not initialised it."""
+        self._check_open()
         slot = self._slots.get(var)
         if slot is None or self._values[slot] is None:
             return None
@@ -203,6 +236,7 @@ class Session(RunState):
             if arr.dtype.kind == "f" and t.dtype.is_integer:
                 raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}' "
                                 f"(shape {fmt(t.shape)}); cast them first if truncation is meant")
+            _check_integer_range(arr, want, f"the {t.dtype.name} tensor '{t.name}'")
             arr = arr.astype(want, copy=False)
         return _check_feed_shape(t, arr)
 
@@ -241,8 +275,7 @@ class Session(RunState):
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         """Evaluate `fetches` (tensor, op, or any nesting of lists/tuples/dicts of them) with `feed_dict`."""
-        if self._closed:
-            raise RuntimeError("attempted to use a closed Session")
+        self._check_open()
         start = time.perf_counter() if self._observers else None
         spec = self._fetches(fetches)
         tensors, arrays = [], []
@@ -256,11 +289,20 @@ class Session(RunState):
                         targets[k] = t
                 tensors.append(t)
                 arrays.append(self._feed_value(t, v))
+        sources = self._sources.get(spec.key)
+        if sources is None:
+            sources = _sources(self.graph, spec)
+            if len(self._sources) < 1024:
+                self._sources[spec.key] = sources
+        if sources:
+            self._run_sources(sources, tensors, arrays)
         key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)))
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
                 plan = compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
+                if self.config is not None and self.config.log_device_placement:
+                    self._log_placement(plan)
                 self._plans[key] = plan
                 if len(self._plans) > PLAN_CACHE_SIZE:
                     self._plans.popitem(last=False)
@@ -287,11 +329,35 @@ class Session(RunState):
             plugins.notify_session_run(self, fetches, time.perf_counter() - start, self._observers)
         return spec.rebuild(results)
 
+    def _log_placement(self, plan):
+        """TF1's log_device_placement: where each kernel of a newly compiled plan runs (to stderr)."""
+        import sys
+        where = self.backend.describe()
+        for _, spec in plan.kernels:
+            print(f"{spec.name}: ({spec.op_type}): {where}", file=sys.stderr)
+
+    def _run_sources(self, sources, tensors, arrays):
+        """Run the source ops a run needs (once each) and feed their results, unless the caller fed them."""
+        fed = {id(t) for t in tensors}
+        for op in sources:
+            if any(id(t) in fed for t in op.outputs):
+                continue
+            fn = self._source_fns.get(op)
+            if fn is None:
+                spec = KernelSpec(op.type, op.name, op.attrs, [], [], [t.shape for t in op.outputs],
+                                  [t.dtype for t in op.outputs], backend=self.backend, op=op)
+                spec.state = self
+                fn = self._source_fns[op] = registry.get(op.type).host(spec)
+            out = fn()
+            for t, a in zip(op.outputs, (out,) if len(op.outputs) == 1 else out):
+                tensors.append(t)
+                arrays.append(_check_feed_shape(t, a))
+
     def _to_host(self, plan, out):
         to_host = self.backend.to_host
         results = []
         for v, persistent in zip(out, plan.fetch_persistent):
-            h = to_host(v, persistent)
+            h = v if is_host_string(v) else to_host(v, persistent)
             results.append(h[()] if h.ndim == 0 else h)
         return results
 
@@ -313,6 +379,8 @@ class Session(RunState):
             if close is not None:
                 close()
         self._resources.clear()
+        self._source_fns.clear()
+        self._sources.clear()
         self._step_buffers.clear()
 
     def as_default(self):

@@ -71,6 +71,18 @@ class Variable:
         if trainable and GraphKeys.TRAINABLE_VARIABLES not in (collections or []):
             graph.add_to_collection(GraphKeys.TRAINABLE_VARIABLES, self)
 
+    @classmethod
+    def _restored(cls, graph, dtype, shape, trainable):
+        """A Variable for a VariableV2 op rebuilt from a saved graph (nnplug/train/meta_graph.py): `_bind`
+        gives it its op once made; its initial value and initializer are set after."""
+        var = cls.__new__(cls)
+        var.graph, var.dtype, var.shape, var.trainable = graph, dtype, shape, trainable
+        return var
+
+    def _bind(self, op):
+        self._ref = op.outputs[0]
+        self.name, self.op = self._ref.name, op
+
     # -- reading ------------------------------------------------------------------------
     def value(self):
         return self._ref

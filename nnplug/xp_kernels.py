@@ -214,27 +214,59 @@ def concat_grad(spec):
     axis = spec.attrs["axis"] % rank
     idx = spec.attrs["index"]
     start = sum(s[axis] for s in spec.in_shapes[1:1 + idx])
-    key = (slice(None),) * axis + (slice(start, start + spec.in_shapes[1 + idx][axis]),)
+    key = standard_key((slice(None),) * axis + (slice(start, start + spec.in_shapes[1 + idx][axis]),),
+                       tuple(spec.in_shapes[0]))
     return lambda g, *xs: g[key]
+
+
+def standard_key(key, shape):
+    """A NumPy basic index as the Array API standard specifies indices: one entry per axis, in-bounds ints
+    and slice bounds, no new axes (None; the caller reshapes)."""
+    out, axis = [], 0
+    for k in key:
+        if k is None:
+            continue
+        n = shape[axis]
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            if step < 0 and stop < 0:
+                stop = None  # "before the first element": -1 would mean the last
+            k = slice(start, stop, step)
+        else:
+            k = k % n if n else k
+        out.append(k)
+        axis += 1
+    return tuple(out) + tuple(slice(None) for _ in shape[axis:])
 
 
 @register("StridedSlice")
 def strided_slice(spec):
-    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0])) + (Ellipsis,)  # the standard wants every axis
-    return lambda x: x[key]
+    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[0]))
+    plain = standard_key(key, tuple(spec.in_shapes[0]))
+    if None not in key:
+        return lambda x: x[plain]
+    xp, out = spec.backend.xp, tuple(spec.out_shape)
+    return lambda x: xp.reshape(x[plain], out)
 
 
 @register("SliceGrad", fresh=True)
 def slice_grad(spec):
     xp = spec.backend.xp
-    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1])) + (Ellipsis,)
+    key = spec_to_key(spec.attrs["spec"], len(spec.in_shapes[1]))
+    plain = standard_key(key, tuple(spec.in_shapes[1]))
     shape, to = tuple(spec.out_shape), xp_dtype(xp, spec.out_dtype)
+    g_shape = _sliced_shape(plain, shape)
 
     def scatter(g, x):
         z = xp.zeros(shape, dtype=to)
-        z[key] = g
+        z[plain] = xp.reshape(g, g_shape)  # g may carry new axes (None) of the slice: drop them
         return z
     return scatter
+
+
+def _sliced_shape(plain, shape):
+    """The shape x[plain] has (ints drop their axis)."""
+    return tuple(len(range(*k.indices(d))) for k, d in zip(plain, shape) if isinstance(k, slice))
 
 
 @register("Gather", fresh=True)

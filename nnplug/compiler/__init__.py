@@ -7,6 +7,7 @@ Passes over a plan IR of objects (ir.py), one module each, in this order:
   place, the static buffer plan) → codegen.py.
 It compiles against a run state (state.py) that its owner implements, not against the Session itself.
 """
+from ..errors import InvalidArgumentError
 from .buffers import plan_buffers, reuse_dying_buffers, update_variables_in_place
 from .codegen import generate
 from .dce import eliminate_dead_steps
@@ -19,18 +20,51 @@ __all__ = ["Lowering", "Plan", "RunState", "compile_plan", "prune"]
 
 
 def prune(graph, targets, fed):
-    """Ops the targets need, in creation order (which is a topological order), stopping at fed tensors."""
-    needed, stack = {}, list(targets)
+    """Ops the targets need, in a topological order (creation order, unless control dependencies added
+    later say otherwise), stopping at fed tensors; a dependency cycle is an error naming its ops."""
+    needed, deps, stack = {}, {}, list(targets)
     while stack:
         op = stack.pop()
         if op._id in needed:
             continue
         needed[op._id] = op
         if all(id(t) in fed for t in op.outputs) and op.outputs:
+            deps[op._id] = ()
             continue
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return [needed[i] for i in sorted(needed)]
+        deps[op._id] = [t.op for t in op.inputs] + list(op.control_inputs)
+        stack.extend(deps[op._id])
+    order = sorted(needed)
+    if all(d._id < i for i in order for d in deps[i]):  # the common case: creation order is topological
+        return [needed[i] for i in order]
+    return _topological(needed, deps, order)
+
+
+def _topological(needed, deps, order):
+    """Depth-first topological order (iterative: graphs may be deep), raising on a cycle."""
+    state, out = {}, []  # op id -> 1 on the current path, 2 done
+    for root in order:
+        if state.get(root) == 2:
+            continue
+        path, stack = [], [(root, iter(deps[root]))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            i, it = stack[-1]
+            d = next(it, None)
+            if d is None:
+                stack.pop()
+                path.pop()
+                state[i] = 2
+                out.append(needed[i])
+            elif state.get(d._id) == 1:
+                cycle = path[path.index(d._id):] + [d._id]
+                raise InvalidArgumentError("the graph has a dependency cycle (control dependencies?): "
+                                           + " -> ".join(f"'{needed[j].name}'" for j in cycle))
+            elif state.get(d._id) is None:
+                state[d._id] = 1
+                path.append(d._id)
+                stack.append((d._id, iter(deps[d._id])))
+    return out
 
 
 def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):

@@ -60,8 +60,11 @@ def generate(steps, fetched, n_feeds):
                 if step.out.kind == "buffer":
                     buffers[names.of(step.out)] = step.out.const
             outs = [names.of(v) for v in step.outs]
-            targets = outs[0] if len(outs) == 1 else ", ".join(outs) + ","
-            line = f"{targets} = {k}({', '.join(args)})"
+            call = f"{k}({', '.join(args)})"
+            if not outs:  # an op run for its effect (a host op without outputs, e.g. MakeIterator)
+                line = call
+            else:
+                line = f"{outs[0] if len(outs) == 1 else ', '.join(outs) + ','} = {call}"
         code.append(line)
         what = "Fused " + "+".join(step.members) if step.members else step.op_type
         listing.append(f"{line}  # {what} {_escape(step.name)}")

@@ -65,6 +65,11 @@ class Lowering:
         name = name or (self.current.name if self.current is not None else op_type)
         if opdef.value_inputs:
             attrs = self._read_values(opdef, inputs, attrs, name)
+        for v in inputs:
+            if None in v.shape:  # made by an op whose output size depends on values (boolean_mask, ...)
+                raise InvalidArgumentError(
+                    f"{op_type} op '{name}' reads a value whose size depends on fed values (shape {fmt(v.shape)}); "
+                    f"nnplug compiles each step for known sizes: fetch that value and feed it to a second run")
         try:
             outs = opdef.infer([TensorShape(v.shape) for v in inputs], [v.dtype for v in inputs], attrs)
         except ShapeError as e:
@@ -172,7 +177,7 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
             values[id(op.outputs[0])] = values[id(op.inputs[0])]
         elif kind in ("Assign", "AssignAdd", "AssignSub"):
             has_assign = True
-            values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])])
+            values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])], var_reads)
         else:
             inputs = [values[id(t)] for t in op.inputs]
             rng = state.rng_for(op) if registry.get(kind).stateful else None
@@ -182,9 +187,11 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
     return [values[id(t)] for t in fetch_tensors], sorted(var_reads), has_assign
 
 
-def _assign(low, op, new):
+def _assign(low, op, new, var_reads):
     var = op.attrs["variable"]
     slot = low.state.variable_slot(var)
+    if op.type != "Assign":  # AssignAdd/AssignSub read the variable: it must be initialised
+        var_reads.add(slot)
     target = low.var(slot, var)
     if op.type != "Assign":
         new = low.emit("Add" if op.type == "AssignAdd" else "Sub", [target, new], name=op.name)

@@ -30,6 +30,8 @@ class Plan:
             return "only steps that update variables are replayed (Session.run serialises them)"
         if any(spec.rng is not None for _, spec in self.kernels):
             return "the step draws random numbers on the host (a replay would repeat them)"
+        if any(spec.state is not None for _, spec in self.kernels):  # only host kernels get the run state
+            return "a host op runs in the step (a summary): its Python must really run"
         if self.wrapped:
             return "a plugin wraps the kernels (a profiler, check_numerics): they must really run"
         return None

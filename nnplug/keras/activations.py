@@ -16,8 +16,12 @@ def tanh(x):
     return M.tanh(x)
 
 
-def relu(x):
-    return M.relu(x)
+def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+    """Keras's relu: `alpha` slope below zero (one LeakyRelu kernel), clipped at `max_value`."""
+    if threshold:
+        raise NotImplementedError("relu(threshold=...) is not supported; use the layer's own ops")
+    y = M.relu(x) if not alpha else M.leaky_relu(x, alpha=alpha)
+    return y if max_value is None else M.minimum(y, max_value)
 
 
 def softmax(x, axis=-1):
@@ -32,8 +36,20 @@ def softplus(x):
     return nn_ops.softplus(x)
 
 
+def softsign(x):
+    return nn_ops.softsign(x)
+
+
+def selu(x):
+    return nn_ops.selu(x)
+
+
+def exponential(x):
+    return M.exp(x)
+
+
 _BY_NAME = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "softmax": softmax,
-            "elu": elu, "softplus": softplus}
+            "elu": elu, "softplus": softplus, "softsign": softsign, "selu": selu, "exponential": exponential}
 
 
 def get(identifier):
@@ -55,7 +71,8 @@ def serialize(fn):
     for name, known in _BY_NAME.items():
         if fn is known:
             return name
-    by_ops = {M.sigmoid: "sigmoid", M.tanh: "tanh", M.relu: "relu", nn_ops.softmax: "softmax"}
+    by_ops = {M.sigmoid: "sigmoid", M.tanh: "tanh", M.relu: "relu", nn_ops.softmax: "softmax", M.exp: "exponential",
+              nn_ops.elu: "elu", nn_ops.selu: "selu", nn_ops.softplus: "softplus", nn_ops.softsign: "softsign"}
     if fn in by_ops:
         return by_ops[fn]
     raise ValueError(f"cannot save the custom activation {getattr(fn, '__name__', fn)!r}: only the named "

@@ -1,41 +1,29 @@
-"""Keras models: Sequential and the functional Model, trained through one nnplug graph and Session.
+"""Keras models: the functional Model and Sequential, as structure -- layers wired into one graph of
+placeholders, an inference and a training pass (dropout on) through the same Variables, built once.
 
-A model builds its graph once: placeholders, an inference pass and a training pass (dropout on) through the
-same Variables. `compile` adds the loss, metrics and the optimizer's update ops; `fit` then runs one
-fetch of [updates, loss, metrics] per batch, with no graph building in the loop.
+Training lives in trainer.py (mixed in), the data path in data_adapter.py, files in saving.py.
 """
-import json
-import warnings
-
 import numpy as np
 
 from .. import dtypes as _dt
 from ..graph import Graph, get_default_graph
-from ..ops import math_ops as M
 from ..ops.array_ops import placeholder
 from ..session import Session
-from ..train.saver import atomic_write
-from ..variables import group
-from . import callbacks as cbks
 from . import layers as L
-from . import losses as _losses
-from . import metrics as _metrics
-from . import optimizers as _optimizers
-
-FORMAT = "nnplug-keras"
-VERSION = 1
-DEVICE_DATA_MAX = 1 << 30  # fit() keeps a training set up to this size on a GPU backend
+from . import saving
+from .data_adapter import DEVICE_DATA_MAX, shape_str as _shape_str  # noqa: F401 - kept importable here
+from .saving import load_model, model_from_config, model_from_json, save_model  # noqa: F401 - Keras's paths
+from .trainer import Trainer
 
 
-def _shape_str(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-class Model:
+@saving.assemble.model_class
+class Model(Trainer):
     """The functional model: `Model(inputs=keras.Input(shape=(784,)), outputs=...)`."""
 
+    config_class_name = "Model"  # the class_name a saved config gives
+
     def __init__(self, inputs=None, outputs=None, name=None):
-        self.name = name or L._auto_name("model")
+        self.name = L.base.check_name(name, "model") if name is not None else L._auto_name("model")
         self._graph = self._session = None
         self._built = False
         self.optimizer = self.loss = None
@@ -182,266 +170,6 @@ class Model:
     def build(self, input_shape=None):
         self._build()
 
-    # -- compile -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
-        if loss is None:
-            raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
-        if isinstance(loss, (list, dict)):
-            raise NotImplementedError("one loss per model: pass a single loss name or function")
-        self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        self._metric_names = list(metrics or [])
-        for m in self._metric_names:  # names are checked now; the graph comes with the first use
-            _metrics.get(m, self.loss, 2)
-        self._train = None
-
-    def _compiled(self, what):
-        if self.loss is None:
-            raise RuntimeError(f"you must compile the model before calling {what}, e.g. "
-                               f"model.compile(optimizer='sgd', loss='categorical_crossentropy')")
-        self._build()
-        if self._train is None:
-            self._make_train_graph()
-        return self._train
-
-    def _make_train_graph(self):
-        n_out = self.output_shape[-1]
-        with self._graph.as_default():
-            if self.loss.labels == "sparse":
-                y = placeholder(_dt.int32, (None,), name="y_true")
-            else:
-                y = placeholder(_dt.float32, (None,) + tuple(self.output_shape[1:]), name="y_true")
-
-            def heads(y_pred, logits):
-                loss = M.reduce_mean(self.loss.per_sample(y, y_pred, logits))
-                mets = []
-                for m in self._metric_names:
-                    name, fn = _metrics.get(m, self.loss, n_out)
-                    mets.append((name, M.reduce_mean(fn(y, y_pred))))
-                return loss, mets
-
-            train_loss, train_mets = heads(self._y_train, self._logits_train)
-            test_loss, test_mets = heads(self._y_pred, self._logits)
-            params = self.trainable_weights
-            updates = self.optimizer.get_updates(train_loss, params)
-            train_op = group(*updates, name="train")
-        self._initialize(self.optimizer.weights)
-        names = ["loss"] + [n for n, _ in train_mets]
-        self._train = {"y": y, "names": names,
-                       "train": [train_op, train_loss] + [t for _, t in train_mets],
-                       "test": [test_loss] + [t for _, t in test_mets]}
-
-    # -- input checks --------------------------------------------------------------------
-    def _check_x(self, x, what):
-        self._build()
-        try:
-            x = np.asarray(x, dtype=np.float32)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{what}: x must be a numeric array, got {type(x).__name__} ({e})") from None
-        want = tuple(self.input_shape[1:])
-        if x.ndim != len(want) + 1 or any(w is not None and w != d for w, d in zip(want, x.shape[1:])):
-            raise ValueError(f"{what}: x has shape {x.shape}, but the model's input '{self.inputs[0].layer.name}' "
-                             f"expects {_shape_str(self.input_shape)} (samples x {' x '.join(map(str, want))})")
-        return x
-
-    def _check_y(self, y, n, what):
-        y = np.asarray(y)
-        n_out = self.output_shape[-1]
-        if len(y) != n:
-            raise ValueError(f"{what}: x has {n} samples but y has {len(y)}; they need the same number of rows")
-        name = self.loss.name
-        if self.loss.labels == "sparse":
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y[:, 0]
-            if y.ndim != 1:
-                raise ValueError(f"{what}: {name} expects integer class ids of shape ({n},), got y of shape "
-                                 f"{y.shape}; for one-hot labels use loss='categorical_crossentropy'")
-            if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
-                raise ValueError(f"{what}: {name} expects integer class ids, got non-integer values")
-            if y.size and (y.min() < 0 or y.max() >= n_out):
-                raise ValueError(f"{what}: class ids must lie in [0, {n_out}) for the model's {n_out} outputs, "
-                                 f"got values from {y.min()} to {y.max()}")
-            return y.astype(np.int32)
-        want = (n,) + tuple(self.output_shape[1:])
-        if self.loss.labels == "onehot" and y.shape != want:
-            if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
-                raise ValueError(f"{what}: {name} expects one-hot labels of shape {want}, got integer class labels "
-                                 f"of shape {y.shape}; convert them with keras.utils.to_categorical(y, {n_out}) "
-                                 f"or use loss='sparse_categorical_crossentropy'")
-            raise ValueError(f"{what}: {name} expects labels of shape {want} (one column per output), "
-                             f"got {y.shape}")
-        if y.ndim == 1 and want == (n, 1):
-            y = y[:, None]
-        if y.shape != want:
-            raise ValueError(f"{what}: loss {name} expects y of shape {want} like the model's output "
-                             f"{_shape_str(self.output_shape)}, got {y.shape}")
-        if y.dtype.kind not in "biuf":
-            raise TypeError(f"{what}: y must be numeric, got dtype {y.dtype}")
-        return y.astype(np.float32)
-
-    # -- running -------------------------------------------------------------------------
-    def _run_batches(self, fetches, x, y, batch_size):
-        """Sample-weighted means of scalar fetches over all batches."""
-        t = self._train
-        sums, n = np.zeros(len(fetches)), len(x)
-        for i in range(0, n, batch_size):
-            feed = {self._x: x[i:i + batch_size]}
-            if y is not None:
-                feed[t["y"]] = y[i:i + batch_size]
-            out = self._session.run(fetches, feed)
-            sums += np.asarray(out, dtype=np.float64) * len(feed[self._x])
-        return sums / max(n, 1)
-
-    def predict(self, x, batch_size=32, verbose=0, steps=None):
-        x = self._check_x(x, "predict")
-        if len(x) == 0:
-            return np.zeros((0,) + tuple(self.output_shape[1:]), np.float32)
-        return np.concatenate([self._session.run(self._y_pred, {self._x: x[i:i + batch_size]})
-                               for i in range(0, len(x), batch_size)])
-
-    def predict_on_batch(self, x):
-        return self._session.run(self._y_pred, {self._x: self._check_x(x, "predict_on_batch")})
-
-    def predict_classes(self, x, batch_size=32, verbose=0):
-        warnings.warn("predict_classes is deprecated (Keras removed it); use np.argmax(model.predict(x), "
-                      "axis=-1), i.e. model.predict(...).argmax(-1), or (model.predict(x) > 0.5) for a "
-                      "sigmoid output", DeprecationWarning, stacklevel=2)
-        p = self.predict(x, batch_size, verbose)
-        return p.argmax(-1) if p.shape[-1] > 1 else (p > 0.5).astype(np.int32)
-
-    def predict_proba(self, x, batch_size=32, verbose=0):
-        warnings.warn("predict_proba is deprecated (Keras removed it); use model.predict(x) — the class is "
-                      "model.predict(...).argmax(-1)", DeprecationWarning, stacklevel=2)
-        return self.predict(x, batch_size, verbose)
-
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, **kwargs):
-        t = self._compiled("evaluate")
-        x = self._check_x(x, "evaluate")
-        y = self._check_y(y, len(x), "evaluate")
-        res = self._run_batches(t["test"], x, y, batch_size)
-        if verbose:
-            print(cbks.format_logs(dict(zip(t["names"], res)))[3:])
-        return float(res[0]) if len(res) == 1 else [float(v) for v in res]
-
-    def train_on_batch(self, x, y):
-        t = self._compiled("train_on_batch")
-        x = self._check_x(x, "train_on_batch")
-        y = self._check_y(y, len(x), "train_on_batch")
-        out = self._session.run(t["train"], {self._x: x, t["y"]: y})[1:]
-        return float(out[0]) if len(out) == 1 else [float(v) for v in out]
-
-    def test_on_batch(self, x, y):
-        t = self._compiled("test_on_batch")
-        x = self._check_x(x, "test_on_batch")
-        y = self._check_y(y, len(x), "test_on_batch")
-        out = self._session.run(t["test"], {self._x: x, t["y"]: y})
-        return float(out[0]) if len(out) == 1 else [float(v) for v in out]
-
-    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, **kwargs):
-        """Train for `epochs` epochs; returns the History (`.history` has loss, val_loss and metrics)."""
-        if kwargs.get("nb_epoch") is not None:
-            epochs = kwargs.pop("nb_epoch")
-        if kwargs:
-            raise TypeError(f"fit got unexpected arguments: {', '.join(sorted(kwargs))}")
-        if steps_per_epoch is not None:
-            raise NotImplementedError("fit(steps_per_epoch=...) is not supported: pass arrays x and y")
-        self._prepare_input_shape(x)
-        t = self._compiled("fit")
-        x = self._check_x(x, "fit")
-        y = self._check_y(y, len(x), "fit")
-        batch_size = int(batch_size or 32)
-        if batch_size <= 0:
-            raise ValueError(f"fit: batch_size must be positive, got {batch_size}")
-        val = None
-        if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val)")
-            vx = self._check_x(validation_data[0], "fit (validation_data)")
-            val = (vx, self._check_y(validation_data[1], len(vx), "fit (validation_data)"))
-        elif validation_split:
-            if not 0.0 < validation_split < 1.0:
-                raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
-            split = int(len(x) * (1.0 - validation_split))  # the last samples, before shuffling, as in Keras
-            x, y, val = x[:split], y[:split], (x[split:], y[split:])
-        n = len(x)
-        if n == 0:
-            raise ValueError("fit: no training samples (x is empty, or validation_split took them all)")
-
-        history = cbks.History()
-        callbacks = [history] + list(callbacks or [])
-        for cb in callbacks:
-            cb.set_model(self)
-            cb.set_params({"batch_size": batch_size, "epochs": epochs, "samples": n, "verbose": verbose,
-                           "metrics": t["names"] + ["val_" + k for k in t["names"]] if val else t["names"]})
-        batch_cbs = cbks.batch_hooks(callbacks)
-        if verbose:
-            print(f"Train on {n} samples" + (f", validate on {len(val[0])} samples" if val else ""))
-        progress = cbks.ProgressLogger(verbose, epochs, n) if verbose else None
-        self.stop_training = False
-        for cb in callbacks:
-            cb.on_train_begin({})
-        run, xph, yph, fetches = self._session.run, self._x, t["y"], t["train"]
-        names = t["names"]
-        x, y, to_device = self._training_data(x, y)
-        for epoch in range(initial_epoch, epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch, {})
-            idx = np.random.permutation(n) if shuffle else None
-            ex, ey = x, y
-            if idx is not None and to_device is not None:  # one gather per epoch on the device, then slices
-                order = to_device(idx)
-                ex, ey, idx = x.take(order, axis=0), y.take(order, axis=0), None
-            sums, seen = np.zeros(len(names)), 0
-            if progress:
-                progress.epoch_begin(epoch, lambda: dict(zip(names, sums / max(seen, 1))))
-            for b, i in enumerate(range(0, n, batch_size)):
-                if idx is not None:
-                    j = idx[i:i + batch_size]
-                    bx, by = ex[j], ey[j]
-                else:
-                    bx, by = ex[i:i + batch_size], ey[i:i + batch_size]
-                if batch_cbs:
-                    for cb in batch_cbs:
-                        cb.on_batch_begin(b, {"batch": b, "size": len(bx)})
-                out = run(fetches, {xph: bx, yph: by})
-                k = len(bx)
-                for m in range(len(names)):
-                    sums[m] += out[m + 1] * k
-                seen += k
-                if progress:
-                    progress.update(k)
-                if batch_cbs:
-                    logs = {"batch": b, "size": k, **{nm: float(v) for nm, v in zip(names, out[1:])}}
-                    for cb in batch_cbs:
-                        cb.on_batch_end(b, logs)
-            logs = {nm: float(v) for nm, v in zip(names, sums / seen)}
-            if val is not None:
-                res = self._run_batches(t["test"], val[0], val[1], batch_size)
-                logs.update({"val_" + nm: float(v) for nm, v in zip(names, res)})
-            if progress:
-                progress.epoch_end(logs)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end({})
-        self.history = history
-        return history
-
-    def _training_data(self, x, y):
-        """(x, y, to_device): on a backend whose arrays the session accepts as feeds (a GPU), the training
-        set goes to the device once when it is at most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn
-        on the host, so np.random.seed still decides it) is applied there; else the host arrays and None."""
-        backend = self._session.backend
-        if x.nbytes + y.nbytes > DEVICE_DATA_MAX or not backend.is_device_array(backend.to_device(x[:1])):
-            return x, y, None
-        return backend.to_device(x), backend.to_device(y), backend.to_device
-
-    def _prepare_input_shape(self, x):
-        pass
-
     # -- weights -------------------------------------------------------------------------
     def get_weights(self):
         self._build()
@@ -468,7 +196,7 @@ class Model:
         for var, arr in staged:
             self._session.load_variable(var, arr)
 
-    # -- saving --------------------------------------------------------------------------
+    # -- configuration and files (saving.py) ----------------------------------------------
     def get_config(self):
         tensors = {id(t): i for i, t in enumerate(self._order)}
         layers = self.layers
@@ -486,78 +214,30 @@ class Model:
             made.append(layer.output if isinstance(layer, L.InputLayer) else layer(made[inputs[0]]))
         return cls(made[config["input"]], made[config["output"]], name=config["name"])
 
-    def _model_json(self):
-        spec = {"format": FORMAT, "version": VERSION,
-                "model": {"class_name": "Sequential" if isinstance(self, Sequential) else "Model",
-                          "config": self.get_config()}}
-        if self.loss is not None:
-            spec["training"] = {"loss": _losses.serialize(self.loss), "metrics": self._metric_names,
-                                "optimizer": _optimizers.serialize(self.optimizer)}
-        return spec
-
     def save(self, filepath, overwrite=True, include_optimizer=True):
-        """One .npz file: the architecture and compile settings as JSON, the weights (and optimizer state)."""
-        self._build()
-        spec = self._model_json()
-        arrays = {f"w/{i}": v for i, v in enumerate(self.get_weights())}
-        if include_optimizer and self._train is not None:
-            arrays.update({f"o/{i}": self._session.variable_value(v) for i, v in enumerate(self.optimizer.weights)})
-        _write(filepath, spec, arrays)
+        """Architecture, weights and compile settings; the name picks the format: .keras (Keras 3), .h5 (tf.keras
+        2), else nnplug's .npz. overwrite=False refuses to replace an existing file."""
+        saving.save_model(self, filepath, overwrite, include_optimizer)
 
     def save_weights(self, filepath, overwrite=True):
-        self._build()
-        names = [w.name for w in self.weights]
-        spec = {"format": FORMAT, "version": VERSION, "weights": names}
-        _write(filepath, spec, {f"w/{i}": v for i, v in enumerate(self.get_weights())})
+        """Weights only: .weights.h5 (Keras 3), .h5 (tf.keras 2), else nnplug's .npz."""
+        saving.save_weights(self, filepath, overwrite)
 
     def load_weights(self, filepath):
-        """Load weights saved by save_weights or save; a file that does not fit changes nothing."""
-        self._build()
-        _, arrays = _read(filepath)
-        ws = _indexed(arrays, "w/")
-        try:
-            self._load_values(list(zip(self.weights, ws)), "load_weights", len(self.weights), len(ws))
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"cannot load weights from '{filepath}': {e}") from None
+        saving.load_weights(self, filepath)
 
     def to_json(self):
-        return json.dumps(self._model_json()["model"])
+        return saving.to_json(self)
 
 
-def _write(path, spec, arrays):
-    arrays = {"__config__": np.array(json.dumps(spec)), **arrays}
-    atomic_write(str(path), lambda f: np.savez(f, **arrays))
-
-
-def _read(path):
-    try:
-        with np.load(str(path), allow_pickle=False) as data:
-            if "__config__" not in data.files:
-                raise ValueError("it is not an nnplug Keras file (no '__config__' entry)")
-            spec = json.loads(str(data["__config__"]))
-            if spec.get("format") != FORMAT:
-                raise ValueError(f"its format is {spec.get('format')!r}, not {FORMAT!r}")
-            if int(spec.get("version", 0)) > VERSION:
-                raise ValueError(f"it has version {spec['version']}; this nnplug reads up to {VERSION}")
-            return spec, {k: data[k] for k in data.files if k != "__config__"}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no such model file: '{path}'") from None
-    except ValueError as e:
-        raise ValueError(f"cannot read '{path}': {e}") from None
-    except Exception as e:  # zipfile.BadZipFile, EOFError, OSError ...
-        raise ValueError(f"cannot read '{path}': corrupted or not an .npz file ({type(e).__name__}: {e})") from None
-
-
-def _indexed(arrays, prefix):
-    keys = sorted((int(k[len(prefix):]), k) for k in arrays if k.startswith(prefix))
-    return [arrays[k] for _, k in keys]
-
-
+@saving.assemble.model_class
 class Sequential(Model):
     """A linear stack of layers: `Sequential([Dense(50, input_dim=784), ...])` or `add` one by one."""
 
+    config_class_name = "Sequential"
+
     def __init__(self, layers=None, name=None):
-        super().__init__(name=name or L._auto_name("sequential"))
+        super().__init__(name=name if name is not None else L._auto_name("sequential"))
         self._stack = []
         for layer in layers or []:
             self.add(layer)
@@ -623,35 +303,3 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config):
         return cls([L.deserialize(s) for s in config["layers"]], name=config["name"])
-
-
-def model_from_config(spec):
-    cls = {"Sequential": Sequential, "Model": Model}.get(spec["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown model class '{spec['class_name']}'")
-    return cls.from_config(spec["config"])
-
-
-def model_from_json(text):
-    return model_from_config(json.loads(text))
-
-
-def load_model(filepath, compile=True):  # noqa: A002 - the Keras name
-    """A model saved by `model.save`: architecture, weights, and (if it was compiled) loss and optimizer."""
-    spec, arrays = _read(filepath)
-    if "model" not in spec:
-        raise ValueError(f"'{filepath}' holds weights only (written by save_weights); build the model and "
-                         f"call model.load_weights('{filepath}')")
-    model = model_from_config(spec["model"])
-    model._load_values(list(zip(model.weights, _indexed(arrays, "w/"))), f"load_model('{filepath}')",
-                       len(model.weights), len(_indexed(arrays, "w/")))
-    training = spec.get("training")
-    if compile and training:
-        model.compile(optimizer=_optimizers.deserialize(training["optimizer"]),
-                      loss=_losses.deserialize(training["loss"]), metrics=training["metrics"])
-        opt_values = _indexed(arrays, "o/")
-        if opt_values:
-            model._compiled("load_model")
-            model._load_values(list(zip(model.optimizer.weights, opt_values)), f"load_model('{filepath}') optimizer",
-                               len(model.optimizer.weights), len(opt_values))
-    return model

@@ -1,8 +1,14 @@
 """Keras-2 optimizers as graph ops: one `iterations` variable, slot variables, and assign ops per weight.
 
 `decay` is Keras 2's time-based decay: lr_t = lr / (1 + decay * iterations), where `iterations` counts the
-updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rate=`.
+updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rate=`. The learning rate is a
+variable of the training step (not among `weights`, as in Keras 2's files), so callbacks can set
+`optimizer.learning_rate` between batches and the next step uses it.
 """
+import math
+
+import numpy as np
+
 from .. import dtypes as _dt
 from ..autodiff import gradients
 from ..graph import constant, control_dependencies, convert_to_tensor, name_scope
@@ -12,29 +18,59 @@ from .utils import unknown_name
 
 
 class Optimizer:
+    slots_per_weight = 1  # state arrays per trained weight (bounds what a saved optimizer state may hold)
+
     def __init__(self, learning_rate=0.01, decay=0.0, clipnorm=None, clipvalue=None, name=None, **kwargs):
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
-        if learning_rate < 0 or decay < 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate and decay must be >= 0, "
-                             f"got {learning_rate} and {decay}")
-        self.learning_rate, self.decay = float(learning_rate), float(decay)
+        if decay < 0:
+            raise ValueError(f"{type(self).__name__}: decay must be >= 0, got {decay}")
+        self.decay = float(decay)
         self.clipnorm, self.clipvalue = clipnorm, clipvalue
         self.name = name or type(self).__name__
         self.iterations = None
         self.weights = []  # iterations first, then the slots, in creation order
+        self.learning_rate_variable, self._session = None, None
+        self._slots = {}
+        self.learning_rate = learning_rate
 
-    lr = property(lambda self: self.learning_rate)
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
+                not math.isfinite(value) or value < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0, got {value!r}")
+        self._learning_rate = float(value)
+        if self._session is not None:
+            self._session.load_variable(self.learning_rate_variable, np.float32(value))
+
+    lr = learning_rate
+
+    def attach(self, session):
+        """Keep the learning-rate variable in `session` in step with `learning_rate` from now on."""
+        self._session = session
+        session.load_variable(self.learning_rate_variable, np.float32(self._learning_rate))
 
     def _variable(self, value, name, shape=(), dtype=_dt.float32):
         v = Variable(constant(value, dtype=dtype, shape=shape), trainable=False, name=name)
         self.weights.append(v)
         return v
 
+    def _slot(self, param, kind):
+        """The zero-initialised `kind` slot of `param`, made once: a second get_updates (the sample-weighted
+        training step) updates the same slots."""
+        key = (id(param), kind)
+        if key not in self._slots:
+            self._slots[key] = self._variable(0, f"{param.op.name}/{kind}", tuple(param.shape), param.dtype)
+        return self._slots[key]
+
     def _lr(self):
-        lr = convert_to_tensor(self.learning_rate, dtype=_dt.float32)
+        lr = self.learning_rate_variable
         if self.decay > 0:
             t = M.cast(self.iterations, _dt.float32)
             lr = lr / (1.0 + convert_to_tensor(self.decay, dtype=_dt.float32) * t)
@@ -52,6 +88,8 @@ class Optimizer:
         with name_scope(self.name):
             if self.iterations is None:
                 self.iterations = self._variable(0, "iterations", dtype=_dt.int64)
+                self.learning_rate_variable = Variable(constant(self._learning_rate, dtype=_dt.float32),
+                                                       trainable=False, name="learning_rate")
             grads = gradients(loss, params) if params else []  # a model without weights still counts steps
             missing = [p.name for p, g in zip(params, grads) if g is None]
             if missing:
@@ -76,6 +114,7 @@ class SGD(Optimizer):
         if momentum < 0:
             raise ValueError(f"SGD momentum must be >= 0, got {momentum}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.slots_per_weight = 1 if self.momentum else 0
 
     def _updates(self, params, grads):
         lr = self._lr()
@@ -84,7 +123,7 @@ class SGD(Optimizer):
             if self.momentum == 0:
                 updates.append(p.assign_sub(lr * g))
                 continue
-            m = self._variable(0, f"{p.op.name}/momentum", tuple(p.shape), p.dtype)
+            m = self._slot(p, "momentum")
             mom = convert_to_tensor(self.momentum, dtype=p.dtype)
             v = m.assign(mom * m - lr * g)
             updates.append(p.assign_add(mom * v - lr * g if self.nesterov else v))
@@ -97,6 +136,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """t = iterations+1; lr_t = lr*sqrt(1-b2^t)/(1-b1^t); m, v moving moments; p -= lr_t*m/(sqrt(v)+eps)."""
 
+    slots_per_weight = 2
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0, **kwargs):
         super().__init__(learning_rate, decay, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
@@ -107,8 +148,8 @@ class Adam(Optimizer):
         lr_t = self._lr() * M.sqrt(1.0 - M.pow(b2, t)) / (1.0 - M.pow(b1, t))
         updates = []
         for p, g in zip(params, grads):
-            m = self._variable(0, f"{p.op.name}/m", tuple(p.shape), p.dtype)
-            v = self._variable(0, f"{p.op.name}/v", tuple(p.shape), p.dtype)
+            m = self._slot(p, "m")
+            v = self._slot(p, "v")
             m_t = m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
             v_t = v.assign(self.beta_2 * v + (1.0 - self.beta_2) * M.square(g))
             updates.append(p.assign_sub(lr_t * m_t / (M.sqrt(v_t) + self.epsilon)))
@@ -129,7 +170,7 @@ class RMSprop(Optimizer):
         lr = self._lr()
         updates = []
         for p, g in zip(params, grads):
-            a = self._variable(0, f"{p.op.name}/rms", tuple(p.shape), p.dtype)
+            a = self._slot(p, "rms")
             a_t = a.assign(self.rho * a + (1.0 - self.rho) * M.square(g))
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates
@@ -149,7 +190,7 @@ class Adagrad(Optimizer):
         lr = self._lr()
         updates = []
         for p, g in zip(params, grads):
-            a = self._variable(0, f"{p.op.name}/accumulator", tuple(p.shape), p.dtype)
+            a = self._slot(p, "accumulator")
             a_t = a.assign_add(M.square(g))
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates

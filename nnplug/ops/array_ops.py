@@ -206,7 +206,24 @@ register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])], s
 def placeholder(dtype, shape=None, name=None):
     """A value fed at run time; `shape=None` accepts any shape (checked only when a plan is compiled)."""
     dtype = _dt.as_dtype(dtype)
-    return make("Placeholder", [], {"dtype": dtype, "shape": TensorShape(shape)}, name=name or "Placeholder")
+    return make("Placeholder", [], {"dtype": dtype, "shape": _declared_shape(shape, name or "Placeholder")},
+                name=name or "Placeholder")
+
+
+def _declared_shape(shape, what):
+    """A shape as written by the user: None (unknown rank), or dims that are None or ints >= 0, as TF1
+    requires (`-5` or `2.5` is an error naming `what`, not an unknown or a truncated dimension)."""
+    if shape is None:
+        return TensorShape(None)
+    dims = [shape] if isinstance(shape, (int, np.integer)) else list(shape)
+    for d in dims:
+        if d is None:
+            continue
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+            raise TypeError(f"shape {shape!r} of '{what}': dimension {d!r} is not an int or None")
+        if d < 0:
+            raise ValueError(f"shape {shape!r} of '{what}': dimension {d} must be >= 0 (use None for unknown)")
+    return TensorShape(dims)
 
 
 def placeholder_with_default(input, shape, name=None):  # noqa: A002
@@ -266,15 +283,6 @@ def concat(values, axis, name=None):
 def stack(values, axis=0, name=None):
     values = [convert_to_tensor(v) for v in values]
     return concat([expand_dims(v, axis) for v in values], axis, name=name)
-
-
-def unstack(value, num=None, axis=0, name=None):
-    value = convert_to_tensor(value)
-    (axis,) = normalize_axis(axis, len(value.shape))
-    num = num if num is not None else value.shape[axis]
-    if num is None:
-        raise ValueError(f"cannot unstack '{value.name}' along an axis of unknown size; pass num")
-    return [getitem(value, (slice(None),) * axis + (i,)) for i in range(num)]
 
 
 def getitem(tensor, key):

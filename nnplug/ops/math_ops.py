@@ -52,10 +52,12 @@ register("BroadcastLike", lambda s, d, a: [(s[1], d[0])], grad=lambda op, g: [su
 
 
 # -- reductions ----------------------------------------------------------------------------
-def _reduce_rule(shapes, dtypes, attrs):
+def _reduce_rule(shapes, dtypes, attrs, extreme=False):
     shape = shapes[0]
     axes = attrs["axis"]
     axes = tuple(range(len(shape))) if axes is None else normalize_axis(axes, len(shape))
+    if extreme and any(shape[a] == 0 for a in axes):
+        raise ShapeError(f"the max/min over axes {list(axes)} of shape {fmt(shape)} is empty: it has no value")
     if attrs["keepdims"]:
         out = [1 if i in axes else d for i, d in enumerate(shape)]
     else:
@@ -103,13 +105,16 @@ def _grad_prod(op, g):
     return [_spread(op, g * op.outputs[0]) / op.inputs[0]]
 
 
-for _name, _grad in {"ReduceSum": _grad_sum, "ReduceMean": _grad_mean, "ReduceMax": _grad_extreme,
-                     "ReduceMin": _grad_extreme, "ReduceProd": _grad_prod}.items():
+for _name, _grad in {"ReduceSum": _grad_sum, "ReduceMean": _grad_mean, "ReduceProd": _grad_prod}.items():
     register(_name, _reduce_rule, grad=_float_grad(_grad))
+for _name in ("ReduceMax", "ReduceMin"):
+    register(_name, lambda s, d, a: _reduce_rule(s, d, a, extreme=True), grad=_float_grad(_grad_extreme))
 
 
 def _arg_rule(shapes, dtypes, attrs):
     (axis,) = normalize_axis(attrs["axis"], len(shapes[0]))
+    if shapes[0][axis] == 0:
+        raise ShapeError(f"argmax/argmin along axis {axis} of shape {fmt(shapes[0])}: the axis is empty")
     return [(TensorShape(d for i, d in enumerate(shapes[0]) if i != axis), attrs["output_type"])]
 
 
@@ -162,12 +167,19 @@ def divide(x, y, name=None):
     return make("Div", [x, y], name=name)
 
 
-truediv = div = divide
+truediv = divide
 
 
 def floordiv(x, y, name=None):
+    """Floor division; integers stay integers (the integer Div op floors, exactly, in 64 bits)."""
     x, y = _pair(x, y)
-    return floor(divide(x, y)) if x.dtype.is_floating else cast(floor(divide(x, y)), x.dtype)
+    return floor(make("Div", [x, y]), name=name) if x.dtype.is_floating else make("Div", [x, y], name=name)
+
+
+def div(x, y, name=None):
+    """TF1's `tf.div`: floor division for integers (Python 2's `/`), true division for floats."""
+    x, y = _pair(x, y)
+    return make("Div", [x, y], name=name)
 
 
 def where(condition, x=None, y=None, name=None):

@@ -1,5 +1,5 @@
 """Normalisation, composed from elementwise ops, reductions and one small matrix product (no op types of its
-own, so every backend runs it and autodiff differentiates it): `moments`, `batch_normalization`,
+own, so every backend runs it and autodiff differentiates it): `batch_normalization`,
 `fused_batch_norm` (TF1's contract: batch statistics while training, the variance returned with Bessel's
 correction, epsilon at least 1.001e-5) and `local_response_normalization` (the windowed sum of squares
 over channels as a product with a band matrix)."""
@@ -9,23 +9,11 @@ from .. import dtypes as _dt
 from ..graph import constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, fmt
 from . import math_ops as M
-from .array_ops import reshape, shape as shape_of, squeeze, stop_gradient
+from .array_ops import reshape, shape as shape_of
 from .conv_ops import data_format_of
+from .stats_ops import moments
 
 FUSED_MIN_EPSILON = 1.001e-5  # TF1's fused_batch_norm raises smaller epsilons to this (a cuDNN limit)
-
-
-def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
-    """(mean, variance) of `x` over `axes`; the variance is the biased (population) one, as TF."""
-    keep = bool(keepdims if keepdims is not None else keep_dims)
-    x = convert_to_tensor(x)
-    axes = [int(a) for a in ([axes] if isinstance(axes, int) else axes)]
-    with name_scope(name, "moments"):
-        mean = M.reduce_mean(x, axes, keepdims=True, name="mean")
-        variance = M.reduce_mean(M.square(x - stop_gradient(mean)), axes, keepdims=True, name="variance")
-        if not keep:
-            mean, variance = squeeze(mean, axes), squeeze(variance, axes)
-        return mean, variance
 
 
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):

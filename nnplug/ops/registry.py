@@ -21,10 +21,13 @@ class OpDef:
     value_inputs: {input index: attr name} for inputs whose *value* sets the output shape (a shape given as
     a tensor): the compiler reads it once per plan into that attr (it must be a constant by then, which
     `tf.shape(x)` of a fed x is), and kernels ignore the input.
+    source: a stateful host op without inputs whose output shapes are known only when it runs (a dataset
+    iterator's next element): the Session runs its host kernel before the plan and feeds the results, so
+    the plan is specialised to their shapes.
     """
 
     def __init__(self, name, infer, grad=None, expand=None, stateful=False, host=None, shape_inputs=(),
-                 session_op=False, simplify=None, elementwise=None, value_inputs=None):
+                 session_op=False, simplify=None, elementwise=None, value_inputs=None, source=False):
         self.name = name
         self.infer = infer
         self.grad = grad
@@ -36,6 +39,7 @@ class OpDef:
         self.session_op = session_op
         self.simplify = simplify
         self.elementwise = elementwise
+        self.source = source
 
     @property
     def composite(self):

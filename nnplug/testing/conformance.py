@@ -721,10 +721,15 @@ for _case in GRADS:
     covers(*_case[1], grad=True)
 
 
-@pytest.mark.parametrize("case", GRADS, ids=[c[0] for c in GRADS])
-def test_gradient(backend, case):
+def check_case(backend, case):
+    """A gradient case: (id, op types covered, build function, inputs, check_gradient options)."""
     _name, _ops, build, inputs, kw = case
     check_gradient(build, inputs, backend, **kw)
+
+
+@pytest.mark.parametrize("case", GRADS, ids=[c[0] for c in GRADS])
+def test_gradient(backend, case):
+    check_case(backend, case)
 
 
 def test_max_gradient_splits_ties(backend):
@@ -732,6 +737,169 @@ def test_max_gradient_splits_ties(backend):
     x = np.array([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]])
     got = run(lambda t: tf.gradients(tf.reduce_max(t, axis=1), t)[0], [x], backend)
     assert_close(got, np.array([[0, 0.5, 0.5], [1, 0, 0]]), "float64")
+
+
+# -- TF1 surface ops (manip/clip/sort) --------------------------------------------------------
+# The composites Tile, TileGrad and Pad (expanded into primitives on the compiled shapes) and the host ops
+# TopKV2, TopKGrad, InTopK, BooleanMask, BooleanMaskGrad, Range and LinSpace (nnplug/ops/manip_ops.py,
+# sort_ops.py, sequence_ops.py).
+covers("Tile", "TileGrad", "Pad")
+TILES = [((2, 3), (1, 1)), ((2, 3), (2, 3)), ((3,), (4,)), ((2, 1, 3), (1, 4, 2)), ((), ()), ((2, 3), (0, 2))]
+
+
+@pytest.mark.parametrize("shape,multiples", TILES, ids=[f"{s}x{m}" for s, m in TILES])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_tile(backend, shape, multiples, dtype):
+    x = data(shape, dtype)
+    assert_close(run(lambda t: tf.tile(t, multiples), [x], backend), np.tile(x, multiples), dtype)
+
+
+def test_tile_multiples_from_a_shape(backend):
+    """Multiples computed from a fed shape are known when the plan is compiled."""
+    x, y = data((2, 3), np.float32), np.zeros((4,), np.float32)
+    got = run(lambda t, u: tf.tile(t, [tf.shape(u)[0], 1]), [x, y], backend)
+    assert_close(got, np.tile(x, (4, 1)), "float32")
+
+
+@pytest.mark.parametrize("xs,multiples", [((2, 3), (2, 1)), ((2, 3), (3, 2)), ((3,), (1,)), ((1, 2, 2), (2, 2, 2))])
+def test_tile_grad(backend, xs, multiples):
+    g = data(tuple(d * m for d, m in zip(xs, multiples)), np.float32, seed=2)
+    split = f64(g).reshape([v for d, m in zip(xs, multiples) for v in (m, d)])
+    want = split.sum(axis=tuple(range(0, 2 * len(xs), 2)))
+    got = run(lambda a, b: make("TileGrad", [a, b], {"multiples": multiples}), [g, np.zeros(xs, np.float32)],
+              backend)
+    assert_close(got, want, "float32")
+
+
+PADS = [((2, 3), ((1, 2), (0, 3)), 0), ((2, 3), ((0, 0), (0, 0)), 0), ((3,), ((2, 1),), 5), ((2, 2, 2), ((1, 0), (0, 1), (2, 2)), -1)]
+
+
+@pytest.mark.parametrize("shape,paddings,value", PADS, ids=[f"{s}{p}{v}" for s, p, v in PADS])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "bool"])
+def test_pad(backend, shape, paddings, value, dtype):
+    x = data(shape, dtype)
+    value = bool(value) if dtype == "bool" else value
+    got = run(lambda t: tf.pad(t, paddings, constant_values=value), [x], backend)
+    assert_close(got, np.pad(x, paddings, constant_values=value), dtype)
+
+
+def test_pad_with_unknown_batch(backend):
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, 2, 2, 1))
+        y = tf.pad(x, [[0, 0], [2, 2], [1, 0], [0, 0]])
+        assert tuple(y.shape) == (None, 6, 3, 1)
+        with tf.Session(backend=backend) as sess:
+            for n in (1, 3):
+                v = data((n, 2, 2, 1), np.float32, seed=n)
+                assert_close(sess.run(y, {x: v}), np.pad(v, [[0, 0], [2, 2], [1, 0], [0, 0]]), "float32")
+
+
+covers("TopKV2", "TopKGrad", "InTopK", "BooleanMask", "BooleanMaskGrad", "Range", "LinSpace")
+
+
+def _top_k_reference(x, k):
+    """Each row sorted by value, largest first, equal values by increasing index (a Python sort)."""
+    rows = x.reshape(-1, x.shape[-1])
+    idx = np.array([sorted(range(len(r)), key=lambda i: (-float(r[i]), i))[:k] for r in rows], np.int64)
+    idx = idx.reshape(x.shape[:-1] + (k,))
+    return np.take_along_axis(x, idx, -1), idx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("shape,k", [((3, 6), 1), ((3, 6), 4), ((2, 3, 5), 5), ((7,), 0)])
+def test_top_k(backend, dtype, shape, k):
+    x = np.random.default_rng(4).integers(-3, 4, shape).astype(dtype)  # small integers: many ties
+    values, indices = run(lambda t: list(tf.nn.top_k(t, k)), [x], backend)
+    want_v, want_i = _top_k_reference(x, k)
+    assert_close(values, want_v, dtype)
+    assert_close(indices, want_i, "int32")
+
+
+def test_top_k_grad_scatters_to_the_indices(backend):
+    x = data((3, 5), np.float32)
+    idx = np.array([[4, 0], [1, 2], [3, 4]], np.int32)
+    g = data((3, 2), np.float32, seed=1)
+    want = np.zeros((3, 5))
+    for r in range(3):
+        for j in range(2):
+            want[r, idx[r, j]] = g[r, j]
+    assert_close(run(lambda a, i, t: make("TopKGrad", [a, i, t]), [g, idx, x], backend), want, "float32")
+
+
+def test_in_top_k(backend):
+    p = np.array([[0.1, 0.5, 0.5, 0.2], [0.9, 0.1, 0.3, 0.2], [0.2, 0.2, 0.2, 0.2], [0.1, np.inf, 0.3, 0.2],
+                  [0.4, 0.3, 0.2, 0.1]], np.float32)
+    t = np.array([2, 2, 3, 0, 7], np.int32)  # a tie at the boundary, rank 2, all tied, a non-finite row, out of range
+    k1, k2 = run(lambda a, b: [tf.nn.in_top_k(a, b, 1), tf.nn.in_top_k(a, b, 2)], [p, t], backend)
+    assert_close(k1, np.array([True, False, True, False, False]), "bool")
+    assert_close(k2, np.array([True, True, True, False, False]), "bool")
+
+
+MASKS = [((4, 3), (4,), 0), ((4, 3, 2), (4, 3), 0), ((2, 4, 3), (4,), 1), ((5,), (5,), 0)]
+
+
+@pytest.mark.parametrize("shape,mshape,axis", MASKS, ids=[f"{s}{m}{a}" for s, m, a in MASKS])
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_boolean_mask(backend, shape, mshape, axis, dtype):
+    x, m = data(shape, dtype), data(mshape, bool, seed=3)
+    got = run(lambda t, u: tf.boolean_mask(t, u, axis=axis), [x, m], backend)
+    assert_close(got, x[(slice(None),) * axis + (m,)], dtype)
+
+
+@pytest.mark.parametrize("shape,mshape,axis", MASKS, ids=[f"{s}{m}{a}" for s, m, a in MASKS])
+def test_boolean_mask_grad(backend, shape, mshape, axis):
+    """The gradient puts each masked element's gradient back where it came from (zeros elsewhere)."""
+    m = data(mshape, bool, seed=3)
+    key = (slice(None),) * axis + (m,)
+    x = data(shape, np.float64)
+    g = data(x[key].shape, np.float64, seed=5)
+    want = np.zeros(shape)
+    want[key] = g
+    direct = run(lambda a, u: make("BooleanMaskGrad", [a, u], {"axis": axis}), [g, m], backend)
+    assert_close(direct, want, "float64")
+    via_gradients = run(lambda t, u, gy: tf.gradients(tf.boolean_mask(t, u, axis=axis), t, grad_ys=gy)[0],
+                        [x, m, g], backend)
+    assert_close(via_gradients, want, "float64")
+
+
+@pytest.mark.parametrize("start,limit,delta,dtype", [(0, 5, 1, "int32"), (3, -4, -2, "int64"), (0.5, 2.0, 0.25, "float32")])
+def test_range_of_tensors(backend, start, limit, delta, dtype):
+    args = [np.array(v, dtype) for v in (start, limit, delta)]
+    got = run(lambda a, b, c: tf.range(a, b, c), args, backend)
+    assert_close(got, np.arange(start, limit, delta), dtype)
+
+
+def test_range_of_a_shape_folds(backend):
+    got = run(lambda t: tf.range(tf.shape(t)[0]) * 2, [np.zeros((4, 2), np.float32)], backend)
+    assert_close(got, np.arange(4) * 2, "int32")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_linspace_of_tensors(backend, dtype):
+    got = run(lambda a, b, n: tf.linspace(a, b, n), [np.array(-1.0, dtype), np.array(2.0, dtype), np.array(7, np.int32)],
+              backend)
+    assert_close(got, np.linspace(-1.0, 2.0, 7), dtype)
+
+
+TF1_GRADS = [
+    ("Tile", ("Tile",), lambda x: tf.tile(x, [2, 1, 3]), [_g((2, 3, 1))], {}),
+    ("TileGrad", ("TileGrad",), lambda g, x: make("TileGrad", [g, x], {"multiples": (2, 1)}),
+     [_g((4, 3)), np.zeros((2, 3), np.int32)], {}),
+    ("Pad", ("Pad",), lambda x: tf.pad(x, [[1, 0], [2, 1]], constant_values=1.5), [_g((2, 3))], {}),
+    ("Pad-reflect", ("StridedSlice", "Concat"), lambda x: tf.pad(x, [[1, 1], [2, 2]], "REFLECT"), [_g((3, 4))], {}),
+    ("TopKV2", ("TopKV2",), lambda x: tf.nn.top_k(x, 3)[0], [_g((3, 5))], {}),
+]
+for _case in TF1_GRADS:
+    covers(*_case[1], grad=True)
+
+
+@pytest.mark.parametrize("case", TF1_GRADS, ids=[c[0] for c in TF1_GRADS])
+def test_tf1_gradient(backend, case):
+    check_case(backend, case)
+
+
+# -- end of the TF1 surface ops ---------------------------------------------------------------
 
 
 # -- the meta-test -------------------------------------------------------------------------

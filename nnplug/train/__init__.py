@@ -1,6 +1,10 @@
-"""`nnplug.train`: optimizers, the global step and checkpoint saving."""
+"""`nnplug.train`: optimizers, the global step, learning-rate schedules, checkpoints and meta graphs."""
+from .learning_rate_decay import (  # noqa: F401
+    cosine_decay, exponential_decay, inverse_time_decay, natural_exp_decay, piecewise_constant, polynomial_decay,
+)
+from .meta_graph import export_meta_graph  # noqa: F401
 from .optimizers import (  # noqa: F401
     AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer, RMSPropOptimizer,
     create_global_step, get_global_step, get_or_create_global_step,
 )
-from .saver import Saver, latest_checkpoint  # noqa: F401
+from .saver import Saver, import_meta_graph, latest_checkpoint  # noqa: F401

@@ -14,22 +14,17 @@ and dtype) before its data is read; decompression never goes past the declared s
 not being restored are never read; values must fit the variable's dtype. Nothing changes unless all pass.
 """
 import contextlib
-import hashlib
 import json
 import math
 import os
-import re
-import secrets
-import socket
-import stat
-import threading
-import time
 import zipfile
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from ..errors import InvalidArgumentError
+from ..files import atomic_write, remove_stale_temps  # noqa: F401 - Keras and tests import them from here
+from .meta_graph import export_meta_graph, import_graph
 from ..graph import GraphKeys, get_default_graph
 
 FORMAT = "nnplug-checkpoint"
@@ -41,13 +36,6 @@ MAX_HEADER_BYTES = 4096  # the .npy header of any array nnplug saves is ~128 byt
 MAX_MARKER_BYTES = 1024
 MAX_INDEX_BYTES = 1 << 20
 MAX_ITEMSIZE = 8  # the widest value dtype a checkpoint may hold (int64, float64)
-STALE_AFTER_S = 24 * 3600  # a temp file untouched this long is stale even if a process has its pid (reuse)
-
-_HOST = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
-_TEMP_NAME = re.compile(r"\.nnplug-([0-9a-f]{8})-([0-9a-f]{6})-[0-9a-f]{8}\.tmp\Z")
-_writing = set()  # temp files this process is writing now
-_writing_lock = threading.Lock()
-
 
 class CheckpointError(InvalidArgumentError):
     """A checkpoint that cannot be read or restored; the message names the file and what is at fault."""
@@ -60,85 +48,6 @@ class CheckpointError(InvalidArgumentError):
 def _short(text, limit=80):
     text = str(text)
     return repr(text) if len(text) <= limit else repr(text[: limit - 3] + "...")
-
-
-# -- writing -----------------------------------------------------------------------------------------------
-def _pid_alive(pid):
-    if os.name != "posix":
-        return True  # no side-effect-free check (os.kill would end it): such temps go by age alone
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: alive, someone else's
-        return True
-    return True
-
-
-def remove_stale_temps(folder):
-    """Delete temporary files of nnplug writes in `folder` whose writer is gone: named by atomic_write, not being
-    written by this process, and either from a dead process on this host or untouched for STALE_AFTER_S."""
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        match = _TEMP_NAME.match(entry.name)
-        if match is None:
-            continue
-        with _writing_lock:
-            if entry.path in _writing:
-                continue
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        pid, host = int(match.group(1), 16), match.group(2)
-        dead = host == _HOST and (pid == os.getpid() or not _pid_alive(pid))
-        if dead or time.time() - info.st_mtime > STALE_AFTER_S:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-
-def _fsync_folder(folder):
-    """Make a rename durable (POSIX); filesystems that cannot fsync a folder are left to their own devices."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write(path, write):
-    """Call write(file) on a temporary file beside `path`, fsync, rename it over `path`, fsync the folder.
-    A write that fails leaves `path` as it was and no temporary file; one killed leaves a temporary file that
-    the next atomic_write in the folder removes."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    remove_stale_temps(folder)
-    tmp = os.path.join(folder, f".nnplug-{os.getpid():08x}-{_HOST}-{secrets.token_hex(4)}.tmp")
-    with _writing_lock:
-        _writing.add(tmp)
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_folder(folder)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    finally:
-        with _writing_lock:
-            _writing.discard(tmp)
 
 
 def _key(var):
@@ -158,8 +67,10 @@ class Saver:
         self.max_to_keep = max_to_keep
         self._kept = []  # checkpoint files this Saver wrote and keeps, oldest first
 
-    def save(self, sess, save_path, global_step=None, write_meta_graph=False):
-        """Write every variable's value to `<save_path>[-<step>].npz`; returns that prefix (as TF1 does)."""
+    def save(self, sess, save_path, global_step=None, latest_filename=None, meta_graph_suffix="meta",
+             write_meta_graph=True, write_state=True, strip_default_attrs=False, save_debug_info=False):
+        """Write every variable's value to `<save_path>[-<step>].npz` and, as TF1 does by default, the graph to
+        `<prefix>.meta` (plain JSON, nnplug.train.meta_graph); returns the prefix."""
         if global_step is not None:
             step = int(sess.run(global_step) if hasattr(global_step, "op") else global_step)
             save_path = f"{save_path}-{step}"
@@ -172,6 +83,8 @@ class Saver:
             arrays["v/" + name] = value
         arrays.update({"__format__": np.array(FORMAT), "__version__": np.array(VERSION)})
         path = prefix + SUFFIX
+        if write_meta_graph:
+            export_meta_graph(f"{prefix}.{meta_graph_suffix}", graph=sess.graph)
         atomic_write(path, lambda f: np.savez(f, **arrays))
         self._remember(path)
         return prefix
@@ -188,8 +101,9 @@ class Saver:
         atomic_write(os.path.join(folder, INDEX), lambda f: f.write(json.dumps(index, indent=1).encode()))
         self._kept = kept
         for old in doomed:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(old)
+            for path in (old, old.removesuffix(SUFFIX) + ".meta"):  # and its meta graph, if written
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def restore(self, sess, save_path):
         """Load every variable from a checkpoint prefix (or file); all are read and checked before any changes,
@@ -416,3 +330,10 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
     if not (os.path.isfile(prefix + SUFFIX) or os.path.isfile(path)):
         return None  # as TF1: the index names a checkpoint whose file is gone
     return prefix
+
+
+def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kw):
+    """Rebuild a graph saved by `export_meta_graph` (or `Saver.save`) into the default graph; returns a Saver
+    for its variables (None if it has none), so `import_meta_graph(p + '.meta').restore(sess, p)` works."""
+    variables = import_graph(meta_graph_or_file, import_scope)
+    return Saver(variables) if variables else None

@@ -1,19 +1,25 @@
-"""Keras layers. A layer describes its weights and output shape without a graph, so a model can be wired up
-(and summarised) symbolically; the model then builds every layer into its own graph once, where each
+"""The layer base: a layer describes its weights and output shape without a graph, so a model can be wired
+up (and summarised) symbolically; the model then builds every layer into its own graph once, where each
 layer creates its Variables on first use and reuses them for the training and the inference pass."""
 import collections
-import math
+import re
 
 import numpy as np
 
-from .. import dtypes as _dt
-from ..ops import math_ops as M
-from ..ops import nn_ops
-from ..ops.array_ops import reshape
-from ..variables import Variable
-from . import activations, initializers
+from ... import dtypes as _dt
+from ...variables import Variable
+from .. import initializers
 
 _counts = collections.Counter()
+NAME_PATTERN = r"[A-Za-z0-9.][A-Za-z0-9_.\-]{0,255}"  # TF's op-name characters, without the scope '/'
+
+
+def check_name(name, what="layer"):
+    """A layer's name becomes part of its ops' names: letters, digits, '.', '_' and '-' only."""
+    if not isinstance(name, str) or re.fullmatch(NAME_PATTERN, name) is None:
+        raise ValueError(f"{what} name {name!r:.80} is not valid: use letters, digits, '.', '_' and '-' "
+                         f"(starting with a letter, digit or '.'), at most 256 characters")
+    return name
 
 
 def _auto_name(prefix):
@@ -39,11 +45,15 @@ class KerasTensor:
 
 
 class Layer:
+    # the fields of get_config() and their kinds, checked before a saved layer is built (saving/schema.py)
+    CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_REQUIRED = ()
+
     def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, dtype="float32",
                  trainable=True, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
-        self.name = name or _auto_name(_snake(type(self).__name__))
+        self.name = check_name(name) if name is not None else _auto_name(_snake(type(self).__name__))
         if input_dim is not None:
             input_shape = (int(input_dim),)
         if input_shape is not None:
@@ -131,13 +141,16 @@ class Layer:
 
 
 class InputLayer(Layer):
+    CONFIG_FIELDS = {"name": "name", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_REQUIRED = ("batch_input_shape",)
+
     def __init__(self, input_shape=None, batch_size=None, dtype="float32", name=None, batch_input_shape=None,
                  **kwargs):
         if input_shape is None and batch_input_shape is None:
             raise ValueError("InputLayer needs input_shape (the shape of one sample, e.g. (784,))")
         if batch_input_shape is None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
-        super().__init__(name=name or _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
+        super().__init__(name=name if name is not None else _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
                          **kwargs)
         self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])
         self.input_spec = self.output.shape
@@ -154,120 +167,3 @@ def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=N
         shape = (shape,)
     return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                       batch_input_shape=batch_shape).output
-
-
-class Dense(Layer):
-    """activation(x @ kernel + bias)."""
-
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
-        if self.units <= 0:
-            raise ValueError(f"Dense layer '{self.name}' needs a positive number of units, got {units}")
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        initializers.get(kernel_initializer), initializers.get(bias_initializer)  # unknown names fail here
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-
-    def weight_specs(self, input_shape):
-        if len(input_shape) < 2 or input_shape[-1] is None:
-            raise ValueError(f"Dense layer '{self.name}' needs inputs with a known last dimension, "
-                             f"got shape {input_shape}")
-        specs = [("kernel", (input_shape[-1], self.units), self.kernel_initializer, True)]
-        if self.use_bias:
-            specs.append(("bias", (self.units,), self.bias_initializer, True))
-        return specs
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
-
-    def call(self, x, training=False):
-        shape = x.shape
-        flat = reshape(x, [-1, shape[-1]]) if len(shape) > 2 else x
-        z = M.matmul(flat, self.weights[0])
-        if self.use_bias:
-            z = nn_ops.bias_add(z, self.weights[1])
-        if len(shape) > 2:
-            z = reshape(z, [-1] + list(shape[1:-1]) + [self.units])
-        self.logits = (_name_of(self.activation), z)
-        return self.activation(z)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for k in ("kernel_initializer", "bias_initializer"):
-            config[k] = initializers.deserialize(config[k])
-        return cls(**config)
-
-
-def _name_of(fn):
-    try:
-        return activations.serialize(fn)
-    except ValueError:
-        return None
-
-
-class Activation(Layer):
-    def __init__(self, activation, **kwargs):
-        super().__init__(**kwargs)
-        self.activation = activations.get(activation)
-
-    def call(self, x, training=False):
-        self.logits = (_name_of(self.activation), x)
-        return self.activation(x)
-
-    def get_config(self):
-        return {**super().get_config(), "activation": activations.serialize(self.activation)}
-
-
-class Dropout(Layer):
-    """Inverted dropout in the training pass only; the inference pass is the identity."""
-
-    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout layer '{self.name}': rate must be in [0, 1), got {rate}")
-        if noise_shape is not None:
-            raise NotImplementedError("Dropout(noise_shape=...) is not supported")
-        self.rate, self.seed = float(rate), seed
-
-    def call(self, x, training=False):
-        if not training or self.rate == 0.0:
-            return x
-        return nn_ops.dropout(x, rate=self.rate, seed=self.seed)
-
-    def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
-
-
-class Flatten(Layer):
-    def compute_output_shape(self, input_shape):
-        rest = input_shape[1:]
-        if any(d is None for d in rest):
-            raise ValueError(f"Flatten layer '{self.name}' needs every dimension but the batch one known, "
-                             f"got {input_shape}")
-        return (input_shape[0], math.prod(rest))
-
-    def weight_specs(self, input_shape):
-        self.compute_output_shape(input_shape)
-        return []
-
-    def call(self, x, training=False):
-        return reshape(x, [-1, self.compute_output_shape(tuple(x.shape))[1]])
-
-
-_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten)}
-
-
-def deserialize(spec):
-    cls = _CLASSES.get(spec["class_name"])
-    if cls is None:
-        raise ValueError(f"unknown layer class '{spec['class_name']}' in a saved model "
-                         f"(known: {', '.join(sorted(_CLASSES))})")
-    return cls.from_config(spec["config"])

@@ -1,0 +1,82 @@
+"""`tf.contrib.layers`: flatten, the Xavier (Glorot) initializers and the L1/L2 weight regularizers."""
+import math
+
+from .. import dtypes as _dt
+from .. import initializers
+from ..graph import convert_to_tensor, name_scope
+from ..layers import flatten as _flatten
+from ..ops import math_ops as M
+from ..ops import random_ops as R
+
+
+def flatten(inputs, outputs_collections=None, scope=None):
+    """(batch, a, b, ...) -> (batch, a*b*...)."""
+    with name_scope(scope, "Flatten"):
+        return _flatten(inputs)
+
+
+class _XavierNormal(initializers.Initializer):
+    """TF1 contrib's normal Xavier draw: a truncated normal of stddev sqrt(1.3 * 2 / (fan_in + fan_out))."""
+
+    def __init__(self, seed=None, dtype=_dt.float32):
+        self.seed, self.dtype = seed, dtype
+
+    def __call__(self, shape, dtype=None, partition_info=None):
+        fan_in, fan_out = initializers._fans(tuple(shape))
+        stddev = math.sqrt(1.3 * 2.0 / max(1.0, fan_in + fan_out))
+        return R.truncated_normal(shape, 0.0, stddev, dtype or self.dtype, seed=self.seed)
+
+
+def xavier_initializer(uniform=True, seed=None, dtype=_dt.float32):
+    """Glorot's initializer: uniform in +-sqrt(6 / (fan_in + fan_out)), or the truncated normal above."""
+    if not _dt.as_dtype(dtype).is_floating:
+        raise TypeError(f"xavier_initializer needs a floating-point dtype, got {_dt.as_dtype(dtype).name}")
+    return initializers.glorot_uniform(seed) if uniform else _XavierNormal(seed, _dt.as_dtype(dtype))
+
+
+xavier_initializer_conv2d = xavier_initializer  # fans from the kernel's receptive field, as for any shape
+
+
+def _check_scale(scale, fn):
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"{fn}: scale must be a number, got {scale!r:.40}")
+    if scale < 0:
+        raise ValueError(f"{fn}: scale must be >= 0, got {scale}")
+    return float(scale)
+
+
+def _regularizer(scale, scope, kind, penalty, factor):
+    scale = _check_scale(scale, kind)
+    if scale == 0:
+        return lambda weights: None
+
+    def regularize(weights):
+        w = convert_to_tensor(weights)
+        with name_scope(scope, kind):
+            return M.multiply(M.reduce_sum(penalty(w)), convert_to_tensor(scale * factor, dtype=w.dtype))
+    return regularize
+
+
+def l2_regularizer(scale, scope=None):
+    """A function weights -> scale * sum(weights**2) / 2 (None when scale is 0, as TF1)."""
+    return _regularizer(scale, scope, "l2_regularizer", M.square, 0.5)
+
+
+def l1_regularizer(scale, scope=None):
+    """A function weights -> scale * sum(|weights|) (None when scale is 0, as TF1)."""
+    return _regularizer(scale, scope, "l1_regularizer", M.abs, 1.0)
+
+
+def apply_regularization(regularizer, weights_list=None):
+    """The sum of `regularizer` over `weights_list` (default: the weights collection), added to the
+    regularization losses."""
+    from ..graph import add_to_collection, get_collection
+    weights_list = weights_list if weights_list is not None else get_collection("weights")
+    if not weights_list:
+        raise ValueError("apply_regularization: no weights given and the 'weights' collection is empty")
+    penalties = [p for p in (regularizer(w) for w in weights_list) if p is not None]
+    if not penalties:
+        return convert_to_tensor(0.0)
+    total = M.add_n(penalties)
+    add_to_collection("regularization_losses", total)
+    return total

@@ -1,0 +1,182 @@
+"""Collectives as graph ops: host kernels (`OpDef.host`) that every backend runs through the host, with
+Horovod's gradients (an allreduce's gradient is the allreduce of its gradient).
+
+- DistAllreduce: N inputs, N outputs — one op per step for all of a model's gradients, so tensor fusion
+  packs them into few MPI calls (collectives.py).
+- DistBroadcast: N inputs, N outputs, root_rank's values everywhere.
+- DistAllgather: one input, concatenated along axis 0 over ranks (equal shapes on every rank).
+- DistAllgatherGrad: the gradient of an allgather, this rank's rows of the summed gradient.
+
+Each kernel checks on its first run that every rank passes the same tensors (names, shapes, dtypes) on the
+same backend, and raises RankMismatchError naming them otherwise; later runs skip the check.
+"""
+from ..graph import convert_to_tensor, make_op
+from ..ops import registry
+from ..ops.math_ops import zeros_like
+from ..shapes import ShapeError, TensorShape
+from . import collectives as C
+from . import runtime
+
+ALLREDUCE, BROADCAST, ALLGATHER, ALLGATHER_GRAD = "DistAllreduce", "DistBroadcast", "DistAllgather", "DistAllgatherGrad"
+
+
+def _first_run_check(spec, kind, **fields):
+    """A function that, on its first call only, checks that every rank runs this kernel alike."""
+    tensors = [{"name": n, "shape": list(s), "dtype": d.name}
+               for n, s, d in zip(spec.attrs.get("names", [spec.name]), spec.in_shapes, spec.in_dtypes)]
+    descriptor = {"collective": kind, "name": spec.name, "backend": spec.backend.name, "tensors": tensors, **fields}
+    pending = [True]
+
+    def check(what):
+        if pending:
+            C.agree_on(what, descriptor)
+            pending.clear()
+    return check
+
+
+def _single_or_tuple(out):
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# -- allreduce ------------------------------------------------------------------------------------
+def _allreduce_host(spec):
+    op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
+    what = f"allreduce '{spec.name}'"
+    check = _first_run_check(spec, "allreduce", op=op)
+    workspace = C.Workspace()
+
+    def allreduce(*arrays):
+        check(what)
+        return _single_or_tuple(C.allreduce(arrays, op, names, threshold, what, check=False, workspace=workspace))
+    return allreduce
+
+
+def _allreduce_grad(op, *grads):
+    reduce = op.attrs["op"]
+    if reduce not in (C.Average, C.Sum):
+        raise LookupError(f"no gradient is defined for the {reduce} allreduce '{op.name}' (only average and sum)")
+    grads = [g if g is not None else zeros_like(x) for g, x in zip(grads, op.inputs)]
+    return grouped_allreduce(grads, op=reduce, names=[f"{n}/grad" for n in op.attrs["names"]],
+                             fusion_threshold=op.attrs["threshold"])
+
+
+def _same_as_inputs(shapes, dtypes, attrs):
+    return list(zip(shapes, dtypes))
+
+
+# -- broadcast ------------------------------------------------------------------------------------
+def _broadcast_host(spec):
+    root, names = spec.attrs["root_rank"], list(spec.attrs["names"])
+    what = f"broadcast '{spec.name}'"
+    check = _first_run_check(spec, "broadcast", root=root)
+    workspace = C.Workspace()
+
+    def broadcast(*arrays):
+        check(what)
+        return _single_or_tuple(C.broadcast(arrays, root, names, what, check=False, workspace=workspace))
+    return broadcast
+
+
+def _broadcast_grad(op, *grads):
+    """Every rank's loss depends on the root's value: the root gets the sum of all gradients, others zero."""
+    grads = [g if g is not None else zeros_like(x) for g, x in zip(grads, op.inputs)]
+    summed = grouped_allreduce(grads, op=C.Sum, names=[f"{n}/grad" for n in op.attrs["names"]])
+    if runtime.rank() == op.attrs["root_rank"]:
+        return summed
+    return [zeros_like(s) for s in summed]  # still fed by the allreduce, so every rank runs it
+
+
+# -- allgather ------------------------------------------------------------------------------------
+def _allgather_rule(shapes, dtypes, attrs):
+    shape = shapes[0]
+    if len(shape) == 0:
+        raise ShapeError("allgather concatenates along axis 0 and cannot take a scalar; reshape it to (1,)")
+    first = None if shape[0] is None else shape[0] * attrs["size"]
+    return [(TensorShape([first] + list(shape[1:])), dtypes[0])]
+
+
+def _allgather_host(spec):
+    what = f"allgather '{spec.name}'"
+    check = _first_run_check(spec, "allgather")
+
+    def allgather(array):
+        check(what)
+        return C.allgather(array, spec.name, what, equal_shapes=True)
+    return allgather
+
+
+def _allgather_grad_rule(shapes, dtypes, attrs):
+    shape = shapes[0]
+    first = None if shape[0] is None else shape[0] // attrs["size"]
+    return [(TensorShape([first] + list(shape[1:])), dtypes[0])]
+
+
+def _allgather_grad_host(spec):
+    what = f"allgather gradient '{spec.name}'"
+    rank, n = spec.attrs["rank"], spec.attrs["size"]
+    check = _first_run_check(spec, "allgather gradient")
+
+    def rows_of_sum(grad):
+        check(what)
+        summed = C.allreduce([grad], C.Sum, [spec.name], what=what, check=False)[0]
+        rows = grad.shape[0] // n
+        return summed[rank * rows:(rank + 1) * rows]
+    return rows_of_sum
+
+
+def _allgather_grad(op, grad):
+    return [make_op(ALLGATHER_GRAD, [grad], {"rank": runtime.rank(), "size": op.attrs["size"]},
+                    name=f"{op.name}_rows").outputs[0]]
+
+
+def register_ops():
+    """Add the collective op types to the registry (once per process)."""
+    if registry.find(ALLREDUCE) is not None:
+        return
+    registry.register(ALLREDUCE, _same_as_inputs, grad=_allreduce_grad, stateful=True, host=_allreduce_host)
+    registry.register(BROADCAST, _same_as_inputs, grad=_broadcast_grad, stateful=True, host=_broadcast_host)
+    registry.register(ALLGATHER, _allgather_rule, grad=_allgather_grad, stateful=True, host=_allgather_host)
+    registry.register(ALLGATHER_GRAD, _allgather_grad_rule, stateful=True, host=_allgather_grad_host)
+
+
+# -- building them --------------------------------------------------------------------------------
+def _tensors(values, what):
+    tensors = [convert_to_tensor(v) for v in values]
+    if not tensors:
+        raise ValueError(f"{what} needs at least one tensor")
+    return tensors
+
+
+def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_threshold=None):
+    """One DistAllreduce op over `tensors` (returns its outputs, in order): the fused allreduce that
+    DistributedOptimizer puts in every training step. `names` label the tensors in errors."""
+    runtime.job("allreduce")
+    tensors = _tensors(tensors, "allreduce")
+    names = tuple(names) if names is not None else tuple(t.name for t in tensors)
+    if len(names) != len(tensors):
+        raise ValueError(f"allreduce: {len(tensors)} tensors but {len(names)} names")
+    if op not in C.REDUCE_OPS:
+        raise ValueError(f"allreduce: unknown reduction {op!r}; use one of {', '.join(C.REDUCE_OPS)}")
+    for t, n in zip(tensors, names):
+        if op == C.Average and not t.dtype.is_floating:
+            raise TypeError(f"allreduce: cannot average the {t.dtype.name} tensor '{n}'; use op=Sum")
+    if fusion_threshold is not None:
+        fusion_threshold = C.fusion_threshold(fusion_threshold)
+    attrs = {"op": op, "names": names, "threshold": fusion_threshold}
+    return list(make_op(ALLREDUCE, tensors, attrs, name or "DistributedAllreduce").outputs)
+
+
+def grouped_broadcast(tensors, root_rank, name=None, names=None):
+    """One DistBroadcast op: root_rank's values of `tensors` on every rank."""
+    j = runtime.job("broadcast")
+    tensors = _tensors(tensors, "broadcast")
+    root_rank = C.check_root(root_rank, j.size, "broadcast")
+    names = tuple(names) if names is not None else tuple(t.name for t in tensors)
+    attrs = {"root_rank": root_rank, "names": names}
+    return list(make_op(BROADCAST, tensors, attrs, name or "DistributedBroadcast").outputs)
+
+
+def allgather_op(tensor, name=None):
+    j = runtime.job("allgather")
+    tensors = _tensors([tensor], "allgather")
+    return make_op(ALLGATHER, tensors, {"size": j.size}, name or "DistributedAllgather").outputs[0]

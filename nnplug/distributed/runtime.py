@@ -1,0 +1,266 @@
+"""The MPI job this process belongs to: who it is (rank, size, node-local rank), and how it waits.
+
+One process per device, as Horovod runs (`mpiexec -n 4 python train.py`). Every collective is started
+non-blocking and polled with a deadline (`NNPLUG_COLLECTIVE_TIMEOUT`, seconds), so a rank waiting for a
+peer that died or stalled raises an error instead of hanging. Which peers did not arrive is read from a
+one-sided MPI window where each rank counts the collectives it has entered. An uncaught exception on any
+rank prints the rank and aborts the whole job (`MPI_Abort`), so the other ranks stop within seconds.
+"""
+import atexit
+import os
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+
+INSTALL_HINT = ('nnplug.distributed needs mpi4py and an MPI library: pip install "nnplug[mpi]" '
+                '(in an editable clone: pip install -e ".[mpi]"), which installs mpi4py and the MPICH wheel')
+TIMEOUT_ENV = "NNPLUG_COLLECTIVE_TIMEOUT"
+DEFAULT_TIMEOUT = 300.0
+# Waiting polls flat out for SPIN_SECONDS (a peer is usually close: keeping the core beats MPI's own
+# blocking wait several times over on a busy machine), then yields the core between polls until
+# YIELD_SECONDS (a peer may need it, when ranks outnumber cores), then sleeps between polls, up to MAX_NAP.
+SPIN_SECONDS = 0.01
+YIELD_SECONDS = 0.05
+MAX_NAP = 0.002
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+PEEK_SECONDS = 2.0  # how long a timed-out rank may take to read its peers' counters
+
+
+class DistributedError(RuntimeError):
+    """Something about the MPI job: not initialised, ranks that disagree, a peer that failed."""
+
+
+class RankMismatchError(DistributedError, ValueError):
+    """Ranks called a collective with different tensors (shapes, dtypes, names) or backends."""
+
+
+class CollectiveTimeoutError(DistributedError, TimeoutError):
+    """A collective did not complete within NNPLUG_COLLECTIVE_TIMEOUT seconds."""
+
+
+class _Job:
+    """This process's place in the MPI job, and the counter window peers read after a timeout."""
+
+    def __init__(self, MPI, comm):
+        self.MPI = MPI
+        self.comm = comm.Dup()  # our own traffic never matches the user's messages on COMM_WORLD
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        self.local_rank, self.local_size = local.Get_rank(), local.Get_size()
+        local.Free()
+        self.window = MPI.Win.Allocate(8, 8, comm=self.comm)
+        self.counter = np.frombuffer(self.window.tomemory(), dtype=np.int64)
+        self.window.Lock_all()
+        self.counter[0] = 0
+        self.window.Sync()
+        self.entered = 0
+        self.lock = threading.Lock()  # MPI is initialised "serialized": one thread in it at a time
+        atexit.register(self.close)  # before mpi4py's MPI_Finalize (atexit runs last-registered first)
+
+    def close(self):
+        """Free the window and communicator (collective: every rank does it at a normal exit)."""
+        if self.window is not None and not self.MPI.Is_finalized():
+            self.window.Unlock_all()
+            self.window.Free()
+            self.comm.Free()
+        self.window = None
+
+    def enter(self):
+        """Count one more collective; peers read the count if they time out waiting."""
+        self.entered += 1
+        self.counter[0] = self.entered
+        self.window.Sync()
+        return self.entered
+
+    def peer_counts(self):
+        """{rank: collectives it has entered} for every peer readable within PEEK_SECONDS."""
+        MPI = self.MPI
+        out = np.zeros(self.size, np.int64)
+        reqs = {r: self.window.Rget([out[r:r + 1], MPI.INT64_T], r) for r in range(self.size) if r != self.rank}
+        deadline = time.monotonic() + PEEK_SECONDS
+        done = {}
+        while reqs and time.monotonic() < deadline:
+            for r in [r for r, q in reqs.items() if q.Test()]:
+                done[r] = int(out[r])
+                del reqs[r]
+            time.sleep(0.001)
+        return done
+
+
+_job = None
+
+
+def _import_mpi():
+    try:
+        import mpi4py
+    except ImportError:
+        raise ImportError(INSTALL_HINT) from None
+    if "mpi4py.MPI" not in sys.modules:
+        mpi4py.rc.thread_level = "serialized"
+    try:
+        from mpi4py import MPI
+    except ImportError as e:  # mpi4py without a loadable MPI library
+        raise ImportError(f"{INSTALL_HINT}; mpi4py is installed but cannot load an MPI library ({e})") from None
+    return MPI
+
+
+def init(comm=None):
+    """Join the MPI job (once; later calls do nothing). Without mpiexec this is a job of one rank."""
+    global _job
+    if _job is not None:
+        return
+    MPI = _import_mpi()
+    _job = _Job(MPI, comm if comm is not None else MPI.COMM_WORLD)
+    if _job.size > 1:
+        _install_excepthook()
+    if _job.local_size > 1:
+        _share_cores(_job.local_size)
+    from .. import plugins
+    plugins.plugin_manager()  # so that plugin aliases resolve: 'xp' and 'arrayapi' are one backend
+    backend_name, _device = plugins.parse_name(plugins.current_backend_name())  # ranks may use different GPUs
+    try:
+        for check in _init_checks:  # collectives.py registers the agreement of the ranks' backends
+            check({"backend": backend_name})
+    except RankMismatchError:
+        _job = None  # every rank saw the same mismatch: none of them is part of a usable job
+        raise
+
+
+_init_checks = []
+
+
+def on_init(check):
+    """Run check(descriptor) on every rank when the job starts (a collective that must agree)."""
+    _init_checks.append(check)
+    return check
+
+
+_thread_limit = []
+
+
+def _share_cores(ranks_here):
+    """Ranks on one machine split its cores: each BLAS (OpenBLAS, MKL, OpenMP) gets cores / ranks threads
+    (or the cores the launcher bound this rank to) unless the user set a thread count, since N ranks each
+    running all-core BLAS threads oversubscribe the machine many times over (tenfold slower on two cores)."""
+    if any(os.environ.get(name) for name in THREAD_ENV):
+        return
+    total = os.cpu_count() or 1
+    bound = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    threads = bound if bound < total else max(1, total // ranks_here)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        warnings.warn(f"{ranks_here} ranks share this machine's {total} cores but threadpoolctl is not installed "
+                      f"to split them; set OPENBLAS_NUM_THREADS={threads} (or pip install threadpoolctl)",
+                      RuntimeWarning, stacklevel=3)
+        return
+    _thread_limit.append(threadpool_limits(limits=threads))
+
+
+def is_initialized():
+    return _job is not None
+
+
+def job(what="this"):
+    if _job is None:
+        raise DistributedError(f"call nnplug.distributed.init() before {what} (it joins the MPI job that "
+                               f"mpiexec or `nnplug launch` started, or a job of one process without them)")
+    return _job
+
+
+def size():
+    """Number of ranks in the job."""
+    return job("size()").size
+
+
+def rank():
+    """This process's rank, 0 .. size()-1."""
+    return job("rank()").rank
+
+
+def local_size():
+    """Number of ranks on this machine."""
+    return job("local_size()").local_size
+
+
+def local_rank():
+    """This process's rank among those on its machine (pick the GPU with it)."""
+    return job("local_rank()").local_rank
+
+
+def timeout():
+    """Seconds a collective may wait for its peers: NNPLUG_COLLECTIVE_TIMEOUT, default 300."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{TIMEOUT_ENV} must be a number of seconds, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"{TIMEOUT_ENV} must be positive, got {raw!r}")
+    return value
+
+
+def run_collective(what, start):
+    """Enter one collective: `start()` posts the non-blocking MPI calls and returns their requests; wait
+    for them all, raising CollectiveTimeoutError (naming the peers that did not arrive) past the deadline."""
+    j = job(what)
+    with j.lock:
+        seq = j.enter()
+        requests = start()
+        _wait(j, requests, what, seq)
+
+
+def _wait(j, requests, what, seq):
+    Testall = j.MPI.Request.Testall
+    if Testall(requests):
+        return
+    now = time.monotonic()
+    spin_until, yield_until, deadline, nap = now + SPIN_SECONDS, now + YIELD_SECONDS, now + timeout(), 0.0
+    while not Testall(requests):
+        now = time.monotonic()
+        if now < spin_until:
+            continue
+        if now > deadline:
+            raise CollectiveTimeoutError(_timeout_message(j, what, seq))
+        if now < yield_until:
+            os.sched_yield()
+        else:
+            nap = min(MAX_NAP, nap + 0.0001)
+            time.sleep(nap)
+
+
+def _timeout_message(j, what, seq):
+    counts = j.peer_counts()
+    missing = sorted(r for r, c in counts.items() if c < seq)
+    unknown = sorted(set(range(j.size)) - set(counts) - {j.rank})
+    head = f"{what} timed out after {timeout():g} s on rank {j.rank} of {j.size} (collective #{seq})"
+    if missing:
+        where = ", ".join(f"rank {r} at #{counts[r]}" for r in missing)
+        tail = f": rank{'s' if len(missing) > 1 else ''} {', '.join(map(str, missing))} did not arrive ({where})"
+    elif unknown:
+        tail = f": could not read the progress of ranks {', '.join(map(str, unknown))}"
+    else:
+        tail = ": every rank entered it, so the ranks are running different collectives in the same turn"
+    return (head + tail + f". Raise {TIMEOUT_ENV} if a rank is just slow (it is {timeout():g} s now).")
+
+
+def _install_excepthook():
+    previous = sys.excepthook
+
+    def abort_job(exc_type, exc, tb):
+        """Print the error with this rank's name, then take the whole job down instead of leaving peers
+        blocked in a collective."""
+        previous(exc_type, exc, tb)
+        j = _job
+        sys.stderr.write(f"nnplug.distributed: rank {j.rank} of {j.size} failed with {exc_type.__name__}: "
+                         f"{exc}; aborting all {j.size} ranks\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        j.comm.Abort(1)
+
+    sys.excepthook = abort_job

@@ -1,0 +1,197 @@
+"""From the arrays a user passes to fit/evaluate/predict to the batches a step is fed: input checks against the
+model, the validation split, per-epoch shuffling, batching, and keeping a training set on a GPU.
+
+The adapter knows the model only through its public shape and loss; it never builds graph ops or runs steps.
+"""
+import numpy as np
+
+DEVICE_DATA_MAX = 1 << 30  # fit() keeps a training set up to this size on a GPU backend
+
+
+def shape_str(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# -- input checks --------------------------------------------------------------------------
+def check_x(model, x, what):
+    """`x` as float32, or an error naming the model's input and the shape it expects."""
+    try:
+        x = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: x must be a numeric array, got {type(x).__name__} ({e})") from None
+    want = tuple(model.input_shape[1:])
+    if x.ndim != len(want) + 1 or any(w is not None and w != d for w, d in zip(want, x.shape[1:])):
+        raise ValueError(f"{what}: x has shape {x.shape}, but the model's input '{model.inputs[0].layer.name}' "
+                         f"expects {shape_str(model.input_shape)} (samples x {' x '.join(map(str, want))})")
+    return x
+
+
+def check_y(model, y, n, what):
+    """`y` in the dtype and shape the model's loss takes (int32 class ids or float32 targets), or an error."""
+    y = np.asarray(y)
+    if len(y) != n:
+        raise ValueError(f"{what}: x has {n} samples but y has {len(y)}; they need the same number of rows")
+    if model.loss.labels == "sparse":
+        return _class_ids(model, y, n, what)
+    n_out, name = model.output_shape[-1], model.loss.name
+    want = (n,) + tuple(model.output_shape[1:])
+    if model.loss.labels == "onehot" and y.shape != want:
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
+            raise ValueError(f"{what}: {name} expects one-hot labels of shape {want}, got integer class labels "
+                             f"of shape {y.shape}; convert them with keras.utils.to_categorical(y, {n_out}) "
+                             f"or use loss='sparse_categorical_crossentropy'")
+        raise ValueError(f"{what}: {name} expects labels of shape {want} (one column per output), "
+                         f"got {y.shape}")
+    if y.ndim == 1 and want == (n, 1):
+        y = y[:, None]
+    if y.shape != want:
+        raise ValueError(f"{what}: loss {name} expects y of shape {want} like the model's output "
+                         f"{shape_str(model.output_shape)}, got {y.shape}")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: y must be numeric, got dtype {y.dtype}")
+    return y.astype(np.float32)
+
+
+def _class_ids(model, y, n, what):
+    n_out, name = model.output_shape[-1], model.loss.name
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: {name} expects integer class ids 0..{n_out - 1}, got y of dtype {y.dtype} "
+                        f"(first value {y.flat[0]!r}); map the labels to class ids first" if y.size else
+                        f"{what}: {name} expects integer class ids, got y of dtype {y.dtype}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{what}: {name} expects integer class ids of shape ({n},), got y of shape "
+                         f"{y.shape}; for one-hot labels use loss='categorical_crossentropy'")
+    if y.dtype.kind == "f" and not np.all(np.mod(y, 1) == 0):
+        raise ValueError(f"{what}: {name} expects integer class ids, got non-integer values")
+    if y.size and (y.min() < 0 or y.max() >= n_out):
+        raise ValueError(f"{what}: class ids must lie in [0, {n_out}) for the model's {n_out} outputs, "
+                         f"got values from {y.min()} to {y.max()}")
+    return y.astype(np.int32)
+
+
+def check_nonempty(x, what):
+    if len(x) == 0:
+        raise ValueError(f"{what}: x has no samples (shape {x.shape}); pass at least one row")
+    return x
+
+
+# -- sample weights ------------------------------------------------------------------------
+def check_sample_weight(sample_weight, n, what):
+    """Per-sample weights of shape (n,) as float32, or None."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: sample_weight must be numbers, one per sample, got {type(sample_weight).__name__} "
+                        f"({e})") from None
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.shape != (n,):
+        raise ValueError(f"{what}: sample_weight must have shape ({n},), one weight per sample, got {w.shape}")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{what}: sample_weight holds NaN or infinite values (first at index "
+                         f"{int(np.flatnonzero(~np.isfinite(w))[0])})")
+    return w.astype(np.float32)
+
+
+def class_sample_weights(model, y, class_weight, what):
+    """Per-sample weights class_weight[class of y] (1 for classes it leaves out), as Keras 3 does; the class
+    is the id (sparse labels), the arg max of a row, or the 0/1 label of a single output."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"{what}: class_weight must be a dict {{class id: weight}}, got {type(class_weight).__name__}")
+    n_classes = max(int(model.output_shape[-1]), 2)
+    table = np.ones(n_classes, np.float64)
+    for key, weight in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < n_classes:
+            raise ValueError(f"{what}: class_weight keys must be class ids in [0, {n_classes}), got {key!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not np.isfinite(weight):
+            raise ValueError(f"{what}: class_weight[{key}] must be a finite number, got {weight!r}")
+        table[int(key)] = weight
+    if y.ndim > 2:
+        raise ValueError(f"{what}: class_weight needs one label per sample, got y of shape {y.shape}")
+    if y.ndim == 1:
+        ids = y.astype(np.int64)
+    else:
+        ids = y.argmax(-1) if y.shape[1] > 1 else y[:, 0].astype(np.int64)
+    return table[np.clip(ids, 0, n_classes - 1)].astype(np.float32)
+
+
+def combine_weights(sample_weight, class_weights):
+    if class_weights is None:
+        return sample_weight
+    return class_weights if sample_weight is None else sample_weight * class_weights
+
+
+# -- validation data -----------------------------------------------------------------------
+def unpack_validation_data(model, validation_data):
+    """(x_val, y_val, sample_weight_val or None) checked against the model."""
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+        raise ValueError("fit: validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val)")
+    what = "fit (validation_data)"
+    vx = check_nonempty(check_x(model, validation_data[0], what), what)
+    vy = check_y(model, validation_data[1], len(vx), what)
+    vw = check_sample_weight(validation_data[2], len(vx), what) if len(validation_data) == 3 else None
+    return vx, vy, vw
+
+
+def train_validation_split(arrays, validation_split):
+    """(training arrays, validation arrays): the last samples, before shuffling, as in Keras; None stays None."""
+    split = int(len(arrays[0]) * (1.0 - validation_split))
+    return ([None if a is None else a[:split] for a in arrays],
+            [None if a is None else a[split:] for a in arrays])
+
+
+# -- batches -------------------------------------------------------------------------------
+def batch_slices(n, batch_size):
+    """The start of every batch of `batch_size` rows over `n` rows (the last one may be short)."""
+    return range(0, n, batch_size)
+
+
+class TrainingData:
+    """A checked training set and its batches: `epoch()` draws the epoch's shuffle and yields (x, y) batches,
+    or (x, y, sample_weight) batches when it has weights.
+
+    On a backend whose arrays a session takes as feeds (a GPU), the set goes to the device once when it is at
+    most DEVICE_DATA_MAX bytes, and each epoch's shuffle (drawn on the host, so np.random.seed still decides
+    it) is one gather there; the batches are then slices of device arrays.
+    """
+
+    def __init__(self, x, y, to_device, batch_size, shuffle, sample_weight=None):
+        self.arrays = (x, y) if sample_weight is None else \
+            (x, y, sample_weight if to_device is None else to_device(sample_weight))
+        self.to_device = to_device
+        self.n, self.batch_size, self.shuffle = len(x), batch_size, shuffle
+
+    def epoch(self):
+        """The epoch's batches; the shuffle is drawn now, not at the first batch."""
+        idx = np.random.permutation(self.n) if self.shuffle else None
+        arrays = self.arrays
+        if idx is not None and self.to_device is not None:  # one gather per epoch on the device, then slices
+            order = self.to_device(idx)
+            arrays, idx = tuple(a.take(order, axis=0) for a in arrays), None
+        return self._batches(arrays, idx)
+
+    def _batches(self, arrays, idx):
+        bs = self.batch_size
+        if idx is None:
+            for i in batch_slices(self.n, bs):
+                yield tuple(a[i:i + bs] for a in arrays)
+        else:
+            for i in batch_slices(self.n, bs):
+                j = idx[i:i + bs]
+                yield tuple(a[j] for a in arrays)
+
+
+def stage_on_device(session, x, y):
+    """(x, y, to_device): the training set on the session's device when it is a GPU and the set is small
+    enough, with the function that moves host arrays there; else the host arrays and None.
+
+    The one place the adapter reaches past the Session's own methods (`session.backend.to_device`): a
+    public `Session.to_device(array)` / `Session.feeds_device_arrays` would replace it."""
+    backend = session.backend
+    if x.nbytes + y.nbytes > DEVICE_DATA_MAX or not backend.is_device_array(backend.to_device(x[:1])):
+        return x, y, None
+    return backend.to_device(x), backend.to_device(y), backend.to_device

@@ -1,0 +1,14 @@
+"""`keras.layers`: the layer base (base.py), the core layers (core.py), and the by-name look-up a saved model
+uses. Each family of layers has its own module; `deserialize` knows the classes listed in LAYER_CLASSES."""
+from .base import Input, InputLayer, KerasTensor, Layer, _auto_name  # noqa: F401
+from .core import Activation, Dense, Dropout, Flatten  # noqa: F401
+
+LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten)}
+
+
+def deserialize(spec):
+    cls = LAYER_CLASSES.get(spec["class_name"])
+    if cls is None:
+        raise ValueError(f"unknown layer class '{spec['class_name']}' in a saved model "
+                         f"(known: {', '.join(sorted(LAYER_CLASSES))})")
+    return cls.from_config(spec["config"])

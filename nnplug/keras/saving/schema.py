@@ -1,0 +1,125 @@
+"""Validating a model file's configuration before anything is built from it, with jsonschema: an error names
+the field by its path (`layers[1].config.units: expected a positive int, got None`) rather than surfacing as
+a TypeError deep inside a layer. Each layer class lists its fields (`CONFIG_FIELDS`, in a small vocabulary of
+field kinds defined here) and the ones it requires (`CONFIG_REQUIRED`)."""
+from .. import activations
+from ... import initializers as _initializers
+from .. import layers as L
+from .. import losses as _losses
+from .. import optimizers as _optimizers
+from .errors import ModelFileError
+
+MAX_LAYERS = 10_000
+MAX_DIM = 2 ** 31 - 1
+
+FIELD_KINDS = {
+    "name": {"type": "string", "pattern": f"^{L.base.NAME_PATTERN}$",
+             "description": "a name of letters, digits, '.', '_' and '-'"},
+    "bool": {"type": "boolean", "description": "true or false"},
+    "positive_int": {"type": "integer", "minimum": 1, "maximum": MAX_DIM, "description": "a positive int"},
+    "shape": {"type": "array", "minItems": 1, "maxItems": 8,
+              "items": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 1, "maximum": MAX_DIM}]},
+              "description": "a shape: a list of positive ints or nulls"},
+    "activation": {"enum": sorted(activations._BY_NAME), "description": "an activation name"},
+    "initializer": {"anyOf": [{"enum": sorted(_initializers._BY_NAME)},
+                              {"type": "object", "required": ["class_name", "config"], "additionalProperties": False,
+                               "properties": {"class_name": {"type": "string"}, "config": {"type": "object"}}}],
+                    "description": "an initializer name or {class_name, config}"},
+    "rate": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "description": "a number in [0, 1)"},
+    "seed": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1}],
+             "description": "null or a non-negative int"},
+    "dtype": {"enum": ["float32"], "description": "'float32'"},
+    "null": {"type": "null", "description": "null"},
+}
+
+
+def _object(properties, required=(), description=None):
+    schema = {"type": "object", "properties": properties, "required": list(required), "additionalProperties": False}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def layer_config_schema(cls):
+    fields = {}
+    for klass in reversed(cls.__mro__):
+        fields.update(getattr(klass, "CONFIG_FIELDS", {}))
+    return _object({k: FIELD_KINDS[kind] for k, kind in fields.items()}, getattr(cls, "CONFIG_REQUIRED", ()),
+                   f"the config of a {cls.__name__} layer")
+
+
+_LAYER_SPEC = _object({"class_name": {"enum": sorted(L.LAYER_CLASSES), "description": "a known layer class"},
+                       "config": {"type": "object", "description": "an object"}}, ["class_name", "config"],
+                      "a layer: {class_name, config}")
+_INDEX = {"type": "integer", "minimum": 0, "maximum": 2 * MAX_LAYERS, "description": "a node index"}
+_LAYERS = {"type": "array", "maxItems": MAX_LAYERS, "items": _LAYER_SPEC, "description": "a list of layers"}
+SEQUENTIAL = _object({"name": FIELD_KINDS["name"], "layers": _LAYERS}, ["name", "layers"])
+FUNCTIONAL = _object({"name": FIELD_KINDS["name"], "layers": _LAYERS, "input": _INDEX, "output": _INDEX,
+                      "nodes": {"type": "array", "maxItems": 2 * MAX_LAYERS, "description": "a list of nodes",
+                                "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                                          "prefixItems": [_INDEX, {"type": "array", "items": _INDEX,
+                                                                   "maxItems": 1}],
+                                          "description": "a node: [layer index, [input node index]]"}}},
+                     ["name", "layers", "nodes", "input", "output"])
+MODEL = _object({"class_name": {"enum": ["Sequential", "Model"], "description": "'Sequential' or 'Model'"},
+                 "config": {"type": "object", "description": "an object"}}, ["class_name", "config"])
+_SCALAR = {"type": ["number", "boolean", "string", "null"], "description": "a number, bool, string or null"}
+TRAINING = _object({
+    "loss": _object({"class_name": {"enum": sorted({c.__name__ for c in _losses._BY_NAME.values()}),
+                                    "description": "a built-in loss class"},
+                     "config": {"type": "object", "additionalProperties": _SCALAR}}, ["class_name", "config"]),
+    "metrics": {"type": "array", "maxItems": 64, "items": {"type": "string", "maxLength": 64},
+                "description": "a list of metric names"},
+    "optimizer": _object({"class_name": {"enum": sorted(c.__name__ for c in _optimizers._BY_NAME.values()),
+                                         "description": "a built-in optimizer class"},
+                          "config": {"type": "object", "additionalProperties": _SCALAR}}, ["class_name", "config"])},
+    ["loss", "metrics", "optimizer"])
+
+
+def _where(prefix, path):
+    text = prefix
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the top level"
+
+
+def _jsonschema():
+    try:
+        import jsonschema
+    except ImportError:
+        raise ImportError("loading a model file checks its config with jsonschema: pip install jsonschema") from None
+    return jsonschema
+
+
+def check(instance, schema, path, prefix=""):
+    """Raise ModelFileError for the most relevant violation of `schema` by `instance`."""
+    jsonschema = _jsonschema()
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(instance))
+    if error is None:
+        return instance
+    where = _where(prefix, error.absolute_path)
+    if error.validator == "required":
+        problem = f"missing field {error.message.split(' is a required')[0]}"
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        problem = f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(repr(u) for u in unknown)}"
+    else:
+        wanted = error.schema.get("description") or error.message
+        problem = f"expected {wanted}, got {_short(error.instance)}"
+    raise ModelFileError(path, f"{where}: {problem}")
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_model(spec, path):
+    """The model spec {class_name, config}, every layer's config checked against its class's fields."""
+    check(spec, MODEL, path)
+    config = spec["config"]
+    check(config, SEQUENTIAL if spec["class_name"] == "Sequential" else FUNCTIONAL, path)
+    for i, layer in enumerate(config["layers"]):
+        check(layer["config"], layer_config_schema(L.LAYER_CLASSES[layer["class_name"]]), path,
+              f"layers[{i}].config")
+    return spec

@@ -1,0 +1,252 @@
+"""Meta graphs: a graph saved as plain data beside its checkpoint and rebuilt in another process, as TF1's
+`export_meta_graph` / `import_meta_graph` / `Saver.save(write_meta_graph=True)` do.
+
+The file (`<prefix>.meta`) is JSON: every op in creation order (name, type, input tensor names, control
+inputs, attributes), the variables and the collections. Attributes are encoded by an allow-list of plain
+types (numbers, strings, tuples, dtypes, shapes, numeric arrays, variables by name): nothing is unpickled
+or executed, op types must be registered, names are checked as op names, and sizes are bounded before
+anything is allocated. Importing builds the ops again through the registry, so shapes are re-inferred."""
+import base64
+import json
+import math
+import os
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..errors import InvalidArgumentError
+from ..files import atomic_write
+from ..graph import Operation, Tensor, check_name, get_default_graph
+from ..ops import registry
+from ..shapes import TensorShape
+from ..variables import Variable
+
+FORMAT = "nnplug-meta-graph"
+VERSION = 1
+SUFFIX = ".meta"
+MAX_FILE_BYTES = 1 << 30  # constants included
+MAX_ARRAY_ELEMENTS = 1 << 28
+
+
+class MetaGraphError(InvalidArgumentError):
+    """A meta graph that cannot be written or read; the message names the file, the op and the field."""
+
+
+# -- encoding attributes -------------------------------------------------------------------------------
+def _encode(value, where):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else {"float": repr(float(value))}
+    if isinstance(value, _dt.DType):
+        return {"dtype": value.name}
+    if isinstance(value, TensorShape):
+        return {"shape": None if value.unknown_rank else list(value)}
+    if isinstance(value, Variable):
+        return {"variable": value.op.name}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise MetaGraphError(f"{where}: cannot save an array of dtype {value.dtype}")
+        return {"array": {"dtype": value.dtype.str, "shape": list(value.shape),
+                          "data": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode("ascii")}}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, where) for v in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(v, where) for v in value]}
+    if isinstance(value, dict):
+        return {"dict": [[_encode(k, where), _encode(v, where)] for k, v in value.items()]}
+    raise MetaGraphError(f"{where}: cannot save a value of type {type(value).__name__}")
+
+
+def _decode(value, where, variables):
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return value
+    if not isinstance(value, dict) or len(value) != 1:
+        raise MetaGraphError(f"{where}: unexpected value {str(value)[:60]!r}")
+    (kind, body), = value.items()
+    if kind == "float" and body in ("inf", "-inf", "nan"):
+        return float(body)
+    if kind == "dtype" and isinstance(body, str):
+        try:
+            return _dt.as_dtype(body)
+        except (TypeError, ValueError, KeyError):
+            raise MetaGraphError(f"{where}: unknown dtype {body[:40]!r}") from None
+    if kind == "shape" and (body is None or isinstance(body, list)):
+        return TensorShape(None if body is None else [_dim(d, where) for d in body])
+    if kind == "variable" and isinstance(body, str):
+        if body not in variables:
+            raise MetaGraphError(f"{where}: names the variable {body[:60]!r}, which the file does not define")
+        return variables[body]
+    if kind == "array" and isinstance(body, dict):
+        return _array(body, where)
+    if kind in ("tuple", "list") and isinstance(body, list):
+        items = [_decode(v, where, variables) for v in body]
+        return tuple(items) if kind == "tuple" else items
+    if kind == "dict" and isinstance(body, list) and all(isinstance(p, list) and len(p) == 2 for p in body):
+        return {_decode(k, where, variables): _decode(v, where, variables) for k, v in body}
+    raise MetaGraphError(f"{where}: unexpected value of kind {kind[:20]!r}")
+
+
+def _dim(d, where):
+    if d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0):
+        return d
+    raise MetaGraphError(f"{where}: a shape dimension must be None or a non-negative int, got {d!r:.20}")
+
+
+def _array(body, where):
+    try:
+        dtype = np.dtype(body["dtype"])
+        shape = tuple(_dim(d, where) for d in body["shape"])
+        data = base64.b64decode(body["data"], validate=True)
+    except (KeyError, TypeError, ValueError) as e:
+        raise MetaGraphError(f"{where}: malformed array ({e})") from None
+    if dtype.kind not in "biuf" or dtype.hasobject or dtype.itemsize > 8:
+        raise MetaGraphError(f"{where}: arrays of dtype {dtype} are not allowed")
+    n = math.prod(shape)
+    if n > MAX_ARRAY_ELEMENTS or n * dtype.itemsize != len(data):
+        raise MetaGraphError(f"{where}: the array declares {n} elements of {dtype} but holds {len(data)} bytes")
+    return np.frombuffer(data, dtype).reshape(shape).copy()
+
+
+# -- export ---------------------------------------------------------------------------------------------
+def _item_ref(item):
+    if isinstance(item, Variable):
+        return {"variable": item.op.name}
+    if isinstance(item, Tensor):
+        return {"tensor": item.name}
+    if isinstance(item, Operation):
+        return {"op": item.name}
+    return None  # other Python objects (layers, optimizers) are not part of a meta graph
+
+
+def meta_graph_dict(graph=None):
+    """The graph as plain data (what `export_meta_graph` writes)."""
+    graph = graph or get_default_graph()
+    ops, variables = [], {}
+    for op in graph.get_operations():
+        where = f"op '{op.name}' ({op.type})"
+        attrs = {k: _encode(v, f"{where}, attr '{k}'") for k, v in op.attrs.items()}
+        ops.append({"name": op.name, "type": op.type, "inputs": [t.name for t in op.inputs],
+                    "control_inputs": [c.name for c in op.control_inputs], "attrs": attrs})
+        if op.type == "VariableV2":
+            var = op.attrs["variable"]
+            variables[op.name] = {"dtype": var.dtype.name, "shape": list(var.shape), "trainable": var.trainable,
+                                  "initial_value": var.initial_value.name, "initializer": var.initializer.name}
+    collections = {}
+    for key, items in graph._collections.items():
+        refs = [r for r in (_item_ref(i) for i in items) if r is not None]
+        if refs and isinstance(key, str):
+            collections[key] = refs
+    return {"format": FORMAT, "version": VERSION, "ops": ops, "variables": variables, "collections": collections}
+
+
+def export_meta_graph(filename=None, graph=None, **kw):
+    """Write the graph to `filename` (plain JSON); returns the dict. TF1's other arguments are accepted."""
+    data = meta_graph_dict(graph)
+    if filename is not None:
+        text = json.dumps(data, separators=(",", ":")).encode()
+        atomic_write(os.fspath(filename), lambda f: f.write(text))
+    return data
+
+
+# -- import ---------------------------------------------------------------------------------------------
+def _read(path):
+    path = os.fspath(path)
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise MetaGraphError(f"meta graph '{path}' is {size} bytes, more than the {MAX_FILE_BYTES} allowed")
+        with open(path, "rb") as f:
+            data = json.loads(f.read())
+    except OSError as e:
+        raise MetaGraphError(f"cannot read meta graph '{path}': {e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise MetaGraphError(f"meta graph '{path}' is not valid JSON ({e})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise MetaGraphError(f"'{path}' is not an nnplug meta graph (no '{FORMAT}' format marker)")
+    if data.get("version") != VERSION:
+        raise MetaGraphError(f"meta graph '{path}' has version {data.get('version')!r:.20}; this nnplug reads "
+                             f"version {VERSION}")
+    for field, kind in (("ops", list), ("variables", dict), ("collections", dict)):
+        if not isinstance(data.get(field), kind):
+            raise MetaGraphError(f"meta graph '{path}': field '{field}' must be a {kind.__name__}")
+    return data
+
+
+def import_graph(meta_graph_or_file, import_scope=None):
+    """Rebuild a saved graph into the default graph; returns {saved variable name: Variable} (names as
+    checkpoints of the saved graph hold them, without the import scope; `nnplug.train.import_meta_graph`
+    wraps them in a Saver)."""
+    source = meta_graph_or_file if isinstance(meta_graph_or_file, (str, os.PathLike)) else "<meta graph dict>"
+    data = _read(meta_graph_or_file) if isinstance(meta_graph_or_file, (str, os.PathLike)) else meta_graph_or_file
+    prefix = f"{import_scope}/" if import_scope else ""
+    graph = get_default_graph()
+    tensors, ops, variables = {}, {}, {}
+    for i, rec in enumerate(data["ops"]):
+        where = f"meta graph {source}, ops[{i}]"
+        if not isinstance(rec, dict) or not isinstance(rec.get("name"), str) or not isinstance(rec.get("type"), str):
+            raise MetaGraphError(f"{where}: an op needs a string 'name' and 'type'")
+        name, op_type = prefix + rec["name"], rec["type"]
+        where = f"meta graph {source}, op '{name[:80]}'"
+        check_name(name, f"an op", source=str(source))
+        if registry.find(op_type) is None:
+            raise MetaGraphError(f"{where}: op type {op_type[:40]!r} is not registered in this nnplug")
+        try:
+            inputs = [tensors[prefix + t] for t in rec.get("inputs", [])]
+            control = [ops[prefix + c] for c in rec.get("control_inputs", [])]
+        except (KeyError, TypeError) as e:
+            raise MetaGraphError(f"{where}: an input names {e} , which no earlier op makes") from None
+        if not isinstance(rec.get("attrs", {}), dict):
+            raise MetaGraphError(f"{where}: 'attrs' must be an object")
+        if op_type == "VariableV2":
+            variables[rec["name"]] = _new_variable(graph, data["variables"].get(rec["name"]), where)
+        attrs = {k: _decode(v, f"{where}, attr '{k}'", variables) for k, v in rec.get("attrs", {}).items()}
+        with graph.control_dependencies(None):
+            op = graph.create_op(op_type, inputs, attrs, name=name + "/")
+        op.control_inputs = control
+        ops[name] = op
+        for t in op.outputs:
+            tensors[t.name] = t
+        if op_type == "VariableV2":
+            variables[rec["name"]]._bind(op)
+    _finish_variables(graph, data["variables"], variables, tensors, ops, prefix, source)
+    _collections(graph, data["collections"], variables, tensors, ops, prefix)
+    return variables
+
+
+def _new_variable(graph, rec, where):
+    if not isinstance(rec, dict):
+        raise MetaGraphError(f"{where}: the variable has no record in 'variables'")
+    try:
+        shape = TensorShape([_dim(d, where) for d in rec["shape"]])
+        return Variable._restored(graph, _dt.as_dtype(rec["dtype"]), shape, bool(rec.get("trainable", True)))
+    except (KeyError, TypeError, ValueError) as e:
+        raise MetaGraphError(f"{where}: malformed variable record ({e})") from None
+
+
+def _finish_variables(graph, records, variables, tensors, ops, prefix, source):
+    for name, var in variables.items():
+        rec = records[name]
+        try:
+            var.initial_value = tensors[prefix + rec["initial_value"]]
+            var.initializer = ops[prefix + rec["initializer"]]
+        except (KeyError, TypeError):
+            raise MetaGraphError(f"meta graph {source}: variable '{name}' names an initial value or initializer "
+                                 f"that is not in the file") from None
+
+
+def _collections(graph, collections, variables, tensors, ops, prefix):
+    by_kind = {"variable": lambda n: variables.get(n), "tensor": lambda n: tensors.get(prefix + n),
+               "op": lambda n: ops.get(prefix + n)}
+    for key, refs in collections.items():
+        if not isinstance(refs, list):
+            continue
+        existing = graph.get_collection_ref(key)
+        for ref in refs:
+            if isinstance(ref, dict) and len(ref) == 1:
+                (kind, n), = ref.items()
+                item = by_kind.get(kind, lambda _: None)(n) if isinstance(n, str) else None
+                if item is not None and item not in existing:
+                    existing.append(item)
