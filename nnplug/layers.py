@@ -180,13 +180,6 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_f
         return _activate(outputs, activation, activity_regularizer)
 
 
-def _deconv_length(size, k, stride, padding):
-    """TF1's output length of a transposed convolution."""
-    if size is None:
-        return None
-    return size * stride + max(k - stride, 0) if padding == "VALID" else size * stride
-
-
 def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
                      activation=None, use_bias=True, kernel_initializer=None, bias_initializer=initializers.zeros(),
                      kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
@@ -203,7 +196,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
     if filters <= 0:
         raise ValueError(f"{layer} needs a positive number of filters, got {filters}")
     nhwc = inputs.shape if fmt_ == "NHWC" else [inputs.shape[i] for i in conv_ops.NCHW_TO_NHWC]
-    oh, ow = _deconv_length(nhwc[1], kh, sh, pad), _deconv_length(nhwc[2], kw, sw, pad)
+    oh, ow = conv_ops.transposed_length(nhwc[1], kh, sh, pad), conv_ops.transposed_length(nhwc[2], kw, sw, pad)
     if oh is None or ow is None:
         raise ShapeError(f"{layer} needs inputs with known height and width, got {fmt(inputs.shape)}")
     with variable_scope(name, default_name="conv2d_transpose", reuse=reuse):

@@ -175,6 +175,14 @@ def conv_output_shape(x_shape, w_shape, attrs):
     return geometry(x_shape, window, o, groups, attrs)[0]
 
 
+def transposed_length(size, k, stride, padding):
+    """The output length of a transposed convolution layer (TF1 and Keras): in*stride, plus
+    max(k - stride, 0) for VALID; None when `size` is unknown."""
+    if size is None:
+        return None
+    return size * stride + max(k - stride, 0) if padding == "VALID" else size * stride
+
+
 def conv_spec_geometry(op_type, in_shapes, out_shapes, attrs):
     """The ConvGeometry of a concrete Conv2D, Conv2DBackpropInput or Conv2DBackpropFilter (kernels use it)."""
     if op_type == "Conv2DBackpropInput":
