@@ -101,3 +101,39 @@ def test_branch_shapes_must_agree_at_run_time():
         with tf.Session() as sess:
             with pytest.raises(tf.errors.InvalidArgumentError, match="cond 'lengths/Merge'.*shapes?|output 0"):
                 sess.run(r, {p: True, x: [1.0]})
+
+
+def test_while_loop_values_and_limits(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, ())
+        i, acc = tf.while_loop(lambda i, a: i < 5, lambda i, a: (i + 1, a * x), [tf.constant(0), tf.constant(1.0)])
+        capped = tf.while_loop(lambda k: k < 100, lambda k: k * 2, tf.constant(3), maximum_iterations=4)
+        w = tf.Variable(np.ones(3, np.float32))
+        total = tf.while_loop(lambda k, s: k < 3, lambda k, s: (k + 1, s + w * tf.cast(k, tf.float32)),
+                              (tf.constant(0), tf.zeros(3)))[1]
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run([i, acc], {x: 2.0}) == [5, 32.0]
+            assert sess.run(capped) == 48  # 3 * 2**4: stopped by maximum_iterations
+            np.testing.assert_array_equal(sess.run(total), [3.0, 3.0, 3.0])
+
+
+def test_while_loop_bad_input():
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="body returns 1 tensors .* for 2 loop variables"):
+            tf.while_loop(lambda a, b: a < 3, lambda a, b: a + 1, [tf.constant(0), tf.constant(1)])
+        with pytest.raises(TypeError, match="enters as int32 but the body returns float32"):
+            tf.while_loop(lambda a: a < 3, lambda a: tf.cast(a, tf.float32), [tf.constant(0)])
+        grow = tf.while_loop(lambda v: tf.size(v) < 8, lambda v: tf.concat([v, v], 0), [tf.ones((1,))],
+                             shape_invariants=[tf.TensorShape([None])], name="grow")
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="while_loop 'grow/Exit'.*change shape"):
+                sess.run(grow)
+
+
+def test_while_loop_gradient_is_refused_by_name():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, ())
+        y = tf.while_loop(lambda k, a: k < 2, lambda k, a: (k + 1, a * x), [tf.constant(0), x], name="power")[1]
+        with pytest.raises(NotImplementedError, match="tf.while_loop 'power/Exit'"):
+            tf.gradients(y, x)

@@ -36,6 +36,31 @@ def _flatten(structure, where):
     return [convert_to_tensor(structure)], None
 
 
+def _flat_shapes(structure):
+    """Shapes (TensorShape, lists of dims) nested like the loop variables, flattened."""
+    if isinstance(structure, TensorShape) or structure is None:
+        return [TensorShape(structure)]
+    if isinstance(structure, dict):
+        return [s for k in sorted(structure) for s in _flat_shapes(structure[k])]
+    if isinstance(structure, (list, tuple)) and all(isinstance(d, int) or d is None for d in structure):
+        return [TensorShape(structure)]
+    return [s for item in structure for s in _flat_shapes(item)]
+
+
+def _same_structure(a, b):
+    """Templates of _flatten alike, lists and tuples counting as one kind (TF1 accepts either)."""
+    if a is None or b is None:
+        return a is b
+    (ka, ia), (kb, ib) = a, b
+    seq = (list, tuple)
+    if ka is dict or kb is dict:
+        return ka is kb and [k for k, _ in ia] == [k for k, _ in ib] and all(
+            _same_structure(x, y) for (_, x), (_, y) in zip(ia, ib))
+    kinds_match = ka is kb or (issubclass(ka, seq) and issubclass(kb, seq) and not hasattr(ka, "_fields")
+                               and not hasattr(kb, "_fields"))
+    return kinds_match and len(ia) == len(ib) and all(_same_structure(x, y) for x, y in zip(ia, ib))
+
+
 def _pack(template, flat):
     it = iter(flat)
 
@@ -149,3 +174,65 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
         for p, fn in reversed(pairs):
             result = (lambda p, fn, rest: lambda: cond(p, fn, rest))(p, fn, result)
         return result()
+
+
+# -- loops -----------------------------------------------------------------------------------------------
+def _loop_rule(shapes, dtypes, attrs):
+    return [(s, d) for s, d in attrs["out_specs"]]
+
+
+def _no_loop_gradient(op, *grads):
+    raise NotImplementedError(f"gradients through tf.while_loop '{op.name}' are not supported yet; unroll the "
+                              f"loop in Python (a for loop building ops) to differentiate it")
+
+
+register("While", _loop_rule, grad=_no_loop_gradient, stateful=True)
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
+               swap_memory=False, maximum_iterations=None, name=None, return_same_structure=False):
+    """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)`; returns the final loop variables.
+    The loop variables may be any nesting of tensors; each keeps its shape unless `shape_invariants` says
+    which dimensions may change (None). `parallel_iterations` and `swap_memory` are accepted."""
+    if not callable(cond) or not callable(body):
+        raise TypeError("while_loop needs callables cond and body")
+    single = not isinstance(loop_vars, (list, tuple, dict))
+    flat, template = _flatten(loop_vars, "while_loop's loop_vars")
+    invariants = _flat_shapes(shape_invariants) if shape_invariants is not None else None
+    if invariants is not None and len(invariants) != len(flat):
+        raise ValueError(f"while_loop: {len(invariants)} shape_invariants for {len(flat)} loop variables")
+    graph = flat[0].graph if flat else None
+    from .array_ops import placeholder
+    with name_scope(name, "while") as scope:
+        with _recording(graph) as ops:
+            holders = [placeholder(t.dtype, inv if invariants else t.shape, name=f"loop_var_{i}")
+                       for i, (t, inv) in enumerate(zip(flat, invariants or flat))]
+            structured = _pack(template, holders)
+            args = [structured] if single or template is None else list(structured)
+            pred = convert_to_tensor(cond(*args))
+            new = body(*args)
+        if single and isinstance(new, (list, tuple)) and len(new) == 1:
+            new = new[0]
+        elif not single and not isinstance(new, (list, tuple, dict)):
+            new = [new]  # as TF1: a body returning one tensor for a one-element list of loop variables
+        new_flat, new_template = _flatten(new, "while_loop's body")
+        if not _same_structure(new_template, template) or len(new_flat) != len(flat):
+            raise ValueError(f"while_loop '{scope[:-1]}': the body returns {len(new_flat)} tensors (or another "
+                             f"nesting) for {len(flat)} loop variables")
+        if pred.dtype.name != "bool" or (not pred.shape.unknown_rank and len(pred.shape) != 0):
+            raise TypeError(f"while_loop '{scope[:-1]}': cond must return a bool scalar, got {pred.dtype.name} "
+                            f"of shape {fmt(pred.shape)}")
+        for i, (h, t) in enumerate(zip(holders, new_flat)):
+            if h.dtype != t.dtype:
+                raise TypeError(f"while_loop '{scope[:-1]}': loop variable {i} enters as {h.dtype.name} but the body "
+                                f"returns {t.dtype.name} ('{t.name}')")
+        inner = {id(op) for op in ops}
+        held = {id(h) for h in holders}
+        caps = [t for t in _captures([ops], [new_flat + [pred]]) if id(t) not in held and id(t.op) not in inner]
+        max_iter = None if maximum_iterations is None else int(maximum_iterations)
+        op = make_op("While", list(flat) + caps,
+                     {"holders": tuple(holders), "cond": pred, "body": tuple(new_flat), "captures": tuple(caps),
+                      "maximum_iterations": max_iter, "out_specs": tuple((h.shape, h.dtype) for h in holders)},
+                     name="Exit")
+    outs = list(op.outputs)
+    return outs[0] if single else _pack(template, outs)
