@@ -80,6 +80,9 @@ class StepReplayer(RecordReplayRunner):
         if kind == "fill":
             buf, nbytes = args
             return lambda: be.fill_zero(buf, nbytes)
+        if kind == "check":
+            check, x = args
+            return lambda: check(be.memory.to_host(x))
         dst, src, nbytes, src_offset = args
         return lambda: be.copy_buffer(dst, src, nbytes, src_offset)
 
