@@ -386,9 +386,12 @@ def constant(value, dtype=None, shape=None, name="Const"):
     if isinstance(value, Tensor):
         raise TypeError(f"constant() takes a value, not the tensor '{value.name}'")
     dtype = _dt.as_dtype(dtype) if dtype is not None else _dt.infer_dtype(value)
-    if np.asarray(value).dtype.kind in "OSUV":
+    if dtype == _dt.string:
+        arr = _dt.as_strings(value, f"the string constant '{name}'")
+    elif np.asarray(value).dtype.kind in "OSUV":
         raise TypeError(f"cannot make a {dtype.name} constant from {value!r:.60}")
-    arr = np.array(value, dtype=dtype.np)
+    else:
+        arr = np.array(value, dtype=dtype.np)
     if shape is not None:
         shape = tuple(shape)
         arr = np.broadcast_to(arr, shape).copy() if arr.size == 1 else arr.reshape(shape)

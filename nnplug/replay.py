@@ -86,7 +86,7 @@ class RecordReplayRunner:
 
     def eager(self, V, feeds):
         to_device = self.backend.to_device
-        return self.fn(V, *[to_device(a) for a in feeds])
+        return self.fn(V, *[to_device(a) if a.dtype.kind != "O" else a for a in feeds])
 
     def record(self, V, feeds):
         raise NotImplementedError
