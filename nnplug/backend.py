@@ -99,7 +99,7 @@ class Backend:
         arrays or this backend's own. The default copies host feeds in and calls the plan; a device backend
         may instead replay a captured graph of it."""
         fn, to_device = plan.fn, self.to_device
-        return lambda V, feeds: fn(V, *[to_device(a) for a in feeds])
+        return lambda V, feeds: fn(V, *[to_device(a) if a.dtype.kind != "O" else a for a in feeds])
 
     def fuse_elementwise(self, chain):
         """Return one callable computing a fusion.Chain of elementwise ops, or None to decline."""
@@ -107,7 +107,8 @@ class Backend:
 
     # -- memory -------------------------------------------------------------------------
     def to_device(self, array):
-        """Host NumPy array -> backend array (feeds, constants, loaded variables)."""
+        """Host NumPy array -> backend array (feeds, constants, loaded variables; strings, object arrays of
+        bytes, stay on the host and never come here)."""
         return array
 
     def empty(self, shape, dtype):

@@ -91,4 +91,24 @@ def infer_dtype(value):
         return int32
     if arr.dtype.kind == "b":
         return bool_
+    if arr.dtype.kind in "SU" or (arr.dtype.kind == "O" and arr.size and all(isinstance(v, (str, bytes))
+                                                                          for v in arr.reshape(-1))):
+        return string
     raise TypeError(f"cannot make a tensor from {type(value).__name__} value {value!r:.60}")
+
+
+def as_strings(value, what):
+    """str/bytes (or arrays of them) as the object array of bytes a string tensor holds (str as UTF-8)."""
+    arr = np.asarray(value, dtype=object)
+    flat = arr.reshape(-1)
+    out = np.empty(flat.shape, dtype=object)
+    for i, v in enumerate(flat):
+        if isinstance(v, bytes):
+            out[i] = v
+        elif isinstance(v, (str, np.str_)):
+            out[i] = str(v).encode("utf-8")
+        elif isinstance(v, np.bytes_):
+            out[i] = bytes(v)
+        else:
+            raise TypeError(f"{what} holds strings, not {type(v).__name__} values ({v!r:.40})")
+    return out.reshape(arr.shape)

@@ -56,6 +56,8 @@ class Tensor:
         return [op for op in self.graph.get_operations() if any(t is self for t in op.inputs)]
 
     def __repr__(self):
+        if self.shape.unknown_rank:  # as TF1 prints it
+            return f'Tensor("{self.name}", dtype={self.dtype.name})'
         return f'Tensor("{self.name}", shape={fmt(self.shape)}, dtype={self.dtype.name})'
 
     def __bool__(self):
@@ -113,6 +115,7 @@ class Graph:
         self._name_stack = ""
         self._control_deps = []
         self._device_stack = []  # tf.device(...) blocks, innermost last
+        self._recorders = []  # lists collecting the ops made meanwhile (tf.cond's branches)
         self._collections = {}
         self.seed = None
         self._last_op_seed = 0
@@ -168,6 +171,8 @@ class Graph:
             op.outputs = [Tensor(op, i, s, d) for i, (s, d) in enumerate(outs)]
             self._ops.append(op)
             self._by_name[op_name] = op
+            for ops in self._recorders:
+                ops.append(op)
         return op
 
     @contextlib.contextmanager
@@ -381,9 +386,12 @@ def constant(value, dtype=None, shape=None, name="Const"):
     if isinstance(value, Tensor):
         raise TypeError(f"constant() takes a value, not the tensor '{value.name}'")
     dtype = _dt.as_dtype(dtype) if dtype is not None else _dt.infer_dtype(value)
-    if np.asarray(value).dtype.kind in "OSUV":
+    if dtype == _dt.string:
+        arr = _dt.as_strings(value, f"the string constant '{name}'")
+    elif np.asarray(value).dtype.kind in "OSUV":
         raise TypeError(f"cannot make a {dtype.name} constant from {value!r:.60}")
-    arr = np.array(value, dtype=dtype.np)
+    else:
+        arr = np.array(value, dtype=dtype.np)
     if shape is not None:
         shape = tuple(shape)
         arr = np.broadcast_to(arr, shape).copy() if arr.size == 1 else arr.reshape(shape)

@@ -10,6 +10,7 @@ from . import devices, plugins
 from .backend import KernelSpec
 from .compiler import RunState, compile_plan, prune
 from .errors import FailedPreconditionError
+from .dtypes import as_strings
 from .kernels import is_host_string
 from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_session
     Operation, Tensor, get_default_graph, get_default_session, pop_default_session, push_default_session,
@@ -145,7 +146,9 @@ class Session(RunState):
         """Constants go to the device once per session, shared by every plan."""
         arr = self._consts.get(op)
         if arr is None:
-            arr = self._consts[op] = self.backend.to_device(np.asarray(op.attrs["value"], op.attrs["dtype"].np))
+            value = np.asarray(op.attrs["value"], op.attrs["dtype"].np)
+            arr = value if is_host_string(value) else self.backend.to_device(value)  # strings stay on the host
+            self._consts[op] = arr
         return arr
 
     def resource(self, key, make):
@@ -220,6 +223,8 @@ class Session(RunState):
     @staticmethod
     def _feed_array(t, value):
         want = t.dtype.np
+        if t.dtype.name == "string":  # host-side on every backend: an object array of bytes
+            return _check_feed_shape(t, as_strings(value, f"the value fed to '{t.name}'"))
         if type(value) is np.ndarray and value.dtype == want:
             arr = value
         else:

@@ -161,7 +161,7 @@ def spread(spec):
     keep = spec.attrs.get("keepdims", True)
     shaped = tuple(1 if i in axes else d for i, d in enumerate(x_shape)) if axes and not keep else g_shape
     if spec.attrs.get("kind") == "mean" and axes:
-        scale = 1.0 / math.prod(x_shape[a] for a in axes)
+        scale = 1.0 / (math.prod(x_shape[a] for a in axes) or 1)  # an empty axis: no gradient to spread
         return lambda g, x: xp.broadcast_to(xp.reshape(g, shaped) * scale, x_shape)
     if g_shape == x_shape:
         return IDENTITY

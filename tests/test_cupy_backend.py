@@ -1,7 +1,12 @@
 """The CuPy backend against the numpy backend (float64 references where it matters).
 
-Skips, with the reason printed by `pytest -ra`, where CuPy or a CUDA device is missing.
+The GPU tests skip, with the reason printed by `pytest -ra`, where CuPy or a CUDA device is missing; the
+kernel table's own tests at the end run everywhere (the backend's modules import without CuPy).
 """
+import importlib
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,13 +14,11 @@ import nnplug as tf
 from nnplug import plugins
 
 _cls = plugins.backend_classes().get("cupy", (None,))[0]
-if _cls is None:
-    pytest.skip("the cupy backend plugin is not installed (pip install -e .)", allow_module_level=True)
-_ok, _why = _cls.is_available()
-if not _ok:
-    pytest.skip(f"cupy backend unavailable: {_why}", allow_module_level=True)
-
-import cupy  # noqa: E402
+_ok, _why = (False, "the cupy backend plugin is not installed (pip install -e .)") if _cls is None else \
+    _cls.is_available()
+needs_gpu = pytest.mark.skipif(not _ok, reason=f"cupy backend unavailable: {_why}")
+if _ok:
+    import cupy
 
 
 def run_both(build, feeds_np, fetch_grads=True):
@@ -43,6 +46,7 @@ Y = rs.randint(0, 10, 7)
 W = rs.randn(10, 4)
 
 
+@needs_gpu
 @pytest.mark.parametrize("dtype,tol", [(tf.float64, 1e-12), (tf.float32, 2e-5)])
 def test_elementwise_reductions_and_grads(dtype, tol):
     def build():
@@ -58,6 +62,7 @@ def test_elementwise_reductions_and_grads(dtype, tol):
     close(ref, got, tol)
 
 
+@needs_gpu
 @pytest.mark.parametrize("dtype,tol", [(tf.float64, 1e-12), (tf.float32, 2e-5)])
 def test_fused_softmax_family_matches_numpy(dtype, tol):
     def build():
@@ -75,6 +80,7 @@ def test_fused_softmax_family_matches_numpy(dtype, tol):
     np.testing.assert_allclose(got[0], p, rtol=tol, atol=tol)
 
 
+@needs_gpu
 def test_out_of_range_sparse_label_gives_nan_without_sync():
     x = tf.placeholder(tf.float32, [None, 4])
     y = tf.placeholder(tf.int64, [None])
@@ -110,6 +116,7 @@ def mlp(backend, steps=5):
             return np.array(losses), s.run(w1), s, (step, {x: X, y: Y})
 
 
+@needs_gpu
 def test_mlp_training_steps_match_numpy():
     ref, w_ref, _, _ = mlp("numpy")
     got, w_got, _, _ = mlp("cupy")
@@ -118,6 +125,7 @@ def test_mlp_training_steps_match_numpy():
     assert got[-1] < got[0]
 
 
+@needs_gpu
 def test_training_step_never_waits_for_the_device():
     g = tf.Graph()
     with g.as_default():
@@ -140,6 +148,7 @@ def test_training_step_never_waits_for_the_device():
             assert isinstance(out[0], cupy.ndarray)
 
 
+@needs_gpu
 def test_random_ops_same_seed_same_numbers_on_device():
     def draw():
         g = tf.Graph()
@@ -158,6 +167,7 @@ def test_random_ops_same_seed_same_numbers_on_device():
     assert np.abs(trunc).max() <= 2 and 0.83 < trunc.std() < 0.93  # std of N(0,1) cut at 2 sigma: 0.880
 
 
+@needs_gpu
 def test_device_index_and_aliases():
     assert plugins.get_backend("gpu") is plugins.get_backend("cupy")
     assert plugins.get_backend("cuda:0").index == 0
@@ -165,6 +175,7 @@ def test_device_index_and_aliases():
         plugins.get_backend("cuda:99")
 
 
+@needs_gpu
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
 @pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
 def test_direct_cublas_gemm_matches_numpy(dtype, tol, ta, tb):
@@ -196,6 +207,7 @@ def chapter_like_training(monkeypatch, graphs, steps=12):
             return np.array(losses), s.run(weights), runner
 
 
+@needs_gpu
 def test_training_steps_replay_as_a_cuda_graph_with_eager_numbers(monkeypatch):
     eager, w_eager, r_eager = chapter_like_training(monkeypatch, graphs=False)
     replayed, w_replayed, runner = chapter_like_training(monkeypatch, graphs=True)
@@ -207,6 +219,7 @@ def test_training_steps_replay_as_a_cuda_graph_with_eager_numbers(monkeypatch):
     assert replayed[-1] < replayed[0]
 
 
+@needs_gpu
 def test_captured_step_sees_variables_loaded_after_capture(monkeypatch):
     monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1")
     x = tf.placeholder(tf.float32, [None, 3])
@@ -224,6 +237,7 @@ def test_captured_step_sees_variables_loaded_after_capture(monkeypatch):
         np.testing.assert_allclose(s.run(w), 3 * np.ones((3, 1)))  # 5 - 2: the new buffer was updated
 
 
+@needs_gpu
 def test_steps_with_random_ops_stay_eager(monkeypatch):
     monkeypatch.setenv("NNPLUG_CUDA_GRAPHS", "1")
     x = tf.placeholder(tf.float32, [None, 3])
@@ -238,6 +252,7 @@ def test_steps_with_random_ops_stay_eager(monkeypatch):
         assert runner.graph is None and "random" in runner.why
 
 
+@needs_gpu
 def test_device_arrays_feed_without_a_host_round_trip():
     x = tf.placeholder(tf.float32, [None, 3], name="x_dev")
     y = tf.reduce_sum(x * 2.0, axis=1)
@@ -250,6 +265,7 @@ def test_device_arrays_feed_without_a_host_round_trip():
             s.run(y, {x: cupy.zeros((2, 2), np.float32)})
 
 
+@needs_gpu
 def test_keras_fit_keeps_the_training_set_on_the_device_with_the_same_numbers(monkeypatch):
     from nnplug import keras
     from nnplug.keras import models as keras_models
@@ -281,3 +297,89 @@ def test_keras_fit_keeps_the_training_set_on_the_device_with_the_same_numbers(mo
     assert {"loss", "val_loss"} < set(ref) and set(got) == set(ref)
     for key in ref:
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-4, atol=1e-5)
+
+
+# -- the kernel table, without a GPU --------------------------------------------------------------------------
+CUPY_FACTORIES = {  # the kernels the CuPy backend runs instead of the shared Array-API ones, by module
+    "kernels": {"Relu", "Sigmoid", "TanhGrad", "SigmoidGrad", "ReluGrad"},
+    "matmul": {"MatMul"},
+    "reductions": {"SumTo", "ReduceSum"},
+    "softmax": {"Softmax", "LogSoftmax", "SoftmaxCrossEntropyWithLogits"},
+    "arrays": {"GatherGrad"},
+    "random": {"RandomStandardNormal", "RandomUniform", "TruncatedNormal", "RandomUniformInt"},
+}
+
+
+def test_the_backend_modules_import_without_cupy():
+    code = ("import sys; sys.modules['cupy'] = None\n"  # `import cupy` raises even where it is installed
+            "import nnplug_cupy.backend, nnplug_cupy.graphs, nnplug_cupy.kernels as k\n"
+            "print(len(k.KERNELS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and int(out.stdout) > 60, out.stderr[-2000:]
+
+
+def test_every_cupy_kernel_is_a_module_level_factory_in_the_table():
+    from nnplug.xp_kernels import XP_KERNELS
+    from nnplug_cupy.backend import CupyBackend
+    from nnplug_cupy.kernels import KERNELS
+    assert CupyBackend.kernels is KERNELS and set(XP_KERNELS) <= set(KERNELS)
+    own = {op: f for op, f in KERNELS.items() if f is not XP_KERNELS.get(op)}
+    assert set(own) == set().union(*CUPY_FACTORIES.values())
+    for module, ops in CUPY_FACTORIES.items():
+        mod = importlib.import_module(f"nnplug_cupy.{module}")
+        for op in ops:
+            assert getattr(mod, own[op].__name__) is own[op] and mod.KERNELS[op] is own[op], op
+    assert "MatMul" in CupyBackend.fresh_ops and not CupyBackend.inplace_ops and not CupyBackend.out_ops
+
+
+def _table_on_numpy():
+    """A plugin whose backend runs the CuPy table with NumPy standing in for CuPy: no cuBLAS and no
+    ElementwiseKernel there, so the factories take their Array-API fallbacks; `cupy.add.at` and
+    `cupy.zeros` (GatherGrad's scatter-add) are NumPy's."""
+    from nnplug.hookspecs import hookimpl
+    from nnplug_cupy.kernels import KERNELS
+    from nnplug_numpy.backend import NumpyBackend
+
+    class Backend(NumpyBackend):
+        name = "cupy-table-on-numpy"
+        aliases = ()
+        kernels = KERNELS
+        cupy = np
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def nnplug_backends():
+            return [Backend]
+    return Plugin
+
+
+def test_the_cupy_factories_fallbacks_compute_numpys_numbers():
+    name = plugins.register_plugin(_table_on_numpy(), name="test-cupy-table-on-numpy")
+    try:
+        rs = np.random.RandomState(3)
+        x, w, idx = rs.randn(5, 3), rs.randn(3, 2), np.array([4, 0, 4, 2])
+        results = {}
+        for backend in ("numpy", "cupy-table-on-numpy"):
+            g = tf.Graph()
+            with g.as_default():
+                xp, wp, ip = tf.placeholder(tf.float64, (5, 3)), tf.placeholder(tf.float64, (3, 2)), \
+                    tf.placeholder(tf.int64, (4,))
+                y = tf.matmul(tf.gather(xp, ip), wp)  # MatMul without cuBLAS; GatherGrad by add.at
+                relu = tf.cast(tf.reduce_sum(tf.nn.relu(ip - 1)), tf.float64)  # an integer Relu: Array-API
+                loss = tf.reduce_sum(tf.reduce_sum(y, axis=0) ** 2) + relu
+                fetches = [loss] + tf.gradients(loss, [xp, wp]) + [tf.nn.softmax(tf.cast(ip, tf.float16))]
+                with tf.Session(backend=backend) as s:
+                    results[backend] = s.run(fetches, {xp: x, wp: w, ip: idx})
+    finally:
+        plugins.unregister_plugin(name)
+    col = (x[idx] @ w).sum(0)  # float64 by hand: loss = sum(col^2) + sum(relu(idx - 1))
+    gy = np.broadcast_to(2 * col, (4, 2))
+    gx = np.zeros_like(x)
+    np.add.at(gx, idx, gy @ w.T)
+    want = [np.sum(col ** 2) + np.maximum(idx - 1, 0).sum(), gx, x[idx].T @ gy]
+    for got in results.values():
+        for a, b in zip(got[:3], want):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        e = np.exp(idx - idx.max())
+        np.testing.assert_allclose(got[3], e / e.sum(), rtol=1e-3)

@@ -1,7 +1,7 @@
 """Direct checks of the OpenCL backend (PoCL on the CPU in CI) against float64 NumPy: tiled matrix products
 at edge sizes, reductions over arbitrary axes, broadcasting, slices and gathers, the fused softmax family,
 and a small MLP's training steps matching the numpy backend."""
-import time
+import gc
 
 import numpy as np
 import pytest
@@ -236,3 +236,105 @@ def test_feeds_are_copied_when_fed():
             got = s.run(y, {p: x.T})
             x[...] = 0
     np.testing.assert_allclose(got, want)
+
+
+# -- bad values get NumPy's errors, not zeros or infinities ------------------------------------------------
+@pytest.mark.parametrize("bad", [5, -6, 1 << 40])
+def test_gather_of_an_index_out_of_range_raises_naming_the_op_and_the_index(bad):
+    x = RS.randn(5, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"Gather 'lookup': indices\[1\] = {bad} is out of "
+                                                             r"range for axis 0 of size 5 \(valid: -5\.\.4\)"):
+        run(lambda t, i: tf.gather(t, i, name="lookup"), [x, np.array([1, bad, 2], np.int64)])
+    with pytest.raises(IndexError):  # what NumPy says about the same index
+        np.take(x, [1, bad, 2], axis=0)
+    ok = np.array([[-5, 4], [-1, 0]], np.int32)  # negative indices count from the end, as in np.take
+    np.testing.assert_array_equal(run(lambda t, i: tf.gather(t, i, axis=0), [x, ok]), np.take(x, ok, axis=0))
+
+
+def test_one_hot_of_an_id_out_of_range_is_a_row_of_off_values():
+    ids = np.array([1, 3, -1, 7], np.int32)
+    got = run(lambda i: tf.one_hot(i, 3, on_value=5.0, off_value=-1.0), [ids])
+    want = np.where(ids[:, None] == np.arange(3), 5.0, -1.0)  # what TF documents: ids outside [0, depth)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fn,op_type", [(tf.reduce_max, "ReduceMax"), (tf.reduce_min, "ReduceMin"),
+                                        (tf.argmax, "ArgMax"), (tf.argmin, "ArgMin")])
+def test_max_min_and_their_arguments_over_an_empty_axis_raise_naming_the_op(fn, op_type):
+    x = np.zeros((0, 3), np.float32)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"{op_type} 'extreme' reduces an empty axis: input shape \(0, 3\), axes \(0,\)"):
+        run(lambda t: fn(t, axis=0, name="extreme"), [x])
+    with pytest.raises(ValueError):  # NumPy refuses the same
+        getattr(np, fn.__name__.replace("reduce_", ""))(x, axis=0)
+    assert run(lambda t: fn(t, axis=1), [x]).shape == (0,)  # nothing to reduce over no rows: no error
+
+
+def test_sums_and_means_over_no_rows_are_zero_and_nan():
+    x, i = np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32)
+    s, m, si, mi, p = run(lambda t, n: [tf.reduce_sum(t, 0), tf.reduce_mean(t, 0), tf.reduce_sum(n, 0),
+                                       tf.reduce_mean(n, 0), tf.reduce_prod(t, 0)], [x, i])
+    np.testing.assert_array_equal(s, np.zeros(3))
+    assert np.isnan(m).all() and m.dtype == np.float32
+    np.testing.assert_array_equal(si, np.zeros(3))
+    np.testing.assert_array_equal(mi, np.zeros(3))
+    np.testing.assert_array_equal(p, np.ones(3))
+
+
+# -- memory stays bounded -----------------------------------------------------------------------------------
+def _regression_step():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, 6))
+        w = tf.Variable(np.linspace(-1, 1, 12, dtype=np.float32).reshape(6, 2))
+        loss = tf.reduce_mean(tf.square(tf.tanh(tf.matmul(x, w)) - 0.5))
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    return g, x, w, loss, train
+
+
+def _regression_reference(xs, w, lr=0.1):
+    """float64 NumPy: the loss before the step and the weights after it."""
+    t = np.tanh(xs @ w)
+    loss = np.mean((t - 0.5) ** 2)
+    grad = xs.T @ (2 * (t - 0.5) * (1 - t * t) / t.size)
+    return loss, w - lr * grad
+
+
+def test_built_programs_stay_bounded_over_many_batch_sizes(monkeypatch):
+    from nnplug_opencl import backend as cl_backend
+    monkeypatch.setattr(cl_backend, "PROGRAM_CACHE", 12)
+    be = cl_backend.OpenCLBackend()
+    g, x, w, loss, train = _regression_step()
+    rs = np.random.RandomState(5)
+    with tf.Session(graph=g, backend=be) as s:
+        s.run(w.initializer)
+        for n in list(range(1, 9)) + [1, 2]:  # every batch size makes its own programs; 1 and 2 come back
+            xs = rs.randn(n, 6).astype(np.float32)
+            w_before = s.run(w).astype(np.float64)
+            got_loss = s.run([loss, train], {x: xs})[0]
+            want_loss, want_w = _regression_reference(xs.astype(np.float64), w_before)
+            np.testing.assert_allclose(got_loss, want_loss, rtol=1e-5)
+            np.testing.assert_allclose(s.run(w), want_w, rtol=1e-5, atol=1e-6)
+            assert be._programs.cache_info().currsize <= 12 and be._kernels.cache_info().currsize <= 12
+    assert be._programs.cache_info().misses > 12  # programs were built, evicted and built again
+
+
+def test_closed_sessions_leave_no_device_buffers_behind():
+    from nnplug_opencl.backend import OpenCLBackend
+    be = OpenCLBackend()
+    g, x, w, loss, train = _regression_step()
+    rs = np.random.RandomState(6)
+    pools = []
+    for n in (64, 3, 200, 17, 64):
+        with tf.Session(graph=g, backend=be) as s:
+            s.run(w.initializer)
+            for _ in range(3):
+                s.run(train, {x: rs.randn(n, 6).astype(np.float32)})
+            pools.append(be.memory.pool)
+            assert pools[-1].active_blocks > 0  # the step's temporaries come from the pool ...
+            blocks = pools[-1].active_blocks + pools[-1].held_blocks
+            s.run(train, {x: rs.randn(n, 6).astype(np.float32)})
+            assert pools[-1].active_blocks + pools[-1].held_blocks == blocks  # ... which reuses them
+        gc.collect()
+        assert all(p.active_blocks == 0 and p.held_blocks == 0 for p in pools), \
+            [(p.active_blocks, p.held_blocks) for p in pools]

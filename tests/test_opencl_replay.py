@@ -113,3 +113,29 @@ def test_replay_is_on_by_default_only_for_non_cpu_devices(monkeypatch, flag, cpu
 
     monkeypatch.setenv("NNPLUG_OPENCL_REPLAY", flag)
     assert replay.enabled(Device()) is on
+
+
+@pytest.mark.parametrize("replay", [False, True])
+def test_a_bad_index_raises_in_eager_and_replayed_steps_and_changes_nothing(monkeypatch, replay):
+    monkeypatch.setenv("NNPLUG_OPENCL_REPLAY", "1" if replay else "0")
+    g = tf.Graph()
+    with g.as_default():
+        ids = tf.placeholder(tf.int32, (3,), name="ids")
+        emb = tf.Variable(np.linspace(-1, 1, 24, dtype=np.float32).reshape(6, 4), name="emb")
+        loss = tf.reduce_sum(tf.square(tf.gather(emb, ids, name="lookup") - 0.5))
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    good = [np.array([i % 6, (i + 2) % 6, 5], np.int32) for i in range(6)]
+    with tf.Session(graph=g, backend="opencl") as sess:
+        sess.run(emb.initializer)
+        want = sess.run(emb).astype(np.float64)
+        for i, batch in enumerate(good):
+            if i in (3, 5):  # after the warm-up and the recording: a replay (when on) meets the bad index
+                before = sess.run(emb)
+                with pytest.raises(tf.errors.InvalidArgumentError, match=r"Gather 'lookup': indices\[1\] = 6 "):
+                    sess.run(train, {ids: np.array([0, 6, 1], np.int32)})
+                np.testing.assert_array_equal(sess.run(emb), before)
+            sess.run(train, {ids: batch})
+            np.add.at(want, batch, -0.1 * 2 * (want[batch] - 0.5))  # the gradient step, in float64
+            np.testing.assert_allclose(sess.run(emb), want, rtol=1e-5, atol=1e-6)
+        runner = next(p.run for p in sess._plans.values() if "Gather" in p.source and p.has_assign)
+    assert (runner.recordings == 1 and runner.commands) if replay else runner.recordings == 0

@@ -3,20 +3,19 @@
 Nothing inside a step waits for the GPU: fetches (`to_host`) and `synchronize` are the only host syncs.
 Memory comes from CuPy's default memory pool, so a repeated step reuses the blocks of the last one.
 """
-import numpy as np
-
 from nnplug import fusion
 from nnplug.backend import Backend
 
 from . import device as _device
 from . import graphs as _graphs
-from . import kernels as _kernels
+from .kernels import KERNELS, fused_elementwise
+from .random import DeviceRandom
 
 
 class CupyBackend(Backend):
     name = "cupy"
     aliases = ("cuda", "gpu")
-    kernels = {}  # filled per instance, once CuPy is importable
+    kernels = KERNELS  # factories find CuPy as spec.backend.cupy (and spec.backend.xp)
     fusable_ops = fusion.C_FUSABLE  # elementwise chains become one generated ElementwiseKernel
 
     @classmethod
@@ -37,7 +36,6 @@ class CupyBackend(Backend):
         self.index = device or 0
         self._device = _device.select(self.index)
         self.xp = self.cupy  # the namespace the shared Array-API kernels use
-        self.kernels = _kernels.table(self.cupy)
 
     def plan_runner(self, plan):
         """Steps that update variables are captured into a CUDA graph after a warm-up and then replayed."""
@@ -45,7 +43,7 @@ class CupyBackend(Backend):
 
     def fuse_elementwise(self, chain):
         """One CUDA kernel for the chain (CuPy broadcasts the inputs); built once per chain signature."""
-        return _kernels.fused_elementwise(self.cupy, chain)
+        return fused_elementwise(self.cupy, chain)
 
     def to_device(self, array):
         self._device.use()
@@ -61,7 +59,7 @@ class CupyBackend(Backend):
         self._device.synchronize()
 
     def make_rng(self, seed):
-        return _kernels.DeviceRandom(self.cupy, seed)
+        return DeviceRandom(self.cupy, seed)
 
     def describe(self):
         return f"cupy {self.cupy.__version__} ({_device.device_names()[self.index]})"

@@ -227,4 +227,21 @@ def _xent(spec):
         e -= labels
         return loss, e
     return xent
+
+
+@kernel("Gather", fresh=True)
+def _gather(spec):
+    """np.take, with an index out of range reported as TF1 does (naming the op), not as a bare IndexError."""
+    from nnplug.errors import InvalidArgumentError
+    axis = spec.attrs["axis"] % len(spec.in_shapes[0])
+    n = spec.in_shapes[0][axis]
+
+    def gather(params, indices):
+        try:
+            return np.take(params, indices, axis=axis)
+        except IndexError:
+            bad = indices[(indices >= n) | (indices < -n)].reshape(-1)[0]
+            raise InvalidArgumentError(f"Gather '{spec.name}': index {bad} is out of range for axis {axis} of "
+                                       f"size {n} (valid: {-n}..{n - 1})") from None
+    return gather
 from . import conv, pool  # noqa: E402,F401 - registers the convolution and pooling kernels

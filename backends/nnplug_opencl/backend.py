@@ -1,28 +1,36 @@
 """OpenCLBackend: arrays are pyopencl.array.Array values on one context and in-order queue per instance.
 
-Kernels are OpenCL C generated per op and shape (see kernels.py) and built once per context; elementwise
-chains the compiler finds (nnplug.fusion) become one generated kernel. Nothing inside a step waits for the
-device: fetches (`to_host`) and `synchronize` are the only host syncs.
+Kernels are OpenCL C generated per op and shape (see kernels.py) and built once per context (the last
+PROGRAM_CACHE programs are kept for later plans); elementwise chains the compiler finds (nnplug.fusion)
+become one generated kernel. Little inside a step waits for the device: fetches (`to_host`), `synchronize`
+and a gather's check of its indices (`host_check`) are the only host syncs.
 """
 import functools
 import os
+import threading
+import weakref
 
 from nnplug.backend import Backend
 from nnplug.errors import BackendError
+from nnplug.kernels import INPLACE
 
 from . import codegen
 from . import device as _device
-from . import kernels as _kernels
+from .kernels import ELEMENTWISE, KERNELS
 from .replay import StepReplayer
+
+PROGRAM_CACHE = 256  # programs (~0.2-1 MB each on PoCL) and kernels kept for reuse by later plans
 
 
 class OpenCLBackend(Backend):
     name = "opencl"
     aliases = ("cl",)
-    kernels = {}  # filled per instance: factories need the instance's context
-    fusable_ops = _kernels.ELEMENTWISE
-    inplace_ops = _kernels.INPLACE
-    fresh_ops = _kernels.FRESH
+    kernels = KERNELS  # factories find this instance (context, queue, program cache) as spec.backend
+    fusable_ops = ELEMENTWISE
+    # "Fused": the compiler's fused elementwise chains write into a dying input's buffer too
+    inplace_ops = KERNELS.ops_with(INPLACE) | {"Fused"}
+    # no static buffer plan: temporaries come from the memory pool, which reuses the last step's blocks
+    out_ops = frozenset()
 
     @classmethod
     def is_available(cls):
@@ -62,33 +70,31 @@ class OpenCLBackend(Backend):
         default_options = "-cl-denorms-are-zero" if cpu else ""
         self.build_options = os.environ.get("NNPLUG_OPENCL_BUILD_OPTIONS", default_options).split()
         self.recording = None
-        self._programs = {}
-        self._fused = {}
-        self._kernels = {}
-        self.kernels = _kernels.make_table(self)
+        # the last PROGRAM_CACHE programs and kernels made are kept for other plans (sources differ per
+        # shape, so every new batch size makes a few); a plan holds its own kernels as long as it lives
+        self._programs = functools.lru_cache(PROGRAM_CACHE)(self._build)
+        self._kernels = functools.lru_cache(PROGRAM_CACHE)(functools.partial(LazyKernel, self))
+        self._live_plans = 0
+        self._plans_lock = threading.Lock()
 
     # -- programs and launches ------------------------------------------------------------------
     def program(self, source):
-        """The built program for `source`, built once per context."""
-        prg = self._programs.get(source)
-        if prg is None:
-            if "cl_khr_fp64" in source and not self.fp64:
-                raise BackendError(f"OpenCL device '{self.cl_device.name}' has no float64 support "
-                                   "(cl_khr_fp64); use float32 on this device")
-            try:
-                prg = self.cl.Program(self.context, source).build(options=self.build_options)
-            except self.cl.RuntimeError as e:
-                raise BackendError(f"OpenCL could not build a kernel on '{self.cl_device.name}': {e}\n"
-                                   f"source:\n{source}") from None
-            self._programs[source] = prg
-        return prg
+        """The built program for `source` (built once while it stays among the last PROGRAM_CACHE used)."""
+        return self._programs(source)
+
+    def _build(self, source):
+        if "cl_khr_fp64" in source and not self.fp64:
+            raise BackendError(f"OpenCL device '{self.cl_device.name}' has no float64 support "
+                               "(cl_khr_fp64); use float32 on this device")
+        try:
+            return self.cl.Program(self.context, source).build(options=self.build_options)
+        except self.cl.RuntimeError as e:
+            raise BackendError(f"OpenCL could not build a kernel on '{self.cl_device.name}': {e}\n"
+                               f"source:\n{source}") from None
 
     def cl_kernel(self, source, name):
-        """The kernel `name` of `source`'s program, one per (source, name), built on its first launch."""
-        knl = self._kernels.get((source, name))
-        if knl is None:
-            knl = self._kernels[source, name] = LazyKernel(self, source, name)
-        return knl
+        """The kernel `name` of `source`'s program, built on its first launch."""
+        return self._kernels(source, name)
 
     def gsize(self, n):
         return (-(-n // self.wg) * self.wg,)
@@ -106,8 +112,9 @@ class OpenCLBackend(Backend):
             self.fill_zero(y.base_data, y.nbytes)
         return y
 
-    # Every command a plan enqueues goes through LazyKernel, fill_zero or copy_buffer, so that a step
-    # can be recorded (`recording` is then a list) and replayed: see replay.py.
+    # Every command a plan enqueues goes through LazyKernel, fill_zero or copy_buffer (and every host read
+    # of values through host_check), so that a step can be recorded (`recording` is then a list) and
+    # replayed: see replay.py.
     def fill_zero(self, buf, nbytes):
         if self.recording is not None:
             self.recording.append(("fill", (buf, nbytes)))
@@ -118,8 +125,28 @@ class OpenCLBackend(Backend):
             self.recording.append(("copy", (dst, src, nbytes, src_offset)))
         self.memory.copy(dst, src, nbytes, src_offset)
 
+    def host_check(self, check, x):
+        """`check(x read to the host)`, now and at this point of every replay of a recorded step: how a kernel
+        validates values (indices) before using them. The read waits for the queue up to here."""
+        if self.recording is not None:
+            self.recording.append(("check", (check, x)))
+        check(self.memory.to_host(x))
+
     def plan_runner(self, plan):
-        return StepReplayer(self, plan)
+        runner = StepReplayer(self, plan)
+        with self._plans_lock:
+            if not self._live_plans:
+                self.memory.hold()
+            self._live_plans += 1
+        weakref.finalize(runner, self._plan_released).atexit = False
+        return runner
+
+    def _plan_released(self):
+        """When no plan is left (every session closed), the memory pool gives its blocks back."""
+        with self._plans_lock:
+            self._live_plans -= 1
+            if not self._live_plans:
+                self.memory.release()
 
     def launch(self, knl, n, inputs, shape, dtype, local=None, out=None, grid=None):
         """Run `knl(inputs..., y)` over `n` work-items (rounded up to whole work-groups); returns y."""
@@ -134,10 +161,7 @@ class OpenCLBackend(Backend):
 
     def fuse_elementwise(self, chain):
         """One kernel for an elementwise fusion.Chain (or a single op); inputs broadcast to the output."""
-        key = chain.key()
-        knl = self._fused.get(key)
-        if knl is None:
-            knl = self._fused[key] = self.cl_kernel(codegen.elementwise_source(chain), "ew")
+        knl = self.cl_kernel(codegen.elementwise_source(chain), "ew")
         n = 1
         for d in chain.out_shape:
             n *= d

@@ -1,10 +1,13 @@
 """OpenCL C source generation: elementwise expression trees (one op or a fused chain from nnplug.fusion)
 and the index arithmetic for broadcasting and reductions, with the concrete shapes baked in as literals
 (plans are compiled per feed shape, so every index map is known when a kernel is made)."""
+import math
+
 from nnplug import fusion
 from nnplug.ops.elementwise import ROWS
 
 TYPES = dict(fusion.C_TYPES)  # bool is uchar: 0 or 1
+FLOATS = ("float32", "float64")  # reductions accumulate these in their own type; softmax needs one of them
 
 PRELUDE = fusion.C_PRELUDE
 
@@ -17,10 +20,6 @@ def header(dtypes):
 
 def ctype(dtype):
     return TYPES[getattr(dtype, "name", dtype)]
-
-
-def _is_float(dtype):
-    return getattr(dtype, "name", dtype) in ("float16", "float32", "float64")
 
 
 def statements(chain, input_exprs, width=1):
@@ -103,11 +102,16 @@ def offset_expr(var, shape, strides):
     """C expression: the memory offset of flat (row-major over `shape`) index `var`, given element strides."""
     terms, div = [], 1
     for size, stride in reversed(list(zip(shape, strides))):
-        if size != 1 and stride != 0:
+        if size > 1 and stride != 0:  # a dimension of 0 has no element to index (and no % 0)
             coord = f"({var} / {div}L)" if div != 1 else f"{var}"
             terms.append(f"(({coord} % {size}L) * {stride}L)")
         div *= size
     return " + ".join(terms) or "0"
+
+
+def size_of(shape):
+    """The number of elements of a shape (any iterable of ints)."""
+    return math.prod(tuple(shape))
 
 
 def contiguous_strides(shape):

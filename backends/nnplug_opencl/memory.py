@@ -1,16 +1,30 @@
 """Device memory for the OpenCL backend: a pyopencl memory pool per context (a repeated training step
-reuses the blocks of the previous one), plus host<->device copies."""
+reuses the blocks of the previous one), plus host<->device copies. When no plan is left (every session
+closed), the pool stops holding blocks and gives them all back; the next plan starts a new one."""
 import numpy as np
 
 
 class Memory:
     def __init__(self, cl, cl_array, queue):
-        import pyopencl.tools as cl_tools
         self.cl, self.cl_array, self.queue = cl, cl_array, queue
-        self.pool = cl_tools.MemoryPool(cl_tools.ImmediateAllocator(queue))
+        self.pool, self.holding = self._new_pool(), True
         self.context = queue.context
         self._layouts = {}
         self._copy_flags = cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR
+
+    def _new_pool(self):
+        import pyopencl.tools as cl_tools
+        return cl_tools.MemoryPool(cl_tools.ImmediateAllocator(self.queue))
+
+    def release(self):
+        """Give every held block back, and every block freed from now on, until `hold` (no plan is left)."""
+        self.pool.stop_holding()
+        self.holding = False
+
+    def hold(self):
+        """Keep freed blocks for reuse again (a plan was made): a new pool, if the last one was released."""
+        if not self.holding:
+            self.pool, self.holding = self._new_pool(), True
 
     def empty(self, shape, dtype):
         dt, size, nbytes, _ = self._layout(shape, dtype)

@@ -67,11 +67,14 @@ def _topological(needed, deps, order):
     return out
 
 
-def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays):
-    """Build the Plan for these fetches and feeds (arrays give the concrete shapes and dtypes)."""
+def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays, nested=False):
+    """Build the Plan for these fetches and feeds (arrays give the concrete shapes and dtypes). A nested
+    plan (a cond's branch) runs inside another: it updates no variable buffer in place (the outer plan may
+    hold it) and plans no buffers of its own."""
     fed = {id(t) for t in feed_tensors}
     ops = prune(graph, [t.op for t in fetch_tensors] + list(fetch_ops), fed)
     low = Lowering(state)
+    low.compile_sub = lambda fetches, feeds, arrays: compile_plan(state, graph, fetches, [], feeds, arrays, True)
     fetched, var_reads, has_assign = lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors)
     backend = low.backend
     live_out = set(fetched)
@@ -80,11 +83,14 @@ def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arra
         steps = fuse_elementwise(steps, live_out, backend)
     reuse_dying_buffers(steps, live_out, backend.inplace_ops)
     # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
-    update_variables_in_place(steps, live_out, backend.inplace_ops if backend.has_kernel("Copy") else frozenset())
+    in_place = backend.inplace_ops if backend.has_kernel("Copy") and not nested else frozenset()
+    update_variables_in_place(steps, live_out, in_place)
     allocate = state.step_allocator() if has_assign else backend.empty
-    plan_buffers(steps, live_out, backend.out_ops, allocate)
+    if not nested:
+        plan_buffers(steps, live_out, backend.out_ops, allocate)
     fn, code, source, kernels, buffers = generate(steps, fetched, len(feed_tensors))
     plan = Plan(fn, code, source, [v.persistent for v in fetched], var_reads, has_assign, kernels, buffers,
                 low.wrapped)
+    plan.out_specs = [(v.shape, v.dtype) for v in fetched]
     plan.run = backend.plan_runner(plan)
     return plan

@@ -54,7 +54,7 @@ def generate(steps, fetched, n_feeds):
             k = names.kernel(step.kernel)
             if step.spec is not None:
                 kernels.append((k, step.spec))
-            args = [names.of(v) for v in step.ins]
+            args = (["V"] if step.with_vars else []) + [names.of(v) for v in step.ins]
             if step.out is not None:
                 args.append(f"out={names.of(step.out)}")
                 if step.out.kind == "buffer":

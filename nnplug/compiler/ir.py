@@ -34,7 +34,8 @@ class Step:
     beyond its outputs (stores, random streams).
     """
 
-    __slots__ = ("op_type", "kernel", "ins", "outs", "spec", "name", "fresh", "keep", "out", "store", "members")
+    __slots__ = ("op_type", "kernel", "ins", "outs", "spec", "name", "fresh", "keep", "out", "store", "members",
+                 "with_vars")
 
     def __init__(self, op_type, kernel, ins, outs, name, spec=None, fresh=False, keep=False, store=None):
         self.op_type, self.kernel = op_type, kernel
@@ -44,6 +45,7 @@ class Step:
         self.out = None
         self.store = store
         self.members = None  # the op types a fused step computes
+        self.with_vars = False  # the kernel takes the variable slots V first (a cond running a sub-plan)
 
     def __repr__(self):
         return f"<Step {self.op_type} {self.name!r}>"

@@ -12,6 +12,7 @@ from ..ops import registry
 from ..shapes import ShapeError, TensorShape, fmt
 from ..simplify import simplify
 from . import fold
+from .control import lower_cond, lower_while
 from .ir import Step, Value
 
 
@@ -35,6 +36,7 @@ class Lowering:
         self._vars = {}  # slot -> the one Value reading that variable in this plan
         self._consts = {}  # graph op -> its constant Value
         self._wrappers = plugins.wrappers()
+        self.compile_sub = None  # compile_sub(fetches, feeds, feed shapes) -> Plan, set by compile_plan
 
     # -- values -----------------------------------------------------------------------------------
     def constant(self, array, dtype):
@@ -175,6 +177,13 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
             continue
         elif kind in ("Identity", "StopGradient", "PlaceholderWithDefault"):
             values[id(op.outputs[0])] = values[id(op.inputs[0])]
+        elif kind in ("Cond", "While"):
+            lower = lower_cond if kind == "Cond" else lower_while
+            outs, reads, assigns = lower(low, op, [values[id(t)] for t in op.inputs])
+            var_reads |= reads
+            has_assign = has_assign or assigns
+            for t, v in zip(op.outputs, outs):
+                values[id(t)] = v
         elif kind in ("Assign", "AssignAdd", "AssignSub"):
             has_assign = True
             values[id(op.outputs[0])] = _assign(low, op, values[id(op.inputs[0])], var_reads)

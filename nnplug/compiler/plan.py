@@ -19,6 +19,7 @@ class Plan:
         self.has_assign = has_assign
         self.kernels = kernels  # [(name, KernelSpec)] in call order, for explain()
         self.buffers = buffers or {}  # planned temporaries, reused by every run
+        self.out_specs = []  # (shape, dtype) of each fetched value
         # a plan that writes into its own buffers must not run twice at once (the session serialises
         # variable-updating plans anyway; others take this lock)
         self.lock = threading.Lock() if self.buffers else None

@@ -195,3 +195,37 @@ def stage_on_device(session, x, y):
     if x.nbytes + y.nbytes > DEVICE_DATA_MAX or not backend.is_device_array(backend.to_device(x[:1])):
         return x, y, None
     return backend.to_device(x), backend.to_device(y), backend.to_device
+
+
+MAX_DATASET_SAMPLES = 50_000_000  # a dataset read for fit/evaluate/predict beyond this is an error, not a hang
+
+
+def is_dataset(x):
+    return hasattr(x, "one_pass") and hasattr(x, "output_types")
+
+
+def from_dataset(x, y, steps, what):
+    """(x, y, batch size) from a tf.data Dataset of (features, labels) batches (or features alone, for
+    predict), read once on the host — `steps` batches of it if given (needed for a repeating dataset)."""
+    from ..data import as_numpy
+    if y is not None:
+        raise ValueError(f"{what}: y must be None when x is a Dataset (its elements are (features, labels))")
+    xs, ys, first, n = [], [], None, 0
+    for i, element in enumerate(as_numpy(x)):
+        if steps is not None and i >= steps:
+            break
+        features, labels = (element if isinstance(element, tuple) and len(element) == 2 else (element, None))
+        features = np.asarray(features)
+        if features.ndim == 0:
+            raise ValueError(f"{what}: the Dataset's elements are scalars; batch it (dataset.batch(32))")
+        first = first if first is not None else len(features)
+        n += len(features)
+        if n > MAX_DATASET_SAMPLES:
+            raise ValueError(f"{what}: the Dataset gives more than {MAX_DATASET_SAMPLES} samples; a repeating "
+                             f"dataset needs steps_per_epoch / steps")
+        xs.append(features)
+        if labels is not None:
+            ys.append(np.asarray(labels))
+    if not xs:
+        raise ValueError(f"{what}: the Dataset is empty")
+    return np.concatenate(xs), (np.concatenate(ys) if ys else None), first

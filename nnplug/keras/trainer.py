@@ -82,6 +82,8 @@ class Trainer:
 
     # -- predict -------------------------------------------------------------------------
     def predict(self, x, batch_size=None, verbose=0, steps=None):
+        if data.is_dataset(x):
+            x, _, batch_size = data.from_dataset(x, None, steps, "predict")
         batch_size = args.batch_size("predict", batch_size)
         x = self._check_x(x, "predict")
         if len(x) == 0:
@@ -112,6 +114,8 @@ class Trainer:
         return_dict=True a {name: value} dict."""
         if kwargs:
             raise TypeError(f"evaluate got unexpected arguments: {', '.join(sorted(kwargs))}")
+        if data.is_dataset(x):
+            x, y, batch_size = data.from_dataset(x, y, steps, "evaluate")
         batch_size, verbose = args.batch_size("evaluate", batch_size), args.verbose("evaluate", verbose)
         t = self._compiled("evaluate")
         x, y, w = self._check_xy(x, y, "evaluate", sample_weight)
@@ -150,8 +154,11 @@ class Trainer:
             epochs = kwargs.pop("nb_epoch")
         if kwargs:
             raise TypeError(f"fit got unexpected arguments: {', '.join(sorted(kwargs))}")
-        if steps_per_epoch is not None:
-            raise NotImplementedError("fit(steps_per_epoch=...) is not supported: pass arrays x and y")
+        if data.is_dataset(x):  # its batches, in its order, read once (TF's Keras does not shuffle a Dataset)
+            x, y, batch_size = data.from_dataset(x, y, steps_per_epoch, "fit")
+            shuffle = False
+        elif steps_per_epoch is not None:
+            raise NotImplementedError("fit(steps_per_epoch=...) needs x to be a Dataset; with arrays give batch_size")
         batch_size, verbose = args.batch_size("fit", batch_size), args.verbose("fit", verbose)
         epochs, initial_epoch = args.count("fit", "epochs", epochs, 0), args.count("fit", "initial_epoch",
                                                                                   initial_epoch, 0)

@@ -75,6 +75,9 @@ def _check_same_dtype(dtypes):
 
 def _rule(row):
     def rule(shapes, dtypes, attrs):
+        if any(d.name == "string" for d in dtypes):
+            raise ShapeError(f"{row.name} does not take string tensors (strings live on the host: feed, fetch, "
+                             f"tf.identity and summaries take them)")
         if row.kind == "cast":
             return [(shapes[0], attrs["dtype"])]
         if row.kind == "select":

@@ -1,0 +1,139 @@
+"""tf.cond and tf.case: values, only the taken branch runs, gradients by finite differences, bad input."""
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug.testing import check_gradient
+
+
+def test_cond_picks_a_branch_per_run(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, None, name="tf_x")
+        y = tf.placeholder(tf.float32, None, name="tf_y")
+        res = tf.cond(x < y, lambda: tf.add(x, y), lambda: tf.subtract(x, y))
+        assert repr(res) == 'Tensor("cond/Merge:0", dtype=float32)'  # as TF1 prints it
+        with tf.Session(backend=backend) as sess:
+            assert sess.run(res, {x: 1.0, y: 2.0}) == 3.0
+            assert sess.run(res, {x: 2.0, y: 1.0}) == 1.0
+
+
+def test_only_the_taken_branch_runs(backend):
+    with tf.Graph().as_default():
+        flag = tf.placeholder(tf.bool, (), name="flag")
+        hits = tf.Variable(0.0, name="hits")
+        misses = tf.Variable(0.0, name="misses")
+        out = tf.cond(flag, lambda: hits.assign_add(1.0), lambda: misses.assign_add(1.0))
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            for f in (True, True, False, True):
+                sess.run(out, {flag: f})
+            assert sess.run([hits, misses]) == [3.0, 1.0]
+
+
+def test_nested_outputs_and_tensors_from_outside(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 2))
+        w = tf.Variable(np.array([[1.0], [2.0]], np.float32))
+        big = tf.reduce_sum(x) > 10.0
+        a, b = tf.cond(big, lambda: (tf.matmul(x, w), x * 0.0), lambda: (-tf.matmul(x, w), x))
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            xv = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+            ga, gb = sess.run([a, b], {x: xv})
+            np.testing.assert_allclose(ga, -(xv @ [[1.0], [2.0]]))
+            np.testing.assert_array_equal(gb, xv)
+            ga, _ = sess.run([a, b], {x: xv * 10})
+            np.testing.assert_allclose(ga, (xv * 10) @ [[1.0], [2.0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("take_true", [True, False])
+def test_cond_gradient_matches_finite_differences(backend, take_true):
+    pred = np.array(take_true)
+
+    def build(x, y):
+        p = tf.constant(pred)
+        return tf.cond(p, lambda: tf.tanh(x) * y, lambda: tf.exp(x) + y * y)
+
+    check_gradient(build, [np.linspace(-1, 1, 6).reshape(2, 3), np.linspace(0.5, 2, 6).reshape(2, 3)], backend)
+
+
+def test_training_through_a_cond(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,))
+        train_mode = tf.placeholder(tf.bool, ())
+        w = tf.Variable(0.0)
+        pred = tf.cond(train_mode, lambda: w * x, lambda: tf.stop_gradient(w) * x)
+        loss = tf.reduce_mean(tf.square(pred - 3.0 * x))
+        step = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            xv = np.array([1.0, 2.0], np.float32)
+            for _ in range(100):
+                sess.run(step, {x: xv, train_mode: True})
+            assert abs(sess.run(w) - 3.0) < 1e-3
+
+
+def test_case_takes_the_first_true_predicate(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.int32, ())
+        r = tf.case([(x < 0, lambda: tf.constant(-1)), (x < 10, lambda: tf.constant(1))],
+                    default=lambda: tf.constant(100))
+        with tf.Session(backend=backend) as sess:
+            assert [sess.run(r, {x: v}) for v in (-5, 3, 50)] == [-1, 1, 100]
+
+
+def test_branches_must_agree():
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.bool, ())
+        with pytest.raises(ValueError, match="different structures"):
+            tf.cond(p, lambda: (tf.constant(1.0), tf.constant(2.0)), lambda: tf.constant(1.0))
+        with pytest.raises(TypeError, match="output 0 is float32 in the true branch .* int32 in the false"):
+            tf.cond(p, lambda: tf.constant(1.0), lambda: tf.constant(1))
+        with pytest.raises(TypeError, match="must be a bool scalar"):
+            tf.cond(tf.constant([True, False]), lambda: tf.constant(1.0), lambda: tf.constant(2.0))
+
+
+def test_branch_shapes_must_agree_at_run_time():
+    with tf.Graph().as_default():
+        p = tf.placeholder(tf.bool, ())
+        x = tf.placeholder(tf.float32, (None,))
+        r = tf.cond(p, lambda: x, lambda: tf.concat([x, x], 0), name="lengths")
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="cond 'lengths/Merge'.*shapes?|output 0"):
+                sess.run(r, {p: True, x: [1.0]})
+
+
+def test_while_loop_values_and_limits(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, ())
+        i, acc = tf.while_loop(lambda i, a: i < 5, lambda i, a: (i + 1, a * x), [tf.constant(0), tf.constant(1.0)])
+        capped = tf.while_loop(lambda k: k < 100, lambda k: k * 2, tf.constant(3), maximum_iterations=4)
+        w = tf.Variable(np.ones(3, np.float32))
+        total = tf.while_loop(lambda k, s: k < 3, lambda k, s: (k + 1, s + w * tf.cast(k, tf.float32)),
+                              (tf.constant(0), tf.zeros(3)))[1]
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run([i, acc], {x: 2.0}) == [5, 32.0]
+            assert sess.run(capped) == 48  # 3 * 2**4: stopped by maximum_iterations
+            np.testing.assert_array_equal(sess.run(total), [3.0, 3.0, 3.0])
+
+
+def test_while_loop_bad_input():
+    with tf.Graph().as_default():
+        with pytest.raises(ValueError, match="body returns 1 tensors .* for 2 loop variables"):
+            tf.while_loop(lambda a, b: a < 3, lambda a, b: a + 1, [tf.constant(0), tf.constant(1)])
+        with pytest.raises(TypeError, match="enters as int32 but the body returns float32"):
+            tf.while_loop(lambda a: a < 3, lambda a: tf.cast(a, tf.float32), [tf.constant(0)])
+        grow = tf.while_loop(lambda v: tf.size(v) < 8, lambda v: tf.concat([v, v], 0), [tf.ones((1,))],
+                             shape_invariants=[tf.TensorShape([None])], name="grow")
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.InvalidArgumentError, match="while_loop 'grow/Exit'.*change shape"):
+                sess.run(grow)
+
+
+def test_while_loop_gradient_is_refused_by_name():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, ())
+        y = tf.while_loop(lambda k, a: k < 2, lambda k, a: (k + 1, a * x), [tf.constant(0), x], name="power")[1]
+        with pytest.raises(NotImplementedError, match="tf.while_loop 'power/Exit'"):
+            tf.gradients(y, x)
