@@ -61,3 +61,4 @@ def random(spec):
 
 
 KERNELS = Kernels(_BASIC, arrays.KERNELS, reductions.KERNELS, matmul.KERNELS, softmax.KERNELS)
+from . import conv  # noqa: E402,F401 - registers the convolution and pooling kernels
