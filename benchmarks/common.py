@@ -367,5 +367,13 @@ class TorchCNN(TorchMLP):
         xt, yt = super().to_device(x, y)
         return xt.view(-1, 1, self.spec.side, self.spec.side), yt
 
+    def loss_value(self, x, y):
+        """The loss in inference mode (no dropout), as NnplugCNN's."""
+        self.model.eval()
+        try:
+            return super().loss_value(x, y)
+        finally:
+            self.model.train()
+
     def weights(self):
         raise NotImplementedError("TorchCNN keeps its weights in NCHW layout")
