@@ -377,4 +377,3 @@ def make_kernels(xp=None, from_host=None, dtype=None):
     """The shared table (for plugins written against the old factory-building API: the namespace now
     comes from `spec.backend.xp`)."""
     return XP_KERNELS
-from . import xp_conv  # noqa: E402,F401 - registers the convolution and pooling kernels

@@ -15,9 +15,10 @@ import threading
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from nnplug.kernels import Kernels
 from nnplug.ops.conv_ops import conv_spec_geometry, geometry
 
-from .kernels import KERNELS
+KERNELS = Kernels()  # merged into the backend's table by kernels.py
 
 BLOCK_BYTES = 8 << 20  # the patch block each GEMM reads (measured: 2 MB blocks are slower, 8-64 MB alike)
 THIN = 16  # fewer input channels than this: the input gradient by col2im (a GEMM this thin is slow)

@@ -4,9 +4,10 @@ lands inside the input with those input pixels (`ConvGeometry.valid`), so SAME m
 border and SAME average pooling divides by the taps that landed."""
 import numpy as np
 
+from nnplug.kernels import Kernels
 from nnplug.ops.pool_ops import inverse_tap_counts, pool_geometry, pool_taps
 
-from .kernels import KERNELS
+KERNELS = Kernels()  # merged into the backend's table by kernels.py
 
 
 def _geometry(spec, x_shape):

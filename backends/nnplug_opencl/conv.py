@@ -16,13 +16,14 @@ Pooling: a work-item per output (MaxPool, AvgPool) or per input (their gradients
 windows that hold the pixel: no atomics).
 """
 from nnplug.backend import KernelSpec
+from nnplug.kernels import Kernels
 from nnplug.ops.conv_ops import conv_spec_geometry
 from nnplug.ops.pool_ops import pool_geometry
 
 from . import arrays
 from .codegen import ctype, header
-from .kernels import KERNELS
 
+KERNELS = Kernels()
 register = KERNELS.register
 VEC, NVEC = 8, 2  # columns per work-item: up to NVEC float8 vectors
 
