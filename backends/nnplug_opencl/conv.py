@@ -57,6 +57,26 @@ class Blocked:
         return [f"acc{r}_{v} += a{r} * b{v};" for r in range(self.rows) for v in range(self.nv)] + \
                [f"s{r}_{q} += a{r} * bs{q};" for r in range(self.rows) for q in range(self.ns)]
 
+    def reduce_loop(self, var, length, a_of_row, f_of_row, b_ptr):
+        """`for var < length: acc += A[row][var] * B[var]`, where a_of_row(r) + var addresses row r's A (a
+        contiguous run over var), f_of_row(r) is 0 or 1 (a tap in the padding) and b_ptr(var) the B row.
+        Lengths that are a multiple of 8 read each row's A as float8 vectors, 8 steps per iteration."""
+        t, vt = self.t, f"{self.t}{VEC}"
+        rows = range(self.rows)
+        if length % VEC:
+            lines = [f"for (int {var} = 0; {var} < {length}; ++{var}) {{"]
+            lines += ["  " + s for s in self.load_b(b_ptr(var))]
+            lines += [f"  const {t} a{r} = ({a_of_row(r)})[{var}] * {f_of_row(r)};" for r in rows]
+            return lines + ["  " + s for s in self.fma()] + ["}"]
+        lines = [f"for (int {var}0 = 0; {var}0 < {length}; {var}0 += {VEC}) {{"]
+        lines += [f"  const {vt} av{r} = vload{VEC}(0, {a_of_row(r)} + {var}0) * {f_of_row(r)};" for r in rows]
+        for u in range(VEC):
+            lines.append("  {")
+            lines += ["    " + s for s in self.load_b(b_ptr(f"({var}0 + {u})"))]
+            lines += [f"    const {t} a{r} = av{r}.s{u:x};" for r in rows]
+            lines += ["    " + s for s in self.fma()] + ["  }"]
+        return lines + ["}"]
+
     def store(self, ptr_of_row, valid_of_row):
         lines = []
         for r in range(self.rows):
@@ -124,11 +144,9 @@ def conv2d(spec):
             lines.append(f"    const long xo{r} = v{r} ? ((n{r} * {g.h} + y{r}) * {g.w} + x{r}) * {g.c} + grp * "
                          f"{g.cg} : 0; const {t} f{r} = v{r} ? 1 : 0;")
         lines.append(f"    __global const {t} *w = W + (i * {g.kw} + j) * {g.cg * g.o}L + grp * {g.og} + j0;")
-        lines.append(f"    for (int c = 0; c < {g.cg}; ++c) {{")
-        lines += ["      " + s for s in blk.load_b(f"w + c * {g.o}")]
-        lines += [f"      const {t} a{r} = X[xo{r} + c] * f{r};" for r in r_]
-        lines += ["      " + s for s in blk.fma()]
-        lines.append("    }\n  }\n}")
+        lines += ["    " + s for s in blk.reduce_loop("c", g.cg, lambda r: f"X + xo{r}", lambda r: f"f{r}",
+                                                     lambda c: f"w + {c} * {g.o}")]
+        lines.append("  }\n}")
         return lines + blk.store(lambda r: f"Y + (m0 + {r}L) * {g.o} + grp * {g.og} + j0", lambda r: f"m0 + {r}L < {m}L")
     src, n_blocks = blocked_kernel(spec.out_dtype, rows, g.og, body)
     grid = (-(-m // rows), g.groups * n_blocks)
@@ -139,23 +157,35 @@ def conv2d(spec):
 def conv2d_backprop_filter(spec):
     g = conv_spec_geometry(spec.op_type, spec.in_shapes, spec.out_shapes, spec.attrs)
     be, t = spec.backend, ctype(spec.out_dtype)
-    k, rows = g.kh * g.kw * g.cg, _rows_for(g.kh * g.kw * g.cg)
+    k = g.kh * g.kw * g.cg
+    vector = g.cg % VEC == 0  # a block of 8 rows is 8 consecutive channels of one tap: one float8 load
+    rows = VEC if vector else _rows_for(k)
 
     def body(blk):
         r_ = range(rows)
-        lines = [f"const long k{r} = min(m0 + {r}L, {k - 1}L);" for r in r_]
-        lines += [f"const int dy{r} = (int)(k{r} / {g.kw * g.cg}) * {g.dh} - {g.pt}, dx{r} = (int)((k{r} / {g.cg}) "
-                  f"% {g.kw}) * {g.dw} - {g.pl}, c{r} = (int)(k{r} % {g.cg}) + grp * {g.cg};" for r in r_]
+        if vector:
+            lines = [f"const int dy0 = (int)(m0 / {g.kw * g.cg}) * {g.dh} - {g.pt}, dx0 = (int)((m0 / {g.cg}) % {g.kw}) "
+                     f"* {g.dw} - {g.pl}, c0 = (int)(m0 % {g.cg}) + grp * {g.cg};"]
+        else:
+            lines = [f"const long k{r} = min(m0 + {r}L, {k - 1}L);" for r in r_]
+            lines += [f"const int dy{r} = (int)(k{r} / {g.kw * g.cg}) * {g.dh} - {g.pt}, dx{r} = (int)((k{r} / {g.cg}) "
+                      f"% {g.kw}) * {g.dw} - {g.pl}, c{r} = (int)(k{r} % {g.cg}) + grp * {g.cg};" for r in r_]
+        taps = [0] if vector else list(r_)
         lines += blk.declare()
         lines.append(f"for (long n = 0; n < {g.n}L; ++n) for (int oy = 0; oy < {g.oh}; ++oy) {{")
         lines += [f"  const int y{r} = oy * {g.sh} + dy{r}, vy{r} = y{r} >= 0 && y{r} < {g.h}; const long row{r} = "
-                  f"((n * {g.h} + (vy{r} ? y{r} : 0)) * {g.w}) * {g.c} + c{r};" for r in r_]
+                  f"((n * {g.h} + (vy{r} ? y{r} : 0)) * {g.w}) * {g.c} + c{r};" for r in taps]
         lines.append(f"  __global const {t} *gp = G + ((n * {g.oh} + oy) * {g.ow}) * {g.o}L + grp * {g.og} + j0;")
         lines.append(f"  for (int ox = 0; ox < {g.ow}; ++ox, gp += {g.o}) {{")
         lines += ["    " + s for s in blk.load_b("gp")]
-        for r in r_:
+        for r in taps:
             lines.append(f"    const int x{r} = ox * {g.sw} + dx{r}, v{r} = vy{r} && x{r} >= 0 && x{r} < {g.w};")
-            lines.append(f"    const {t} a{r} = X[row{r} + (v{r} ? x{r} : 0) * {g.c}] * (v{r} ? ({t})1 : ({t})0);")
+            lines.append(f"    const {t} f{r} = v{r} ? 1 : 0; const long at{r} = row{r} + (v{r} ? x{r} : 0) * {g.c};")
+        if vector:
+            lines.append(f"    const {t}{VEC} av = vload{VEC}(0, X + at0) * f0;")
+            lines += [f"    const {t} a{r} = av.s{r:x};" for r in r_]
+        else:
+            lines += [f"    const {t} a{r} = X[at{r}] * f{r};" for r in r_]
         lines += ["    " + s for s in blk.fma()]
         lines.append("  }\n}")
         return lines + blk.store(lambda r: f"DW + (m0 + {r}L) * {g.o} + grp * {g.og} + j0",
@@ -193,11 +223,9 @@ def conv2d_backprop_input(spec):
             lines.append(f"    const long go{r} = v{r} ? ((n{r} * {g.oh} + sy{r} / {g.sh}) * {g.ow} + sx{r} / {g.sw}) "
                          f"* {g.o} + grp * {g.og} : 0; const {t} f{r} = v{r} ? 1 : 0;")
         lines.append(f"    __global const {t} *w = WT + ((i * {g.kw} + j) * {g.o}L + grp * {g.og}) * {g.cg} + j0;")
-        lines.append(f"    for (int o = 0; o < {g.og}; ++o) {{")
-        lines += ["      " + s for s in blk.load_b(f"w + o * {g.cg}")]
-        lines += [f"      const {t} a{r} = G[go{r} + o] * f{r};" for r in r_]
-        lines += ["      " + s for s in blk.fma()]
-        lines.append("    }\n  }\n}")
+        lines += ["    " + s for s in blk.reduce_loop("o", g.og, lambda r: f"G + go{r}", lambda r: f"f{r}",
+                                                     lambda o: f"w + {o} * {g.cg}")]
+        lines.append("  }\n}")
         return lines + blk.store(lambda r: f"DX + (m0 + {r}L) * {g.c} + grp * {g.cg} + j0",
                                  lambda r: f"m0 + {r}L < {p}L")
     src, n_blocks = blocked_kernel(spec.out_dtype, rows, g.cg, body, args="G, WT, DX")
@@ -221,7 +249,7 @@ def _pool_kernel(spec, x_shape, source, n, out_shape):
 }}"""
     knl = be.cl_kernel(src, "pool")
     shape = out_shape(g)
-    return lambda *xs: be.launch(knl, n, xs[:len(source.args)], shape, dtype.np)
+    return lambda *xs, out=None: be.launch(knl, n, xs[:len(source.args)], shape, dtype.np, out=out)
 
 
 def _source(*args):
@@ -314,9 +342,32 @@ def avg_pool(spec):
     return _pool_kernel(spec, spec.in_shapes[0], _avg_source, _outputs, lambda g: g.y_shape)
 
 
+@_source("X", "P", "G")
+def _max_grad_scatter_source(t, g):
+    """Disjoint windows: this output's gradient written to its first maximum, 0 to the rest of its window
+    (unrolled over the taps)."""
+    lines = [_output_coords(g), f"  const {t} m = P[i], gi = G[i]; int found = 0;"]
+    for a in range(g.kh):
+        for b in range(g.kw):
+            lines.append(f"  {{ const int yy = y0 + {a}, xx = x0 + {b};")
+            lines.append(f"    if (yy >= 0 && yy < {g.h} && xx >= 0 && xx < {g.w}) {{ const long at = ((b * {g.h} + yy) * "
+                         f"{g.w} + xx) * {g.c} + c; const int hit = !found && X[at] == m; Y[at] = hit ? gi : 0; "
+                         f"found |= hit; }} }}")
+    return "\n".join(lines)
+
+
 @register("MaxPoolGrad", fresh=True)
 def max_pool_grad(spec):
-    return _pool_kernel(spec, spec.in_shapes[0], _max_grad_source, _inputs, lambda g: g.x_shape)
+    g = pool_geometry(tuple(spec.in_shapes[0]), spec.attrs)[1]
+    if g.kh > g.sh or g.kw > g.sw:  # overlapping windows: each input gathers from the windows holding it
+        return _pool_kernel(spec, spec.in_shapes[0], _max_grad_source, _inputs, lambda g: g.x_shape)
+    # disjoint windows: a work-item per output scatters into its own window; inputs no window reads are 0
+    tiled = (g.kh, g.kw) == (g.sh, g.sw) and g.oh * g.sh - g.pt >= g.h and g.ow * g.sw - g.pl >= g.w
+    knl = _pool_kernel(spec, spec.in_shapes[0], _max_grad_scatter_source, _outputs, lambda g: g.x_shape)
+    if tiled:
+        return knl
+    be, dtype = spec.backend, spec.out_dtype.np
+    return lambda x, y, grad: knl(x, y, grad, out=be.zeros(g.x_shape, dtype))
 
 
 @register("AvgPoolGrad", fresh=True)
