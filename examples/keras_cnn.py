@@ -17,7 +17,7 @@ import numpy as np
 
 import nnplug as tf
 from nnplug import keras
-from nnplug.datasets import mnist
+from nnplug.datasets.mnist import load_data
 
 REPO = Path(__file__).resolve().parents[1]
 L = keras.layers
@@ -48,7 +48,7 @@ def build_model(learning_rate, input_shape=(28, 28, 1), n_classes=10):
 def load(data_dir, limit):
     """(x_train, y_train, x_test, y_test): images (n, 28, 28, 1) in [0, 1], one-hot labels; `limit` keeps the
     first that many training images (0: all)."""
-    (x_train, y_train), (x_test, y_test) = mnist.load_data(data_dir, download=False)
+    (x_train, y_train), (x_test, y_test) = load_data(data_dir, download=False)
     if limit:
         x_train, y_train = x_train[:limit], y_train[:limit]
 

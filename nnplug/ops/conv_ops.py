@@ -270,7 +270,7 @@ def _grad_backprop_input(op, gg):
 
 
 def _grad_backprop_filter(op, gg):
-    x, w, g = op.inputs
+    x, _, g = op.inputs
     return [backprop_input(gg, g, op.attrs, like=x), None, _conv(x, gg, op.attrs)]
 
 

@@ -93,7 +93,7 @@ class UpSampling2D(ImageLayer):
                          self._fmt)
 
     def call(self, x, training=False):
-        n, h, w, c = image_shape(tuple(x.shape), self.name, self._fmt)
+        _, h, w, c = image_shape(tuple(x.shape), self.name, self._fmt)
         if h is None or w is None:
             raise ValueError(f"UpSampling2D layer '{self.name}' needs known spatial sizes, got {tuple(x.shape)}")
         sh, sw = self.size
