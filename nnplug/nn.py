@@ -5,7 +5,10 @@ from .ops.nn_ops import (  # noqa: F401
     softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, sparse_softmax_cross_entropy_with_logits,
 )
 # -- convolution, pooling, normalisation (nnplug/ops/conv_ops.py, pool_ops.py, norm_ops.py) --------------
-from .ops.conv_ops import conv1d, conv2d, conv2d_transpose, depthwise_conv2d, separable_conv2d  # noqa: E402,F401
+from .ops.conv_ops import (  # noqa: E402,F401
+    atrous_conv2d, conv1d, conv2d, conv2d_backprop_filter, conv2d_backprop_input, conv2d_transpose, depthwise_conv2d,
+    separable_conv2d,
+)
 from .ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d  # noqa: E402,F401
 from .ops.norm_ops import (  # noqa: E402,F401
     batch_normalization, fused_batch_norm, local_response_normalization, lrn,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
-from .array_ops import expand_dims, reshape, shape as shape_of, squeeze, transpose
+from .array_ops import expand_dims, reshape, shape as shape_of, squeeze, transpose, zeros
 from .registry import register
 from .shape_values import shape_argument, shape_hint
 
@@ -468,3 +468,31 @@ def _one(what, value, data_format):
     if len(vals) != 1 or int(vals[0]) < 1:
         raise ValueError(f"conv1d: {what} must be a positive int (or 3 ints), got {value!r}")
     return (int(vals[0]),)
+
+
+def atrous_conv2d(value, filters, rate, padding, name=None):
+    """conv2d with the filter dilated by `rate` (TF1's atrous convolution), stride 1."""
+    return conv2d(value, filters, [1, 1, 1, 1], padding, dilations=[1, rate, rate, 1], name=name)
+
+
+def conv2d_backprop_input(input_sizes, filter=None, out_backprop=None, strides=None, padding=None,  # noqa: A002
+                          use_cudnn_on_gpu=True, data_format="NHWC", dilations=None, name=None, filters=None):
+    """The gradient of conv2d with respect to an input of shape `input_sizes`, as TF1's."""
+    filter = filters if filter is None else filter  # noqa: A001
+    return conv2d_transpose(out_backprop, filter, input_sizes, strides, padding, data_format=data_format,
+                            dilations=dilations, name=name or "Conv2DBackpropInput")
+
+
+def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, use_cudnn_on_gpu=True,  # noqa: A002
+                           data_format="NHWC", dilations=None, name=None):
+    """The gradient of conv2d with respect to a filter of shape `filter_sizes` (ints), as TF1's."""
+    data_format = data_format_of(data_format, "conv2d_backprop_filter")
+    x, g = _inputs("conv2d_backprop_filter", input, out_backprop)
+    sizes = shape_argument(filter_sizes)
+    if isinstance(sizes, Tensor) or len(sizes) != 4:
+        raise ValueError(f"conv2d_backprop_filter: filter_sizes must be 4 ints known when the graph is built, got "
+                         f"{filter_sizes!r}")
+    attrs = _attrs("conv2d_backprop_filter", strides, padding, dilations, data_format)
+    with name_scope(name, "Conv2DBackpropFilter"):
+        like = zeros(sizes, dtype=x.dtype)  # read for its shape only
+        return _backprop_filter(to_nhwc(x, data_format), like, to_nhwc(g, data_format), attrs)
