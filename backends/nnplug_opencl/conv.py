@@ -121,7 +121,7 @@ def _launcher(be, knl, grid, out_shape, dtype, prepare=None):
 
 
 def _rows_for(m):
-    return 8 if m >= 64 else 2
+    return 16 if m >= 64 else 2
 
 
 @register("Conv2D", fresh=True)
@@ -158,8 +158,8 @@ def conv2d_backprop_filter(spec):
     g = conv_spec_geometry(spec.op_type, spec.in_shapes, spec.out_shapes, spec.attrs)
     be, t = spec.backend, ctype(spec.out_dtype)
     k = g.kh * g.kw * g.cg
-    vector = g.cg % VEC == 0  # a block of 8 rows is 8 consecutive channels of one tap: one float8 load
-    rows = VEC if vector else _rows_for(k)
+    vector = g.cg % VEC == 0  # a block of rows is consecutive channels of one tap: float8 loads
+    rows = (2 * VEC if g.cg % (2 * VEC) == 0 else VEC) if vector else _rows_for(k)
 
     def body(blk):
         r_ = range(rows)
@@ -182,8 +182,8 @@ def conv2d_backprop_filter(spec):
             lines.append(f"    const int x{r} = ox * {g.sw} + dx{r}, v{r} = vy{r} && x{r} >= 0 && x{r} < {g.w};")
             lines.append(f"    const {t} f{r} = v{r} ? 1 : 0; const long at{r} = row{r} + (v{r} ? x{r} : 0) * {g.c};")
         if vector:
-            lines.append(f"    const {t}{VEC} av = vload{VEC}(0, X + at0) * f0;")
-            lines += [f"    const {t} a{r} = av.s{r:x};" for r in r_]
+            lines += [f"    const {t}{VEC} av{q} = vload{VEC}({q}, X + at0) * f0;" for q in range(rows // VEC)]
+            lines += [f"    const {t} a{r} = av{r // VEC}.s{r % VEC:x};" for r in r_]
         else:
             lines += [f"    const {t} a{r} = X[at{r}] * f{r};" for r in r_]
         lines += ["    " + s for s in blk.fma()]
