@@ -34,8 +34,9 @@ def scratch(shape, dtype):
     return area[:nbytes].view(dtype).reshape(shape)
 
 
-def image_blocks(geo, itemsize, block_bytes=BLOCK_BYTES):
-    """[(first, stop)] image ranges whose patch matrices take about `block_bytes` each."""
+def image_blocks(geo, itemsize, block_bytes=None):
+    """[(first, stop)] image ranges whose patch matrices take about `block_bytes` (BLOCK_BYTES) each."""
+    block_bytes = BLOCK_BYTES if block_bytes is None else block_bytes
     per_image = geo.oh * geo.ow * geo.kh * geo.kw * geo.c * itemsize
     step = max(1, min(geo.n, block_bytes // max(per_image, 1)))
     return [(a, min(a + step, geo.n)) for a in range(0, geo.n, step)]
