@@ -64,3 +64,13 @@ from . import keras  # noqa: E402,F401
 sub = subtract
 mul = multiply
 arg_max, arg_min = argmax, argmin
+# -- TF1 long tail ------------------------------------------------------------------------------
+from .ops.elementwise import (  # noqa: E402,F401
+    acos, asin, atan, atan2, cosh, floormod, is_finite, is_inf, is_nan, logical_xor, mod, sinh,
+    squared_difference, tan, truncatediv,
+)
+from .ops.math_extra_ops import (  # noqa: E402,F401
+    cumprod, cumsum, diag, einsum, matrix_diag, matrix_diag_part, meshgrid, scalar_mul, segment_sum, to_double,
+    to_float, to_int32, to_int64, unsorted_segment_sum,
+)
+# -- end TF1 long tail --------------------------------------------------------------------------
