@@ -73,4 +73,12 @@ from .ops.math_extra_ops import (  # noqa: E402,F401
     cumprod, cumsum, diag, einsum, matrix_diag, matrix_diag_part, meshgrid, scalar_mul, segment_sum, to_double,
     to_float, to_int32, to_int64, unsorted_segment_sum,
 )
+from .ops.math_extra_ops import (  # noqa: E402,F401
+    bincount, gather_nd, matrix_inverse, random_shuffle, unique,
+)
+from .ops.debug_ops import (  # noqa: E402,F401
+    Assert, Print, assert_equal, assert_greater, assert_greater_equal, assert_less, assert_less_equal,
+    assert_negative, assert_non_negative, assert_non_positive, assert_none_equal, assert_positive,
+)
+from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F401
 # -- end TF1 long tail --------------------------------------------------------------------------

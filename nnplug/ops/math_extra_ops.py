@@ -1,24 +1,31 @@
 """TF1 math and nn functions that are compositions of existing ops (no kernels of their own): the `to_*`
 casts, `scalar_mul`, swish/crelu/xw_plus_b, zero_fraction, two losses, cumulative sums and products,
-meshgrid, diagonals, segment sums and two-operand einsum.
+meshgrid, diagonals, segment sums and two-operand einsum. Last, the host ops for what has no such
+composition (value-dependent sizes, indexing by index vectors, matrix inverses, shuffles): `unique`,
+`bincount`, `gather_nd` (with its scatter-add gradient), `matrix_inverse`, `random_shuffle`.
 
 Shape-dependent ones (cumsum, diag, segment sums) need the axis they work on known when the graph is built,
 and say so naming the tensor otherwise.
 """
+import collections
 import math
 import re
 
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import constant, convert_to_tensor, name_scope
-from ..shapes import ShapeError, fmt, normalize_axis
+from ..errors import InvalidArgumentError
+from ..graph import constant, convert_to_tensor, make, make_op, name_scope
+from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from . import elementwise as E
 from .array_ops import expand_dims, one_hot, reshape, transpose
 from .manip_ops import concat, tile
 from .math_ops import matmul, reduce_mean, reduce_prod, reduce_sum, zeros_like
 from .shape_values import constant_value
 from .nn_ops import bias_add
+from .registry import register
+
+UniqueResult = collections.namedtuple("Unique", ["y", "idx"])
 
 
 # -- casts and scaling ---------------------------------------------------------------------------
@@ -305,3 +312,182 @@ def einsum(equation, *inputs, name=None):
         have = batch + free_a + free_b
         perm = [have.index(c) for c in so]
         return out if perm == list(range(len(perm))) else transpose(out, perm)
+
+
+# -- host ops: value-dependent sizes, indexing and linear algebra every backend runs on the host -------
+def _unique_rule(shapes, dtypes, attrs):
+    if len(shapes[0]) != 1:
+        raise ShapeError(f"Unique takes a vector, got shape {fmt(shapes[0])}")
+    return [(TensorShape([None]), dtypes[0]), (shapes[0], attrs["out_idx"])]
+
+
+def _unique_host(spec):
+    idx_dtype = spec.attrs["out_idx"].np
+
+    def unique(x):
+        _, first, inverse = np.unique(x, return_index=True, return_inverse=True)
+        order = np.argsort(first)  # TF1 keeps the order of first occurrence, not sorted order
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        return x[np.sort(first)], rank[inverse.reshape(-1)].astype(idx_dtype)
+    return unique
+
+
+register("Unique", _unique_rule, host=_unique_host)
+
+
+def unique(x, out_idx=_dt.int32, name=None):
+    """(y, idx): the distinct values of the vector x in order of first occurrence, and x's index into y."""
+    x = convert_to_tensor(x)
+    op = make_op("Unique", [x], {"out_idx": _dt.as_dtype(out_idx)}, name=name)
+    return UniqueResult(*op.outputs)
+
+
+def _bincount_rule(shapes, dtypes, attrs):
+    if len(shapes) == 2 and shapes[1] != shapes[0]:
+        raise ShapeError(f"Bincount: weights of shape {fmt(shapes[1])} must match arr's shape {fmt(shapes[0])}")
+    return [(TensorShape([None]), attrs["dtype"])]
+
+
+def _bincount_host(spec):
+    lo, hi, dtype, name = spec.attrs["minlength"], spec.attrs["maxlength"], spec.attrs["dtype"].np, spec.name
+
+    def bincount(arr, weights=None):
+        arr = np.asarray(arr).reshape(-1)
+        if arr.size and arr.min() < 0:
+            raise InvalidArgumentError(f"Bincount op '{name}': arr has the negative value {int(arr.min())}")
+        w = None if weights is None else np.asarray(weights).reshape(-1)
+        if hi is not None:
+            keep = arr < hi
+            arr, w = arr[keep], (None if w is None else w[keep])
+        out = np.bincount(arr, weights=w, minlength=lo or 0)
+        return (out[:hi] if hi is not None else out).astype(dtype)
+    return bincount
+
+
+register("Bincount", _bincount_rule, host=_bincount_host)
+
+
+def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dt.int32, name=None):
+    """Counts of each value 0, 1, ... in the int32 tensor `arr` (sums of `weights` when given); the
+    length is max(arr) + 1, at least minlength and at most maxlength."""
+    arr = convert_to_tensor(arr)
+    if not arr.dtype.is_integer:
+        raise TypeError(f"bincount: arr '{arr.name}' must be integers, got {arr.dtype.name}")
+    inputs = [arr]
+    if weights is not None:
+        weights = convert_to_tensor(weights)
+        inputs.append(weights)
+        dtype = weights.dtype
+    attrs = {"minlength": None if minlength is None else int(minlength),
+             "maxlength": None if maxlength is None else int(maxlength), "dtype": _dt.as_dtype(dtype)}
+    return make("Bincount", inputs, attrs, name=name or "bincount")
+
+
+def _gather_nd_shape(params, indices, fn):
+    if len(indices) == 0 or indices[-1] is None or indices[-1] > len(params):
+        raise ShapeError(f"{fn}: indices of shape {fmt(indices)} need a known last size of at most the rank of "
+                         f"params {fmt(params)}")
+    return TensorShape(list(indices[:-1]) + list(params[indices[-1]:]))
+
+
+def _gather_nd_rule(shapes, dtypes, attrs):
+    if not dtypes[1].is_integer:
+        raise ShapeError(f"GatherNd: indices must be integers, got {dtypes[1].name}")
+    return [(_gather_nd_shape(shapes[0], shapes[1], "GatherNd"), dtypes[0])]
+
+
+def _checked_index(name, params_shape, idx):
+    """The index tuple into params for NumPy, refusing indices outside the shape (TF1 on the CPU)."""
+    k = idx.shape[-1]
+    flat = idx.reshape(-1, k)
+    bound = np.asarray(params_shape[:k])
+    bad = np.nonzero(((flat < 0) | (flat >= bound)).any(1))[0]
+    if bad.size:
+        raise InvalidArgumentError(f"{name}: index {flat[bad[0]].tolist()} is out of bounds for params of shape "
+                                   f"{tuple(params_shape)}")
+    return tuple(flat.T)
+
+
+def _gather_nd_host(spec):
+    name, out_shape = f"GatherNd op '{spec.name}'", tuple(spec.out_shape)
+
+    def gather_nd(params, indices):
+        return params[_checked_index(name, params.shape, indices)].reshape(out_shape)
+    return gather_nd
+
+
+def _gather_nd_grad_host(spec):
+    name, shape, dtype = f"GatherNdGrad op '{spec.name}'", tuple(spec.out_shape), spec.out_dtype.np
+
+    def scatter(g, indices, params):
+        out = np.zeros(shape, dtype)
+        key = _checked_index(name, shape, indices)
+        np.add.at(out, key, np.asarray(g).reshape((len(key[0]),) + shape[indices.shape[-1]:]))
+        return out
+    return scatter
+
+
+register("GatherNd", _gather_nd_rule, host=_gather_nd_host,
+         grad=lambda op, g: [make("GatherNdGrad", [g, op.inputs[1], op.inputs[0]]), None])
+register("GatherNdGrad", lambda shapes, dtypes, attrs: [(shapes[2], dtypes[0])], host=_gather_nd_grad_host,
+         shape_inputs=(2,), grad=lambda op, gg: [make("GatherNd", [gg, op.inputs[1]]), None, None])
+
+
+def gather_nd(params, indices, name=None):
+    """params[indices[..., :]]: the last axis of indices indexes the first axes of params."""
+    return make("GatherNd", [convert_to_tensor(params), convert_to_tensor(indices)], name=name)
+
+
+def _inverse_rule(shapes, dtypes, attrs):
+    s = shapes[0]
+    if len(s) < 2 or (s[-1] is not None and s[-2] is not None and s[-1] != s[-2]) or not dtypes[0].is_floating:
+        raise ShapeError(f"MatrixInverse needs floating square matrices (..., n, n), got {dtypes[0].name} "
+                         f"{fmt(s)}")
+    return [(s, dtypes[0])]
+
+
+def _inverse_host(spec):
+    adjoint, name = spec.attrs["adjoint"], spec.name
+
+    def inverse(a):
+        try:
+            inv = np.linalg.inv(np.swapaxes(a, -1, -2) if adjoint else a)
+        except np.linalg.LinAlgError:
+            raise InvalidArgumentError(f"MatrixInverse op '{name}': the input is not invertible") from None
+        return inv.astype(a.dtype, copy=False)
+    return inverse
+
+
+def _grad_inverse(op, g):
+    inv = op.outputs[0]  # d(A^-1) = -A^-1 dA A^-1, so dA = -A^-T g A^-T (transposed when adjoint)
+    ga = -matmul(matmul(inv, g, transpose_a=True), inv, transpose_b=True)
+    return [transpose_last(ga) if op.attrs["adjoint"] else ga]
+
+
+def transpose_last(x):
+    rank = x.shape.ndims
+    return transpose(x, list(range(rank - 2)) + [rank - 1, rank - 2])
+
+
+register("MatrixInverse", _inverse_rule, host=_inverse_host, grad=_grad_inverse)
+
+
+def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002 - TF1's name
+    """The inverse of each square matrix in the last two axes (of its transpose when adjoint)."""
+    return make("MatrixInverse", [convert_to_tensor(input)], {"adjoint": bool(adjoint)}, name=name)
+
+
+def _shuffle_host(spec):
+    rng = spec.rng if isinstance(spec.rng, np.random.Generator) else np.random.default_rng(spec.attrs["seed"])
+    return lambda x: x[rng.permutation(x.shape[0])] if np.ndim(x) else x
+
+
+register("RandomShuffle", lambda shapes, dtypes, attrs: [(shapes[0], dtypes[0])], stateful=True,
+         host=_shuffle_host)
+
+
+def random_shuffle(value, seed=None, name=None):
+    """`value` with its first axis randomly permuted, seeded as TF1's random ops (graph and op seed)."""
+    from .random_ops import get_seed
+    return make("RandomShuffle", [convert_to_tensor(value)], {"seed": get_seed(seed)}, name=name)
