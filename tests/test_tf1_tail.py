@@ -177,3 +177,44 @@ def test_einsum_refuses_what_it_does_not_do():
             tf.einsum("ii->i", a)
         with pytest.raises(ValueError, match="einsum"):
             tf.einsum("ij,jk->ik", a, tf.constant(np.ones(3)))
+
+
+# -- unrolled higher-order functions --------------------------------------------------------------
+def test_map_fn_foldl_foldr_scan(backend):
+    x = _x((4, 3), seed=3)
+    m, pair, fl, fr, sc, sc_init, sc_rev = run(lambda t: [
+        tf.map_fn(lambda r: tf.reduce_sum(r * r), t),
+        tf.map_fn(lambda rs: (rs[0] + rs[1], rs[0] * 2.0), (t, t * 3.0)),
+        tf.foldl(lambda a, r: a * 0.5 + r, t),
+        tf.foldr(lambda a, r: a - r, t, initializer=tf.zeros((3,), tf.float64)),
+        tf.scan(lambda a, r: a + r, t),
+        tf.scan(lambda a, r: a * r, t, initializer=tf.ones((3,), tf.float64)),
+        tf.scan(lambda a, r: a + r, t, reverse=True)], [x], backend)
+    assert_close(m, (x * x).sum(1), "float64")
+    assert_close(pair[0], 4 * x, "float64")
+    assert_close(pair[1], 2 * x, "float64")
+    acc = x[0]
+    for r in x[1:]:
+        acc = acc * 0.5 + r
+    assert_close(fl, acc, "float64")
+    assert_close(fr, -x.sum(0), "float64")
+    assert_close(sc, np.cumsum(x, 0), "float64")
+    assert_close(sc_init, np.cumprod(x, 0), "float64")
+    assert_close(sc_rev, np.cumsum(x[::-1], 0)[::-1], "float64")
+    check_gradient(lambda t: tf.map_fn(lambda r: tf.tanh(r) * r, t), [x], backend)
+
+
+def test_map_fn_needs_a_known_leading_size():
+    with tf.Graph().as_default(), pytest.raises(Exception, match="map_fn.*first axis.*Placeholder"):
+        tf.map_fn(lambda r: r, tf.placeholder(tf.float32, (None, 3)))
+
+
+def test_py_func_errors_name_the_op(backend):
+    from nnplug.errors import InvalidArgumentError
+    with pytest.raises(InvalidArgumentError, match="py_func 'PyFunc'.*returned 2 values.*1"):
+        run(lambda t: tf.py_func(lambda a: (a, a), [t], tf.float32), [np.zeros(2, np.float32)], backend)
+    with pytest.raises(InvalidArgumentError, match="py_func 'PyFunc'.*float64.*int32"):
+        run(lambda t: tf.py_func(lambda a: a * 0.5, [t], tf.int32), [np.zeros(2)], backend)
+    with tf.Graph().as_default():  # not differentiable, as TF1: no gradient flows back through it
+        x = tf.constant(1.0)
+        assert tf.gradients(tf.py_func(np.sin, [x], tf.float32), x) == [None]
