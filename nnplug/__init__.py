@@ -81,4 +81,6 @@ from .ops.debug_ops import (  # noqa: E402,F401
     assert_negative, assert_non_negative, assert_non_positive, assert_none_equal, assert_positive,
 )
 from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F401
+from . import app, gfile, logging, math, random  # noqa: E402,F401,A004
+from .app import flags  # noqa: E402,F401
 # -- end TF1 long tail --------------------------------------------------------------------------
