@@ -94,7 +94,7 @@ def test_flags_errors():
     assert values(["prog", "--tail_test_flag=5", "rest"]) == ["prog", "rest"]
     assert values.tail_test_flag == 5
     with pytest.raises(AttributeError, match="no flag 'nosuch'"):
-        values.nosuch
+        getattr(values, "nosuch")
     with pytest.raises(ValueError, match="bad flag value"):
         values(["prog", "--tail_test_flag=abc"])
 

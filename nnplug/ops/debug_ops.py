@@ -53,8 +53,8 @@ def Print(input_, data, message=None, first_n=None, summarize=None, name=None): 
     first `first_n` times when given, `summarize` entries of each, default 3)."""
     x = convert_to_tensor(input_)
     data = [convert_to_tensor(d) for d in (data or [])]
-    attrs = {"message": "" if message is None else str(message), "summarize": 3 if summarize is None else int(summarize),
-             "first_n": -1 if first_n is None else int(first_n)}
+    attrs = {"message": "" if message is None else str(message),
+             "summarize": 3 if summarize is None else int(summarize), "first_n": -1 if first_n is None else int(first_n)}
     return make("Print", [x] + data, attrs, name=name)
 
 
