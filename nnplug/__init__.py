@@ -70,8 +70,8 @@ from .ops.elementwise import (  # noqa: E402,F401
     squared_difference, tan, truncatediv,
 )
 from .ops.math_extra_ops import (  # noqa: E402,F401
-    cumprod, cumsum, diag, einsum, matrix_diag, matrix_diag_part, meshgrid, scalar_mul, segment_sum, to_double,
-    to_float, to_int32, to_int64, unsorted_segment_sum,
+    cumprod, cumsum, diag, einsum, log_sigmoid, matrix_diag, matrix_diag_part, meshgrid, reduce_logsumexp, scalar_mul,
+    segment_sum, to_double, to_float, to_int32, to_int64, unsorted_segment_sum,
 )
 from .ops.math_extra_ops import (  # noqa: E402,F401
     bincount, gather_nd, matrix_inverse, random_shuffle, unique,

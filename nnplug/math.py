@@ -7,7 +7,8 @@ from .ops.elementwise import (  # noqa: F401,A004
     sin, sinh, softplus, softsign, sqrt, square, squared_difference, subtract, tan, tanh, truncatediv,
 )
 from .ops.math_extra_ops import (  # noqa: F401
-    bincount, cumprod, cumsum, scalar_mul, segment_sum, unsorted_segment_sum, zero_fraction,
+    bincount, cumprod, cumsum, log_sigmoid, reduce_logsumexp, scalar_mul, segment_sum, unsorted_segment_sum,
+    zero_fraction,
 )
 from .ops.math_ops import (  # noqa: F401
     add_n, argmax, argmin, divide, floordiv, reduce_all, reduce_any, reduce_max, reduce_mean, reduce_min,

@@ -218,3 +218,21 @@ def test_py_func_errors_name_the_op(backend):
     with tf.Graph().as_default():  # not differentiable, as TF1: no gradient flows back through it
         x = tf.constant(1.0)
         assert tf.gradients(tf.py_func(np.sin, [x], tf.float32), x) == [None]
+
+
+@pytest.mark.parametrize("axis,keep", [(None, False), (1, False), (0, True), ((0, 1), False)])
+def test_reduce_logsumexp(backend, axis, keep):
+    x = _x((3, 4), -3, 3) + np.array([0.0, 800.0, -800.0, 0.0])  # large values: no overflow
+    x[2] = -np.inf  # an all -inf row
+    got = run(lambda t: tf.reduce_logsumexp(t, axis=axis, keepdims=keep), [x], backend)
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0)
+    with np.errstate(divide="ignore"):
+        want = np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)) + top
+    assert_close(got, want if keep else np.squeeze(want, axis=axis), "float64")
+    check_gradient(lambda t: tf.reduce_logsumexp(t, axis=1), [_x((3, 4))], backend)
+
+
+def test_log_sigmoid(backend):
+    x = np.array([-800.0, -3.0, 0.0, 2.0, 800.0])
+    assert_close(run(tf.log_sigmoid, [x], backend), -np.logaddexp(0, -x), "float64")

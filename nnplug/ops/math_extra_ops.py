@@ -1,6 +1,6 @@
 """TF1 math and nn functions that are compositions of existing ops (no kernels of their own): the `to_*`
-casts, `scalar_mul`, swish/crelu/xw_plus_b, zero_fraction, two losses, cumulative sums and products,
-meshgrid, diagonals, segment sums and two-operand einsum. Last, the host ops for what has no such
+casts, `scalar_mul`, log_sigmoid, reduce_logsumexp, swish/crelu/xw_plus_b, zero_fraction, two losses,
+cumulative sums and products, meshgrid, diagonals, segment sums and two-operand einsum. Last, the host ops for what has no such
 composition (value-dependent sizes, indexing by index vectors, matrix inverses, shuffles): `unique`,
 `bincount`, `gather_nd` (with its scatter-add gradient), `matrix_inverse`, `random_shuffle`.
 
@@ -18,9 +18,9 @@ from ..errors import InvalidArgumentError
 from ..graph import constant, convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from . import elementwise as E
-from .array_ops import expand_dims, one_hot, reshape, transpose
+from .array_ops import expand_dims, one_hot, reshape, squeeze, stop_gradient, transpose
 from .manip_ops import concat, tile
-from .math_ops import matmul, reduce_mean, reduce_prod, reduce_sum, zeros_like
+from .math_ops import matmul, reduce_max, reduce_mean, reduce_prod, reduce_sum, zeros_like
 from .shape_values import constant_value
 from .nn_ops import bias_add
 from .registry import register
@@ -109,6 +109,34 @@ def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
         safe = E.maximum(z, 1.0)  # the log is taken only where it is used
         stirling = safe * E.log(safe) - safe + 0.5 * E.log(2.0 * math.pi * safe)
         return loss + E._where(E.greater(z, 1.0), stirling, zeros_like(z))
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), finite for any x."""
+    x = convert_to_tensor(x)
+    with name_scope(name, "LogSigmoid"):
+        return -E.softplus(-x)
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+    """log(sum(exp(x))) over `axis`, computed around the maximum so large values do not overflow; an
+    all -inf slice gives -inf, as TF1."""
+    x = convert_to_tensor(input_tensor)
+    axis = reduction_indices if axis is None else axis
+    keepdims = bool(keep_dims) if keep_dims is not None else keepdims
+    with name_scope(name, "ReduceLogSumExp"):
+        top = reduce_max(x, axis=axis, keepdims=True)
+        top = stop_gradient(E._where(E.is_finite(top), top, zeros_like(top)))
+        out = E.log(reduce_sum(E.exp(x - top), axis=axis, keepdims=True)) + top
+        return out if keepdims else squeeze_axes(out, x, axis)
+
+
+def squeeze_axes(out, x, axis):
+    """`out` (reduced with keepdims) without the reduced axes."""
+    if axis is None:
+        return reshape(out, [])
+    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
+    return squeeze(out, axis=[int(a) for a in axes]) if axes else out
 
 
 # -- cumulative sums and products ----------------------------------------------------------------
