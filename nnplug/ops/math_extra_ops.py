@@ -1,8 +1,8 @@
 """TF1 math and nn functions that are compositions of existing ops (no kernels of their own): the `to_*`
 casts, `scalar_mul`, log_sigmoid, reduce_logsumexp, swish/crelu/xw_plus_b, zero_fraction, two losses,
-cumulative sums and products, meshgrid, diagonals, segment sums and two-operand einsum. Last, the host ops for what has no such
-composition (value-dependent sizes, indexing by index vectors, matrix inverses, shuffles): `unique`,
-`bincount`, `gather_nd` (with its scatter-add gradient), `matrix_inverse`, `random_shuffle`.
+cumulative sums and products, meshgrid, diagonals, segment sums and two-operand einsum. Last, the host
+ops for what has no such composition (value-dependent sizes, indexing by index vectors, matrix inverses,
+shuffles): `unique`, `bincount`, `gather_nd` (with its scatter-add gradient), `matrix_inverse`, `random_shuffle`.
 
 Shape-dependent ones (cumsum, diag, segment sums) need the axis they work on known when the graph is built,
 and say so naming the tensor otherwise.
