@@ -7,7 +7,7 @@ import pytest
 import nnplug as tf
 from nnplug.graph import make
 from nnplug.testing import assert_close, run
-from nnplug.testing.conformance import FLOATS, NUMERIC, check_case, covers, data, f64
+from nnplug.testing.cases import FLOATS, NUMERIC, check_case, covers, data, f64
 
 # -- elementwise rows that the generic unary table does not pick up ------------------------------
 covers("IsNan", "IsInf", "IsFinite")
