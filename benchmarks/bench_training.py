@@ -1,15 +1,17 @@
 """Training benchmarks: one step, throughput (steps/s) and a short epoch's peak memory, for the chapter MLP
 (784-50-50-10 tanh, batch 64) and the wide MLP (784-1024-1024-10 ReLU, batch 256) with momentum SGD, on
-every available nnplug backend and, as the reference, the hand-written loop of each array library.
+every available nnplug backend and, as the reference, the hand-written loop of each array library; and for
+chapter 15's CNN (Adam, batch 64) on every backend and in PyTorch eager when it is installed.
 
 Data are seeded synthetic rows (benchmarks need no files), fed from host NumPy as a TF1 user would.
 """
 import importlib
+import importlib.util
 import tracemalloc
 
 from .common import (
-    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, available_backends, batch_slices, steps_per_second,
-    synthetic_data,
+    CNN_MODELS, DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugCNN, NnplugMLP, TorchCNN, available_backends,
+    batch_slices, steps_per_second, synthetic_data,
 )
 
 BACKENDS = available_backends()
@@ -129,3 +131,60 @@ class TrainEpoch(_Epoch):
 class FloorTrainEpoch(_Floor, _Epoch):
     params = [FLOOR_LIBS, MODEL_NAMES]
     param_names = ["array_lib", "model"]
+
+
+# -- chapter 15's CNN ---------------------------------------------------------------------------------
+CNN_EPOCH_ROWS = 256  # 4 steps of 64
+
+
+class _CNN:
+    def make(self, who, spec):
+        return NnplugCNN(spec, who)
+
+    def prepare(self, batches):
+        return batches
+
+
+class _TorchCNN:
+    def make(self, who, spec):
+        import torch
+        torch.set_num_threads(1 if who == "cpu-1-thread" else torch.get_num_threads())
+        return TorchCNN(spec)
+
+    def prepare(self, batches):
+        return [self.model.to_device(x, y) for x, y in batches]
+
+
+class CNNTrainStep(_CNN, _Training):
+    """nnplug, per backend: the chapter-15 CNN."""
+    params = [BACKENDS, list(CNN_MODELS)]
+    param_names = ["backend", "model"]
+
+    def setup(self, who, model):
+        self.n_batches = 2
+        spec = CNN_MODELS[model]
+        self.model = self.make(who, spec)
+        self.batches = self.prepare(_batches(spec, spec.batch * self.n_batches))
+        for xb, yb in self.batches[:1]:
+            self.model.step(xb, yb)
+        self.model.sync()
+        self.i = 0
+
+
+class CNNTrainEpoch(_CNN, _Epoch):
+    params = [BACKENDS, list(CNN_MODELS)]
+    param_names = ["backend", "model"]
+
+    def setup(self, who, model):
+        spec = CNN_MODELS[model]
+        self.model = self.make(who, spec)
+        self.batches = _batches(spec, CNN_EPOCH_ROWS)
+        self.model.step(*self.batches[0])
+        self.model.sync()
+
+
+if importlib.util.find_spec("torch") is not None:
+    class TorchCNNTrainStep(_TorchCNN, CNNTrainStep):
+        """The same CNN in PyTorch eager: the reference nnplug's CNN is measured against."""
+        params = [["cpu", "cpu-1-thread"], list(CNN_MODELS)]
+        param_names = ["torch", "model"]

@@ -263,3 +263,117 @@ def steps_per_second(model, batches, min_seconds=0.2, min_steps=3):
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds and steps >= min_steps:
             return steps / elapsed
+
+
+# -- the chapter-15 CNN ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CNNSpec:
+    """28x28x1 -> conv 5x5 SAME ReLU -> max-pool 2 -> conv 5x5 SAME ReLU -> max-pool 2 -> dense ReLU ->
+    dropout -> dense (logits), trained with Adam (the textbook's chapter-15 network)."""
+    name: str
+    side: int
+    channels: tuple  # output channels of the two convolutions
+    kernel: int
+    dense: int
+    n_classes: int
+    batch: int
+    keep_prob: float = 0.5
+
+    @property
+    def n_in(self):
+        return self.side * self.side
+
+    @property
+    def flat(self):
+        return (self.side // 4) ** 2 * self.channels[-1]
+
+
+CNN_MODELS = {"cnn": CNNSpec("cnn", 28, (32, 64), 5, 1024, 10, 64)}
+CNN_LEARNING_RATE = 1e-4
+
+
+def init_cnn_params(spec, seed=1):
+    """Glorot-uniform float32 weights (HWIO filters, NHWC-flattened dense rows) and zero biases."""
+    rng = np.random.default_rng(seed)
+    k, (c1, c2) = spec.kernel, spec.channels
+    shapes = [(k, k, 1, c1), (k, k, c1, c2), (spec.flat, spec.dense), (spec.dense, spec.n_classes)]
+    params = []
+    for shape in shapes:
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        limit = np.sqrt(6.0 / ((shape[-2] + shape[-1]) * receptive))
+        params.append((rng.uniform(-limit, limit, size=shape).astype(np.float32), np.zeros(shape[-1], np.float32)))
+    return params
+
+
+class NnplugCNN(NnplugMLP):
+    """The CNN in TF1's low-level API (nn.conv2d, nn.max_pool, nn.dropout with a fed keep_prob), Adam."""
+
+    def __init__(self, spec, backend="numpy", params=None, lr=CNN_LEARNING_RATE):
+        import nnplug as tf
+        self.spec = spec
+        params = params if params is not None else init_cnn_params(spec)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.x = tf.placeholder(tf.float32, (None, spec.n_in), name="x")
+            self.y = tf.placeholder(tf.int32, (None,), name="y")
+            self.keep = tf.placeholder_with_default(1.0, (), name="keep_prob")
+            h = tf.reshape(self.x, (-1, spec.side, spec.side, 1))
+            for i, (w, b) in enumerate(params[:2]):
+                kernel, bias = tf.Variable(w, name=f"conv{i + 1}/kernel"), tf.Variable(b, name=f"conv{i + 1}/bias")
+                h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(h, kernel, [1, 1, 1, 1], "SAME"), bias))
+                h = tf.nn.max_pool(h, [1, 2, 2, 1], [1, 2, 2, 1], "SAME")
+            h = tf.reshape(h, (-1, spec.flat))
+            (w3, b3), (w4, b4) = params[2:]
+            h = tf.nn.relu(tf.matmul(h, tf.Variable(w3, name="fc3/kernel")) + tf.Variable(b3, name="fc3/bias"))
+            h = tf.nn.dropout(h, keep_prob=self.keep)
+            logits = tf.matmul(h, tf.Variable(w4, name="fc4/kernel")) + tf.Variable(b4, name="fc4/bias")
+            self.loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=self.y, logits=logits))
+            self.train_op = tf.train.AdamOptimizer(lr).minimize(self.loss)
+            init = tf.global_variables_initializer()
+            self.variables = tf.trainable_variables()
+        self.sess = tf.Session(graph=self.graph, backend=backend)
+        self.sess.run(init)
+        self._sync = self.sess.backend.synchronize
+
+    def step(self, x, y):
+        self.sess.run(self.train_op, {self.x: x, self.y: y, self.keep: self.spec.keep_prob})
+
+
+class TorchCNN(TorchMLP):
+    """The same CNN in PyTorch eager (NCHW; the first dense layer's rows permuted from NHWC order), Adam."""
+
+    def __init__(self, spec, device="cpu", params=None, lr=CNN_LEARNING_RATE):
+        import torch
+        nn = torch.nn
+        self.torch, self.device, self.spec = torch, torch.device(device), spec
+        params = params if params is not None else init_cnn_params(spec)
+        (w1, b1), (w2, b2), (w3, b3), (w4, b4) = params
+        pad = spec.kernel // 2
+        conv1, conv2 = (nn.Conv2d(w.shape[2], w.shape[3], spec.kernel, padding=pad) for w in (w1, w2))
+        fc3, fc4 = nn.Linear(spec.flat, spec.dense), nn.Linear(spec.dense, spec.n_classes)
+        c2, side = spec.channels[-1], spec.side // 4
+        w3_chw = w3.reshape(side, side, c2, -1).transpose(2, 0, 1, 3).reshape(spec.flat, -1)
+        with torch.no_grad():
+            for layer, w, b in ((conv1, w1.transpose(3, 2, 0, 1), b1), (conv2, w2.transpose(3, 2, 0, 1), b2),
+                                (fc3, w3_chw.T, b3), (fc4, w4.T, b4)):
+                layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+                layer.bias.copy_(torch.from_numpy(b))
+        self.model = nn.Sequential(conv1, nn.ReLU(), nn.MaxPool2d(2), conv2, nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Flatten(), fc3, nn.ReLU(), nn.Dropout(1 - spec.keep_prob), fc4).to(self.device)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr)
+        self.loss_fn = torch.nn.functional.cross_entropy
+
+    def to_device(self, x, y):
+        xt, yt = super().to_device(x, y)
+        return xt.view(-1, 1, self.spec.side, self.spec.side), yt
+
+    def loss_value(self, x, y):
+        """The loss in inference mode (no dropout), as NnplugCNN's."""
+        self.model.eval()
+        try:
+            return super().loss_value(x, y)
+        finally:
+            self.model.train()
+
+    def weights(self):
+        raise NotImplementedError("TorchCNN keeps its weights in NCHW layout")

@@ -3,6 +3,7 @@
     python benchmarks/compare.py                      # both MLPs + chapter epoch time, full run
     python benchmarks/compare.py --quick              # CI-speed: few, short repeats
     python benchmarks/compare.py --json out.json --png out.png
+    python benchmarks/compare.py --models cnn --rounds 3 --threads 1   # the chapter-15 CNN vs PyTorch
 
 For each MLP (chapter 784-50-50-10 tanh batch 64; wide 784-1024-1024-10 ReLU batch 256) it measures
 steps/s of: nnplug on every available backend; a hand-written NumPy loop doing the same arithmetic (the
@@ -14,6 +15,13 @@ every contender is measured N times, in turn, and the medians over rounds are re
 whose speed drifts, a slow spell then hits every contender alike).
 The "epoch" mode times one pass over 54000 synthetic rows of the chapter MLP (batch 64, no shuffling)
 and, for NumPy-based contenders, the peak memory the epoch allocates (tracemalloc).
+
+The `cnn` model is the textbook's chapter-15 network (28x28x1, conv 5x5x32 SAME ReLU, max-pool 2, conv
+5x5x64 SAME ReLU, max-pool 2, dense 1024 ReLU, dropout, dense 10; Adam, batch 64), nnplug against PyTorch
+eager (no hand-written floor). Its epoch mode (`--cnn-epoch-rows`) also gives every contender's peak
+resident memory above what the process held before the model was made (Linux: the high-water mark is reset
+there), so nnplug and PyTorch are measured alike. `--threads N` gives BLAS, OpenMP and PyTorch N threads
+in every worker; each row records the load average when it was measured.
 """
 import argparse
 import importlib.util
@@ -33,8 +41,15 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, TorchMLP, available_backends, batch_slices, init_params, synthetic_data,
+    CNN_MODELS, DEFAULT_MODELS, MODELS, ArrayFloorMLP, CNNSpec, NnplugCNN, NnplugMLP, TorchCNN, TorchMLP,
+    available_backends, batch_slices, init_cnn_params, init_params, synthetic_data,
 )
+
+ALL_MODELS = {**MODELS, **CNN_MODELS}
+
+
+def params_for(spec, seed):
+    return init_cnn_params(spec, seed) if isinstance(spec, CNNSpec) else init_params(spec, seed)
 
 
 def contenders(args):
@@ -52,8 +67,11 @@ def contenders(args):
 
 def make_model(kind, arg, spec, params):
     """(label, model) for one contender, or (label, None) when it cannot run here."""
+    cnn = isinstance(spec, CNNSpec)
     if kind == "nnplug":
-        return f"nnplug[{arg}]", NnplugMLP(spec, arg, params)
+        return f"nnplug[{arg}]", (NnplugCNN if cnn else NnplugMLP)(spec, arg, params)
+    if kind == "floor" and cnn:
+        return f"{arg} loop (floor)", None  # no hand-written CNN floor
     if kind == "floor" and arg == "numpy":
         return "numpy loop (floor)", ArrayFloorMLP(spec, np, params)
     if kind == "floor":
@@ -64,9 +82,9 @@ def make_model(kind, arg, spec, params):
             return "cupy loop (floor)", None
         return "cupy loop (floor)", ArrayFloorMLP(spec, cupy, params)
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(int(os.environ.get("NNPLUG_BENCH_THREADS", 0)) or os.cpu_count() or 1)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return f"pytorch eager [{dev}]", TorchMLP(spec, dev, params)
+    return f"pytorch eager [{dev}]", (TorchCNN if cnn else TorchMLP)(spec, dev, params)
 
 
 def prepare_batches(model, x, y, slices):
@@ -94,7 +112,7 @@ def timed_passes(model, batches, repeats, passes):
 
 def measure_steps(kind, arg, spec, args):
     """steps/s of one contender on one MLP."""
-    label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+    label, model = make_model(kind, arg, spec, params_for(spec, seed=args.seed))
     if model is None:
         return None
     x, y = synthetic_data(spec.batch * args.pool, spec.n_in, spec.n_classes, seed=args.seed)
@@ -111,15 +129,18 @@ def measure_steps(kind, arg, spec, args):
     passes = max(1, round(args.target_seconds / per_pass))
     med, times = timed_passes(model, batches, args.repeats, passes)
     steps = passes * len(batches)
-    return dict(model=spec.name, contender=label, kind=kind, steps_per_s=steps / med, steps=steps, times_s=times)
+    return dict(model=spec.name, contender=label, kind=kind, steps_per_s=steps / med, steps=steps, times_s=times,
+                load=os.getloadavg()[0])
 
 
 def measure_epoch(kind, arg, spec, args):
     """Seconds for one epoch of `args.epoch_rows` rows, and traced peak memory for NumPy-based contenders."""
-    label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+    resident.start()  # before the model: its weights, optimizer state, plans and activations all count
+    label, model = make_model(kind, arg, spec, params_for(spec, seed=args.seed))
     if model is None:
         return None
-    x, y = synthetic_data(args.epoch_rows, spec.n_in, spec.n_classes, seed=args.seed)
+    rows = args.cnn_epoch_rows if isinstance(spec, CNNSpec) else args.epoch_rows
+    x, y = synthetic_data(rows, spec.n_in, spec.n_classes, seed=args.seed)
     batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
     traced = arg == "numpy"  # NumPy reports its buffers to tracemalloc; other libraries do not
     if traced:  # from before the first step: buffers a plan allocates once and keeps count too
@@ -137,14 +158,51 @@ def measure_epoch(kind, arg, spec, args):
         tracemalloc.stop()
     med, times = timed_passes(model, batches, args.epoch_repeats, 1)
     return dict(model=spec.name, contender=label, kind=kind, epoch_s=med, times_s=times,
-                steps=len(batches), steps_per_s=len(batches) / med, peak_traced_bytes=peak)
+                steps=len(batches), steps_per_s=len(batches) / med, peak_traced_bytes=peak,
+                peak_rss_bytes=resident.peak_above_start(), load=os.getloadavg()[0])
+
+
+class Resident:
+    """Peak resident memory above what the process held at `start()`: the kernel's high-water mark (VmHWM),
+    reset at the start where Linux allows it (/proc/self/clear_refs), else the lifetime maximum."""
+
+    def start(self):
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            self.reset = True
+        except OSError:
+            self.reset = False
+        self.base = self._status("VmRSS")
+
+    @staticmethod
+    def _status(field):
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return None
+
+    def peak_above_start(self):
+        peak = self._status("VmHWM")
+        return None if peak is None or self.base is None else max(peak - self.base, 0)
+
+
+resident = Resident()
 
 
 def run_isolated(job, args):
     """Run one measurement in a fresh interpreter, so contenders cannot disturb each other: importing
     PyTorch starts OpenMP threads that slow NumPy's BLAS several-fold on a 2-core machine."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(dict(job, args=vars(args)))]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    if args.threads:
+        env.update({k: str(args.threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                   "NNPLUG_BENCH_THREADS")})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"measuring {job} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -154,7 +212,7 @@ def worker(payload):
     job = json.loads(payload)
     args = argparse.Namespace(**job["args"])
     fn = measure_epoch if job["mode"] == "epoch" else measure_steps
-    row = fn(job["kind"], job["arg"], MODELS[job["model"]], args)
+    row = fn(job["kind"], job["arg"], ALL_MODELS[job["model"]], args)
     if row is not None and job["kind"] == "torch":
         import torch
         row["torch_threads"] = torch.get_num_threads()
@@ -165,7 +223,7 @@ def worker(payload):
 def merge_rounds(rows):
     """One contender's rows from several rounds -> one row holding the median of each measure."""
     merged = dict(rows[0])
-    for key in ("steps_per_s", "epoch_s", "peak_traced_bytes"):
+    for key in ("steps_per_s", "epoch_s", "peak_traced_bytes", "peak_rss_bytes", "load"):
         if merged.get(key) is not None:
             merged[key] = statistics.median(r[key] for r in rows)
             merged[key + "_rounds"] = [r[key] for r in rows]
@@ -182,21 +240,35 @@ def add_ratios(rows, key, higher_is_better=True):
             r[name] = None if ref is None else (r[key] / ref[key] if higher_is_better else ref[key] / r[key])
 
 
+def _rounds(r, key, spec):
+    values = r.get(key + "_rounds")
+    return "" if not values or len(values) < 2 else " (" + ", ".join(format(v, spec) for v in values) + ")"
+
+
+def _mib(v):
+    return "—" if v is None else f"{v / 2**20:.1f}"
+
+
 def table(step_rows, epoch_rows):
-    lines = ["| model | contender | steps/s | vs NumPy floor | vs PyTorch |", "|---|---|---:|---:|---:|"]
+    lines = ["| model | contender | steps/s (per round) | vs NumPy floor | vs PyTorch | load |",
+             "|---|---|---:|---:|---:|---:|"]
     fmt = lambda v: "—" if v is None else f"{v:.2f}x"  # noqa: E731
     for r in step_rows:
-        lines.append(f"| {r['model']} | {r['contender']} | {r['steps_per_s']:.1f} | {fmt(r['vs_floor'])} | "
-                     f"{fmt(r['vs_torch'])} |")
-    if epoch_rows:
-        lines += ["", f"Chapter MLP, one epoch ({epoch_rows[0]['steps']} steps); ratios are speed-ups "
-                      "(reference time / this time, so > 1 is faster); epoch time vs floor = 1 / 'vs NumPy floor'.",
-                  "", "| contender | epoch s | vs NumPy floor | vs PyTorch | peak traced MiB |",
-                  "|---|---:|---:|---:|---:|"]
-        for r in epoch_rows:
-            mem = "—" if r["peak_traced_bytes"] is None else f"{r['peak_traced_bytes'] / 2**20:.2f}"
-            lines.append(f"| {r['contender']} | {r['epoch_s']:.3f} | {fmt(r['vs_floor'])} | "
-                         f"{fmt(r['vs_torch'])} | {mem} |")
+        lines.append(f"| {r['model']} | {r['contender']} | {r['steps_per_s']:.1f}{_rounds(r, 'steps_per_s', '.1f')} | "
+                     f"{fmt(r['vs_floor'])} | {fmt(r['vs_torch'])} | {_rounds(r, 'load', '.1f') or r.get('load', '')} |")
+    for model in dict.fromkeys(r["model"] for r in epoch_rows):
+        rows = [r for r in epoch_rows if r["model"] == model]
+        torch = next((r for r in rows if r["kind"] == "torch"), None)
+        lines += ["", f"{model}, one epoch ({rows[0]['steps']} steps); ratios are speed-ups (reference time / this "
+                      "time, so > 1 is faster); epoch time vs floor = 1 / 'vs NumPy floor'. Peak RSS: resident memory "
+                      "above the process's before the model was made.",
+                  "", "| contender | epoch s (per round) | vs NumPy floor | vs PyTorch | peak traced MiB | peak RSS MiB | "
+                      "RSS vs PyTorch |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            rss, ref = r.get("peak_rss_bytes"), torch and torch.get("peak_rss_bytes")
+            ratio = f"{rss / ref:.2f}x" if rss is not None and ref else "—"
+            lines.append(f"| {r['contender']} | {r['epoch_s']:.3f}{_rounds(r, 'epoch_s', '.2f')} | {fmt(r['vs_floor'])} | "
+                         f"{fmt(r['vs_torch'])} | {_mib(r['peak_traced_bytes'])} | {_mib(rss)} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -205,7 +277,7 @@ def plot(step_rows, epoch_rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    models = sorted({r["model"] for r in step_rows}, key=list(MODELS).index)
+    models = sorted({r["model"] for r in step_rows}, key=list(ALL_MODELS).index)
     panels = len(models) + (1 if epoch_rows else 0)
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
     colours = {"nnplug": "tab:blue", "floor": "tab:grey", "torch": "tab:orange"}
@@ -216,16 +288,20 @@ def plot(step_rows, epoch_rows, path):
         ax.bar_label(bars, fmt="%.0f", padding=2)
         ax.margins(x=0.2)
         ax.set_xlabel("steps/s (higher is better)")
-        ax.set_title(f"{m} MLP {'-'.join(map(str, MODELS[m].sizes))}, batch {MODELS[m].batch}")
+        spec = ALL_MODELS[m]
+        shape = "CNN 28x28x1-c5x5x32-c5x5x64-1024-10" if isinstance(spec, CNNSpec) else \
+            "MLP " + "-".join(map(str, spec.sizes))
+        ax.set_title(f"{m} {shape}, batch {spec.batch}")
         ax.invert_yaxis()
     if epoch_rows:
+        epoch_rows = [r for r in epoch_rows if r["model"] == epoch_rows[0]["model"]]  # one epoch panel
         ax = axes[0][-1]
         bars = ax.barh([r["contender"] for r in epoch_rows], [r["epoch_s"] for r in epoch_rows],
                        color=[colours[r["kind"]] for r in epoch_rows])
         ax.bar_label(bars, fmt="%.3f s", padding=2)
         ax.margins(x=0.2)
         ax.set_xlabel("seconds (lower is better)")
-        ax.set_title(f"chapter MLP: one epoch of {epoch_rows[0]['steps']} steps")
+        ax.set_title(f"{epoch_rows[0]['model']}: one epoch of {epoch_rows[0]['steps']} steps")
         ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -259,8 +335,9 @@ def environment():
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS),
-                   help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs")
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(ALL_MODELS),
+                   help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs; 'cnn' is chapter "
+                        "15's convnet (against PyTorch, with its own epoch)")
     p.add_argument("--backends", nargs="+", default=None,
                    help="nnplug backends to measure (default: every available device backend)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
@@ -273,7 +350,10 @@ def main(argv=None):
     p.add_argument("--target-seconds", type=float, default=0.5, help="approximate length of one timed repeat")
     p.add_argument("--pool", type=int, default=16, help="distinct batches cycled through in steps/s mode")
     p.add_argument("--warmup", type=int, default=5, help="untimed warm-up steps")
-    p.add_argument("--epoch-rows", type=int, default=54000)
+    p.add_argument("--epoch-rows", type=int, default=54000, help="rows of the chapter-MLP epoch")
+    p.add_argument("--cnn-epoch-rows", type=int, default=3200, help="rows of the CNN epoch (default: 50 steps)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="BLAS/OpenMP/PyTorch threads in every worker (default: each library's own choice)")
     p.add_argument("--epoch-repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="CI speed: 2 short repeats, 2000-row epoch")
@@ -288,14 +368,18 @@ def main(argv=None):
     if args.quick:
         args.repeats, args.target_seconds, args.pool, args.warmup = 2, 0.05, 4, 2
         args.epoch_rows, args.epoch_repeats = min(args.epoch_rows, 2000), 2
+        args.cnn_epoch_rows = min(args.cnn_epoch_rows, 256)
 
     env = environment()
     print(f"# {env.get('cpu')} ({env['cpus']} CPUs) · python {env['python']} · numpy {env['numpy']}"
-          + (f" · torch {env['torch']} (set_num_threads({os.cpu_count()}))" if "torch" in env else " · no torch")
+          + (f" · torch {env['torch']} (set_num_threads({args.threads or os.cpu_count()}))" if "torch" in env
+             else " · no torch") + (f" · {args.threads} BLAS/OpenMP threads" if args.threads else "")
           + " · each contender in its own process")
     jobs = [dict(mode="steps", model=m, kind=k, arg=a) for m in args.models for k, a in contenders(args)]
     if not args.no_epoch:
-        jobs += [dict(mode="epoch", model="chapter", kind=k, arg=a) for k, a in contenders(args)]
+        epoch_models = (["chapter"] if set(args.models) & set(MODELS) else []) + [m for m in args.models
+                                                                                   if m in CNN_MODELS]
+        jobs += [dict(mode="epoch", model=m, kind=k, arg=a) for m in epoch_models for k, a in contenders(args)]
     runs = {}  # one list of rows per job, a row per round
     for job in tqdm(jobs * args.rounds, desc="measuring", unit="run", disable=args.no_progress):
         row = run_isolated(job, args)

@@ -27,6 +27,10 @@ from .ops.array_ops import (
 )
 from .ops.random_ops import random_normal, random_uniform, set_random_seed, truncated_normal
 from .ops import nn_ops as _nn_ops  # noqa: F401 - registers softmax and cross-entropy
+# -- convolution, pooling, normalisation: their op types (the functions are in nnplug.nn, nnplug.layers) --
+from .ops import conv_ops as _conv_ops, norm_ops as _norm_ops, pool_ops as _pool_ops  # noqa: F401
+from . import xp_conv as _xp_conv  # noqa: F401 - adds the Array-API conv/pool kernels to xp_kernels.XP_KERNELS
+# -- end convolution block --
 from .variables import (
     AUTO_REUSE, Variable, VariableScope, all_variables, assign, assign_add, assign_sub, get_variable,
     get_variable_scope, global_variables, global_variables_initializer, group, initialize_all_variables,

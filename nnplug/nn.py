@@ -4,6 +4,16 @@ from .ops.nn_ops import (  # noqa: F401
     bias_add, dropout, l2_loss, log_softmax, relu6, sigmoid_cross_entropy_with_logits, softmax,
     softmax_cross_entropy_with_logits, softmax_cross_entropy_with_logits_v2, sparse_softmax_cross_entropy_with_logits,
 )
+# -- convolution, pooling, normalisation (nnplug/ops/conv_ops.py, pool_ops.py, norm_ops.py) --------------
+from .ops.conv_ops import (  # noqa: E402,F401
+    atrous_conv2d, conv1d, conv2d, conv2d_backprop_filter, conv2d_backprop_input, conv2d_transpose, depthwise_conv2d,
+    separable_conv2d,
+)
+from .ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d  # noqa: E402,F401
+from .ops.norm_ops import (  # noqa: E402,F401
+    batch_normalization, fused_batch_norm, local_response_normalization, lrn,
+)
+# -- end convolution block --------------------------------------------------------------------------------
 # -- TF1 surface ops (manip/clip/sort) ---------------------------------------------------------
 from .ops.clip_ops import l2_normalize  # noqa: F401,E402
 from .ops.sort_ops import in_top_k, top_k  # noqa: F401,E402

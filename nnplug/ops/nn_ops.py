@@ -3,7 +3,7 @@ compiler expands them into primitives with the numerically stable (max-shifted) 
 from ..graph import convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, normalize_axis
 from . import math_ops as M
-from .array_ops import expand_dims, stop_gradient
+from .array_ops import expand_dims, reshape, stop_gradient
 from .elementwise import elu, leaky_relu, selu, softplus, softsign  # noqa: F401 - nnplug.nn's activations
 from .registry import register
 
@@ -172,8 +172,8 @@ def dropout(x, keep_prob=None, rate=None, seed=None, name=None, noise_shape=None
         if not 0 <= float(rate) < 1:
             raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
         rate, scale = float(rate), 1.0 / (1.0 - float(rate))
-    else:  # a tensor (a keep_prob placeholder fed 0.5 in training and 1.0 in tests)
-        rate = M.cast(rate, x.dtype)
+    else:  # a tensor (a keep_prob placeholder fed 0.5 in training and 1.0 in tests), a scalar as in TF1,
+        rate = M.cast(reshape(rate, ()), x.dtype)  # so the result keeps x's shape even when its shape is unknown
         scale = 1.0 / (1.0 - rate)
     with name_scope(name, "dropout"):
         keep = M.cast(M.greater_equal(random_uniform_like(x, seed=seed), rate), x.dtype)

@@ -2,8 +2,18 @@
 uses. Each family of layers has its own module; `deserialize` knows the classes listed in LAYER_CLASSES."""
 from .base import Input, InputLayer, KerasTensor, Layer, _auto_name  # noqa: F401
 from .core import Activation, Dense, Dropout, Flatten  # noqa: F401
+# -- convolution, pooling, normalisation, reshaping --
+from .convolutional import Conv2D, Conv2DTranspose  # noqa: F401
+from .normalization import BatchNormalization  # noqa: F401
+from .pooling import AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPooling2D  # noqa: F401
+from .reshaping import Reshape, UpSampling2D, ZeroPadding2D  # noqa: F401
 
-LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten)}
+_IMAGE_LAYERS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D,
+                 BatchNormalization, Reshape, ZeroPadding2D, UpSampling2D)
+Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D  # Keras's aliases
+# -- end convolution block --
+
+LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten) + _IMAGE_LAYERS}
 
 
 def deserialize(spec):

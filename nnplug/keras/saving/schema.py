@@ -30,6 +30,23 @@ FIELD_KINDS = {
              "description": "null or a non-negative int"},
     "dtype": {"enum": ["float32"], "description": "'float32'"},
     "null": {"type": "null", "description": "null"},
+    # -- convolution, pooling, normalisation, reshaping layers --
+    "pair": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "integer", "minimum": 1,
+                                                                     "maximum": MAX_DIM},
+             "description": "two positive ints"},
+    "padding": {"enum": ["valid", "same"], "description": "'valid' or 'same'"},
+    "data_format": {"enum": ["channels_last", "channels_first"], "description": "'channels_last' or 'channels_first'"},
+    "axis": {"type": "integer", "minimum": -8, "maximum": 8, "description": "an axis"},
+    "fraction": {"type": "number", "minimum": 0, "maximum": 1, "description": "a number in [0, 1]"},
+    "positive_number": {"type": "number", "exclusiveMinimum": 0, "description": "a positive number"},
+    "target_shape": {"type": "array", "minItems": 1, "maxItems": 8,
+                     "items": {"type": "integer", "minimum": -1, "maximum": MAX_DIM},
+                     "description": "a shape: a list of positive ints (one may be -1)"},
+    "padding2d": {"type": "array", "minItems": 2, "maxItems": 2,
+                  "items": {"type": "array", "minItems": 2, "maxItems": 2,
+                            "items": {"type": "integer", "minimum": 0, "maximum": MAX_DIM}},
+                  "description": "[[top, bottom], [left, right]] of non-negative ints"},
+    "interpolation": {"enum": ["nearest"], "description": "'nearest'"},
 }
 
 
