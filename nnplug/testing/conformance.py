@@ -928,4 +928,6 @@ def test_no_gradient_ops_really_have_none():
     assert NO_GRADIENT <= required_op_types()
 
 
+from .conformance_rnn import *  # noqa: E402,F401,F403
+
 __all__ = [n for n in dir() if n.startswith("test_")]
