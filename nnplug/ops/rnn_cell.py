@@ -8,19 +8,23 @@ the variables. The LSTM and GRU gates come from one matrix product per step (`[x
 
 A state is a tensor or a nesting of tuples of tensors (`LSTMStateTuple(c, h)`, a tuple per layer of a
 `MultiRNNCell`); `state_size` has the same structure with sizes in place of tensors. The small `nest`
-functions here walk such structures.
+functions here walk such structures. The orthogonal initializer (recurrent kernels) is here too.
 """
 import collections
 
+import numpy as np
+
 from .. import dtypes as _dt
 from .. import initializers
-from ..graph import Tensor, convert_to_tensor, name_scope
+from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from ..variables import get_variable, variable_scope
 from . import math_ops as M
 from . import nn_ops
 from .array_ops import concat, reshape, zeros
 from .manip_ops import split
+from .random_ops import random_normal
+from .registry import register
 
 # -- nested structures ------------------------------------------------------------------------------------
 
@@ -124,9 +128,6 @@ def check_state(what, state, state_size):
 def _activation(fn, what):
     if fn is None:
         return M.tanh
-    if isinstance(fn, str):
-        from ..keras import activations  # names as Keras knows them ('relu'), read lazily: no import circle
-        return activations.get(fn)
     if not callable(fn):
         raise TypeError(f"{what}: activation must be a callable such as tf.tanh, got {fn!r:.60}")
     return fn
@@ -555,3 +556,47 @@ class DeviceWrapper(_Wrapper):
         from ..graph import device
         with device(self._device):
             return self._cell(inputs, state, scope=scope)
+
+
+# -- the orthogonal initializer (recurrent kernels) ---------------------------------------------------------
+def _orthonormal_rule(shapes, dtypes, attrs):
+    rows, cols = shapes[0]
+    if rows is not None and cols is not None and rows < cols:
+        raise ShapeError(f"Orthonormalize needs a tall draw (rows >= columns), got {fmt(shapes[0])}")
+    return [(TensorShape(attrs["shape"]), dtypes[0])]
+
+
+def _orthonormal_host(spec):
+    gain, shape, flip = spec.attrs["gain"], tuple(spec.attrs["shape"]), spec.attrs["transpose"]
+
+    def orthonormalize(a):
+        q, r = np.linalg.qr(a.astype(np.float64))
+        q = q * np.sign(np.diag(r))  # a uniform draw over orthogonal matrices, as TF and Keras make it
+        return (gain * (q.T if flip else q)).reshape(shape).astype(a.dtype)
+    return orthonormalize
+
+
+# a normal draw [n, m] (n >= m) -> the orthonormal Q of its QR decomposition, scaled, in `shape`
+register("Orthonormalize", _orthonormal_rule, grad=lambda op, g: [None], host=_orthonormal_host)
+
+
+class Orthogonal(initializers.Initializer):
+    """TF1's `orthogonal_initializer` / Keras's 'orthogonal': the matrix [prod(shape[:-1]), shape[-1]] has
+    orthonormal rows or columns (times `gain`), from the graph's seeded normal draw."""
+
+    def __init__(self, gain=1.0, seed=None, dtype=_dt.float32):
+        self.gain, self.seed = float(gain), seed
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+        shape = [int(d) for d in shape]
+        if len(shape) < 2:
+            raise ValueError(f"the orthogonal initializer needs a shape of rank >= 2, got {shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        draw = random_normal([max(rows, cols), min(rows, cols)], dtype=dtype or _dt.float32, seed=self.seed)
+        return make("Orthonormalize", [draw], {"gain": self.gain, "shape": tuple(shape), "transpose": rows < cols})
+
+
+orthogonal_initializer = Orthogonal

@@ -2,8 +2,11 @@
 uses. Each family of layers has its own module; `deserialize` knows the classes listed in LAYER_CLASSES."""
 from .base import Input, InputLayer, KerasTensor, Layer, _auto_name  # noqa: F401
 from .core import Activation, Dense, Dropout, Flatten  # noqa: F401
+from .embeddings import Embedding  # noqa: F401
+from .recurrent import GRU, LSTM, Bidirectional, Masking, SimpleRNN, TimeDistributed  # noqa: F401
 
-LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten)}
+LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
+                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking)}
 
 
 def deserialize(spec):
