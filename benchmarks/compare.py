@@ -3,6 +3,7 @@
     python benchmarks/compare.py                      # both MLPs + chapter epoch time, full run
     python benchmarks/compare.py --quick              # CI-speed: few, short repeats
     python benchmarks/compare.py --json out.json --png out.png
+    python benchmarks/compare.py --models lstm --no-epoch --rounds 3    # chapter 16's char-RNN vs nn.LSTM
 
 For each MLP (chapter 784-50-50-10 tanh batch 64; wide 784-1024-1024-10 ReLU batch 256) it measures
 steps/s of: nnplug on every available backend; a hand-written NumPy loop doing the same arithmetic (the
@@ -34,6 +35,9 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
     DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugMLP, TorchMLP, available_backends, batch_slices, init_params, synthetic_data,
+)
+from benchmarks.common import (  # noqa: E402 - the chapter-16 LSTM
+    LSTM_MODELS, LSTMSpec, NnplugLSTM, TorchLSTM, char_batches, init_lstm_params,
 )
 
 
@@ -92,13 +96,37 @@ def timed_passes(model, batches, repeats, passes):
     return statistics.median(times), times
 
 
+# -- the chapter-16 LSTM: nnplug per backend against PyTorch eager's nn.LSTM (no hand-written floor) --------
+def spec_of(name):
+    return MODELS[name] if name in MODELS else LSTM_MODELS[name]
+
+
+def lstm_contender(kind, arg, spec, args):
+    """(label, model, batches) for one contender on the LSTM; model None where it has no LSTM (the floors)."""
+    params = init_lstm_params(spec, seed=args.seed)
+    batches = char_batches(spec, max(2, args.pool // 4), seed=args.seed)
+    if kind == "nnplug":
+        return f"nnplug[{arg}]", NnplugLSTM(spec, arg, params), batches
+    if kind != "torch":
+        return "floor", None, batches
+    import torch
+    torch.set_num_threads(os.cpu_count() or 1)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    model = TorchLSTM(spec, dev, params)
+    return f"pytorch eager [{dev}]", model, [model.to_device(x, y) for x, y in batches]
+
+
 def measure_steps(kind, arg, spec, args):
-    """steps/s of one contender on one MLP."""
-    label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+    """steps/s of one contender on one model."""
+    if isinstance(spec, LSTMSpec):
+        label, model, batches = lstm_contender(kind, arg, spec, args)
+    else:
+        label, model = make_model(kind, arg, spec, init_params(spec, seed=args.seed))
+        if model is not None:
+            x, y = synthetic_data(spec.batch * args.pool, spec.n_in, spec.n_classes, seed=args.seed)
+            batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
     if model is None:
         return None
-    x, y = synthetic_data(spec.batch * args.pool, spec.n_in, spec.n_classes, seed=args.seed)
-    batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
     for xb, yb in (batches * args.warmup)[: max(2, args.warmup)]:
         model.step(xb, yb)  # warm-up: compile plans, allocate, fill caches
     model.sync()
@@ -154,7 +182,7 @@ def worker(payload):
     job = json.loads(payload)
     args = argparse.Namespace(**job["args"])
     fn = measure_epoch if job["mode"] == "epoch" else measure_steps
-    row = fn(job["kind"], job["arg"], MODELS[job["model"]], args)
+    row = fn(job["kind"], job["arg"], spec_of(job["model"]), args)
     if row is not None and job["kind"] == "torch":
         import torch
         row["torch_threads"] = torch.get_num_threads()
@@ -205,7 +233,7 @@ def plot(step_rows, epoch_rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    models = sorted({r["model"] for r in step_rows}, key=list(MODELS).index)
+    models = sorted({r["model"] for r in step_rows}, key=(list(MODELS) + list(LSTM_MODELS)).index)
     panels = len(models) + (1 if epoch_rows else 0)
     fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
     colours = {"nnplug": "tab:blue", "floor": "tab:grey", "torch": "tab:orange"}
@@ -216,7 +244,9 @@ def plot(step_rows, epoch_rows, path):
         ax.bar_label(bars, fmt="%.0f", padding=2)
         ax.margins(x=0.2)
         ax.set_xlabel("steps/s (higher is better)")
-        ax.set_title(f"{m} MLP {'-'.join(map(str, MODELS[m].sizes))}, batch {MODELS[m].batch}")
+        spec = spec_of(m)
+        ax.set_title(spec.title if isinstance(spec, LSTMSpec) else
+                     f"{m} MLP {'-'.join(map(str, spec.sizes))}, batch {spec.batch}")
         ax.invert_yaxis()
     if epoch_rows:
         ax = axes[0][-1]
@@ -259,8 +289,9 @@ def environment():
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS),
-                   help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs")
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(MODELS) + list(LSTM_MODELS),
+                   help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs; 'lstm' is chapter "
+                        "16's char-RNN (batch 64, 100 steps, LSTM(128), Adam) against PyTorch's nn.LSTM")
     p.add_argument("--backends", nargs="+", default=None,
                    help="nnplug backends to measure (default: every available device backend)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")

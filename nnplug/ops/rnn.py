@@ -21,7 +21,7 @@ from . import math_ops as M
 from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
 from .registry import register
 from .sequence_ops import range as _range
-from .rnn_cell import check_state, describe, flatten, is_nested, map_structure, pack_sequence_as
+from .rnn_cell import check_state, describe, flatten, is_nested, map_structure, pack_sequence_as, unpack
 
 
 def _check_cell(cell, what):
@@ -107,9 +107,9 @@ def _steps(flat, inputs, time_major, what):
     if len(counts) > 1:
         raise ShapeError(f"{what}: the inputs have different numbers of time steps: "
                          + ", ".join(describe(x) for x in flat))
-    n = counts.pop()
-    key = (slice(None),) * axis
-    return [pack_sequence_as(inputs, [x[key + (t,)] for x in flat]) for t in range(n)], axis
+    counts.pop()
+    per_input = [unpack(x, axis) for x in flat]
+    return [pack_sequence_as(inputs, list(step)) for step in zip(*per_input)], axis
 
 
 def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, reverse, what):

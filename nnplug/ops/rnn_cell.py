@@ -16,12 +16,12 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import initializers
-from ..graph import Tensor, convert_to_tensor, make, name_scope
+from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from ..variables import get_variable, variable_scope
 from . import math_ops as M
 from . import nn_ops
-from .array_ops import concat, reshape, zeros
+from .array_ops import concat, expand_dims, reshape, slice_spec, zeros
 from .manip_ops import split
 from .random_ops import random_normal
 from .registry import register
@@ -90,6 +90,85 @@ def describe(structure):
     if isinstance(structure, Tensor):
         return f"'{structure.name}' {fmt(structure.shape)}"
     return repr(structure)
+
+
+# -- splitting along an axis, with a gradient that is one concatenation ------------------------------------------
+# tf.split / tf.unstack as StridedSlices give each part a gradient the size of the whole (zeros around the
+# part), summed over the parts: quadratic in the number of steps of an unrolled sequence. These two ops
+# expand into the same StridedSlices (views), and their gradient is one Concat of the parts' gradients.
+def _split_rule(squeeze):
+    def rule(shapes, dtypes, attrs):
+        x, axis, sizes = shapes[0], attrs["axis"], attrs["sizes"]
+        if not 0 <= axis < len(x):
+            raise ShapeError(f"axis {axis} is out of range for a tensor of shape {fmt(x)}")
+        if x[axis] is not None and sum(sizes) != x[axis]:
+            raise ShapeError(f"parts of sizes {list(sizes)} do not add up to axis {axis} of shape {fmt(x)}")
+        outs = []
+        for size in sizes:
+            dims = list(x)
+            dims[axis] = size
+            outs.append((TensorShape(dims[:axis] + dims[axis + 1:] if squeeze else dims), dtypes[0]))
+        return outs
+    return rule
+
+
+def _split_expand(squeeze):
+    def expand(b, ins, attrs):
+        axis, start, outs = attrs["axis"], 0, []
+        for size in attrs["sizes"]:
+            part = start if squeeze else slice(start, start + size)
+            outs.append(b.emit("StridedSlice", ins, {"spec": slice_spec((slice(None),) * axis + (part,))}))
+            start += size
+        return outs
+    return expand
+
+
+def _split_grad(squeeze):
+    def grad(op, *grads):
+        if not op.inputs[0].dtype.is_floating:
+            return [None]
+        axis = op.attrs["axis"]
+        parts = [g if g is not None else M.zeros_like(out) for g, out in zip(grads, op.outputs)]
+        return [concat([expand_dims(p, axis) for p in parts] if squeeze else parts, axis)]
+    return grad
+
+
+for _name, _squeeze in (("SplitV", False), ("Unpack", True)):
+    register(_name, _split_rule(_squeeze), grad=_split_grad(_squeeze), expand=_split_expand(_squeeze))
+
+
+def _axis_of(x, axis, what):
+    if x.shape.unknown_rank:
+        raise ShapeError(f"{what}: the rank of {describe(x)} must be known")
+    rank = len(x.shape)
+    if not -rank <= axis < rank:
+        raise ShapeError(f"{what}: axis {axis} is out of range for {describe(x)}")
+    return axis % rank
+
+
+def split_v(value, num_or_sizes, axis=1):
+    """`tf.split(value, num_or_sizes, axis)` for an axis of known size, as one SplitV op."""
+    x = convert_to_tensor(value)
+    axis = _axis_of(x, axis, "split_v")
+    dim = x.shape[axis]
+    if dim is None:
+        return split(x, num_or_sizes, axis=axis)
+    if isinstance(num_or_sizes, int):
+        if num_or_sizes <= 0 or dim % num_or_sizes:
+            raise ShapeError(f"split_v: {describe(x)} cannot be split into {num_or_sizes} equal parts on axis {axis}")
+        sizes = (dim // num_or_sizes,) * num_or_sizes
+    else:
+        sizes = tuple(int(d) for d in num_or_sizes)
+    return make_op("SplitV", [x], {"axis": axis, "sizes": sizes}).outputs
+
+
+def unpack(value, axis=0):
+    """`tf.unstack(value, axis=axis)` for an axis of known size, as one Unpack op."""
+    x = convert_to_tensor(value)
+    axis = _axis_of(x, axis, "unpack")
+    if x.shape[axis] is None:
+        raise ShapeError(f"unpack: axis {axis} of {describe(x)} has no known size")
+    return make_op("Unpack", [x], {"axis": axis, "sizes": (1,) * x.shape[axis]}).outputs
 
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
@@ -282,8 +361,8 @@ class BasicLSTMCell(RNNCell):
         self._bias = self.add_variable("bias", [4 * self._num_units], initializer=initializers.zeros())
 
     def call(self, inputs, state):
-        c, h = state if self._state_is_tuple else split(state, 2, axis=1)
-        i, j, f, o = split(_gates(inputs, h, self._kernel, self._bias), 4, axis=1)
+        c, h = state if self._state_is_tuple else split_v(state, 2, axis=1)
+        i, j, f, o = split_v(_gates(inputs, h, self._kernel, self._bias), 4, axis=1)
         new_c = c * M.sigmoid(f + self._forget_bias) + M.sigmoid(i) * self._activation(j)
         new_h = self._activation(new_c) * M.sigmoid(o)
         return new_h, (LSTMStateTuple(new_c, new_h) if self._state_is_tuple else concat([new_c, new_h], 1))
@@ -332,8 +411,8 @@ class LSTMCell(BasicLSTMCell):
         if self._state_is_tuple:
             c, h = state
         else:
-            c, h = split(state, [n, self._num_proj or n], axis=1)
-        i, j, f, o = split(_gates(inputs, h, self._kernel, self._bias), 4, axis=1)
+            c, h = split_v(state, [n, self._num_proj or n], axis=1)
+        i, j, f, o = split_v(_gates(inputs, h, self._kernel, self._bias), 4, axis=1)
         if self._use_peepholes:
             f, i = f + self._w_f * c, i + self._w_i * c
         new_c = M.sigmoid(f + self._forget_bias) * c + M.sigmoid(i) * self._activation(j)
@@ -378,7 +457,7 @@ class GRUCell(RNNCell):
             self._cand_bias = self.add_variable("bias", [n], initializer=self._bias_initializer or initializers.zeros())
 
     def call(self, inputs, state):
-        r, u = split(M.sigmoid(_gates(inputs, state, self._gate_kernel, self._gate_bias)), 2, axis=1)
+        r, u = split_v(M.sigmoid(_gates(inputs, state, self._gate_kernel, self._gate_bias)), 2, axis=1)
         c = self._activation(_gates(inputs, r * state, self._cand_kernel, self._cand_bias))
         new_h = u * state + (1.0 - u) * c
         return new_h, new_h
@@ -430,7 +509,7 @@ class MultiRNNCell(RNNCell):
             return tuple(c.zero_state(batch_size, dtype) for c in self._cells)
 
     def call(self, inputs, state):
-        states = state if self._state_is_tuple else split(state, [c.state_size for c in self._cells], axis=1)
+        states = state if self._state_is_tuple else split_v(state, [c.state_size for c in self._cells], axis=1)
         out, new_states = inputs, []
         for i, (cell, s) in enumerate(zip(self._cells, states)):
             with variable_scope(f"cell_{i}"):

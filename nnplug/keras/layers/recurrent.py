@@ -18,8 +18,7 @@ from ...graph import convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
 from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, zeros
-from ...ops.manip_ops import split
-from ...ops.rnn_cell import Orthogonal
+from ...ops.rnn_cell import Orthogonal, split_v, unpack
 from ...shapes import ShapeError
 from .. import activations, initializers
 from .base import KerasTensor, Layer, _auto_name
@@ -194,14 +193,16 @@ class _Recurrent(Layer):
         input_bias = self._input_bias(bias)
         if input_bias is not None:
             projected = projected + input_bias
-        projected = reshape(projected, [-1, steps, self.GATES * self.units])
+        projected = unpack(reshape(projected, [-1, steps, self.GATES * self.units]), 1)
+        masks = unpack(mask, 1) if mask is not None else None
+        parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         outputs, out = [], None
         for t in order:
             h_in = states[0] if rec_mask is None else states[0] * rec_mask
-            new_out, new_states = self._step(projected[:, t], h_in, states, recurrent, bias)
+            new_out, new_states = self._step(projected[t], h_in, states, parts)
             if mask is not None:
-                keep = mask[:, t]
+                keep = masks[t]
                 new_states = [_keep(keep, n, s) for n, s in zip(new_states, states)]
                 new_out = _keep(keep, new_out, out if out is not None else M.zeros_like(new_out))
             out, states = new_out, new_states
@@ -234,7 +235,10 @@ class _Recurrent(Layer):
     def _input_bias(self, bias):
         return bias
 
-    def _step(self, xz, h_in, states, recurrent, bias):
+    def _recurrent_parts(self, recurrent, bias):
+        return recurrent
+
+    def _step(self, xz, h_in, states, parts):
         raise NotImplementedError
 
     def get_config(self):
@@ -261,7 +265,7 @@ class SimpleRNN(_Recurrent):
 
     CELL = "simple_rnn_cell"
 
-    def _step(self, xz, h_in, states, recurrent, bias):
+    def _step(self, xz, h_in, states, recurrent):
         h = self.activation(xz + M.matmul(h_in, recurrent))
         return h, [h]
 
@@ -296,8 +300,8 @@ class LSTM(_Recurrent):
     def _state_names(self):
         return ["h", "c"]
 
-    def _step(self, xz, h_in, states, recurrent, bias):
-        z_i, z_f, z_c, z_o = split(xz + M.matmul(h_in, recurrent), 4, axis=1)
+    def _step(self, xz, h_in, states, recurrent):
+        z_i, z_f, z_c, z_o = split_v(xz + M.matmul(h_in, recurrent), 4, axis=1)
         c = self.recurrent_activation(z_f) * states[1] + self.recurrent_activation(z_i) * self.activation(z_c)
         h = self.recurrent_activation(z_o) * self.activation(c)
         return h, [h, c]
@@ -329,22 +333,30 @@ class GRU(_Recurrent):
         return ("bias", (2, n) if self.reset_after else (n,), self.bias_initializer, True)
 
     def _input_bias(self, bias):
-        return None if bias is None else (bias[0] if self.reset_after else bias)
+        return None if bias is None else (unpack(bias, 0)[0] if self.reset_after else bias)
 
-    def _step(self, xz, h_in, states, recurrent, bias):
-        n, h = self.units, states[0]
-        x_z, x_r, x_h = split(xz, 3, axis=1)
+    def _recurrent_parts(self, recurrent, bias):
+        """reset_after: (R, the recurrent bias or None); else (R_z|R_r, R_h)."""
         if self.reset_after:
+            return recurrent, (None if bias is None else unpack(bias, 0)[1])
+        return tuple(split_v(recurrent, [2 * self.units, self.units], axis=1))
+
+    def _step(self, xz, h_in, states, parts):
+        h = states[0]
+        x_z, x_r, x_h = split_v(xz, 3, axis=1)
+        if self.reset_after:
+            recurrent, recurrent_bias = parts
             inner = M.matmul(h_in, recurrent)
-            if bias is not None:
-                inner = inner + bias[1]
-            r_z, r_r, r_h = split(inner, 3, axis=1)
+            if recurrent_bias is not None:
+                inner = inner + recurrent_bias
+            r_z, r_r, r_h = split_v(inner, 3, axis=1)
             z, r = self.recurrent_activation(x_z + r_z), self.recurrent_activation(x_r + r_r)
             candidate = self.activation(x_h + r * r_h)
         else:
-            r_z, r_r = split(M.matmul(h_in, recurrent[:, :2 * n]), 2, axis=1)
+            gates, candidate_kernel = parts
+            r_z, r_r = split_v(M.matmul(h_in, gates), 2, axis=1)
             z, r = self.recurrent_activation(x_z + r_z), self.recurrent_activation(x_r + r_r)
-            candidate = self.activation(x_h + M.matmul(r * h_in, recurrent[:, 2 * n:]))
+            candidate = self.activation(x_h + M.matmul(r * h_in, candidate_kernel))
         new_h = z * h + (1.0 - z) * candidate
         return new_h, [new_h]
 
@@ -418,7 +430,7 @@ class Bidirectional(Layer):
         fw = self.forward_layer.run(x, self.weights[:n], training, mask, None)
         bw = self.backward_layer.run(x, self.weights[n:], training, mask, None)
         if self.return_sequences:  # back in time order
-            bw = stack(list(reversed([bw[:, t] for t in range(bw.shape[1])])), axis=1)
+            bw = stack(list(reversed(unpack(bw, 1))), axis=1)
         merged = _MERGES[self.merge_mode](fw, bw)
         return set_mask(merged, mask) if self.return_sequences else merged
 
