@@ -24,3 +24,10 @@ from .ops.math_extra_ops import (  # noqa: F401,E402
     crelu, log_poisson_loss, swish, weighted_cross_entropy_with_logits, xw_plus_b, zero_fraction,
 )
 # -- end TF1 long tail --------------------------------------------------------------------------
+# -- recurrent networks (nnplug/ops/rnn_cell.py, rnn.py, embedding_ops.py) ------------------------
+from .ops import rnn_cell  # noqa: F401,E402 - tf.nn.rnn_cell.BasicLSTMCell, ...
+from .ops.embedding_ops import embedding_lookup  # noqa: F401,E402
+from .ops.rnn import (  # noqa: F401,E402
+    bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn, static_rnn,
+)
+# -- end recurrent networks -----------------------------------------------------------------------
