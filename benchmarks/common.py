@@ -416,7 +416,7 @@ def init_lstm_params(spec, seed=1):
     return [glorot(c + n, 4 * n), np.zeros(4 * n, np.float32), glorot(n, c), np.zeros(c, np.float32)]
 
 
-class NnplugLSTM:
+class NnplugLSTM(NnplugMLP):
     """The chapter's graph: one_hot -> BasicLSTMCell under dynamic_rnn -> dense -> mean softmax
     cross-entropy, gradients clipped by global norm, Adam."""
 
@@ -442,18 +442,6 @@ class NnplugLSTM:
         for var, value in zip(self.variables, params):
             self.sess.load_variable(var, value)
         self._sync = self.sess.backend.synchronize
-
-    def step(self, x, y):
-        self.sess.run(self.train_op, {self.x: x, self.y: y})
-
-    def loss_value(self, x, y):
-        return float(self.sess.run(self.loss, {self.x: x, self.y: y}))
-
-    def sync(self):
-        self._sync()
-
-    def weights(self):
-        return [self.sess.variable_value(v) for v in self.variables]
 
 
 def _torch_gates(a, n):
