@@ -377,3 +377,122 @@ class TorchCNN(TorchMLP):
 
     def weights(self):
         raise NotImplementedError("TorchCNN keeps its weights in NCHW layout")
+
+
+# -- chapter 16's char-RNN: one LSTM layer over one-hot characters (compare.py's `lstm` model) ------------
+@dataclass(frozen=True)
+class LSTMSpec:
+    name: str
+    batch: int
+    steps: int
+    units: int
+    n_classes: int  # characters: one-hot inputs, softmax outputs
+
+    @property
+    def title(self):
+        return f"char-RNN LSTM({self.units}), {self.n_classes} chars, {self.steps} steps, batch {self.batch}"
+
+
+LSTM_MODELS = {"lstm": LSTMSpec("lstm", 64, 100, 128, 65)}  # the chapter's sizes; Adam, gradients clipped at 5
+LSTM_LEARNING_RATE, LSTM_CLIP_NORM = 1e-3, 5.0
+
+
+def char_batches(spec, n_batches, seed=0):
+    """[(ids, next ids)] of int32 [batch, steps]: seeded random text, each target the next character."""
+    rng = np.random.default_rng(seed)
+    text = rng.integers(0, spec.n_classes, (n_batches, spec.batch, spec.steps + 1)).astype(np.int32)
+    return [(t[:, :-1].copy(), t[:, 1:].copy()) for t in text]
+
+
+def init_lstm_params(spec, seed=1):
+    """TF1 BasicLSTMCell layout: kernel [chars + units, 4 units] (gates i, j, f, o), bias, then the dense
+    layer's kernel [units, chars] and bias; glorot-uniform kernels, zero biases."""
+    rng = np.random.default_rng(seed)
+
+    def glorot(n_in, n_out):
+        limit = np.sqrt(6.0 / (n_in + n_out))
+        return rng.uniform(-limit, limit, size=(n_in, n_out)).astype(np.float32)
+    n, c = spec.units, spec.n_classes
+    return [glorot(c + n, 4 * n), np.zeros(4 * n, np.float32), glorot(n, c), np.zeros(c, np.float32)]
+
+
+class NnplugLSTM(NnplugMLP):
+    """The chapter's graph: one_hot -> BasicLSTMCell under dynamic_rnn -> dense -> mean softmax
+    cross-entropy, gradients clipped by global norm, Adam."""
+
+    def __init__(self, spec, backend="numpy", params=None):
+        import nnplug as tf
+        self.spec = spec
+        params = params if params is not None else init_lstm_params(spec)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.x = tf.placeholder(tf.int32, (spec.batch, spec.steps), name="x")
+            self.y = tf.placeholder(tf.int32, (spec.batch, spec.steps), name="y")
+            cell = tf.nn.rnn_cell.BasicLSTMCell(spec.units)
+            out, _ = tf.nn.dynamic_rnn(cell, tf.one_hot(self.x, spec.n_classes), dtype=tf.float32)
+            logits = tf.layers.dense(tf.reshape(out, [-1, spec.units]), spec.n_classes, name="logits")
+            labels = tf.reshape(tf.one_hot(self.y, spec.n_classes), [-1, spec.n_classes])
+            self.loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=logits, labels=labels))
+            self.variables = tf.trainable_variables()
+            grads, _ = tf.clip_by_global_norm(tf.gradients(self.loss, self.variables), LSTM_CLIP_NORM)
+            self.train_op = tf.train.AdamOptimizer(LSTM_LEARNING_RATE).apply_gradients(zip(grads, self.variables))
+            init = tf.global_variables_initializer()
+        self.sess = tf.Session(graph=self.graph, backend=backend)
+        self.sess.run(init)
+        for var, value in zip(self.variables, params):
+            self.sess.load_variable(var, value)
+        self._sync = self.sess.backend.synchronize
+
+
+def _torch_gates(a, n):
+    """TF's gate blocks (i, j, f, o) along the last axis reordered as PyTorch's (i, f, g, o)."""
+    i, j, f, o = (a[..., k * n:(k + 1) * n] for k in range(4))
+    return np.concatenate([i, f, j, o], axis=-1)
+
+
+class TorchLSTM:
+    """The same model in PyTorch eager: nn.LSTM (batch_first) and nn.Linear from the same weights (TF's
+    forget bias of 1 folded into PyTorch's input bias), cross_entropy, clip_grad_norm_, Adam."""
+
+    def __init__(self, spec, device="cpu", params=None):
+        import torch
+        self.torch, self.device, self.spec = torch, torch.device(device), spec
+        kernel, bias, dense_w, dense_b = params if params is not None else init_lstm_params(spec)
+        n, c = spec.units, spec.n_classes
+        self.lstm = torch.nn.LSTM(c, n, batch_first=True)
+        self.dense = torch.nn.Linear(n, c)
+        forget_one = np.concatenate([np.zeros(n), np.ones(n), np.zeros(2 * n)]).astype(np.float32)
+        with torch.no_grad():
+            self.lstm.weight_ih_l0.copy_(torch.from_numpy(_torch_gates(kernel[:c], n).T.copy()))
+            self.lstm.weight_hh_l0.copy_(torch.from_numpy(_torch_gates(kernel[c:], n).T.copy()))
+            self.lstm.bias_ih_l0.copy_(torch.from_numpy(_torch_gates(bias, n) + forget_one))
+            self.lstm.bias_hh_l0.zero_()
+            self.dense.weight.copy_(torch.from_numpy(dense_w.T.copy()))
+            self.dense.bias.copy_(torch.from_numpy(dense_b))
+        self.lstm.to(self.device)
+        self.dense.to(self.device)
+        self.params = list(self.lstm.parameters()) + list(self.dense.parameters())
+        self.opt = torch.optim.Adam(self.params, lr=LSTM_LEARNING_RATE)
+
+    def to_device(self, x, y):
+        t = self.torch
+        return t.from_numpy(x.astype(np.int64)).to(self.device), t.from_numpy(y.astype(np.int64)).to(self.device)
+
+    def _loss(self, x, y):
+        f = self.torch.nn.functional
+        out, _ = self.lstm(f.one_hot(x, self.spec.n_classes).float())
+        return f.cross_entropy(self.dense(out.reshape(-1, self.spec.units)), y.reshape(-1))
+
+    def step(self, x, y):
+        self.opt.zero_grad(set_to_none=True)
+        self._loss(x, y).backward()
+        self.torch.nn.utils.clip_grad_norm_(self.params, LSTM_CLIP_NORM)
+        self.opt.step()
+
+    def loss_value(self, x, y):
+        with self.torch.no_grad():
+            return float(self._loss(x, y))
+
+    def sync(self):
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize()

@@ -84,7 +84,9 @@ def main(argv=None):
     epoch_times = []
     with tf.Session(graph=g, backend=args.backend) as sess:
         sess.run(m["init_op"])
-        bar = tqdm(range(1, args.epochs + 1), desc="epochs", unit="epoch", file=sys.stdout)
+        # the live bar only on a terminal: piped or logged output gets the epoch lines alone, never frames
+        bar = tqdm(range(1, args.epochs + 1), desc="epochs", unit="epoch", file=sys.stdout,
+                   disable=not sys.stdout.isatty())
         for epoch in bar:
             start = time.perf_counter()
             costs = [sess.run([m["train_op"], m["cost"]], feed_dict={m["x"]: bx, m["y"]: by})[1]

@@ -60,6 +60,9 @@ from .ops.sequence_ops import eye, lin_space, linspace, range  # noqa: E402,F401
 from .ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm, norm  # noqa: E402,F401
 from .ops.stats_ops import count_nonzero  # noqa: E402,F401
 from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
+# -- recurrent networks' sequence helpers (nnplug/ops/rnn.py) -----------------------------------
+from .ops.rnn import reverse_sequence, sequence_mask  # noqa: E402,F401
+# -- end recurrent networks -----------------------------------------------------------------------
 from . import contrib, linalg, metrics  # noqa: E402,F401
 from ._version import __version__  # noqa: E402,F401 - defined once, in pyproject.toml
 from . import debugging  # noqa: E402,F401
@@ -68,3 +71,23 @@ from . import keras  # noqa: E402,F401
 sub = subtract
 mul = multiply
 arg_max, arg_min = argmax, argmin
+# -- TF1 long tail ------------------------------------------------------------------------------
+from .ops.elementwise import (  # noqa: E402,F401
+    acos, asin, atan, atan2, cosh, floormod, is_finite, is_inf, is_nan, logical_xor, mod, sinh,
+    squared_difference, tan, truncatediv,
+)
+from .ops.math_extra_ops import (  # noqa: E402,F401
+    cumprod, cumsum, diag, einsum, log_sigmoid, matrix_diag, matrix_diag_part, meshgrid, reduce_logsumexp, scalar_mul,
+    segment_sum, to_double, to_float, to_int32, to_int64, unsorted_segment_sum,
+)
+from .ops.math_extra_ops import (  # noqa: E402,F401
+    bincount, gather_nd, matrix_inverse, random_shuffle, unique,
+)
+from .ops.debug_ops import (  # noqa: E402,F401
+    Assert, Print, assert_equal, assert_greater, assert_greater_equal, assert_less, assert_less_equal,
+    assert_negative, assert_non_negative, assert_non_positive, assert_none_equal, assert_positive,
+)
+from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F401
+from . import app, gfile, logging, math, random  # noqa: E402,F401,A004
+from .app import flags  # noqa: E402,F401
+# -- end TF1 long tail --------------------------------------------------------------------------

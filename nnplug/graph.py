@@ -44,6 +44,9 @@ class Tensor:
 
     def set_shape(self, shape):
         shape = TensorShape(shape)
+        if self.shape.unknown_rank:  # nothing known yet (a py_func's output): take the shape as given
+            self.shape = shape
+            return
         if len(shape) != len(self.shape) or any(a is not None and b is not None and a != b
                                                  for a, b in zip(shape, self.shape)):
             raise ShapeError(f"tensor '{self.name}' has shape {fmt(self.shape)}, incompatible with {fmt(shape)}")

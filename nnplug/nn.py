@@ -19,3 +19,15 @@ from .ops.clip_ops import l2_normalize  # noqa: F401,E402
 from .ops.sort_ops import in_top_k, top_k  # noqa: F401,E402
 from .ops.stats_ops import moments  # noqa: F401,E402
 # -- end TF1 surface ops ----------------------------------------------------------------------
+# -- TF1 long tail ------------------------------------------------------------------------------
+from .ops.math_extra_ops import (  # noqa: F401,E402
+    crelu, log_poisson_loss, swish, weighted_cross_entropy_with_logits, xw_plus_b, zero_fraction,
+)
+# -- end TF1 long tail --------------------------------------------------------------------------
+# -- recurrent networks (nnplug/ops/rnn_cell.py, rnn.py, embedding_ops.py) ------------------------
+from .ops import rnn_cell  # noqa: F401,E402 - tf.nn.rnn_cell.BasicLSTMCell, ...
+from .ops.embedding_ops import embedding_lookup  # noqa: F401,E402
+from .ops.rnn import (  # noqa: F401,E402
+    bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn, static_rnn,
+)
+# -- end recurrent networks -----------------------------------------------------------------------

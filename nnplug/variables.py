@@ -48,7 +48,9 @@ class Variable:
             raise ValueError("Variable needs an initial_value")
         graph = get_default_graph()
         self.graph = graph
-        with graph.name_scope(name or "Variable") as scope:  # a name ending in "/" is taken as exact
+        # as TF1's init_scope: a variable made inside control_dependencies (Adam's slots under UPDATE_OPS)
+        # must not make its initializer wait for those ops
+        with graph.control_dependencies(None), graph.name_scope(name or "Variable") as scope:
             if callable(initial_value) and not isinstance(initial_value, Tensor):
                 initial_value = initial_value()
             init = convert_to_tensor(initial_value, dtype=dtype, name="initial_value")

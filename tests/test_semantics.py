@@ -98,3 +98,13 @@ def test_assign_add_of_an_uninitialised_variable_is_a_precondition_error():
         with tf.Session() as sess:
             with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized value counter"):
                 sess.run(v.assign_add(1.0))
+
+
+def test_integer_division_by_zero_is_refused_on_the_cpu():
+    with tf.Graph().as_default():
+        y = tf.placeholder(tf.int32, (2,))
+        q = tf.floordiv(tf.constant([7, 8]), y, name="quotient")
+        with tf.Session(backend="numpy") as sess:
+            assert sess.run(q, {y: [2, 3]}).tolist() == [3, 2]
+            with pytest.raises(InvalidArgumentError, match="Integer division by zero in Div op 'quotient'"):
+                sess.run(q, {y: [2, 0]})

@@ -26,7 +26,15 @@ kernel(*(n for n, r in ROWS.items() if r.ufunc and r.bool_out), out=True)(_ufunc
 
 @kernel("Div", inplace=True)
 def _div(spec):  # integer division keeps the integer dtype the op declares (TF1: floor division)
-    return np.floor_divide if spec.out_dtype.is_integer else np.true_divide
+    if not spec.out_dtype.is_integer:
+        return np.true_divide
+    from nnplug.errors import InvalidArgumentError
+
+    def floor_divide(x, y, out=None):
+        if not np.all(y):  # NumPy would give 0 with a warning; TF1 refuses
+            raise InvalidArgumentError(f"Integer division by zero in Div op '{spec.name}'")
+        return np.floor_divide(x, y, out=out)
+    return floor_divide
 
 
 @kernel("Relu", inplace=True)

@@ -260,6 +260,9 @@ def _as_array(value, where, index):
         dtype = _dt.infer_dtype(value)
     except TypeError as e:
         raise TypeError(f"Dataset.{where}: component {index}: {e}") from None
+    if dtype.name == "string":
+        raise TypeError(f"Dataset.{where}: component {index} holds strings; datasets of strings are not "
+                        f"supported yet (encode them as integer ids)")
     return np.asarray(value, dtype=dtype.np)
 
 

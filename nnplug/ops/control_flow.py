@@ -158,7 +158,7 @@ def _grad_cond(op, *grads):
     return result
 
 
-register("Cond", _cond_rule, grad=_grad_cond, stateful=True)
+register("Cond", _cond_rule, grad=_grad_cond, stateful=True, session_op=True)  # the compiler runs it
 
 
 def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
@@ -186,7 +186,7 @@ def _no_loop_gradient(op, *grads):
                               f"loop in Python (a for loop building ops) to differentiate it")
 
 
-register("While", _loop_rule, grad=_no_loop_gradient, stateful=True)
+register("While", _loop_rule, grad=_no_loop_gradient, stateful=True, session_op=True)
 
 
 def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,

@@ -460,3 +460,96 @@ def cast(x, dtype, name=None):
     if x.dtype == dtype:
         return x
     return make("Cast", [x], {"dtype": dtype}, name=name)
+
+
+# -- TF1 long tail rows --------------------------------------------------------------------------
+# Array-API names of the NumPy ufuncs below (NumPy spells them arc*, the standard a*)
+_XP_NAMES.update({"arctan": ("atan", "arctan"), "arctan2": ("atan2", "arctan2")})
+
+
+def _needs(check, what, fn, tf_name):
+    """Wrap a row's TF1 function so an input of the wrong dtype is refused naming the function and tensor."""
+    def wrapped(*args, name=None):
+        tensors = pair(*args) if len(args) == 2 else [convert_to_tensor(args[0])]
+        for t in tensors:
+            if not check(t.dtype):
+                raise TypeError(f"{tf_name}: '{t.name}' is {t.dtype.name}; it needs {what}")
+        return fn(*tensors, name=name)
+    wrapped.__name__ = wrapped.__qualname__ = tf_name
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+tan = unary("Tan", ufunc="tan", c="tan({0})", grad=lambda op, g: [g * (1.0 + square(_y(op)))])
+sinh = unary("Sinh", ufunc="sinh", c="sinh({0})", grad=lambda op, g: [g * cosh(_x(op))])
+cosh = unary("Cosh", ufunc="cosh", c="cosh({0})", grad=lambda op, g: [g * sinh(_x(op))])
+
+
+def _grad_atan2(op, g):
+    y, x = op.inputs
+    r2 = square(x) + square(y)
+    return [sum_to(g * x / r2, y), sum_to(-g * y / r2, x)]
+
+
+atan2 = binary("Atan2", ufunc="arctan2", c="atan2({0}, {1})", grad=_grad_atan2, kind="float")
+atan = unary("Atan", ufunc="arctan", c="atan({0})", grad=lambda op, g: [g / (1.0 + square(_x(op)))])
+
+
+def asin(x, name=None):
+    """arcsin as atan2(x, sqrt((1 - x)(1 + x))): no op type of its own, so it needs no input domain of its
+    own in the conformance suite; NaN outside [-1, 1] as TF1."""
+    x = convert_to_tensor(x)
+    return atan2(x, sqrt((1.0 - x) * (1.0 + x)), name=name)
+
+
+def acos(x, name=None):
+    """arccos as atan2(sqrt((1 - x)(1 + x)), x); NaN outside [-1, 1] as TF1."""
+    x = convert_to_tensor(x)
+    return atan2(sqrt((1.0 - x) * (1.0 + x)), x, name=name)
+
+
+is_nan = _needs(_is_float, "a floating-point dtype",
+                unary("IsNan", ufunc="isnan", c="isnan({0})", kind="compare", dtypes=FLOATS), "is_nan")
+is_inf = _needs(_is_float, "a floating-point dtype",
+                unary("IsInf", ufunc="isinf", c="isinf({0})", kind="compare", dtypes=FLOATS), "is_inf")
+is_finite = _needs(_is_float, "a floating-point dtype",
+                   unary("IsFinite", ufunc="isfinite", c="isfinite({0})", kind="compare", dtypes=FLOATS), "is_finite")
+logical_xor = binary("LogicalXor", ufunc="logical_xor", c="((!{0}) != (!{1}))", kind="logical")
+
+
+def _c_floormod(a, t, dts, attrs):
+    """NumPy's remainder: the sign of the divisor (C's % and fmod take the dividend's)."""
+    r = f"fmod({a[0]}, {a[1]})" if _is_float(dts[0]) else f"(({a[0]}) % ({a[1]}))"
+    return f"(({r} != 0 && (({r} < 0) != (({a[1]}) < 0))) ? {r} + ({a[1]}) : {r})"
+
+
+def _grad_floormod(op, g):
+    x, y = op.inputs
+    return [sum_to(g, x), sum_to(-g * floor(x / y), y)]
+
+
+floormod = binary("FloorMod", ufunc="remainder", c=_c_floormod, grad=_grad_floormod)
+mod = floormod
+
+
+def _grad_squared_difference(op, g):
+    x, y = op.inputs
+    d = g * (2.0 * (x - y))
+    return [sum_to(d, x), sum_to(-d, y)]
+
+
+squared_difference = binary("SquaredDifference", xp=lambda xp, x, y: (x - y) * (x - y),
+                            c="(({0} - {1}) * ({0} - {1}))", ref=lambda x, y: (x - y) ** 2,
+                            grad=_grad_squared_difference)
+
+
+def _truncatediv_xp(xp, x, y):
+    q = x // y  # floor; one more toward zero where the signs differ and the division is inexact
+    return xp.where(((x % y) != 0) & ((x < 0) != (y < 0)), q + 1, q)
+
+
+truncatediv = _needs(lambda d: getattr(d, "is_integer", False), "an integer dtype",
+                     binary("TruncateDiv", xp=_truncatediv_xp, c="(({0}) / ({1}))",
+                            ref=lambda x, y: np.trunc(x / y), grad=_no_grad, dtypes=("int32", "int64")),
+                     "truncatediv")
+# -- end TF1 long tail rows ----------------------------------------------------------------------

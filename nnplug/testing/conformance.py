@@ -9,44 +9,17 @@ import numpy as np
 import pytest
 
 import nnplug as tf
-from nnplug.graph import make, make_op
+from nnplug.graph import make
 from nnplug.ops import registry
 from nnplug.ops.array_ops import slice_spec
 from nnplug.ops.elementwise import ROWS
-from nnplug.testing import assert_close, check_gradient, run, selected_backends
+from nnplug.testing import assert_close, run, selected_backends
 
-COVERED = set()  # op types with a value case
-GRAD_COVERED = set()  # op types with a finite-difference gradient case
-# Gradient rules that return no gradient (piecewise constant or shape-only): nothing to check.
-NO_GRADIENT = {n for n, row in ROWS.items() if row.function is not None and not row.has_gradient
-               and not row.bool_out} | {"FullLike"}
-
-
-def covers(*op_types, grad=False):
-    (GRAD_COVERED if grad else COVERED).update(op_types)
-
-
-def data(shape, dtype, domain="any", seed=0):
-    """Test inputs: floats in (-2, 2) ('pos': (0.5, 2); 'away': |x| in (0.2, 2), away from kinks),
-    small integers with repeats, or random bools."""
-    rng = np.random.default_rng(seed)
-    dtype = np.dtype(dtype)
-    if dtype.kind == "b":
-        return rng.random(shape) < 0.5
-    if dtype.kind in "iu":
-        lo = 1 if domain == "pos" else -5
-        return rng.integers(lo, 6, shape).astype(dtype)
-    if domain == "pos":
-        x = rng.uniform(0.5, 2.0, shape)
-    elif domain == "away":
-        x = rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
-    else:
-        x = rng.uniform(-2.0, 2.0, shape)
-    return np.asarray(x, dtype)
-
-
-def f64(x):
-    return np.asarray(x, np.float64)
+# the shared pieces (coverage sets, inputs, gradient cases) live in cases.py, so the conformance_* modules
+# of other op families import them from there, not from here
+from nnplug.testing.cases import (  # noqa: E402
+    COVERED, FLOATS, GRAD_COVERED, NO_GRADIENT, NUMERIC, check_case, covers, data, f64,
+)
 
 
 # -- backends ------------------------------------------------------------------------------
@@ -59,8 +32,6 @@ def test_backend_is_available(name, ok, why):
 
 
 # -- unary elementwise ---------------------------------------------------------------------
-FLOATS = ("float32", "float64")
-NUMERIC = ("float32", "float64", "int32")
 # op type: (function, float64 reference, input domain, dtypes), from the rows in nnplug/ops/elementwise.py
 UNARY = {n: (row.function, row.ref, row.domain, row.dtypes) for n, row in ROWS.items()
          if row.arity == 1 and row.kind in ("float", "numeric")}
@@ -721,12 +692,6 @@ for _case in GRADS:
     covers(*_case[1], grad=True)
 
 
-def check_case(backend, case):
-    """A gradient case: (id, op types covered, build function, inputs, check_gradient options)."""
-    _name, _ops, build, inputs, kw = case
-    check_gradient(build, inputs, backend, **kw)
-
-
 @pytest.mark.parametrize("case", GRADS, ids=[c[0] for c in GRADS])
 def test_gradient(backend, case):
     check_case(backend, case)
@@ -928,5 +893,8 @@ def test_no_gradient_ops_really_have_none():
     assert NO_GRADIENT <= required_op_types()
 
 
+from .conformance_tail import *  # noqa: E402,F401,F403
 from .conformance_conv import *  # noqa: E402,F401,F403
+from .conformance_rnn import *  # noqa: E402,F401,F403
+
 __all__ = [n for n in dir() if n.startswith("test_")]

@@ -10,7 +10,7 @@ import nnplug as tf
 from nnplug.graph import make
 
 from . import assert_close, check_gradient, run
-from .conformance import covers, data, f64
+from .cases import covers, data, f64
 
 covers("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPool", "MaxPoolGrad", "AvgPool", "AvgPoolGrad")
 

@@ -8,3 +8,9 @@ from .optimizers import (  # noqa: F401
     create_global_step, get_global_step, get_or_create_global_step,
 )
 from .saver import Saver, import_meta_graph, latest_checkpoint  # noqa: F401
+# -- TF1 long tail ------------------------------------------------------------------------------
+from .optimizers_extra import (  # noqa: F401,E402
+    AdadeltaOptimizer, Coordinator, FtrlOptimizer, ProximalGradientDescentOptimizer, SessionRunArgs,
+    SessionRunContext, SessionRunHook, SessionRunValues, start_queue_runners,
+)
+# -- end TF1 long tail --------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def import_graph(meta_graph_or_file, import_scope=None):
             raise MetaGraphError(f"{where}: an op needs a string 'name' and 'type'")
         name, op_type = prefix + rec["name"], rec["type"]
         where = f"meta graph {source}, op '{name[:80]}'"
-        check_name(name, f"an op", source=str(source))
+        check_name(name, "an op", source=str(source))
         if registry.find(op_type) is None:
             raise MetaGraphError(f"{where}: op type {op_type[:40]!r} is not registered in this nnplug")
         try:

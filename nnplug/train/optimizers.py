@@ -56,8 +56,9 @@ class Optimizer:
     def _slot(self, var, name, init=0.0):
         key = (var, name)
         if key not in self._slots:
-            value = constant(init, dtype=var.dtype, shape=tuple(var.shape))  # not from var: it may be uninitialised
-            self._slots[key] = Variable(value, trainable=False, name=f"{var.op.name}/{self._name}_{name}")
+            with control_dependencies(None):  # as TF1's init_scope: a slot's initializer waits for nothing
+                value = constant(init, dtype=var.dtype, shape=tuple(var.shape))  # not from var: maybe uninitialised
+                self._slots[key] = Variable(value, trainable=False, name=f"{var.op.name}/{self._name}_{name}")
         return self._slots[key]
 
     def _apply(self, grad, var):
@@ -103,8 +104,9 @@ class AdamOptimizer(Optimizer):
 
     def _beta_powers(self, dtype):
         if self._powers is None:
-            self._powers = (Variable(convert_to_tensor(self._b1, dtype=dtype), trainable=False, name="beta1_power"),
-                            Variable(convert_to_tensor(self._b2, dtype=dtype), trainable=False, name="beta2_power"))
+            with control_dependencies(None):  # as TF1's init_scope (see Optimizer._slot)
+                self._powers = tuple(Variable(convert_to_tensor(b, dtype=dtype), trainable=False, name=n)
+                                     for b, n in ((self._b1, "beta1_power"), (self._b2, "beta2_power")))
         return self._powers
 
     def _apply(self, grad, var):

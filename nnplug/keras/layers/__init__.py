@@ -13,7 +13,11 @@ _IMAGE_LAYERS = (Conv2D, Conv2DTranspose, MaxPooling2D, AveragePooling2D, Global
 Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D  # Keras's aliases
 # -- end convolution block --
 
-LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten) + _IMAGE_LAYERS}
+from .embeddings import Embedding  # noqa: F401
+from .recurrent import GRU, LSTM, Bidirectional, Masking, SimpleRNN, TimeDistributed  # noqa: F401
+
+LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
+                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
 
 
 def deserialize(spec):

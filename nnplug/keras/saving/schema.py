@@ -47,6 +47,23 @@ FIELD_KINDS = {
                             "items": {"type": "integer", "minimum": 0, "maximum": MAX_DIM}},
                   "description": "[[top, bottom], [left, right]] of non-negative ints"},
     "interpolation": {"enum": ["nearest"], "description": "'nearest'"},
+    # -- the recurrent layers' and Embedding's fields (nnplug/keras/layers/recurrent.py, embeddings.py) --
+    "keras_initializer": {"anyOf": [{"enum": sorted(set(_initializers._BY_NAME) | {"orthogonal", "uniform"})},
+                                    {"type": "object", "required": ["class_name", "config"],
+                                     "additionalProperties": False,
+                                     "properties": {"class_name": {"type": "string"}, "config": {"type": "object"},
+                                                    "module": {}, "registered_name": {}}}],
+                          "description": "an initializer name (orthogonal too) or {class_name, config}"},
+    "implementation": {"enum": [1, 2], "description": "1 or 2"},
+    "use_cudnn": {"enum": ["auto", True, False], "description": "'auto', true or false"},
+    "layer": {"type": "object", "required": ["class_name", "config"], "description": "a layer {class_name, config}",
+              "properties": {"class_name": {"enum": sorted(L.LAYER_CLASSES), "description": "a known layer class"},
+                             "config": {"type": "object", "description": "an object"}}},
+    "merge_mode": {"enum": ["concat", "sum", "mul", "ave"], "description": "'concat', 'sum', 'mul' or 'ave'"},
+    "number": {"type": "number", "description": "a number"},
+    "optional_positive_int": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 1, "maximum": MAX_DIM}],
+                              "description": "null or a positive int"},
+    # -- end recurrent layers --
 }
 
 

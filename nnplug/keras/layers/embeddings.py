@@ -1,0 +1,59 @@
+"""Keras's Embedding layer: integer ids [batch, ...] -> rows of an `embeddings` table [input_dim, output_dim].
+
+The model feeds float32 inputs: the ids are cast to int32 (exact below 2**24) and checked against the
+table, so an id outside [0, input_dim) raises an error naming the layer. With mask_zero=True id 0 is
+padding: the recurrent layers after it skip those steps."""
+from ... import dtypes as _dt
+from ...ops import math_ops as M
+from ...ops.array_ops import gather
+from ...ops.embedding_ops import check_indices
+from .base import Layer
+from .recurrent import initializer, serialize_initializer, set_mask
+
+
+class Embedding(Layer):
+    CONFIG_FIELDS = {"input_dim": "positive_int", "output_dim": "positive_int",
+                     "embeddings_initializer": "keras_initializer", "mask_zero": "bool",
+                     "input_length": "optional_positive_int", "embeddings_regularizer": "null",
+                     "embeddings_constraint": "null", "activity_regularizer": "null"}
+    CONFIG_REQUIRED = ("input_dim", "output_dim")
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, input_length=None,
+                 embeddings_regularizer=None, embeddings_constraint=None, activity_regularizer=None, **kwargs):
+        if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            kwargs["input_shape"] = (int(input_length),)
+        super().__init__(**kwargs)
+        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+                raise ValueError(f"Embedding layer '{self.name}' needs a positive int {what}, got {v!r:.40}")
+        for what, v in (("embeddings_regularizer", embeddings_regularizer), ("activity_regularizer",
+                        activity_regularizer), ("embeddings_constraint", embeddings_constraint)):
+            if v is not None:
+                raise NotImplementedError(f"Embedding layer '{self.name}': {what} is not supported; leave it None")
+        self.input_dim, self.output_dim = input_dim, output_dim
+        self.embeddings_initializer = initializer(embeddings_initializer)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+
+    def weight_specs(self, input_shape):
+        return [("embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer, True)]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def call(self, x, training=False):
+        ids = x if x.dtype.is_integer else M.cast(x, _dt.int32)
+        out = gather(self.weights[0], check_indices(ids, self.input_dim, f"Embedding layer '{self.name}'"))
+        return set_mask(out, M.not_equal(ids, 0) if self.mask_zero else None)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+                "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
+                "mask_zero": self.mask_zero, "input_length": self.input_length}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if "embeddings_initializer" in config:
+            config["embeddings_initializer"] = initializer(config["embeddings_initializer"])
+        return cls(**config)

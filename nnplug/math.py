@@ -1,0 +1,18 @@
+"""`nnplug.math`: TF1.13+'s `tf.math` names for the math functions nnplug has (aliases, no new ops)."""
+from .ops.clip_ops import l2_normalize  # noqa: F401
+from .ops.elementwise import (  # noqa: F401,A004
+    abs, acos, add, asin, atan, atan2, ceil, cos, cosh, equal, erf, exp, expm1, floor, floormod, greater,
+    greater_equal, is_finite, is_inf, is_nan, less, less_equal, log, log1p, logical_and, logical_not, logical_or,
+    logical_xor, maximum, minimum, mod, multiply, negative, not_equal, pow, reciprocal, round, rsqrt, sigmoid, sign,
+    sin, sinh, softplus, softsign, sqrt, square, squared_difference, subtract, tan, tanh, truncatediv,
+)
+from .ops.math_extra_ops import (  # noqa: F401
+    bincount, cumprod, cumsum, log_sigmoid, reduce_logsumexp, scalar_mul, segment_sum, unsorted_segment_sum,
+    zero_fraction,
+)
+from .ops.math_ops import (  # noqa: F401
+    add_n, argmax, argmin, divide, floordiv, reduce_all, reduce_any, reduce_max, reduce_mean, reduce_min,
+    reduce_prod, reduce_sum, truediv,
+)
+from .ops.sort_ops import in_top_k, top_k  # noqa: F401
+from .ops.stats_ops import count_nonzero  # noqa: F401

@@ -1,0 +1,290 @@
+"""TF1's RNN drivers: `static_rnn`, `dynamic_rnn`, their bidirectional forms and contrib's stacked one.
+
+Every driver unrolls the recurrence over the time steps when the graph is built: `dynamic_rnn` needs the
+number of steps known then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`), since
+gradients through `tf.while_loop` are not available. The semantics and variable names are TF1's: the
+variables live under `rnn/` (or the scope given), and with a per-example `sequence_length` each example's
+outputs are zero past its length and its state stays at its last valid step. A backward direction runs the
+steps from last to first with that same rule, which is TF1's reversal of each example's valid part.
+
+Also here: `sequence_mask` and `reverse_sequence` (a composite op, `ReverseSequence`: one Gather of rows,
+and its own gradient, since reversing is its own inverse).
+"""
+import numpy as np
+
+from .. import dtypes as _dt
+from ..graph import convert_to_tensor, make, name_scope
+from ..shapes import ShapeError, fmt, normalize_axis
+from ..variables import variable_scope
+from . import embedding_ops  # noqa: F401 - registers CheckIndices, which ReverseSequence emits
+from . import math_ops as M
+from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
+from .registry import register
+from .sequence_ops import range as _range
+from .rnn_cell import check_state, describe, flatten, is_nested, map_structure, pack_sequence_as, unpack
+
+
+def _check_cell(cell, what):
+    if not hasattr(cell, "state_size") or not hasattr(cell, "output_size") or not callable(cell):
+        raise TypeError(f"{what}: cell must be an RNN cell (such as tf.nn.rnn_cell.BasicLSTMCell), got {cell!r:.60}")
+
+
+def _tensors(structure, what):
+    flat = [convert_to_tensor(x) for x in flatten(structure)]
+    if not flat:
+        raise ValueError(f"{what}: the inputs are empty")
+    for x in flat:
+        if not x.dtype.is_floating:
+            raise TypeError(f"{what}: input {describe(x)} is {x.dtype.name}; RNN inputs must be floating-point "
+                            f"(one-hot or embed integer ids first)")
+    return flat
+
+
+def _batch_size(x, axis):
+    """The batch size, static when the shape knows it, else a scalar int32 tensor."""
+    return x.shape[axis] if x.shape[axis] is not None else shape(x)[axis]
+
+
+def _initial_state(cell, initial_state, dtype, batch_size, what):
+    if initial_state is not None:
+        check_state(what, initial_state, cell.state_size)
+        return initial_state
+    if dtype is None:
+        raise ValueError(f"{what}: without an initial_state, give the state's dtype (dtype=tf.float32)")
+    return cell.zero_state(batch_size, _dt.as_dtype(dtype))
+
+
+def _sequence_length(sequence_length, what):
+    if sequence_length is None:
+        return None
+    lengths = convert_to_tensor(sequence_length)
+    if not lengths.dtype.is_integer:
+        raise TypeError(f"{what}: sequence_length must hold integers, got {describe(lengths)} of dtype "
+                        f"{lengths.dtype.name}")
+    if not lengths.shape.unknown_rank and len(lengths.shape) != 1:
+        raise ValueError(f"{what}: sequence_length must be a vector [batch_size], got {describe(lengths)}")
+    return lengths if lengths.dtype == _dt.int32 else M.cast(lengths, _dt.int32, name="sequence_length")
+
+
+def _keep_valid(valid, new, old):
+    """new where the step is within the example's length, else old (valid: [batch] bool)."""
+    rank = len(new.shape)
+    mask = reshape(valid, [-1] + [1] * (rank - 1)) if rank > 1 else valid
+    return M.where(mask, new, old)
+
+
+def _unroll(cell, step_inputs, state, lengths, reverse=False):
+    """Run `cell` over the list of per-step inputs; returns (outputs per step, final state)."""
+    outputs = [None] * len(step_inputs)
+    order = range(len(step_inputs) - 1, -1, -1) if reverse else range(len(step_inputs))
+    for t in order:
+        output, new_state = cell(step_inputs[t], state)
+        if lengths is not None:
+            with name_scope("mask"):
+                valid = M.greater(lengths, t)
+                output = map_structure(lambda o: _keep_valid(valid, o, M.zeros_like(o)), output)
+                new_state = map_structure(lambda n, s: _keep_valid(valid, n, convert_to_tensor(s)), new_state, state)
+        outputs[t], state = output, new_state
+    return outputs, state
+
+
+def _steps(flat, inputs, time_major, what):
+    """Per-step input structures from [batch, time, ...] (or time-major) tensors of a known number of steps."""
+    axis = 0 if time_major else 1
+    counts = set()
+    for x in flat:
+        if x.shape.unknown_rank or len(x.shape) < 3:
+            raise ShapeError(f"{what}: input {describe(x)} must have rank >= 3: "
+                             f"[{'time, batch' if time_major else 'batch, time'}, depth]")
+        if x.shape[axis] is None:
+            raise ShapeError(
+                f"{what}: the number of time steps of input {describe(x)} (axis {axis}) is not known when the graph "
+                f"is built. nnplug unrolls the recurrence over the time steps (gradients through tf.while_loop are "
+                f"not available yet), so give the input a fixed number of steps, e.g. tf.placeholder(tf.int32, "
+                f"(batch_size, num_steps)); for sequences of different lengths, pad them to one length and pass "
+                f"sequence_length")
+        counts.add(x.shape[axis])
+    if len(counts) > 1:
+        raise ShapeError(f"{what}: the inputs have different numbers of time steps: "
+                         + ", ".join(describe(x) for x in flat))
+    counts.pop()
+    per_input = [unpack(x, axis) for x in flat]
+    return [pack_sequence_as(inputs, list(step)) for step in zip(*per_input)], axis
+
+
+def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, reverse, what):
+    _check_cell(cell, what)
+    flat = _tensors(inputs, what)
+    with variable_scope(scope or "rnn"):
+        steps, time_axis = _steps(flat, inputs, time_major, what)
+        state = _initial_state(cell, initial_state, dtype, _batch_size(flat[0], 1 - time_axis), what)
+        lengths = _sequence_length(sequence_length, what)
+        outputs, state = _unroll(cell, steps, state, lengths, reverse)
+        stacked = map_structure(lambda *per_step: stack(per_step, axis=time_axis), *outputs)
+    return stacked, state
+
+
+def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None, parallel_iterations=None,
+                swap_memory=False, time_major=False, scope=None):
+    """(outputs [batch, time, output_size] (time-major: [time, batch, ...]), final state). With
+    sequence_length, outputs past each example's length are zero and its state is the one at its last step."""
+    return _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, False, "dynamic_rnn")
+
+
+def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
+    """(a list of outputs, one per step, final state) for a list of [batch, depth] inputs."""
+    what = "static_rnn"
+    _check_cell(cell, what)
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"{what}: inputs must be a non-empty list of [batch, depth] tensors, one per step")
+    steps = [map_structure(convert_to_tensor, x) for x in inputs]
+    first = _tensors(steps[0], what)[0]
+    with variable_scope(scope or "rnn"):
+        state = _initial_state(cell, initial_state, dtype, _batch_size(first, 0), what)
+        outputs, state = _unroll(cell, steps, state, _sequence_length(sequence_length, what))
+    return outputs, state
+
+
+def _bidirectional(run, cell_fw, cell_bw, scope, what):
+    _check_cell(cell_fw, f"{what} (cell_fw)")
+    _check_cell(cell_bw, f"{what} (cell_bw)")
+    with variable_scope(scope or "bidirectional_rnn"):
+        with variable_scope("fw") as fw_scope:
+            fw = run(cell_fw, fw_scope, False)
+        with variable_scope("bw") as bw_scope:
+            bw = run(cell_bw, bw_scope, True)
+    return fw, bw
+
+
+def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
+                              initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
+                              time_major=False, scope=None):
+    """((outputs_fw, outputs_bw), (state_fw, state_bw)); outputs_bw[:, t] is the backward pass at step t."""
+    what = "bidirectional_dynamic_rnn"
+    init = {False: initial_state_fw, True: initial_state_bw}
+    (out_fw, st_fw), (out_bw, st_bw) = _bidirectional(
+        lambda cell, vs, reverse: _dynamic(cell, inputs, sequence_length, init[reverse], dtype, time_major, vs,
+                                           reverse, what), cell_fw, cell_bw, scope, what)
+    return (out_fw, out_bw), (st_fw, st_bw)
+
+
+def static_bidirectional_rnn(cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
+                             sequence_length=None, scope=None):
+    """(outputs: per step concat([fw, bw], 1), state_fw, state_bw)."""
+    what = "static_bidirectional_rnn"
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise TypeError(f"{what}: inputs must be a non-empty list of [batch, depth] tensors, one per step")
+    if any(is_nested(x) for x in inputs):
+        raise TypeError(f"{what}: each step's input must be one tensor")
+    steps = [convert_to_tensor(x) for x in inputs]
+    lengths = _sequence_length(sequence_length, what)
+    init = {False: initial_state_fw, True: initial_state_bw}
+
+    def run(cell, vs, reverse):
+        with variable_scope(vs):
+            state = _initial_state(cell, init[reverse], dtype, _batch_size(steps[0], 0), what)
+            return _unroll(cell, steps, state, lengths, reverse)
+    (out_fw, st_fw), (out_bw, st_bw) = _bidirectional(run, cell_fw, cell_bw, scope, what)
+    return [concat([f, b], 1) for f, b in zip(out_fw, out_bw)], st_fw, st_bw
+
+
+def stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
+                                    dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
+                                    scope=None, swap_memory=False):
+    """contrib's stacked bidirectional RNN: layer i reads concat(fw, bw) of layer i-1 (`cell_<i>/` scopes);
+    returns (outputs, final fw states, final bw states)."""
+    what = "stack_bidirectional_dynamic_rnn"
+    cells_fw, cells_bw = list(cells_fw or []), list(cells_bw or [])
+    if not cells_fw or len(cells_fw) != len(cells_bw):
+        raise ValueError(f"{what}: cells_fw and cells_bw must be non-empty lists of the same length, got "
+                         f"{len(cells_fw)} and {len(cells_bw)}")
+    for given, name in ((initial_states_fw, "initial_states_fw"), (initial_states_bw, "initial_states_bw")):
+        if given is not None and len(given) != len(cells_fw):
+            raise ValueError(f"{what}: {name} has {len(given)} states for {len(cells_fw)} layers")
+    states_fw, states_bw, layer = [], [], inputs
+    with variable_scope(scope or "stack_bidirectional_rnn"):
+        for i, (fw, bw) in enumerate(zip(cells_fw, cells_bw)):
+            with variable_scope(f"cell_{i}"):
+                (o_fw, o_bw), (s_fw, s_bw) = bidirectional_dynamic_rnn(
+                    fw, bw, layer, sequence_length, initial_states_fw[i] if initial_states_fw else None,
+                    initial_states_bw[i] if initial_states_bw else None, dtype, time_major=time_major)
+            layer = concat([o_fw, o_bw], 2)
+            states_fw.append(s_fw)
+            states_bw.append(s_bw)
+    return layer, tuple(states_fw), tuple(states_bw)
+
+
+
+# -- sequences of different lengths ------------------------------------------------------------------------
+def sequence_mask(lengths, maxlen=None, dtype=_dt.bool_, name=None):
+    """mask[..., j] = j < lengths[...]: one row of maxlen entries per length (maxlen defaults to the
+    largest length, which must then be known when the plan is compiled: from constants or shapes)."""
+    with name_scope(name, "SequenceMask"):
+        lengths = convert_to_tensor(lengths)
+        if not lengths.dtype.is_integer:
+            raise TypeError(f"sequence_mask: lengths must be integers, got {describe(lengths)} of dtype "
+                            f"{lengths.dtype.name}")
+        if maxlen is None:
+            maxlen = M.reduce_max(lengths)
+        elif isinstance(maxlen, int) and maxlen < 0:
+            raise ValueError(f"sequence_mask: maxlen must be >= 0, got {maxlen}")
+        mask = M.less(_range(0, maxlen, 1, dtype=lengths.dtype), expand_dims(lengths, -1))
+        return mask if _dt.as_dtype(dtype) == _dt.bool_ else M.cast(mask, dtype)
+
+
+def _reverse_sequence_rule(shapes, dtypes, attrs):
+    x, lengths = shapes
+    if len(x) < 2:
+        raise ShapeError(f"reverse_sequence needs an input of rank >= 2 ([batch, time, ...]), got {fmt(x)}")
+    if len(lengths) != 1 or (lengths[0] is not None and x[0] is not None and lengths[0] != x[0]):
+        raise ShapeError(f"seq_lengths must be a vector with one length per batch entry ({x[0]}), got {fmt(lengths)}")
+    if not dtypes[1].is_integer:
+        raise ShapeError(f"seq_lengths must be integers, got {dtypes[1].name}")
+    return [(x, dtypes[0])]
+
+
+def _expand_reverse_sequence(b, ins, attrs):
+    """out[i, t] = x[i, lengths[i] - 1 - t] for t < lengths[i], else x[i, t]: one Gather of flat rows."""
+    x, lengths = ins
+    batch, steps, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    name = b.current.name if b.current is not None else "ReverseSequence"
+    lengths = b.emit("CheckIndices", [lengths], {"limit": steps + 1,
+                                                 "what": f"reverse_sequence '{name}': seq_lengths"})
+    col = b.emit("Reshape", [lengths], {"shape": (batch, 1)})
+    t = b.constant(np.arange(steps).reshape(1, steps), lengths.dtype)
+    reversed_t = b.emit("Sub", [b.emit("Sub", [col, b.scalar(1, col)]), t])
+    index = b.emit("Select", [b.emit("Less", [t, col]), reversed_t, t])
+    rows = b.emit("Add", [index, b.constant((np.arange(batch) * steps).reshape(batch, 1), lengths.dtype)])
+    flat = b.emit("Reshape", [x], {"shape": (batch * steps,) + rest})
+    return [b.emit("Gather", [flat, rows], {"axis": 0})]
+
+
+# a permutation that is its own inverse: its gradient is the same reversal of the incoming gradient
+register("ReverseSequence", _reverse_sequence_rule,
+         grad=lambda op, g: [make("ReverseSequence", [g, op.inputs[1]]), None], expand=_expand_reverse_sequence)
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
+                     batch_dim=None):
+    """Reverse the first seq_lengths[i] entries along seq_axis of each slice i along batch_axis (the rest
+    stay where they are); a length above the axis's size raises InvalidArgumentError."""
+    x = convert_to_tensor(input)
+    seq_axis = seq_axis if seq_axis is not None else seq_dim
+    batch_axis = batch_axis if batch_axis is not None else (batch_dim if batch_dim is not None else 0)
+    if seq_axis is None:
+        raise ValueError("reverse_sequence needs seq_axis (the time axis)")
+    if x.shape.unknown_rank:
+        raise ShapeError(f"reverse_sequence: the rank of {describe(x)} must be known")
+    rank = len(x.shape)
+    seq_axis, batch_axis = (normalize_axis(int(a), rank)[0] for a in (seq_axis, batch_axis))
+    if seq_axis == batch_axis:
+        raise ValueError(f"reverse_sequence: seq_axis and batch_axis are both {seq_axis}")
+    with name_scope(name, "ReverseSequence"):
+        lengths = convert_to_tensor(seq_lengths)
+        if not lengths.dtype.is_integer:
+            raise TypeError(f"reverse_sequence: seq_lengths must be integers, got {describe(lengths)}")
+        perm = [batch_axis, seq_axis] + [a for a in range(rank) if a not in (batch_axis, seq_axis)]
+        moved = perm != list(range(rank))
+        canon = transpose(x, perm) if moved else x
+        out = make("ReverseSequence", [canon, lengths])
+        return transpose(out, tuple(int(i) for i in np.argsort(perm))) if moved else out

@@ -1,0 +1,6 @@
+"""`nnplug.random`: TF1.13+'s `tf.random` names for the random ops (aliases, seeded as the others)."""
+from .ops.math_extra_ops import random_shuffle as shuffle  # noqa: F401
+from .ops.random_ops import (  # noqa: F401
+    random_normal as normal, random_uniform as uniform, set_random_seed, set_random_seed as set_seed,
+    truncated_normal,
+)

@@ -1,0 +1,99 @@
+"""Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, embedding_ops.py):
+the composites `ReverseSequence`, `SplitV` and `Unpack` (every backend runs their expansions or fused
+kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a NumPy reference written here."""
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug.errors import InvalidArgumentError
+from nnplug.graph import make
+from nnplug.ops.rnn_cell import Orthogonal, split_v, unpack
+from nnplug.testing import assert_close, check_gradient, run
+from nnplug.testing.cases import covers, data
+
+covers("ReverseSequence", "CheckIndices", "SplitV", "Unpack", "Orthonormalize")
+covers("ReverseSequence", "SplitV", "Unpack", grad=True)
+
+
+def np_reverse_sequence(x, lengths):
+    """Reference: each row's first lengths[i] steps reversed, the rest in place (batch axis 0, time axis 1)."""
+    out = np.array(x, copy=True)
+    for i, n in enumerate(lengths):
+        out[i, :n] = x[i, :n][::-1]
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("shape", [(3, 5), (3, 4, 2)])
+def test_reverse_sequence(backend, dtype, shape):
+    x = data(shape, dtype)
+    lengths = np.array([0, 4, 2], np.int32)
+    got = run(lambda v, n: make("ReverseSequence", [v, n]), [x, lengths], backend)
+    assert_close(got, np_reverse_sequence(x, lengths), dtype)
+
+
+def test_reverse_sequence_length_past_the_axis_is_refused(backend):
+    with pytest.raises(InvalidArgumentError, match=r"seq_lengths.*indices\[1\] = 6 is not in \[0, 6\)"):
+        run(lambda v, n: make("ReverseSequence", [v, n]), [data((2, 5), "float32"), np.array([1, 6], np.int32)],
+            backend)
+
+
+def test_reverse_sequence_gradient(backend):
+    check_gradient(lambda v, n: make("ReverseSequence", [v, n]),
+                   [data((3, 4, 2), np.float64), np.array([4, 1, 3], np.int32)], backend)
+
+
+@pytest.mark.parametrize("itype", ["int32", "int64"])
+def test_check_indices_passes_ids_in_range(backend, itype):
+    ids = np.array([[0, 4], [2, 3]], itype)
+    assert_close(run(lambda i: make("CheckIndices", [i], {"limit": 5, "what": "lookup"}), [ids], backend), ids)
+
+
+@pytest.mark.parametrize("bad,where", [(5, "1,0"), (-1, "1,0")])
+def test_check_indices_names_the_first_bad_id(backend, bad, where):
+    ids = np.array([[0, 4], [bad, 9]], np.int32)
+    with pytest.raises(InvalidArgumentError, match=rf"lookup: indices\[{where}\] = {bad} is not in \[0, 5\)"):
+        run(lambda i: make("CheckIndices", [i], {"limit": 5, "what": "lookup"}), [ids], backend)
+
+
+def test_embedding_lookup_rows_and_gradient(backend):
+    params, ids = data((6, 3), np.float64), np.array([[5, 0], [2, 2]], np.int32)
+    assert_close(run(tf.nn.embedding_lookup, [params, ids], backend), params[ids])
+    check_gradient(tf.nn.embedding_lookup, [params, ids], backend)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("axis,sizes", [(1, 4), (1, [2, 5, 1]), (0, [3, 0])])
+def test_split_v(backend, dtype, axis, sizes):
+    x = data((3, 8), dtype)
+    got = run(lambda v: split_v(v, sizes, axis), [x], backend)
+    cuts = np.cumsum([x.shape[axis] // sizes] * sizes if isinstance(sizes, int) else sizes)[:-1]
+    for g, want in zip(got, np.split(x, cuts, axis)):
+        assert_close(g, want, dtype)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_unpack(backend, axis):
+    x = data((2, 3, 4), "float32")
+    got = run(lambda v: unpack(v, axis), [x], backend)
+    assert len(got) == x.shape[axis]
+    for i, g in enumerate(got):
+        assert_close(g, np.take(x, i, axis), "float32")
+
+
+def test_split_v_and_unpack_gradients_with_unused_parts(backend):
+    """The gradient is one Concat of the parts' gradients; a part nobody reads gets zeros."""
+    check_gradient(lambda v: split_v(v, [1, 3], 1)[1] * 2.0, [data((2, 4), np.float64)], backend)
+    check_gradient(lambda v: tf.stack(unpack(v, 1)[::-2], 0), [data((2, 5, 3), np.float64)], backend)
+
+
+def test_orthonormalize_makes_orthonormal_columns(backend):
+    with tf.Graph().as_default():
+        w = Orthogonal(gain=1.5)((6, 4))
+        with tf.Session(backend=backend) as sess:
+            got = np.asarray(sess.run(w), np.float64)
+    assert got.shape == (6, 4)
+    np.testing.assert_allclose(got.T @ got, 2.25 * np.eye(4), atol=1e-5)
+
+
+__all__ = [n for n in dir() if n.startswith("test_")]

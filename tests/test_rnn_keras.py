@@ -1,0 +1,236 @@
+"""Keras's recurrent layers (SimpleRNN, LSTM, GRU, Bidirectional, TimeDistributed, Masking, Embedding) against
+float64 NumPy versions written from Keras's definitions, and files laid out as tf.keras 2 writes them."""
+import json
+
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug import keras
+from nnplug.errors import InvalidArgumentError
+
+h5py = pytest.importorskip("h5py")
+L = keras.layers
+
+
+def sig(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# -- Keras's cells in float64 NumPy -----------------------------------------------------------------------
+def np_simple(x_t, states, w, units):
+    k, r, b = w
+    h = np.tanh(x_t @ k + b + states[0] @ r)
+    return h, [h]
+
+
+def np_lstm(x_t, states, w, units):
+    k, r, b = w
+    i, f, c, o = np.split(x_t @ k + states[0] @ r + b, 4, axis=1)
+    c = sig(f) * states[1] + sig(i) * np.tanh(c)
+    h = sig(o) * np.tanh(c)
+    return h, [h, c]
+
+
+def np_gru(x_t, states, w, units, reset_after=True):
+    k, r, b = w
+    h = states[0]
+    b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
+    x_z, x_r, x_h = np.split(x_t @ k + b_in, 3, axis=1)
+    if reset_after:
+        r_z, r_r, r_h = np.split(h @ r + b_rec, 3, axis=1)
+        z, rr = sig(x_z + r_z), sig(x_r + r_r)
+        cand = np.tanh(x_h + rr * r_h)
+    else:
+        r_z, r_r = np.split(h @ r[:, :2 * units], 2, axis=1)
+        z, rr = sig(x_z + r_z), sig(x_r + r_r)
+        cand = np.tanh(x_h + (rr * h) @ r[:, 2 * units:])
+    h = z * h + (1 - z) * cand
+    return h, [h]
+
+
+def np_run(step, x, w, units, n_states, mask=None, backwards=False, sequences=False):
+    """Keras's loop: a masked step keeps the states and repeats the previous output."""
+    states = [np.zeros((x.shape[0], units))] * n_states
+    out, outs = np.zeros((x.shape[0], units)), []
+    for t in (range(x.shape[1] - 1, -1, -1) if backwards else range(x.shape[1])):
+        new_out, new_states = step(x[:, t], states, w, units)
+        if mask is not None:
+            keep = mask[:, t:t + 1]
+            new_out = np.where(keep, new_out, out)
+            new_states = [np.where(keep, n, s) for n, s in zip(new_states, states)]
+        out, states = new_out, new_states
+        outs.append(out)
+    return (np.stack(outs, 1) if sequences else out), states
+
+
+RECURRENT = {  # layer: (Keras class, NumPy step, states, weight shapes for 3 features and 4 units)
+    "SimpleRNN": (L.SimpleRNN, np_simple, 1, [(3, 4), (4, 4), (4,)]),
+    "LSTM": (L.LSTM, np_lstm, 2, [(3, 16), (4, 16), (16,)]),
+    "GRU": (L.GRU, np_gru, 1, [(3, 12), (4, 12), (2, 12)]),
+}
+
+
+def _random_weights(shapes, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-0.6, 0.6, s).astype(np.float32) for s in shapes]
+
+
+@pytest.mark.parametrize("sequences", [False, True])
+@pytest.mark.parametrize("backwards", [False, True])
+@pytest.mark.parametrize("kind", sorted(RECURRENT))
+def test_recurrent_layer_matches_numpy(kind, backwards, sequences):
+    cls, step, n_states, shapes = RECURRENT[kind]
+    x = np.random.default_rng(1).standard_normal((5, 6, 3)).astype(np.float32)
+    model = keras.Sequential([cls(4, input_shape=(6, 3), return_sequences=sequences, go_backwards=backwards)])
+    assert [tuple(w.shape) for w in model.get_weights()] == shapes
+    weights = _random_weights(shapes, 2)
+    model.set_weights(weights)
+    want, _ = np_run(step, x.astype(np.float64), [w.astype(np.float64) for w in weights], 4, n_states,
+                     backwards=backwards, sequences=sequences)
+    np.testing.assert_allclose(model.predict(x), want, rtol=2e-5, atol=2e-6)
+
+
+def test_gru_without_reset_after_and_initial_weights():
+    x = np.random.default_rng(3).standard_normal((4, 5, 3)).astype(np.float32)
+    model = keras.Sequential([L.GRU(4, input_shape=(5, 3), reset_after=False)])
+    weights = _random_weights([(3, 12), (4, 12), (12,)], 4)
+    model.set_weights(weights)
+    want, _ = np_run(lambda *a: np_gru(*a, reset_after=False), x.astype(np.float64),
+                     [w.astype(np.float64) for w in weights], 4, 1)
+    np.testing.assert_allclose(model.predict(x), want, rtol=2e-5, atol=2e-6)
+    lstm = keras.Sequential([L.LSTM(3, input_shape=(5, 3))])
+    kernel, recurrent, bias = lstm.get_weights()
+    np.testing.assert_array_equal(bias, [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0])  # unit_forget_bias
+    np.testing.assert_allclose(recurrent.T @ recurrent if recurrent.shape[0] >= recurrent.shape[1]
+                               else recurrent @ recurrent.T, np.eye(3), atol=1e-5)  # orthogonal
+
+
+def test_return_state_and_initial_state_on_tensors():
+    layer = L.LSTM(4, return_sequences=True, return_state=True)
+    x = np.random.default_rng(5).standard_normal((2, 6, 3)).astype(np.float32)
+    with tf.Graph().as_default():
+        xt = tf.placeholder(tf.float32, (2, 6, 3))
+        seq, h, c = layer(xt)
+        seq2, h2, c2 = layer(xt[:, 3:], initial_state=[layer(xt[:, :3])[1], layer(xt[:, :3])[2]])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            whole, last_h, later = sess.run([seq, h, seq2], {xt: x})
+            weights = [w.astype(np.float64) for w in sess.run(layer.weights)]
+    want, states = np_run(np_lstm, x.astype(np.float64), weights, 4, 2, sequences=True)
+    np.testing.assert_allclose(whole, want, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(last_h, states[0], rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(later, whole[:, 3:], rtol=2e-5, atol=2e-6)
+    with pytest.raises(NotImplementedError, match="return_state.*called on tensors"):
+        L.LSTM(2, return_state=True)(keras.Input(shape=(3, 2)))
+
+
+def test_masking_skips_steps_and_bidirectional_merges_in_time_order():
+    x = np.random.default_rng(6).standard_normal((3, 5, 3)).astype(np.float32)
+    x[0, 3:] = 0.0  # padding after 3 steps
+    x[2, 1] = 0.0  # a masked step inside
+    mask = np.any(x != 0.0, axis=-1)
+    model = keras.Sequential([L.Masking(input_shape=(5, 3)), L.Bidirectional(L.GRU(4, return_sequences=True),
+                                                                             merge_mode="sum")])
+    weights = _random_weights([(3, 12), (4, 12), (2, 12)] * 2, 7)
+    model.set_weights(weights)
+    w64 = [w.astype(np.float64) for w in weights]
+    fw, _ = np_run(np_gru, x.astype(np.float64), w64[:3], 4, 1, mask=mask, sequences=True)
+    bw, _ = np_run(np_gru, x.astype(np.float64), w64[3:], 4, 1, mask=mask, backwards=True, sequences=True)
+    np.testing.assert_allclose(model.predict(x), fw + bw[:, ::-1], rtol=2e-5, atol=2e-6)
+
+
+def test_embedding_mask_zero_time_distributed_dense_and_training():
+    rng = np.random.default_rng(8)
+    ids = rng.integers(1, 20, (64, 6)).astype(np.float32)
+    ids[:, 4:] = 0  # padding
+    labels = (ids[:, 0] > 10).astype(np.int32)
+    model = keras.Sequential([L.Embedding(20, 8, mask_zero=True, input_length=6), L.LSTM(8, return_sequences=True),
+                              L.TimeDistributed(L.Dense(2)), L.Flatten(), L.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert model.output_shape == (None, 2) and model.layers[2].compute_output_shape((None, 6, 8)) == (None, 6, 2)
+    hist = model.fit(ids, labels, epochs=15, batch_size=16, verbose=0)
+    assert hist.history["accuracy"][-1] > 0.9, hist.history
+    with pytest.raises(InvalidArgumentError, match=r"Embedding layer 'embedding_\d+': indices\[0,1\] = 20 is not in"):
+        model.predict(np.array([[1, 20, 0, 0, 0, 0]], np.float32))
+
+
+# -- a file as tf.keras 2 writes it ------------------------------------------------------------------------
+def _cfg(name, **extra):
+    return {"name": name, "trainable": True, "dtype": "float32", **extra}
+
+
+def _recurrent_cfg(name, units, **extra):
+    return _cfg(name, return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
+                time_major=False, units=units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                kernel_initializer={"class_name": "GlorotUniform", "config": {"seed": None}},
+                recurrent_initializer={"class_name": "Orthogonal", "config": {"gain": 1.0, "seed": None}},
+                bias_initializer={"class_name": "Zeros", "config": {}}, kernel_regularizer=None,
+                recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
+                recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
+                implementation=2, **extra)
+
+
+def _write_tf_keras2(path, layers, weights_by_layer):
+    with h5py.File(path, "w") as f:
+        f.attrs["backend"], f.attrs["keras_version"] = "tensorflow", "2.11.0"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"name": "sequential",
+                                                                                     "layers": layers}})
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [name.encode() for name in weights_by_layer]
+        for name, named in weights_by_layer.items():
+            lg = g.create_group(name)
+            lg.attrs["weight_names"] = [n.encode() for n, _ in named]
+            for n, value in named:
+                lg.create_dataset(n, data=value)
+
+
+def test_a_tf_keras_2_h5_file_with_embedding_bidirectional_gru_and_lstm_loads(tmp_path):
+    rng = np.random.default_rng(9)
+    emb = rng.uniform(-1, 1, (10, 3)).astype(np.float32)
+    gru = _random_weights([(3, 6), (2, 6), (2, 6)] * 2, 10)
+    lstm = _random_weights([(4, 12), (3, 12), (12,)], 11)
+    layers = [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 5], "dtype": "float32", "sparse": False,
+                                                "ragged": False, "name": "embedding_input"}},
+        {"class_name": "Embedding", "config": _cfg(
+            "embedding", batch_input_shape=[None, 5], input_dim=10, output_dim=3, embeddings_initializer={
+                "class_name": "RandomUniform", "config": {"minval": -0.05, "maxval": 0.05, "seed": None}},
+            embeddings_regularizer=None, activity_regularizer=None, embeddings_constraint=None, mask_zero=True,
+            input_length=5)},
+        {"class_name": "Bidirectional", "config": _cfg("bidirectional", merge_mode="concat", layer={
+            "class_name": "GRU", "config": _recurrent_cfg("gru", 2, reset_after=True) | {"return_sequences": True}})},
+        {"class_name": "LSTM", "config": _recurrent_cfg("lstm", 3, unit_forget_bias=True)},
+    ]
+    gru_names = [f"bidirectional/{d}_gru/gru_cell/{w}:0" for d in ("forward", "backward")
+                 for w in ("kernel", "recurrent_kernel", "bias")]
+    _write_tf_keras2(tmp_path / "m.h5", layers, {
+        "embedding": [("embedding/embeddings:0", emb)], "bidirectional": list(zip(gru_names, gru)),
+        "lstm": [(f"lstm/lstm_cell/{w}:0", v) for w, v in zip(("kernel", "recurrent_kernel", "bias"), lstm)]})
+    model = keras.models.load_model(tmp_path / "m.h5", compile=False)
+    assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "Bidirectional", "LSTM"]
+    ids = rng.integers(1, 10, (4, 5))
+    ids[1, 2:] = 0
+    mask = ids != 0
+    x = emb[ids].astype(np.float64)
+    w = [a.astype(np.float64) for a in gru]
+    fw, _ = np_run(np_gru, x, w[:3], 2, 1, mask=mask, sequences=True)
+    bw, _ = np_run(np_gru, x, w[3:], 2, 1, mask=mask, backwards=True, sequences=True)
+    want, _ = np_run(np_lstm, np.concatenate([fw, bw[:, ::-1]], -1), [a.astype(np.float64) for a in lstm], 3, 2,
+                     mask=mask)
+    np.testing.assert_allclose(model.predict(ids.astype(np.float32)), want, rtol=2e-5, atol=2e-6)
+    # and it writes the same layout back, which loads to the same predictions
+    model.save(tmp_path / "again.h5")
+    with h5py.File(tmp_path / "again.h5", "r") as f:
+        assert f["model_weights/lstm"].attrs["weight_names"].tolist()[1] == b"lstm/lstm_cell/recurrent_kernel:0"
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "again.h5").predict(ids.astype(np.float32)),
+                                  model.predict(ids.astype(np.float32)))
+
+
+def test_bad_configs_and_arguments_are_named():
+    with pytest.raises(NotImplementedError, match="stateful=True is not supported"):
+        L.LSTM(3, stateful=True)
+    with pytest.raises(ValueError, match="merge_mode must be one of"):
+        L.Bidirectional(L.LSTM(3), merge_mode="max")
+    with pytest.raises(ValueError, match=r"needs inputs \[batch, time steps, features\].*\(None, None, 3\)"):
+        keras.Sequential([L.LSTM(3, input_shape=(None, 3))]).predict(np.zeros((1, 4, 3), np.float32))
