@@ -26,10 +26,10 @@ STEPS = FEATURES = 28  # an image's 28 rows of 28 pixels
 
 def load(data_dir, kind, rows=None):
     """Images as [n, 28 steps, 28 pixels] float32 in [0, 1], and their labels."""
-    x, y = mnist.load_mnist(data_dir, kind=kind)
+    x, y = mnist.load_mnist(data_dir, kind=kind)  # pixels scaled to [-1, 1], as the chapter has them
     if rows is not None:
         x, y = x[:rows], y[:rows]
-    return (x.reshape(-1, STEPS, FEATURES) / 255.0).astype(np.float32), y.astype(np.int32)
+    return ((x.reshape(-1, STEPS, FEATURES) + 1.0) / 2.0).astype(np.float32), y.astype(np.int32)
 
 
 def build_model(units, learning_rate):

@@ -341,3 +341,34 @@ def test_embedding_lookup_over_shards():
     np.testing.assert_array_equal(mod, table[ids])
     np.testing.assert_array_equal(div, table[ids])
     np.testing.assert_allclose(np.linalg.norm(clipped, axis=1), 1.0, rtol=1e-6)
+
+
+def test_plain_lstm_layers_run_fused_and_match_the_cell_by_cell_unroll():
+    """dynamic_rnn runs plain LSTM layers as LSTMSequence ops; static_rnn unrolls the same cells step by
+    step: outputs, states and gradients agree, forwards and (bidirectional) backwards, time-major too."""
+    rng = np.random.default_rng(7)
+    xs = rng.standard_normal((3, 5, 2))
+    with tf.Graph().as_default() as g:
+        cell = rnn_cell.MultiRNNCell([rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4, forget_bias=0.3)),
+                                      rnn_cell.LSTMCell(3)])
+        bw = rnn_cell.BasicLSTMCell(2)
+        x = tf.placeholder(tf.float64, (3, 5, 2))
+        (out, out_bw), (state, state_bw) = tf.nn.bidirectional_dynamic_rnn(cell, bw, x, dtype=tf.float64)
+        out_tm, _ = tf.nn.dynamic_rnn(cell, tf.transpose(x, (1, 0, 2)), dtype=tf.float64, time_major=True,
+                                      scope="bidirectional_rnn/fw")
+        fused_ops = [op.name for op in g.get_operations() if op.type == "LSTMSequence"]
+        steps = tf.unstack(x, axis=1)
+        ref, ref_state = tf.nn.static_rnn(cell, steps, dtype=tf.float64, scope="bidirectional_rnn/fw")
+        ref_bw, ref_state_bw = tf.nn.static_rnn(bw, steps[::-1], dtype=tf.float64, scope="bidirectional_rnn/bw")
+        loss_fused = tf.reduce_sum(out * out) + tf.reduce_sum(state[1].c) + tf.reduce_sum(out_bw ** 3.0)
+        loss_ref = tf.reduce_sum(tf.stack(ref, 1) ** 2.0) + tf.reduce_sum(ref_state[1].c) \
+            + tf.reduce_sum(tf.stack(ref_bw[::-1], 1) ** 3.0)
+        weights = tf.trainable_variables()
+        assert len(weights) == 6 and len(fused_ops) == 5  # 2 + 2 layers (fw, time-major) + 1 (bw)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = sess.run([out, out_tm, state, out_bw, state_bw, tf.gradients(loss_fused, weights + [x])], {x: xs})
+            want = sess.run([tf.stack(ref, 1), tf.stack(ref, 0), ref_state, tf.stack(ref_bw[::-1], 1), ref_state_bw,
+                             tf.gradients(loss_ref, weights + [x])], {x: xs})
+    for g_, w_ in zip(_flat(tuple(got[:5])) + got[5], _flat(tuple(want[:5])) + want[5]):
+        np.testing.assert_allclose(g_, w_, rtol=1e-10, atol=1e-12)

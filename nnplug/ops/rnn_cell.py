@@ -11,6 +11,7 @@ A state is a tensor or a nesting of tuples of tensors (`LSTMStateTuple(c, h)`, a
 functions here walk such structures. The orthogonal initializer (recurrent kernels) is here too.
 """
 import collections
+import contextlib
 
 import numpy as np
 
@@ -256,6 +257,17 @@ class RNNCell:
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs, state)")
 
     def __call__(self, inputs, state, scope=None):
+        inputs = inputs if is_nested(inputs) else convert_to_tensor(inputs)
+        flat = [convert_to_tensor(x) for x in flatten(inputs)]
+        with self.entered(flat[0].shape if not is_nested(inputs) else [x.shape for x in flat], flat[0].dtype,
+                          scope) as vs:
+            check_state(f"{type(self).__name__} '{vs.name}'", state, self.state_size)
+            return self.call(inputs, state)
+
+    @contextlib.contextmanager
+    def entered(self, inputs_shape, dtype, scope=None):
+        """Inside the cell's variable scope (made on the first call, re-entered after), built for inputs of
+        this shape and dtype: what a call runs in, and a driver that computes the cell's steps itself."""
         if self._scope is None:
             opened = variable_scope(scope, reuse=self._reuse) if scope is not None else \
                 variable_scope(self._name, default_name=self._base_name, reuse=self._reuse)
@@ -263,15 +275,11 @@ class RNNCell:
             opened = variable_scope(self._scope, reuse=True)
         with opened as vs:
             self._scope = vs
-            inputs = inputs if is_nested(inputs) else convert_to_tensor(inputs)
-            check_state(f"{type(self).__name__} '{vs.name}'", state, self.state_size)
             if not self.built:
-                first = flatten(inputs)[0]
-                self._build_dtype = self._dtype or convert_to_tensor(first).dtype
-                self.build(convert_to_tensor(first).shape if not is_nested(inputs) else
-                           [convert_to_tensor(x).shape for x in flatten(inputs)])
+                self._build_dtype = self._dtype or dtype
+                self.build(inputs_shape)
                 self.built = True
-            return self.call(inputs, state)
+            yield vs
 
     def add_variable(self, name, shape, dtype=None, initializer=None, trainable=None, **kwargs):
         """A variable of this cell, in its scope (`<scope>/<name>`), made once."""

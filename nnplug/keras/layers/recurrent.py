@@ -18,6 +18,7 @@ from ...graph import convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
 from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, zeros
+from ...ops.lstm_sequence import lstm_sequence
 from ...ops.rnn_cell import Orthogonal, split_v, unpack
 from ...shapes import ShapeError
 from .. import activations, initializers
@@ -193,7 +194,13 @@ class _Recurrent(Layer):
         input_bias = self._input_bias(bias)
         if input_bias is not None:
             projected = projected + input_bias
-        projected = unpack(reshape(projected, [-1, steps, self.GATES * self.units]), 1)
+        projected = reshape(projected, [-1, steps, self.GATES * self.units])
+        fused = self._fused(projected, recurrent, states) if mask is None and rec_mask is None else None
+        if fused is not None:
+            outputs, states = fused
+            result = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+            return [result] + list(states) if self.return_state else result
+        projected = unpack(projected, 1)
         masks = unpack(mask, 1) if mask is not None else None
         parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
@@ -237,6 +244,10 @@ class _Recurrent(Layer):
 
     def _recurrent_parts(self, recurrent, bias):
         return recurrent
+
+    def _fused(self, projected, recurrent, states):
+        """(outputs in processing order, final states) from one fused op, or None to unroll step by step."""
+        return None
 
     def _step(self, xz, h_in, states, parts):
         raise NotImplementedError
@@ -299,6 +310,15 @@ class LSTM(_Recurrent):
 
     def _state_names(self):
         return ["h", "c"]
+
+    def _fused(self, projected, recurrent, states):
+        """Sigmoid gates and tanh: one LSTMSequence op (nnplug/ops/lstm_sequence.py), Keras's gate order."""
+        if self.recurrent_activation not in (activations.sigmoid, M.sigmoid) or \
+                self.activation not in (activations.tanh, M.tanh):
+            return None
+        xp = projected[:, ::-1] if self.go_backwards else projected
+        hs, c_last = lstm_sequence(xp, recurrent, states[1], states[0], (0, 2, 1, 3))
+        return hs, [hs[-1], c_last]
 
     def _step(self, xz, h_in, states, recurrent):
         z_i, z_f, z_c, z_o = split_v(xz + M.matmul(h_in, recurrent), 4, axis=1)
