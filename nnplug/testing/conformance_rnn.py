@@ -1,6 +1,7 @@
 """Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, embedding_ops.py):
 the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its gradient (every backend runs
-their expansions or fused kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a NumPy reference written here."""
+their expansions or fused kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a
+NumPy reference written here."""
 import numpy as np
 import pytest
 
