@@ -302,9 +302,9 @@ def init_lstm_params(spec, seed=1):
     return [glorot(c + n, 4 * n), np.zeros(4 * n, np.float32), glorot(n, c), np.zeros(c, np.float32)]
 
 
-class NnplugLSTM:
+class NnplugLSTM(NnplugMLP):
     """The chapter's graph: one_hot -> BasicLSTMCell under dynamic_rnn -> dense -> mean softmax
-    cross-entropy, gradients clipped by global norm, Adam."""
+    cross-entropy, gradients clipped by global norm, Adam (stepped, timed and read as NnplugMLP is)."""
 
     def __init__(self, spec, backend="numpy", params=None):
         import nnplug as tf
@@ -329,18 +329,6 @@ class NnplugLSTM:
             self.sess.load_variable(var, value)
         self._sync = self.sess.backend.synchronize
 
-    def step(self, x, y):
-        self.sess.run(self.train_op, {self.x: x, self.y: y})
-
-    def loss_value(self, x, y):
-        return float(self.sess.run(self.loss, {self.x: x, self.y: y}))
-
-    def sync(self):
-        self._sync()
-
-    def weights(self):
-        return [self.sess.variable_value(v) for v in self.variables]
-
 
 def _torch_gates(a, n):
     """TF's gate blocks (i, j, f, o) along the last axis reordered as PyTorch's (i, f, g, o)."""
@@ -350,7 +338,8 @@ def _torch_gates(a, n):
 
 class TorchLSTM:
     """The same model in PyTorch eager: nn.LSTM (batch_first) and nn.Linear from the same weights (TF's
-    forget bias of 1 folded into PyTorch's input bias), cross_entropy, clip_grad_norm_, Adam."""
+    forget bias of 1 folded into PyTorch's input bias, its second bias held at zero), cross_entropy,
+    clip_grad_norm_, Adam."""
 
     def __init__(self, spec, device="cpu", params=None):
         import torch
@@ -369,7 +358,8 @@ class TorchLSTM:
             self.dense.bias.copy_(torch.from_numpy(dense_b))
         self.lstm.to(self.device)
         self.dense.to(self.device)
-        self.params = list(self.lstm.parameters()) + list(self.dense.parameters())
+        self.lstm.bias_hh_l0.requires_grad_(False)  # one bias, as TF's cell has: the same Adam updates
+        self.params = [p for p in self.lstm.parameters() if p.requires_grad] + list(self.dense.parameters())
         self.opt = torch.optim.Adam(self.params, lr=LSTM_LEARNING_RATE)
 
     def to_device(self, x, y):

@@ -52,14 +52,14 @@ def make_parser():
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default: %(default)s)")
     p.add_argument("--train-rows", type=int, default=None,
                    help="train on the first N training images only, for a quick run (default: all 60000)")
-    p.add_argument("--seed", type=int, default=123,
-                   help="seed of NumPy and nnplug, so a run is repeatable (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=123, help="random seed of NumPy's and nnplug's draws, for "
+                                                           "repeatable runs (default: %(default)s)")
     p.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2),
-                   help="fit's output: 0 none, 1 a progress bar (one line per epoch when not on a terminal), "
-                        "2 one line per epoch (default: %(default)s)")
+                   help="0: quiet, 1: a progress bar per epoch (a line per epoch when the output is not a "
+                        "terminal), 2: a line per epoch (default: %(default)s)")
     p.add_argument("--backend", default=None,
-                   help="backend to train on: numpy, cuda (CuPy), opencl, optionally with a device as in "
-                        "cuda:1 (default: $NNPLUG_BACKEND, else numpy)")
+                   help="numpy, opencl or cuda, with a device number if wanted (cuda:1); default: "
+                        "$NNPLUG_BACKEND, else numpy")
     return p
 
 
