@@ -27,7 +27,7 @@ def test_nnplug_and_pytorch_lstms_compute_the_same_loss_and_gradients():
     torch_loss = theirs._loss(tx, ty)
     torch_loss.backward()
     lstm, dense, c, n = theirs.lstm, theirs.dense, spec.n_classes, spec.units
-    np.testing.assert_allclose(loss, float(torch_loss), rtol=1e-5)
+    np.testing.assert_allclose(loss, float(torch_loss.detach()), rtol=1e-5)
     for ours_g, theirs_g in ((_torch_gates(g_kernel[:c], n).T, lstm.weight_ih_l0.grad),
                              (_torch_gates(g_kernel[c:], n).T, lstm.weight_hh_l0.grad),
                              (_torch_gates(g_bias, n), lstm.bias_ih_l0.grad),
