@@ -2,7 +2,8 @@
 oneDNN run an LSTM: the drivers (`dynamic_rnn` for TF1's LSTM cells, Keras's LSTM) use it when the layer is
 a plain LSTM (sigmoid gates, tanh), and unroll cell by cell otherwise.
 
-The inputs' projection `x @ W_x + b` of every step is one matrix product outside the op (`xp`). Each step
+The inputs' projection `x @ W_x + b` of every step is one matrix product outside the op (`xp`, time-major:
+[steps, batch, 4 * units], so each step's rows are one contiguous block). Each step
 then adds `h @ W_h`, takes one sigmoid over all four gate blocks and a tanh of the candidate block. Both ops
 expand into primitives when a plan is compiled, so every backend runs them. What the op adds over the
 autodiff of the unrolled cell is the backward pass: per step a few fused gradient kernels, and the
@@ -22,10 +23,10 @@ SAVED = 5  # per step: h, c, sigmoid of all gate blocks, tanh of the candidate, 
 
 def _sequence_rule(shapes, dtypes, attrs):
     xp, kh, c0, h0 = shapes
-    if len(xp) != 3 or xp[1] is None or xp[2] is None or xp[2] % 4:
-        raise ShapeError(f"LSTMSequence needs projected inputs [batch, steps, 4 * units] with known steps, got "
+    if len(xp) != 3 or xp[0] is None or xp[2] is None or xp[2] % 4:
+        raise ShapeError(f"LSTMSequence needs projected inputs [steps, batch, 4 * units] with known steps, got "
                          f"{fmt(xp)}")
-    batch, steps, units = xp[0], xp[1], xp[2] // 4
+    steps, batch, units = xp[0], xp[1], xp[2] // 4
     for what, s, want in (("recurrent kernel", kh, (units, 4 * units)), ("c0", c0, (batch, units)),
                           ("h0", h0, (batch, units))):
         if len(s) != 2 or any(a is not None and b is not None and a != b for a, b in zip(s, want)):
@@ -44,10 +45,10 @@ def _blocks(b, x, units):
 
 def _expand_sequence(b, ins, attrs):
     xp, kh, c, h = ins
-    steps, units = xp.shape[1], xp.shape[2] // 4
+    steps, units = xp.shape[0], xp.shape[2] // 4
     i, g, f, o = attrs["blocks"]
     saved = [[] for _ in range(SAVED)]
-    for z_x in b.emit("Unpack", [xp], {"axis": 1, "sizes": (1,) * steps}):
+    for z_x in b.emit("Unpack", [xp], {"axis": 0, "sizes": (1,) * steps}):
         z = b.emit("Add", [z_x, _emit_matmul(b, h, kh)])
         s = b.emit("Sigmoid", [z])
         gates = _blocks(b, s, units)
@@ -63,7 +64,7 @@ def _expand_sequence(b, ins, attrs):
 def _grad_rule(shapes, dtypes, attrs):
     kh, c0 = shapes[0], shapes[1]
     steps = (len(shapes) - 4) // (SAVED + 1)
-    return [(TensorShape((c0[0], steps, kh[1])), dtypes[0]), (kh, dtypes[0]), (c0, dtypes[0]), (c0, dtypes[0])]
+    return [(TensorShape((steps, c0[0], kh[1])), dtypes[0]), (kh, dtypes[0]), (c0, dtypes[0]), (c0, dtypes[0])]
 
 
 def _expand_grad(b, ins, attrs):
@@ -87,8 +88,8 @@ def _expand_grad(b, ins, attrs):
         carry = _emit_matmul(b, dzs[t], kh, tb=True)
         dc = b.emit("Mul", [dc, gate[f]])
 
-    def by_step(values, width):
-        return b.emit("Concat", [b.emit("Reshape", [v], {"shape": (batch, 1, width)}) for v in values], {"axis": 1})
+    def by_step(values, width):  # time-major: each step's rows are one contiguous block
+        return b.emit("Concat", [b.emit("Reshape", [v], {"shape": (1, batch, width)}) for v in values], {"axis": 0})
     d_xp = by_step(dzs, 4 * units)
     h_prev = by_step([h0] + list(hs[:-1]), units)
     d_kh = _emit_matmul(b, b.emit("Reshape", [h_prev], {"shape": (batch * steps, units)}),
@@ -97,7 +98,7 @@ def _expand_grad(b, ins, attrs):
 
 
 def _grad_sequence(op, *grads):
-    steps = op.inputs[0].shape[1]
+    steps = op.inputs[0].shape[0]
     hs, cs = op.outputs[:steps], op.outputs[steps:2 * steps]
     internal = grads[2 * steps:] + grads[steps:2 * steps - 1]
     if any(gr is not None for gr in internal):
@@ -114,8 +115,9 @@ register("LSTMSequenceGrad", _grad_rule, expand=_expand_grad)
 
 
 def lstm_sequence(xp, kh, c0, h0, blocks):
-    """(outputs h_1..h_T, last c) of an LSTM layer over projected inputs xp [batch, steps, 4 * units]."""
+    """(outputs h_1..h_T, last c) of an LSTM layer over time-major projected inputs xp [steps, batch,
+    4 * units]."""
     ins = [convert_to_tensor(t) for t in (xp, kh, c0, h0)]
     outs = make_op("LSTMSequence", ins, {"blocks": tuple(blocks)}).outputs
-    steps = xp.shape[1]
+    steps = ins[0].shape[0]
     return outs[:steps], outs[2 * steps - 1]

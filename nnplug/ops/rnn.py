@@ -160,9 +160,9 @@ def _fused(cell, layers, x, state, time_axis, reverse):
     """What _unroll computes for these layers (same variables, scopes and semantics), layer by layer: each
     layer's input projection for all steps at once, then its recurrence as one LSTMSequence."""
     multi = type(cell) is MultiRNNCell
-    x = transpose(x, (1, 0, 2)) if time_axis == 0 else x
-    x = x[:, ::-1] if reverse else x
-    batch, steps = x.shape[0], x.shape[1]
+    x = transpose(x, (1, 0, 2)) if time_axis == 1 else x  # time-major: each step's rows contiguous
+    x = x[::-1] if reverse else x
+    steps, batch = x.shape[0], x.shape[1]
     states, finals = (state if multi else (state,)), []
     with cell.entered(TensorShape([batch, x.shape[2]]), x.dtype) if multi else contextlib.nullcontext():
         for k, ((lstm, wrapper), (c0, h0)) in enumerate(zip(layers, states)):
@@ -175,14 +175,14 @@ def _fused(cell, layers, x, state, time_axis, reverse):
                     bias = lstm._bias + constant(np.repeat([0.0, 0.0, lstm._forget_bias, 0.0], units)
                                                  .astype(x.dtype.np), dtype=x.dtype)
                     xp = M.matmul(reshape(x, [-1, depth]), kernel_x) + bias
-                    hs, c_last = lstm_sequence(reshape(xp, [-1, steps, 4 * units]), kernel_h,
+                    hs, c_last = lstm_sequence(reshape(xp, [steps, -1, 4 * units]), kernel_h,
                                                convert_to_tensor(c0), convert_to_tensor(h0), (0, 1, 2, 3))
-                    x = stack(hs, axis=1)
+                    x = stack(hs, axis=0)
                 finals.append(LSTMStateTuple(c_last, hs[-1]))
                 if wrapper is not None:
                     x = wrapper._dropout(x, wrapper._output_keep, 2)
-    x = x[:, ::-1] if reverse else x
-    return (transpose(x, (1, 0, 2)) if time_axis == 0 else x), (tuple(finals) if multi else finals[0])
+    x = x[::-1] if reverse else x
+    return (transpose(x, (1, 0, 2)) if time_axis == 1 else x), (tuple(finals) if multi else finals[0])
 
 
 def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None, parallel_iterations=None,

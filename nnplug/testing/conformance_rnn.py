@@ -103,8 +103,8 @@ def np_lstm_sequence(xp, kh, c, h, blocks):
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
     i, g, f, o = blocks
     hs = []
-    for t in range(xp.shape[1]):
-        z = np.split(xp[:, t] + h @ kh, 4, axis=1)
+    for t in range(xp.shape[0]):  # time-major
+        z = np.split(xp[t] + h @ kh, 4, axis=1)
         c = sig(z[f]) * c + sig(z[i]) * np.tanh(z[g])
         h = sig(z[o]) * np.tanh(c)
         hs.append(h)
@@ -112,7 +112,7 @@ def np_lstm_sequence(xp, kh, c, h, blocks):
 
 
 def _lstm_inputs(dtype, steps=3, units=2, batch=2):
-    return [data((batch, steps, 4 * units), dtype), data((units, 4 * units), dtype, seed=1) * 0.5,
+    return [data((steps, batch, 4 * units), dtype), data((units, 4 * units), dtype, seed=1) * 0.5,
             data((batch, units), dtype, seed=2), data((batch, units), dtype, seed=3)]
 
 

@@ -17,7 +17,7 @@ from ... import initializers as _initializer_names
 from ...graph import convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
-from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, zeros
+from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, transpose, zeros
 from ...ops.lstm_sequence import lstm_sequence
 from ...ops.rnn_cell import Orthogonal, split_v, unpack
 from ...shapes import ShapeError
@@ -189,18 +189,18 @@ class _Recurrent(Layer):
         rec_mask = None
         if training and self.recurrent_dropout:
             rec_mask = nn_ops.dropout(M.ones_like(states[0]), rate=self.recurrent_dropout, seed=self.seed)
-        features = x.shape[2]
-        projected = M.matmul(reshape(x, [-1, features]), kernel)
+        features = x.shape[2]  # every step's input projection at once, time-major: a block of rows per step
+        projected = M.matmul(reshape(transpose(x, (1, 0, 2)), [-1, features]), kernel)
         input_bias = self._input_bias(bias)
         if input_bias is not None:
             projected = projected + input_bias
-        projected = reshape(projected, [-1, steps, self.GATES * self.units])
+        projected = reshape(projected, [steps, -1, self.GATES * self.units])
         fused = self._fused(projected, recurrent, states) if mask is None and rec_mask is None else None
         if fused is not None:
             outputs, states = fused
             result = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
             return [result] + list(states) if self.return_state else result
-        projected = unpack(projected, 1)
+        projected = unpack(projected, 0)
         masks = unpack(mask, 1) if mask is not None else None
         parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
@@ -316,8 +316,8 @@ class LSTM(_Recurrent):
         if self.recurrent_activation not in (activations.sigmoid, M.sigmoid) or \
                 self.activation not in (activations.tanh, M.tanh):
             return None
-        xp = projected[:, ::-1] if self.go_backwards else projected
-        hs, c_last = lstm_sequence(xp, recurrent, states[1], states[0], (0, 2, 1, 3))
+        hs, c_last = lstm_sequence(projected[::-1] if self.go_backwards else projected, recurrent, states[1],
+                                   states[0], (0, 2, 1, 3))
         return hs, [hs[-1], c_last]
 
     def _step(self, xz, h_in, states, recurrent):
