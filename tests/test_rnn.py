@@ -372,3 +372,15 @@ def test_plain_lstm_layers_run_fused_and_match_the_cell_by_cell_unroll():
                              tf.gradients(loss_ref, weights + [x])], {x: xs})
     for g_, w_ in zip(_flat(tuple(got[:5])) + got[5], _flat(tuple(want[:5])) + want[5]):
         np.testing.assert_allclose(g_, w_, rtol=1e-10, atol=1e-12)
+
+
+def test_a_single_step_sequence_runs_fused_and_unrolled():
+    """ch16's sampling graph: batch 1, one step, the state fed back."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (1, 1, 3))
+        fused, _ = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(2), x, dtype=tf.float64)
+        unrolled, _ = tf.nn.dynamic_rnn(rnn_cell.GRUCell(2), x, dtype=tf.float64)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            a, b = sess.run([fused, unrolled], {x: np.ones((1, 1, 3))})
+    assert a.shape == b.shape == (1, 1, 2)

@@ -43,12 +43,18 @@ def _blocks(b, x, units):
     return b.emit("SplitV", [x], {"axis": 1, "sizes": (units,) * 4})
 
 
+def _steps(b, xp):
+    """xp's steps as a list (emit gives a lone Value for a one-output op: a sequence of one step)."""
+    parts = b.emit("Unpack", [xp], {"axis": 0, "sizes": (1,) * xp.shape[0]})
+    return parts if isinstance(parts, list) else [parts]
+
+
 def _expand_sequence(b, ins, attrs):
     xp, kh, c, h = ins
-    steps, units = xp.shape[0], xp.shape[2] // 4
+    units = xp.shape[2] // 4
     i, g, f, o = attrs["blocks"]
     saved = [[] for _ in range(SAVED)]
-    for z_x in b.emit("Unpack", [xp], {"axis": 0, "sizes": (1,) * steps}):
+    for z_x in _steps(b, xp):
         z = b.emit("Add", [z_x, _emit_matmul(b, h, kh)])
         s = b.emit("Sigmoid", [z])
         gates = _blocks(b, s, units)
