@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import nnplug as tf
+from nnplug.ops.nest import flatten
 
 rnn_cell = tf.nn.rnn_cell
 EPS = 1e-6
@@ -71,7 +72,7 @@ def test_unrolled_rnn_gradients_match_finite_differences(backend, kind):
         x = tf.placeholder(tf.float64, (2, 3, 2))
         init = cell.zero_state(2, tf.float64)
         out, state = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init)
-        leaves = [out] + [s for s in tf.nn.rnn_cell.flatten(state)]
+        leaves = [out] + flatten(state)
         loss = tf.add_n([tf.reduce_sum(t * rng.uniform(0.5, 1.5, tuple(t.shape))) for t in leaves])
         variables = cell.trainable_variables
         analytic = tf.gradients(loss, variables + [x])

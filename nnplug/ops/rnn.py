@@ -24,10 +24,9 @@ from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
 from .registry import register
 from .sequence_ops import range as _range
 from .lstm_sequence import lstm_sequence
-from .rnn_cell import (
-    BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state, describe, flatten, is_nested,
-    map_structure, pack_sequence_as, split_v, unpack,
-)
+from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as
+from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state
+from .split_ops import split_v, unpack
 
 
 def _check_cell(cell, what):

@@ -1,5 +1,5 @@
-"""Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, embedding_ops.py):
-the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its gradient (every backend runs
+"""Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, split_ops.py,
+lstm_sequence.py, embedding_ops.py): the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its gradient (every backend runs
 their expansions or fused kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a
 NumPy reference written here."""
 import numpy as np
@@ -9,7 +9,8 @@ import nnplug as tf
 from nnplug.errors import InvalidArgumentError
 from nnplug.graph import make
 from nnplug.ops.lstm_sequence import lstm_sequence
-from nnplug.ops.rnn_cell import Orthogonal, split_v, unpack
+from nnplug.ops.rnn_cell import Orthogonal
+from nnplug.ops.split_ops import split_v, unpack
 from nnplug.testing import assert_close, check_gradient, run
 from nnplug.testing.conformance import covers, data, f64
 

@@ -19,7 +19,8 @@ from ...ops import math_ops as M
 from ...ops import nn_ops
 from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, transpose, zeros
 from ...ops.lstm_sequence import lstm_sequence
-from ...ops.rnn_cell import Orthogonal, split_v, unpack
+from ...ops.rnn_cell import Orthogonal
+from ...ops.split_ops import split_v, unpack
 from ...shapes import ShapeError
 from .. import activations, initializers
 from .base import KerasTensor, Layer, _auto_name
