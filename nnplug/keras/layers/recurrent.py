@@ -161,6 +161,10 @@ class _Recurrent(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + ((input_shape[1],) if self.return_sequences else ()) + (self.units,)
 
+    def keras3_weight_groups(self, input_shape):
+        """[(group under the layer's, weights)] as Keras 3 files hold them: a recurrent layer's are its cell's."""
+        return [("cell", len(self.weight_specs(input_shape)))]
+
     def __call__(self, x, training=False, mask=None, initial_state=None):
         if isinstance(x, KerasTensor):
             if self.return_state or initial_state is not None or mask is not None:
@@ -399,8 +403,16 @@ def _inner_layer(spec, what):
     return L.deserialize(spec)
 
 
+def _copy(layer, name, **changes):
+    """A new layer of the same class and config (its own weights), renamed."""
+    config = {k: v for k, v in layer.get_config().items() if k not in ("name", "batch_input_shape")}
+    return type(layer).from_config({**config, **changes, "name": name})
+
+
 def _layer_spec(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """A wrapped layer's config as Keras writes one inside another (Keras 3 needs the module)."""
+    return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
+            "registered_name": None}
 
 
 _MERGES = {"concat": lambda a, b: concat([a, b], -1), "sum": M.add, "mul": M.multiply,
@@ -427,19 +439,27 @@ class Bidirectional(Layer):
             raise NotImplementedError(f"{what}: weights= is not supported; use set_weights after building")
         if layer.return_state:
             raise NotImplementedError(f"{what}: the wrapped layer's return_state is not supported")
-        config = {k: v for k, v in layer.get_config().items() if k not in ("name", "batch_input_shape")}
-        self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
-        backward = _inner_layer(backward_layer, what) if backward_layer is not None else None
-        back_config = config if backward is None else {k: v for k, v in backward.get_config().items()
-                                                       if k not in ("name", "batch_input_shape")}
-        back_config = {**back_config, "go_backwards": not back_config.get("go_backwards", False)}
-        self.backward_layer = type(backward or layer).from_config({**back_config, "name": f"backward_{layer.name}"})
+        base = layer.name.removeprefix("forward_")
+        self.forward_layer = _copy(layer, f"forward_{base}")
+        if backward_layer is None:  # the layer again, reading the sequence the other way
+            self.backward_layer = _copy(layer, f"backward_{base}", go_backwards=not layer.go_backwards)
+        else:  # given (Keras 3 always writes it): used as it is
+            self.backward_layer = _inner_layer(backward_layer, what)
+            if not isinstance(self.backward_layer, _Recurrent) or \
+                    self.backward_layer.go_backwards == layer.go_backwards:
+                raise ValueError(f"{what}: backward_layer must be a recurrent layer reading the other way "
+                                 f"(go_backwards={not layer.go_backwards})")
         self.layer, self.merge_mode = layer, merge_mode
         self.return_sequences = layer.return_sequences
 
     def weight_specs(self, input_shape):
         return [(f"{inner.name}/{n}", s, i, t) for inner in (self.forward_layer, self.backward_layer)
                 for n, s, i, t in inner.weight_specs(input_shape)]
+
+    def keras3_weight_groups(self, input_shape):
+        return [(f"{direction}/{group}", n) for direction, inner in (("forward_layer", self.forward_layer),
+                                                                     ("backward_layer", self.backward_layer))
+                for group, n in inner.keras3_weight_groups(input_shape)]
 
     def compute_output_shape(self, input_shape):
         out = self.forward_layer.compute_output_shape(input_shape)
@@ -456,8 +476,8 @@ class Bidirectional(Layer):
         return set_mask(merged, mask) if self.return_sequences else merged
 
     def get_config(self):
-        cfg = {**super().get_config(), "layer": _layer_spec(self.layer), "merge_mode": self.merge_mode}
-        return cfg
+        return {**super().get_config(), "layer": _layer_spec(self.layer), "merge_mode": self.merge_mode,
+                "backward_layer": _layer_spec(self.backward_layer)}
 
 
 class TimeDistributed(Layer):
@@ -478,6 +498,9 @@ class TimeDistributed(Layer):
 
     def weight_specs(self, input_shape):
         return self.layer.weight_specs(self._inner_shape(input_shape))
+
+    def keras3_weight_groups(self, input_shape):
+        return [("layer", len(self.weight_specs(input_shape)))]
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape(self._inner_shape(input_shape))
