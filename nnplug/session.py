@@ -46,6 +46,31 @@ def _check_integer_range(arr, want, what):
                              f"({info.min}..{info.max})")
 
 
+def _flat_feeds(feed_dict):
+    """(key, value) pairs of a feed_dict; a key that is a tuple or list of tensors (an RNN state such as
+    `(LSTMStateTuple(c, h),)`) is fed leaf by leaf from a value of the same nesting, as TF1 allows."""
+    for k, v in feed_dict.items():
+        if isinstance(k, (list, tuple)):
+            if not isinstance(v, (list, tuple)) or len(v) != len(k):
+                raise ValueError(f"cannot feed {k!r:.80}: the value must nest like the key ({len(k)} entries), "
+                                 f"got {type(v).__name__}")
+            yield from _flat_feeds(dict(zip(k, v)))
+        else:
+            yield k, v
+
+
+def _check_whole_numbers(arr, want, t):
+    """Floats fed to an integer tensor: whole numbers that fit convert exactly (TF1 takes `np.zeros((1, 1))`
+    filled with ids, as programs write); any other float would be truncated or wrapped, and is refused."""
+    half = 2.0 ** (np.iinfo(want).bits - 1)
+    lo = 0.0 if np.iinfo(want).min == 0 else -half
+    hi = 2 * half if lo == 0.0 else half
+    if arr.size and not (np.all(np.isfinite(arr)) and np.all(arr == np.trunc(arr)) and arr.min() >= lo
+                         and arr.max() < hi):
+        raise TypeError(f"cannot feed float values to the {want.name} tensor '{t.name}' (shape {fmt(t.shape)}) "
+                        f"unless they are whole numbers in its range; cast them first if truncation is meant")
+
+
 class _Fetches:
     """Flattens any nesting of lists/tuples/dicts of tensors and ops, and rebuilds the results."""
 
@@ -239,8 +264,7 @@ class Session(RunState):
                 raise TypeError(f"cannot feed {what} to '{t.name}', which expects "
                                 f"{t.dtype.name} of shape {fmt(t.shape)}")
             if arr.dtype.kind == "f" and t.dtype.is_integer:
-                raise TypeError(f"cannot feed float values to the {t.dtype.name} tensor '{t.name}' "
-                                f"(shape {fmt(t.shape)}); cast them first if truncation is meant")
+                _check_whole_numbers(arr, want, t)
             _check_integer_range(arr, want, f"the {t.dtype.name} tensor '{t.name}'")
             arr = arr.astype(want, copy=False)
         return _check_feed_shape(t, arr)
@@ -286,7 +310,7 @@ class Session(RunState):
         tensors, arrays = [], []
         if feed_dict:
             targets = self._feed_targets
-            for k, v in feed_dict.items():
+            for k, v in _flat_feeds(feed_dict):
                 t = targets.get(k)
                 if t is None:
                     t = self._feed_target(k)
