@@ -384,3 +384,24 @@ def test_a_single_step_sequence_runs_fused_and_unrolled():
             sess.run(tf.global_variables_initializer())
             a, b = sess.run([fused, unrolled], {x: np.ones((1, 1, 3))})
     assert a.shape == b.shape == (1, 1, 2)
+
+
+def test_feeds_as_ch16_writes_them():
+    """A state structure as a feed_dict key (the fetched state fed back), and ids in a float array."""
+    with tf.Graph().as_default():
+        ids = tf.placeholder(tf.int32, (1, 1))
+        cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(2)])
+        init = cell.zero_state(1, tf.float32)
+        out, final = tf.nn.dynamic_rnn(cell, tf.one_hot(ids, 4), initial_state=init)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            x = np.zeros((1, 1))
+            x[0, 0] = 3
+            state = sess.run(init)
+            first, state = sess.run([out, final], {ids: x, init: state})
+            second = sess.run(out, {ids: x, init: state})
+            assert not np.allclose(first, second)  # the fed state took effect
+            with pytest.raises(TypeError, match=r"'Placeholder:0'.*unless they are whole numbers"):
+                sess.run(out, {ids: [[1.5]], init: state})
+            with pytest.raises(ValueError, match=r"the value must nest like the key \(2 entries\)"):
+                sess.run(out, {ids: x, init[0]: [np.zeros((1, 2))]})
