@@ -1,5 +1,6 @@
 """compare.py's `lstm` model: nnplug's chapter-16 graph and PyTorch's nn.LSTM start from the same weights and
 compute the same loss and gradients (so the benchmark times the same arithmetic)."""
+import json
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import compare  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     LSTMSpec, NnplugLSTM, TorchLSTM, _torch_gates, char_batches, init_lstm_params,
 )
@@ -34,3 +36,12 @@ def test_nnplug_and_pytorch_lstms_compute_the_same_loss_and_gradients():
                              (g_dense.T, dense.weight.grad), (g_dense_b, dense.bias.grad)):
         np.testing.assert_allclose(ours_g, theirs_g.numpy(), rtol=1e-4, atol=1e-6)
     assert lstm.bias_hh_l0.grad is None
+
+
+def test_compare_measures_the_lstm_model(tmp_path, capsys):
+    out_json = tmp_path / "lstm.json"
+    assert compare.main(["--models", "lstm", "--quick", "--no-epoch", "--no-progress", "--backends", "numpy",
+                         "--json", str(out_json), "--png", str(tmp_path / "lstm.png")]) == 0
+    assert "| lstm | nnplug[numpy] |" in capsys.readouterr().out
+    rows = {r["contender"]: r for r in json.loads(out_json.read_text())["steps"]}
+    assert rows["nnplug[numpy]"]["steps_per_s"] > 0 and "numpy loop (floor)" not in rows
