@@ -405,3 +405,23 @@ def test_feeds_as_ch16_writes_them():
                 sess.run(out, {ids: [[1.5]], init: state})
             with pytest.raises(ValueError, match=r"the value must nest like the key \(2 entries\)"):
                 sess.run(out, {ids: x, init[0]: [np.zeros((1, 2))]})
+
+
+def test_rnn_graphs_survive_a_meta_graph_round_trip(tmp_path):
+    """Saver.save writes the meta graph (TF1's default): the RNN ops' attributes are plain values."""
+    ids = [[1, 2, 3], [4, 0, 1]]
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.int32, (2, 3), name="x")
+        emb = tf.get_variable("emb", (5, 4))
+        out, _ = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(3), tf.nn.embedding_lookup(emb, x), dtype=tf.float32)
+        out = tf.identity(tf.reverse_sequence(out, [3, 1], seq_axis=1), name="out")
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            want = sess.run(out, {x: ids})
+            saver.save(sess, str(tmp_path / "m"))
+    with tf.Graph().as_default():
+        saver = tf.train.import_meta_graph(str(tmp_path / "m.meta"))
+        with tf.Session() as sess:
+            saver.restore(sess, str(tmp_path / "m"))
+            np.testing.assert_array_equal(sess.run("out:0", {"x:0": ids}), want)
