@@ -418,7 +418,7 @@ def init_lstm_params(spec, seed=1):
 
 class NnplugLSTM(NnplugMLP):
     """The chapter's graph: one_hot -> BasicLSTMCell under dynamic_rnn -> dense -> mean softmax
-    cross-entropy, gradients clipped by global norm, Adam."""
+    cross-entropy, gradients clipped by global norm, Adam (stepped, timed and read as NnplugMLP is)."""
 
     def __init__(self, spec, backend="numpy", params=None):
         import nnplug as tf
@@ -452,7 +452,8 @@ def _torch_gates(a, n):
 
 class TorchLSTM:
     """The same model in PyTorch eager: nn.LSTM (batch_first) and nn.Linear from the same weights (TF's
-    forget bias of 1 folded into PyTorch's input bias), cross_entropy, clip_grad_norm_, Adam."""
+    forget bias of 1 folded into PyTorch's input bias, its second bias held at zero), cross_entropy,
+    clip_grad_norm_, Adam."""
 
     def __init__(self, spec, device="cpu", params=None):
         import torch
@@ -471,7 +472,8 @@ class TorchLSTM:
             self.dense.bias.copy_(torch.from_numpy(dense_b))
         self.lstm.to(self.device)
         self.dense.to(self.device)
-        self.params = list(self.lstm.parameters()) + list(self.dense.parameters())
+        self.lstm.bias_hh_l0.requires_grad_(False)  # one bias, as TF's cell has: the same Adam updates
+        self.params = [p for p in self.lstm.parameters() if p.requires_grad] + list(self.dense.parameters())
         self.opt = torch.optim.Adam(self.params, lr=LSTM_LEARNING_RATE)
 
     def to_device(self, x, y):

@@ -341,3 +341,87 @@ def test_embedding_lookup_over_shards():
     np.testing.assert_array_equal(mod, table[ids])
     np.testing.assert_array_equal(div, table[ids])
     np.testing.assert_allclose(np.linalg.norm(clipped, axis=1), 1.0, rtol=1e-6)
+
+
+def test_plain_lstm_layers_run_fused_and_match_the_cell_by_cell_unroll():
+    """dynamic_rnn runs plain LSTM layers as LSTMSequence ops; static_rnn unrolls the same cells step by
+    step: outputs, states and gradients agree, forwards and (bidirectional) backwards, time-major too."""
+    rng = np.random.default_rng(7)
+    xs = rng.standard_normal((3, 5, 2))
+    with tf.Graph().as_default() as g:
+        cell = rnn_cell.MultiRNNCell([rnn_cell.DropoutWrapper(rnn_cell.BasicLSTMCell(4, forget_bias=0.3)),
+                                      rnn_cell.LSTMCell(3)])
+        bw = rnn_cell.BasicLSTMCell(2)
+        x = tf.placeholder(tf.float64, (3, 5, 2))
+        (out, out_bw), (state, state_bw) = tf.nn.bidirectional_dynamic_rnn(cell, bw, x, dtype=tf.float64)
+        out_tm, _ = tf.nn.dynamic_rnn(cell, tf.transpose(x, (1, 0, 2)), dtype=tf.float64, time_major=True,
+                                      scope="bidirectional_rnn/fw")
+        fused_ops = [op.name for op in g.get_operations() if op.type == "LSTMSequence"]
+        steps = tf.unstack(x, axis=1)
+        ref, ref_state = tf.nn.static_rnn(cell, steps, dtype=tf.float64, scope="bidirectional_rnn/fw")
+        ref_bw, ref_state_bw = tf.nn.static_rnn(bw, steps[::-1], dtype=tf.float64, scope="bidirectional_rnn/bw")
+        loss_fused = tf.reduce_sum(out * out) + tf.reduce_sum(state[1].c) + tf.reduce_sum(out_bw ** 3.0)
+        loss_ref = tf.reduce_sum(tf.stack(ref, 1) ** 2.0) + tf.reduce_sum(ref_state[1].c) \
+            + tf.reduce_sum(tf.stack(ref_bw[::-1], 1) ** 3.0)
+        weights = tf.trainable_variables()
+        assert len(weights) == 6 and len(fused_ops) == 5  # 2 + 2 layers (fw, time-major) + 1 (bw)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got = sess.run([out, out_tm, state, out_bw, state_bw, tf.gradients(loss_fused, weights + [x])], {x: xs})
+            want = sess.run([tf.stack(ref, 1), tf.stack(ref, 0), ref_state, tf.stack(ref_bw[::-1], 1), ref_state_bw,
+                             tf.gradients(loss_ref, weights + [x])], {x: xs})
+    for g_, w_ in zip(_flat(tuple(got[:5])) + got[5], _flat(tuple(want[:5])) + want[5]):
+        np.testing.assert_allclose(g_, w_, rtol=1e-10, atol=1e-12)
+
+
+def test_a_single_step_sequence_runs_fused_and_unrolled():
+    """ch16's sampling graph: batch 1, one step, the state fed back."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (1, 1, 3))
+        fused, _ = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(2), x, dtype=tf.float64)
+        unrolled, _ = tf.nn.dynamic_rnn(rnn_cell.GRUCell(2), x, dtype=tf.float64)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            a, b = sess.run([fused, unrolled], {x: np.ones((1, 1, 3))})
+    assert a.shape == b.shape == (1, 1, 2)
+
+
+def test_feeds_as_ch16_writes_them():
+    """A state structure as a feed_dict key (the fetched state fed back), and ids in a float array."""
+    with tf.Graph().as_default():
+        ids = tf.placeholder(tf.int32, (1, 1))
+        cell = rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(2)])
+        init = cell.zero_state(1, tf.float32)
+        out, final = tf.nn.dynamic_rnn(cell, tf.one_hot(ids, 4), initial_state=init)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            x = np.zeros((1, 1))
+            x[0, 0] = 3
+            state = sess.run(init)
+            first, state = sess.run([out, final], {ids: x, init: state})
+            second = sess.run(out, {ids: x, init: state})
+            assert not np.allclose(first, second)  # the fed state took effect
+            with pytest.raises(TypeError, match=r"'Placeholder:0'.*unless they are whole numbers"):
+                sess.run(out, {ids: [[1.5]], init: state})
+            with pytest.raises(ValueError, match=r"the value must nest like the key \(2 entries\)"):
+                sess.run(out, {ids: x, init[0]: [np.zeros((1, 2))]})
+
+
+def test_rnn_graphs_survive_a_meta_graph_round_trip(tmp_path):
+    """Saver.save writes the meta graph (TF1's default): the RNN ops' attributes are plain values."""
+    ids = [[1, 2, 3], [4, 0, 1]]
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.int32, (2, 3), name="x")
+        emb = tf.get_variable("emb", (5, 4))
+        out, _ = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(3), tf.nn.embedding_lookup(emb, x), dtype=tf.float32)
+        out = tf.identity(tf.reverse_sequence(out, [3, 1], seq_axis=1), name="out")
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            want = sess.run(out, {x: ids})
+            saver.save(sess, str(tmp_path / "m"))
+    with tf.Graph().as_default():
+        saver = tf.train.import_meta_graph(str(tmp_path / "m.meta"))
+        with tf.Session() as sess:
+            saver.restore(sess, str(tmp_path / "m"))
+            np.testing.assert_array_equal(sess.run("out:0", {"x:0": ids}), want)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import nnplug as tf
+from nnplug.ops.nest import flatten
 
 rnn_cell = tf.nn.rnn_cell
 EPS = 1e-6
@@ -49,10 +50,14 @@ def _finite_differences(sess, loss, variables, inputs, feed, backend):
     return grads
 
 
-CELLS = {
-    "lstm": lambda: rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2, forget_bias=0.5),
-    "basic_lstm_stack": lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(3), rnn_cell.BasicLSTMCell(2)]),
-    "gru": lambda: rnn_cell.GRUCell(3),
+CELLS = {  # name: (the cell, per-example lengths or None)
+    "lstm": (lambda: rnn_cell.LSTMCell(3, use_peepholes=True, num_proj=2, forget_bias=0.5), [3, 2]),
+    "basic_lstm_stack": (lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(3), rnn_cell.BasicLSTMCell(2)]),
+                         [3, 2]),
+    "gru": (lambda: rnn_cell.GRUCell(3), [3, 2]),
+    # without lengths, plain LSTM layers run as LSTMSequence ops (nnplug/ops/lstm_sequence.py)
+    "fused_lstm_stack": (lambda: rnn_cell.MultiRNNCell([rnn_cell.BasicLSTMCell(3, forget_bias=0.5),
+                                                        rnn_cell.LSTMCell(2)]), None),
 }
 
 
@@ -62,11 +67,12 @@ def test_unrolled_rnn_gradients_match_finite_differences(backend, kind):
     xs = rng.standard_normal((2, 3, 2))
     with tf.Graph().as_default():
         tf.set_random_seed(1)
-        cell = CELLS[kind]()
+        make_cell, lengths = CELLS[kind]
+        cell = make_cell()
         x = tf.placeholder(tf.float64, (2, 3, 2))
         init = cell.zero_state(2, tf.float64)
-        out, state = tf.nn.dynamic_rnn(cell, x, sequence_length=[3, 2], initial_state=init)
-        leaves = [out] + [s for s in tf.nn.rnn_cell.flatten(state)]
+        out, state = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init)
+        leaves = [out] + flatten(state)
         loss = tf.add_n([tf.reduce_sum(t * rng.uniform(0.5, 1.5, tuple(t.shape))) for t in leaves])
         variables = cell.trainable_variables
         analytic = tf.gradients(loss, variables + [x])

@@ -234,3 +234,33 @@ def test_bad_configs_and_arguments_are_named():
         L.Bidirectional(L.LSTM(3), merge_mode="max")
     with pytest.raises(ValueError, match=r"needs inputs \[batch, time steps, features\].*\(None, None, 3\)"):
         keras.Sequential([L.LSTM(3, input_shape=(None, 3))]).predict(np.zeros((1, 4, 3), np.float32))
+
+
+def test_a_keras_3_bidirectional_config_with_its_backward_layer_loads(tmp_path):
+    """Keras 3 writes the backward layer (go_backwards already true), module wrappers and object ids."""
+    def keras3(name, go_backwards):
+        cfg = {**_recurrent_cfg(name, 2, reset_after=True, seed=None), "go_backwards": go_backwards}
+        cfg["recurrent_initializer"] = {"module": "keras.initializers", "class_name": "Orthogonal",
+                                        "config": {"seed": None, "gain": 1.0}, "registered_name": None,
+                                        "shared_object_id": 1402}
+        del cfg["time_major"], cfg["implementation"]
+        return {"module": "keras.layers", "class_name": "GRU", "config": cfg, "registered_name": None}
+    gru = _random_weights([(3, 6), (2, 6), (2, 6)] * 2, 12)
+    layers = [{"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4, 3], "dtype": "float32",
+                                                      "name": "input_layer"}},
+              {"class_name": "Bidirectional", "config": _cfg("bidirectional", merge_mode="ave",
+                                                             layer=keras3("forward_gru", False),
+                                                             backward_layer=keras3("backward_gru", True))}]
+    names = [f"sequential/bidirectional/{d}_gru/gru_cell/{w}" for d in ("forward", "backward")
+             for w in ("kernel", "recurrent_kernel", "bias")]
+    _write_tf_keras2(tmp_path / "k3.h5", layers, {"bidirectional": list(zip(names, gru))})
+    model = keras.models.load_model(tmp_path / "k3.h5", compile=False)
+    bi = model.layers[0]
+    assert not bi.forward_layer.go_backwards and bi.backward_layer.go_backwards
+    x = np.random.default_rng(13).standard_normal((3, 4, 3)).astype(np.float32)
+    w = [a.astype(np.float64) for a in gru]
+    fw, _ = np_run(np_gru, x.astype(np.float64), w[:3], 2, 1)
+    bw, _ = np_run(np_gru, x.astype(np.float64), w[3:], 2, 1, backwards=True)
+    np.testing.assert_allclose(model.predict(x), (fw + bw) / 2, rtol=2e-5, atol=2e-6)
+    again = L.Bidirectional.from_config(bi.get_config())
+    assert again.backward_layer.go_backwards and again.get_config()["backward_layer"]["module"] == "keras.layers"

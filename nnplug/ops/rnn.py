@@ -10,18 +10,23 @@ steps from last to first with that same rule, which is TF1's reversal of each ex
 Also here: `sequence_mask` and `reverse_sequence` (a composite op, `ReverseSequence`: one Gather of rows,
 and its own gradient, since reversing is its own inverse).
 """
+import contextlib
+
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, make, name_scope
-from ..shapes import ShapeError, fmt, normalize_axis
+from ..graph import constant, convert_to_tensor, make, name_scope
+from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from ..variables import variable_scope
 from . import embedding_ops  # noqa: F401 - registers CheckIndices, which ReverseSequence emits
 from . import math_ops as M
 from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
 from .registry import register
 from .sequence_ops import range as _range
-from .rnn_cell import check_state, describe, flatten, is_nested, map_structure, pack_sequence_as, unpack
+from .lstm_sequence import lstm_sequence
+from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as
+from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state
+from .split_ops import split_v, unpack
 
 
 def _check_cell(cell, what):
@@ -88,8 +93,8 @@ def _unroll(cell, step_inputs, state, lengths, reverse=False):
     return outputs, state
 
 
-def _steps(flat, inputs, time_major, what):
-    """Per-step input structures from [batch, time, ...] (or time-major) tensors of a known number of steps."""
+def _time_axis(flat, time_major, what):
+    """The time axis of the inputs, after checking every input has one of the same, known, length."""
     axis = 0 if time_major else 1
     counts = set()
     for x in flat:
@@ -107,21 +112,76 @@ def _steps(flat, inputs, time_major, what):
     if len(counts) > 1:
         raise ShapeError(f"{what}: the inputs have different numbers of time steps: "
                          + ", ".join(describe(x) for x in flat))
-    counts.pop()
-    per_input = [unpack(x, axis) for x in flat]
-    return [pack_sequence_as(inputs, list(step)) for step in zip(*per_input)], axis
+    return axis
 
 
 def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, reverse, what):
     _check_cell(cell, what)
     flat = _tensors(inputs, what)
     with variable_scope(scope or "rnn"):
-        steps, time_axis = _steps(flat, inputs, time_major, what)
+        time_axis = _time_axis(flat, time_major, what)
         state = _initial_state(cell, initial_state, dtype, _batch_size(flat[0], 1 - time_axis), what)
         lengths = _sequence_length(sequence_length, what)
+        layers = _fused_layers(cell) if lengths is None and not is_nested(inputs) else None
+        if layers is not None:
+            return _fused(cell, layers, flat[0], state, time_axis, reverse)
+        per_input = [unpack(x, time_axis) for x in flat]
+        steps = [pack_sequence_as(inputs, list(step)) for step in zip(*per_input)]
         outputs, state = _unroll(cell, steps, state, lengths, reverse)
         stacked = map_structure(lambda *per_step: stack(per_step, axis=time_axis), *outputs)
     return stacked, state
+
+
+# -- plain LSTM layers as one LSTMSequence op each (nnplug/ops/lstm_sequence.py) ---------------------------
+def _plain_lstm(cell):
+    """TF1's BasicLSTMCell, or LSTMCell without peepholes, clipping or projection, with tanh and a state tuple."""
+    if type(cell) is LSTMCell and (cell._use_peepholes or cell._cell_clip is not None or cell._num_proj):
+        return False
+    return type(cell) in (BasicLSTMCell, LSTMCell) and cell._state_is_tuple and cell._activation is M.tanh
+
+
+def _fused_layers(cell):
+    """[(LSTM cell, its DropoutWrapper or None)] per layer when every layer is a plain LSTM (wrapped at most in
+    a DropoutWrapper without state dropout), else None: such layers run as LSTMSequence ops."""
+    layers = cell._cells if type(cell) is MultiRNNCell and cell._state_is_tuple else [cell]
+    found = []
+    for layer in layers:
+        wrapper = None
+        if type(layer) is DropoutWrapper and isinstance(layer._state_keep, float) and layer._state_keep == 1.0:
+            wrapper, layer = layer, layer._cell
+        if not _plain_lstm(layer):
+            return None
+        found.append((layer, wrapper))
+    return found
+
+
+def _fused(cell, layers, x, state, time_axis, reverse):
+    """What _unroll computes for these layers (same variables, scopes and semantics), layer by layer: each
+    layer's input projection for all steps at once, then its recurrence as one LSTMSequence."""
+    multi = type(cell) is MultiRNNCell
+    x = transpose(x, (1, 0, 2)) if time_axis == 1 else x  # time-major: each step's rows contiguous
+    x = x[::-1] if reverse else x
+    steps, batch = x.shape[0], x.shape[1]
+    states, finals = (state if multi else (state,)), []
+    with cell.entered(TensorShape([batch, x.shape[2]]), x.dtype) if multi else contextlib.nullcontext():
+        for k, ((lstm, wrapper), (c0, h0)) in enumerate(zip(layers, states)):
+            with variable_scope(f"cell_{k}") if multi else contextlib.nullcontext():
+                if wrapper is not None:  # independent masks per step, as the wrapper's per-step dropout
+                    x = wrapper._dropout(x, wrapper._input_keep, 0)
+                depth, units = x.shape[2], lstm._num_units
+                with lstm.entered(TensorShape([batch, depth]), x.dtype):
+                    kernel_x, kernel_h = split_v(lstm._kernel, [depth, units], axis=0)
+                    bias = lstm._bias + constant(np.repeat([0.0, 0.0, lstm._forget_bias, 0.0], units)
+                                                 .astype(x.dtype.np), dtype=x.dtype)
+                    xp = M.matmul(reshape(x, [-1, depth]), kernel_x) + bias
+                    hs, c_last = lstm_sequence(reshape(xp, [steps, -1, 4 * units]), kernel_h,
+                                               convert_to_tensor(c0), convert_to_tensor(h0), (0, 1, 2, 3))
+                    x = stack(hs, axis=0)
+                finals.append(LSTMStateTuple(c_last, hs[-1]))
+                if wrapper is not None:
+                    x = wrapper._dropout(x, wrapper._output_keep, 2)
+    x = x[::-1] if reverse else x
+    return (transpose(x, (1, 0, 2)) if time_axis == 1 else x), (tuple(finals) if multi else finals[0])
 
 
 def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None, parallel_iterations=None,

@@ -7,169 +7,26 @@ checkpoints and programs that look variables up by name work; later calls re-ent
 the variables. The LSTM and GRU gates come from one matrix product per step (`[x, h] @ kernel`), as in TF1.
 
 A state is a tensor or a nesting of tuples of tensors (`LSTMStateTuple(c, h)`, a tuple per layer of a
-`MultiRNNCell`); `state_size` has the same structure with sizes in place of tensors. The small `nest`
-functions here walk such structures. The orthogonal initializer (recurrent kernels) is here too.
+`MultiRNNCell`, walked with nnplug/ops/nest.py); `state_size` has the same structure with sizes in place of
+tensors. The orthogonal initializer (for recurrent kernels) is here too.
 """
 import collections
+import contextlib
 
 import numpy as np
 
 from .. import dtypes as _dt
 from .. import initializers
-from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
+from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from ..variables import get_variable, variable_scope
 from . import math_ops as M
 from . import nn_ops
-from .array_ops import concat, expand_dims, reshape, slice_spec, zeros
-from .manip_ops import split
+from .array_ops import concat, reshape, zeros
+from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as, same_structure
 from .random_ops import random_normal
 from .registry import register
-
-# -- nested structures ------------------------------------------------------------------------------------
-
-
-def is_nested(x):
-    return isinstance(x, (list, tuple))
-
-
-def flatten(structure):
-    """The leaves of a nesting of lists/tuples, depth first."""
-    if is_nested(structure):
-        return [leaf for item in structure for leaf in flatten(item)]
-    return [structure]
-
-
-def _rebuild(like, items):
-    return type(like)(*items) if hasattr(like, "_fields") else type(like)(items)
-
-
-def pack_sequence_as(structure, flat):
-    """`flat` (a list of leaves) in the shape of `structure`."""
-    flat = list(flat)
-    pos = [0]
-
-    def build(s):
-        if is_nested(s):
-            return _rebuild(s, [build(x) for x in s])
-        pos[0] += 1
-        return flat[pos[0] - 1]
-    n = len(flatten(structure))
-    if n != len(flat):
-        raise ValueError(f"cannot pack {len(flat)} values into a structure of {n}: {describe(structure)}")
-    return build(structure)
-
-
-def same_structure(a, b):
-    """Whether a and b nest alike (namedtuples must be of the same type; lists and tuples match each other)."""
-    if not is_nested(a) or not is_nested(b):
-        return is_nested(a) == is_nested(b)
-    if hasattr(a, "_fields") and hasattr(b, "_fields") and type(a) is not type(b):
-        return False
-    return len(a) == len(b) and all(same_structure(x, y) for x, y in zip(a, b))
-
-
-def map_structure(fn, *structures):
-    """fn applied leaf by leaf to structures that nest alike, packed as the first."""
-    for s in structures[1:]:
-        if not same_structure(structures[0], s):
-            raise ValueError(f"the structures {describe(structures[0])} and {describe(s)} do not nest alike")
-    return pack_sequence_as(structures[0], [fn(*leaves) for leaves in zip(*(flatten(s) for s in structures))])
-
-
-def describe(structure):
-    """A structure for an error message: tensors by name and shape, sizes as numbers."""
-    if is_nested(structure):
-        if hasattr(structure, "_fields"):
-            inner = ", ".join(f"{k}={describe(v)}" for k, v in zip(structure._fields, structure))
-            return f"{type(structure).__name__}({inner})"
-        inner = ", ".join(describe(x) for x in structure)
-        return f"[{inner}]" if isinstance(structure, list) else f"({inner}{',' if len(structure) == 1 else ''})"
-    if hasattr(structure, "_as_tensor"):
-        structure = structure._as_tensor()
-    if isinstance(structure, Tensor):
-        return f"'{structure.name}' {fmt(structure.shape)}"
-    return repr(structure)
-
-
-# -- splitting along an axis, with a gradient that is one concatenation ------------------------------------------
-# tf.split / tf.unstack as StridedSlices give each part a gradient the size of the whole (zeros around the
-# part), summed over the parts: quadratic in the number of steps of an unrolled sequence. These two ops
-# expand into the same StridedSlices (views), and their gradient is one Concat of the parts' gradients.
-def _split_rule(squeeze):
-    def rule(shapes, dtypes, attrs):
-        x, axis, sizes = shapes[0], attrs["axis"], attrs["sizes"]
-        if not 0 <= axis < len(x):
-            raise ShapeError(f"axis {axis} is out of range for a tensor of shape {fmt(x)}")
-        if x[axis] is not None and sum(sizes) != x[axis]:
-            raise ShapeError(f"parts of sizes {list(sizes)} do not add up to axis {axis} of shape {fmt(x)}")
-        outs = []
-        for size in sizes:
-            dims = list(x)
-            dims[axis] = size
-            outs.append((TensorShape(dims[:axis] + dims[axis + 1:] if squeeze else dims), dtypes[0]))
-        return outs
-    return rule
-
-
-def _split_expand(squeeze):
-    def expand(b, ins, attrs):
-        axis, start, outs = attrs["axis"], 0, []
-        for size in attrs["sizes"]:
-            part = start if squeeze else slice(start, start + size)
-            outs.append(b.emit("StridedSlice", ins, {"spec": slice_spec((slice(None),) * axis + (part,))}))
-            start += size
-        return outs
-    return expand
-
-
-def _split_grad(squeeze):
-    def grad(op, *grads):
-        if not op.inputs[0].dtype.is_floating:
-            return [None]
-        axis = op.attrs["axis"]
-        parts = [g if g is not None else M.zeros_like(out) for g, out in zip(grads, op.outputs)]
-        return [concat([expand_dims(p, axis) for p in parts] if squeeze else parts, axis)]
-    return grad
-
-
-for _name, _squeeze in (("SplitV", False), ("Unpack", True)):
-    register(_name, _split_rule(_squeeze), grad=_split_grad(_squeeze), expand=_split_expand(_squeeze))
-
-
-def _axis_of(x, axis, what):
-    if x.shape.unknown_rank:
-        raise ShapeError(f"{what}: the rank of {describe(x)} must be known")
-    rank = len(x.shape)
-    if not -rank <= axis < rank:
-        raise ShapeError(f"{what}: axis {axis} is out of range for {describe(x)}")
-    return axis % rank
-
-
-def split_v(value, num_or_sizes, axis=1):
-    """`tf.split(value, num_or_sizes, axis)` for an axis of known size, as one SplitV op."""
-    x = convert_to_tensor(value)
-    axis = _axis_of(x, axis, "split_v")
-    dim = x.shape[axis]
-    if dim is None:
-        return split(x, num_or_sizes, axis=axis)
-    if isinstance(num_or_sizes, int):
-        if num_or_sizes <= 0 or dim % num_or_sizes:
-            raise ShapeError(f"split_v: {describe(x)} cannot be split into {num_or_sizes} equal parts on axis {axis}")
-        sizes = (dim // num_or_sizes,) * num_or_sizes
-    else:
-        sizes = tuple(int(d) for d in num_or_sizes)
-    return make_op("SplitV", [x], {"axis": axis, "sizes": sizes}).outputs
-
-
-def unpack(value, axis=0):
-    """`tf.unstack(value, axis=axis)` for an axis of known size, as one Unpack op."""
-    x = convert_to_tensor(value)
-    axis = _axis_of(x, axis, "unpack")
-    if x.shape[axis] is None:
-        raise ShapeError(f"unpack: axis {axis} of {describe(x)} has no known size")
-    return make_op("Unpack", [x], {"axis": axis, "sizes": (1,) * x.shape[axis]}).outputs
-
+from .split_ops import split_v
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     """An LSTM's state: the cell memory `c` and the output `h`, each [batch, units]."""
@@ -256,6 +113,17 @@ class RNNCell:
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs, state)")
 
     def __call__(self, inputs, state, scope=None):
+        inputs = inputs if is_nested(inputs) else convert_to_tensor(inputs)
+        flat = [convert_to_tensor(x) for x in flatten(inputs)]
+        with self.entered(flat[0].shape if not is_nested(inputs) else [x.shape for x in flat], flat[0].dtype,
+                          scope) as vs:
+            check_state(f"{type(self).__name__} '{vs.name}'", state, self.state_size)
+            return self.call(inputs, state)
+
+    @contextlib.contextmanager
+    def entered(self, inputs_shape, dtype, scope=None):
+        """Inside the cell's variable scope (made on the first call, re-entered after), built for inputs of
+        this shape and dtype: what a call runs in, and a driver that computes the cell's steps itself."""
         if self._scope is None:
             opened = variable_scope(scope, reuse=self._reuse) if scope is not None else \
                 variable_scope(self._name, default_name=self._base_name, reuse=self._reuse)
@@ -263,15 +131,11 @@ class RNNCell:
             opened = variable_scope(self._scope, reuse=True)
         with opened as vs:
             self._scope = vs
-            inputs = inputs if is_nested(inputs) else convert_to_tensor(inputs)
-            check_state(f"{type(self).__name__} '{vs.name}'", state, self.state_size)
             if not self.built:
-                first = flatten(inputs)[0]
-                self._build_dtype = self._dtype or convert_to_tensor(first).dtype
-                self.build(convert_to_tensor(first).shape if not is_nested(inputs) else
-                           [convert_to_tensor(x).shape for x in flatten(inputs)])
+                self._build_dtype = self._dtype or dtype
+                self.build(inputs_shape)
                 self.built = True
-            return self.call(inputs, state)
+            yield vs
 
     def add_variable(self, name, shape, dtype=None, initializer=None, trainable=None, **kwargs):
         """A variable of this cell, in its scope (`<scope>/<name>`), made once."""

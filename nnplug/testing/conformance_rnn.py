@@ -1,18 +1,21 @@
-"""Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, embedding_ops.py):
-the composites `ReverseSequence`, `SplitV` and `Unpack` (every backend runs their expansions or fused
-kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a NumPy reference written here."""
+"""Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, split_ops.py,
+lstm_sequence.py, embedding_ops.py): the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its gradient (every backend runs
+their expansions or fused kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a
+NumPy reference written here."""
 import numpy as np
 import pytest
 
 import nnplug as tf
 from nnplug.errors import InvalidArgumentError
 from nnplug.graph import make
-from nnplug.ops.rnn_cell import Orthogonal, split_v, unpack
+from nnplug.ops.lstm_sequence import lstm_sequence
+from nnplug.ops.rnn_cell import Orthogonal
+from nnplug.ops.split_ops import split_v, unpack
 from nnplug.testing import assert_close, check_gradient, run
-from nnplug.testing.cases import covers, data
+from nnplug.testing.cases import covers, data, f64
 
-covers("ReverseSequence", "CheckIndices", "SplitV", "Unpack", "Orthonormalize")
-covers("ReverseSequence", "SplitV", "Unpack", grad=True)
+covers("ReverseSequence", "CheckIndices", "SplitV", "Unpack", "Orthonormalize", "LSTMSequence", "LSTMSequenceGrad")
+covers("ReverseSequence", "SplitV", "Unpack", "LSTMSequence", grad=True)
 
 
 def np_reverse_sequence(x, lengths):
@@ -94,6 +97,43 @@ def test_orthonormalize_makes_orthonormal_columns(backend):
             got = np.asarray(sess.run(w), np.float64)
     assert got.shape == (6, 4)
     np.testing.assert_allclose(got.T @ got, 2.25 * np.eye(4), atol=1e-5)
+
+
+def np_lstm_sequence(xp, kh, c, h, blocks):
+    """Reference: per step z = xp[:, t] + h @ kh, gates in the given blocks, c' = f c + i g, h' = o tanh(c')."""
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    i, g, f, o = blocks
+    hs = []
+    for t in range(xp.shape[0]):  # time-major
+        z = np.split(xp[t] + h @ kh, 4, axis=1)
+        c = sig(z[f]) * c + sig(z[i]) * np.tanh(z[g])
+        h = sig(z[o]) * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, 1), c
+
+
+def _lstm_inputs(dtype, steps=3, units=2, batch=2):
+    return [data((steps, batch, 4 * units), dtype), data((units, 4 * units), dtype, seed=1) * 0.5,
+            data((batch, units), dtype, seed=2), data((batch, units), dtype, seed=3)]
+
+
+@pytest.mark.parametrize("blocks", [(0, 1, 2, 3), (0, 2, 1, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_sequence(backend, dtype, blocks):
+    ins = _lstm_inputs(dtype)
+    got_h, got_c = run(lambda *a: (lambda hs, c: (tf.stack(hs, 1), c))(*lstm_sequence(*a, blocks)), ins, backend)
+    want_h, want_c = np_lstm_sequence(*[f64(a) for a in ins], blocks)
+    assert_close(got_h, want_h, dtype, rtol=1e-4 if dtype == "float32" else None)
+    assert_close(got_c, want_c, dtype, rtol=1e-4 if dtype == "float32" else None)
+
+
+@pytest.mark.parametrize("blocks", [(0, 1, 2, 3), (0, 2, 1, 3)])
+def test_lstm_sequence_gradient(backend, blocks):
+    """Through every output h_t and the last c, to the projected inputs, the recurrent kernel, c0 and h0."""
+    def build(*a):
+        hs, c = lstm_sequence(*a, blocks)
+        return tf.concat([tf.stack(hs, 1), tf.expand_dims(c, 1)], 1)
+    check_gradient(build, _lstm_inputs(np.float64), backend)
 
 
 __all__ = [n for n in dir() if n.startswith("test_")]

@@ -17,8 +17,10 @@ from ... import initializers as _initializer_names
 from ...graph import convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
-from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, zeros
-from ...ops.rnn_cell import Orthogonal, split_v, unpack
+from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, transpose, zeros
+from ...ops.lstm_sequence import lstm_sequence
+from ...ops.rnn_cell import Orthogonal
+from ...ops.split_ops import split_v, unpack
 from ...shapes import ShapeError
 from .. import activations, initializers
 from .base import KerasTensor, Layer, _auto_name
@@ -159,6 +161,10 @@ class _Recurrent(Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + ((input_shape[1],) if self.return_sequences else ()) + (self.units,)
 
+    def keras3_weight_groups(self, input_shape):
+        """[(group under the layer's, weights)] as Keras 3 files hold them: a recurrent layer's are its cell's."""
+        return [("cell", len(self.weight_specs(input_shape)))]
+
     def __call__(self, x, training=False, mask=None, initial_state=None):
         if isinstance(x, KerasTensor):
             if self.return_state or initial_state is not None or mask is not None:
@@ -188,12 +194,18 @@ class _Recurrent(Layer):
         rec_mask = None
         if training and self.recurrent_dropout:
             rec_mask = nn_ops.dropout(M.ones_like(states[0]), rate=self.recurrent_dropout, seed=self.seed)
-        features = x.shape[2]
-        projected = M.matmul(reshape(x, [-1, features]), kernel)
+        features = x.shape[2]  # every step's input projection at once, time-major: a block of rows per step
+        projected = M.matmul(reshape(transpose(x, (1, 0, 2)), [-1, features]), kernel)
         input_bias = self._input_bias(bias)
         if input_bias is not None:
             projected = projected + input_bias
-        projected = unpack(reshape(projected, [-1, steps, self.GATES * self.units]), 1)
+        projected = reshape(projected, [steps, -1, self.GATES * self.units])
+        fused = self._fused(projected, recurrent, states) if mask is None and rec_mask is None else None
+        if fused is not None:
+            outputs, states = fused
+            result = stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+            return [result] + list(states) if self.return_state else result
+        projected = unpack(projected, 0)
         masks = unpack(mask, 1) if mask is not None else None
         parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
@@ -237,6 +249,10 @@ class _Recurrent(Layer):
 
     def _recurrent_parts(self, recurrent, bias):
         return recurrent
+
+    def _fused(self, projected, recurrent, states):
+        """(outputs in processing order, final states) from one fused op, or None to unroll step by step."""
+        return None
 
     def _step(self, xz, h_in, states, parts):
         raise NotImplementedError
@@ -299,6 +315,15 @@ class LSTM(_Recurrent):
 
     def _state_names(self):
         return ["h", "c"]
+
+    def _fused(self, projected, recurrent, states):
+        """Sigmoid gates and tanh: one LSTMSequence op (nnplug/ops/lstm_sequence.py), Keras's gate order."""
+        if self.recurrent_activation not in (activations.sigmoid, M.sigmoid) or \
+                self.activation not in (activations.tanh, M.tanh):
+            return None
+        hs, c_last = lstm_sequence(projected[::-1] if self.go_backwards else projected, recurrent, states[1],
+                                   states[0], (0, 2, 1, 3))
+        return hs, [hs[-1], c_last]
 
     def _step(self, xz, h_in, states, recurrent):
         z_i, z_f, z_c, z_o = split_v(xz + M.matmul(h_in, recurrent), 4, axis=1)
@@ -378,8 +403,16 @@ def _inner_layer(spec, what):
     return L.deserialize(spec)
 
 
+def _copy(layer, name, **changes):
+    """A new layer of the same class and config (its own weights), renamed."""
+    config = {k: v for k, v in layer.get_config().items() if k not in ("name", "batch_input_shape")}
+    return type(layer).from_config({**config, **changes, "name": name})
+
+
 def _layer_spec(layer):
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """A wrapped layer's config as Keras writes one inside another (Keras 3 needs the module)."""
+    return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
+            "registered_name": None}
 
 
 _MERGES = {"concat": lambda a, b: concat([a, b], -1), "sum": M.add, "mul": M.multiply,
@@ -406,19 +439,27 @@ class Bidirectional(Layer):
             raise NotImplementedError(f"{what}: weights= is not supported; use set_weights after building")
         if layer.return_state:
             raise NotImplementedError(f"{what}: the wrapped layer's return_state is not supported")
-        config = {k: v for k, v in layer.get_config().items() if k not in ("name", "batch_input_shape")}
-        self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
-        backward = _inner_layer(backward_layer, what) if backward_layer is not None else None
-        back_config = config if backward is None else {k: v for k, v in backward.get_config().items()
-                                                       if k not in ("name", "batch_input_shape")}
-        back_config = {**back_config, "go_backwards": not back_config.get("go_backwards", False)}
-        self.backward_layer = type(backward or layer).from_config({**back_config, "name": f"backward_{layer.name}"})
+        base = layer.name.removeprefix("forward_")
+        self.forward_layer = _copy(layer, f"forward_{base}")
+        if backward_layer is None:  # the layer again, reading the sequence the other way
+            self.backward_layer = _copy(layer, f"backward_{base}", go_backwards=not layer.go_backwards)
+        else:  # given (Keras 3 always writes it): used as it is
+            self.backward_layer = _inner_layer(backward_layer, what)
+            if not isinstance(self.backward_layer, _Recurrent) or \
+                    self.backward_layer.go_backwards == layer.go_backwards:
+                raise ValueError(f"{what}: backward_layer must be a recurrent layer reading the other way "
+                                 f"(go_backwards={not layer.go_backwards})")
         self.layer, self.merge_mode = layer, merge_mode
         self.return_sequences = layer.return_sequences
 
     def weight_specs(self, input_shape):
         return [(f"{inner.name}/{n}", s, i, t) for inner in (self.forward_layer, self.backward_layer)
                 for n, s, i, t in inner.weight_specs(input_shape)]
+
+    def keras3_weight_groups(self, input_shape):
+        return [(f"{direction}/{group}", n) for direction, inner in (("forward_layer", self.forward_layer),
+                                                                     ("backward_layer", self.backward_layer))
+                for group, n in inner.keras3_weight_groups(input_shape)]
 
     def compute_output_shape(self, input_shape):
         out = self.forward_layer.compute_output_shape(input_shape)
@@ -435,8 +476,8 @@ class Bidirectional(Layer):
         return set_mask(merged, mask) if self.return_sequences else merged
 
     def get_config(self):
-        cfg = {**super().get_config(), "layer": _layer_spec(self.layer), "merge_mode": self.merge_mode}
-        return cfg
+        return {**super().get_config(), "layer": _layer_spec(self.layer), "merge_mode": self.merge_mode,
+                "backward_layer": _layer_spec(self.backward_layer)}
 
 
 class TimeDistributed(Layer):
@@ -457,6 +498,9 @@ class TimeDistributed(Layer):
 
     def weight_specs(self, input_shape):
         return self.layer.weight_specs(self._inner_shape(input_shape))
+
+    def keras3_weight_groups(self, input_shape):
+        return [("layer", len(self.weight_specs(input_shape)))]
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape(self._inner_shape(input_shape))
