@@ -4,6 +4,7 @@
     python benchmarks/compare.py --quick              # CI-speed: few, short repeats
     python benchmarks/compare.py --json out.json --png out.png
     python benchmarks/compare.py --models cnn --rounds 3 --threads 1   # the chapter-15 CNN vs PyTorch
+    python benchmarks/compare.py --models lstm --no-epoch --rounds 3  # chapter 16's char-RNN vs nn.LSTM
 
 For each MLP (chapter 784-50-50-10 tanh batch 64; wide 784-1024-1024-10 ReLU batch 256) it measures
 steps/s of: nnplug on every available backend; a hand-written NumPy loop doing the same arithmetic (the
@@ -20,7 +21,9 @@ The `cnn` model is the textbook's chapter-15 network (28x28x1, conv 5x5x32 SAME 
 5x5x64 SAME ReLU, max-pool 2, dense 1024 ReLU, dropout, dense 10; Adam, batch 64), nnplug against PyTorch
 eager (no hand-written floor). Its epoch mode (`--cnn-epoch-rows`) also gives every contender's peak
 resident memory above what the process held before the model was made (Linux: the high-water mark is reset
-there), so nnplug and PyTorch are measured alike. `--threads N` gives BLAS, OpenMP and PyTorch N threads
+there), so nnplug and PyTorch are measured alike. The `lstm` model is chapter 16's char-RNN (one-hot
+characters, BasicLSTMCell(128) under dynamic_rnn, 100 steps, batch 64, gradients clipped, Adam) against
+PyTorch's nn.LSTM from the same weights. `--threads N` gives BLAS, OpenMP and PyTorch N threads
 in every worker; each row records the load average when it was measured.
 """
 import argparse
@@ -41,14 +44,17 @@ from tqdm import tqdm
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.common import (  # noqa: E402
-    CNN_MODELS, DEFAULT_MODELS, MODELS, ArrayFloorMLP, CNNSpec, NnplugCNN, NnplugMLP, TorchCNN, TorchMLP,
-    available_backends, batch_slices, init_cnn_params, init_params, synthetic_data,
+    CNN_MODELS, DEFAULT_MODELS, LSTM_MODELS, MODELS, ArrayFloorMLP, CNNSpec, LSTMSpec, NnplugCNN, NnplugLSTM,
+    NnplugMLP, TorchCNN, TorchLSTM, TorchMLP, available_backends, batch_slices, char_batches, init_cnn_params,
+    init_lstm_params, init_params, synthetic_data,
 )
 
-ALL_MODELS = {**MODELS, **CNN_MODELS}
+ALL_MODELS = {**MODELS, **CNN_MODELS, **LSTM_MODELS}
 
 
 def params_for(spec, seed):
+    if isinstance(spec, LSTMSpec):
+        return init_lstm_params(spec, seed)
     return init_cnn_params(spec, seed) if isinstance(spec, CNNSpec) else init_params(spec, seed)
 
 
@@ -67,11 +73,11 @@ def contenders(args):
 
 def make_model(kind, arg, spec, params):
     """(label, model) for one contender, or (label, None) when it cannot run here."""
-    cnn = isinstance(spec, CNNSpec)
+    family = "cnn" if isinstance(spec, CNNSpec) else "lstm" if isinstance(spec, LSTMSpec) else "mlp"
     if kind == "nnplug":
-        return f"nnplug[{arg}]", (NnplugCNN if cnn else NnplugMLP)(spec, arg, params)
-    if kind == "floor" and cnn:
-        return f"{arg} loop (floor)", None  # no hand-written CNN floor
+        return f"nnplug[{arg}]", dict(mlp=NnplugMLP, cnn=NnplugCNN, lstm=NnplugLSTM)[family](spec, arg, params)
+    if kind == "floor" and family != "mlp":
+        return f"{arg} loop (floor)", None  # hand-written floors exist for the MLPs only
     if kind == "floor" and arg == "numpy":
         return "numpy loop (floor)", ArrayFloorMLP(spec, np, params)
     if kind == "floor":
@@ -84,7 +90,16 @@ def make_model(kind, arg, spec, params):
     import torch
     torch.set_num_threads(int(os.environ.get("NNPLUG_BENCH_THREADS", 0)) or os.cpu_count() or 1)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    return f"pytorch eager [{dev}]", (TorchCNN if cnn else TorchMLP)(spec, dev, params)
+    return f"pytorch eager [{dev}]", dict(mlp=TorchMLP, cnn=TorchCNN, lstm=TorchLSTM)[family](spec, dev, params)
+
+
+def model_batches(model, spec, n_batches, seed):
+    """`n_batches` seeded batches of the model's kind (characters for the LSTM, pixels otherwise)."""
+    if isinstance(spec, LSTMSpec):
+        pairs = char_batches(spec, n_batches, seed=seed)
+        return [model.to_device(x, y) for x, y in pairs] if isinstance(model, TorchLSTM) else pairs
+    x, y = synthetic_data(spec.batch * n_batches, spec.n_in, spec.n_classes, seed=seed)
+    return prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
 
 
 def prepare_batches(model, x, y, slices):
@@ -111,12 +126,12 @@ def timed_passes(model, batches, repeats, passes):
 
 
 def measure_steps(kind, arg, spec, args):
-    """steps/s of one contender on one MLP."""
+    """steps/s of one contender on one model."""
     label, model = make_model(kind, arg, spec, params_for(spec, seed=args.seed))
     if model is None:
         return None
-    x, y = synthetic_data(spec.batch * args.pool, spec.n_in, spec.n_classes, seed=args.seed)
-    batches = prepare_batches(model, x, y, batch_slices(len(x), spec.batch))
+    pool = max(2, args.pool // 4) if isinstance(spec, LSTMSpec) else args.pool  # an LSTM batch is 100 steps
+    batches = model_batches(model, spec, pool, args.seed)
     for xb, yb in (batches * args.warmup)[: max(2, args.warmup)]:
         model.step(xb, yb)  # warm-up: compile plans, allocate, fill caches
     model.sync()
@@ -290,7 +305,7 @@ def plot(step_rows, epoch_rows, path):
         ax.set_xlabel("steps/s (higher is better)")
         spec = ALL_MODELS[m]
         shape = "CNN 28x28x1-c5x5x32-c5x5x64-1024-10" if isinstance(spec, CNNSpec) else \
-            "MLP " + "-".join(map(str, spec.sizes))
+            spec.title if isinstance(spec, LSTMSpec) else "MLP " + "-".join(map(str, spec.sizes))
         ax.set_title(f"{m} {shape}, batch {spec.batch}")
         ax.invert_yaxis()
     if epoch_rows:
@@ -337,7 +352,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), choices=list(ALL_MODELS),
                    help="'huge' (4 x 4096 ReLU, batch 4096) is GEMM-bound and meant for GPUs; 'cnn' is chapter "
-                        "15's convnet (against PyTorch, with its own epoch)")
+                        "15's convnet (against PyTorch, with its own epoch); 'lstm' chapter 16's char-RNN "
+                        "(against PyTorch's nn.LSTM)")
     p.add_argument("--backends", nargs="+", default=None,
                    help="nnplug backends to measure (default: every available device backend)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch even when installed")
