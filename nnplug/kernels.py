@@ -9,7 +9,9 @@ states the op types it serves and what the kernel it returns may do with memory:
     def reduce_sum(spec): ...
 
 - `inplace=True`: the kernel accepts `out=` naming one of its *input* buffers (elementwise kernels, which
-  read each element before writing it); implies `out` and `fresh`.
+  read each element before writing it); implies `out` and `fresh`. A multi-output kernel (an optimizer
+  update of a variable and its slots) gets `out=` a tuple, one entry per output: an input buffer of that
+  output's shape and dtype to write it into, or None for a new buffer.
 - `out=True`: the kernel accepts `out=` any other buffer of the output's shape and dtype (the compiler's
   static buffer plan writes temporaries there); implies `fresh`.
 - `fresh=True`: the kernel returns new buffers that nobody else holds (so later kernels may write into them).

@@ -253,4 +253,5 @@ def _gather(spec):
                                        f"size {n} (valid: {-n}..{n - 1})") from None
     return gather
 from . import conv, pool  # noqa: E402 - the convolution and pooling kernels, in tables of their own
-KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS)
+from . import jit, optimizers  # noqa: E402 - fused optimizer updates (left out: NNPLUG_FUSED_KERNELS=0)
+KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS, *([optimizers.KERNELS] if jit.FUSED_KERNELS else []))

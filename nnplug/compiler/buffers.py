@@ -57,21 +57,30 @@ def reuse_dying_buffers(steps, live_out, inplace_ops):
 
 def update_variables_in_place(steps, live_out, inplace_ops):
     """`V[k] = f(V[k], ...)` becomes an in-place update of V[k]'s buffer when nothing reads V[k] (or a
-    view of it) after that step and the result ends up stored in V[k] — as optimizer updates do."""
+    view of it) after that step and the result ends up stored in V[k] — as optimizer updates do. A
+    multi-output step (a fused update of a variable and its slots) gets `out=` a tuple, one entry per
+    output: the variable it updates in place, or None (a new buffer)."""
     dest = {}  # temporary -> the variable Value it is finally stored into, following in-place writes back
     for step in reversed(steps):
         if _is_store(step):
             dest.setdefault(step.ins[0], step.outs[0])
-        elif step.out is not None and step.outs[0] in dest:
+        elif isinstance(step.out, Value) and step.outs[0] in dest:
             dest.setdefault(step.out, dest[step.outs[0]])
     _, _, last_use = liveness(steps, live_out)
     for i, step in enumerate(steps):
-        if _is_store(step) or step.op_type not in inplace_ops or len(step.outs) != 1:
+        if _is_store(step) or step.op_type not in inplace_ops:
             continue
-        var = dest.get(step.outs[0])
-        if (var is not None and var in step.ins and step.ins.count(var) == 1 and last_use.get(var) == i
-                and _fits(var, step.outs[0])):
-            step.out = var
+        targets = []
+        for o in step.outs:
+            var = dest.get(o)
+            ok = (var is not None and var in step.ins and step.ins.count(var) == 1 and last_use.get(var) == i
+                  and _fits(var, o) and var not in targets)
+            targets.append(var if ok else None)
+        if len(targets) == 1:
+            if targets[0] is not None:
+                step.out = targets[0]
+        elif any(t is not None for t in targets):
+            step.out = tuple(targets)
 
 
 def _storages(steps):
@@ -86,7 +95,12 @@ def _storages(steps):
     for i, step in enumerate(steps):
         if _is_store(step):
             continue
-        if step.out is not None:
+        if isinstance(step.out, tuple):  # a multi-output in-place update: None entries are new buffers
+            for o, t in zip(step.outs, step.out):
+                home[o] = o if t is None else home.get(t, t)
+                if t is None:
+                    born[o] = i
+        elif step.out is not None:
             home[step.outs[0]] = home.get(step.out, step.out)
         elif step.fresh:
             for o in step.outs:

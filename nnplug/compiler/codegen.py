@@ -55,7 +55,9 @@ def generate(steps, fetched, n_feeds):
             if step.spec is not None:
                 kernels.append((k, step.spec))
             args = (["V"] if step.with_vars else []) + [names.of(v) for v in step.ins]
-            if step.out is not None:
+            if isinstance(step.out, tuple):  # one entry per output: a variable updated in place, or None
+                args.append(f"out=({''.join(('None' if t is None else names.of(t)) + ', ' for t in step.out)})")
+            elif step.out is not None:
                 args.append(f"out={names.of(step.out)}")
                 if step.out.kind == "buffer":
                     buffers[names.of(step.out)] = step.out.const

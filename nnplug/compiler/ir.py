@@ -26,7 +26,8 @@ class Value:
 
 
 class Step:
-    """One line of a plan: `outs = kernel(*ins)` (out= `out` when set), or a variable store
+    """One line of a plan: `outs = kernel(*ins)` (out= `out` when set: a Value, or for a multi-output
+    in-place update a tuple of Values or None, one per output), or a variable store
     `V[store] = ins[0]` (kernel None).
 
     spec: the KernelSpec (None for stores and fused chains); name: the graph op it comes from, for

@@ -1,8 +1,11 @@
-"""TF1 optimizers. Each update is built from graph ops (assign ops on the variable and its slots),
-so it runs on any backend; `minimize` = `compute_gradients` + `apply_gradients`."""
+"""TF1 optimizers. Each variable's update is one update op (nnplug/ops/training_ops.py: ApplyMomentum,
+ApplyAdam, ...) whose outputs are assigned back to the variable and its slots: a backend with a fused
+kernel runs it as one pass, every other backend runs its expansion into primitives.
+`minimize` = `compute_gradients` + `apply_gradients`."""
 from ..autodiff import gradients
 from ..graph import GraphKeys, constant, control_dependencies, convert_to_tensor, get_default_graph, name_scope
 from ..ops import math_ops as M
+from ..ops.training_ops import apply_update
 from ..variables import Variable, group, trainable_variables
 from .. import dtypes as _dt
 
@@ -64,6 +67,14 @@ class Optimizer:
     def _apply(self, grad, var):
         raise NotImplementedError
 
+    def _update(self, op_type, var, slots, args, **attrs):
+        """One update op (training_ops) on `var` and its `slots` with the other inputs `args` (TF1's order),
+        its new values assigned back; returns the op that runs them."""
+        state = [var] + list(slots)
+        values = apply_update(op_type, [s.value() for s in state] + list(args), **attrs)
+        assigns = [s.assign(new) for s, new in zip(state, values)]
+        return assigns[0] if len(assigns) == 1 else group(*assigns, name=f"{var.op.name}_update")
+
     def _finish(self, updates):
         return []
 
@@ -75,7 +86,7 @@ class GradientDescentOptimizer(Optimizer):
         super().__init__(learning_rate, use_locking, name)
 
     def _apply(self, grad, var):
-        return var.assign_sub(self._lr_for(var) * grad)
+        return self._update("ApplyGradientDescent", var, [], [self._lr_for(var), grad])
 
 
 class MomentumOptimizer(Optimizer):
@@ -87,11 +98,9 @@ class MomentumOptimizer(Optimizer):
         self._nesterov = use_nesterov
 
     def _apply(self, grad, var):
-        accum = self._slot(var, "momentum")
         mom = convert_to_tensor(self._momentum, dtype=var.dtype)
-        new_accum = accum.assign(accum * mom + grad)
-        step = grad + mom * new_accum if self._nesterov else new_accum
-        return var.assign_sub(self._lr_for(var) * step)
+        return self._update("ApplyMomentum", var, [self._slot(var, "momentum")], [self._lr_for(var), grad, mom],
+                            use_nesterov=bool(self._nesterov))
 
 
 class AdamOptimizer(Optimizer):
@@ -112,11 +121,9 @@ class AdamOptimizer(Optimizer):
     def _apply(self, grad, var):
         b1p, b2p = self._beta_powers(var.dtype)
         c = lambda v: convert_to_tensor(v, dtype=var.dtype)  # noqa: E731
-        m, v = self._slot(var, "m"), self._slot(var, "v")
-        lr_t = self._lr_for(var) * M.sqrt(1.0 - M.cast(b2p, var.dtype)) / (1.0 - M.cast(b1p, var.dtype))
-        m_new = m.assign(m * c(self._b1) + grad * c(1 - self._b1))
-        v_new = v.assign(v * c(self._b2) + M.square(grad) * c(1 - self._b2))
-        return var.assign_sub(lr_t * m_new / (M.sqrt(v_new) + c(self._eps)))
+        return self._update("ApplyAdam", var, [self._slot(var, "m"), self._slot(var, "v")],
+                            [M.cast(b1p, var.dtype), M.cast(b2p, var.dtype), self._lr_for(var), c(self._b1),
+                             c(self._b2), c(self._eps), grad])
 
     def _finish(self, updates):
         b1p, b2p = self._powers
@@ -135,10 +142,9 @@ class RMSPropOptimizer(Optimizer):
 
     def _apply(self, grad, var):
         c = lambda v: convert_to_tensor(v, dtype=var.dtype)  # noqa: E731
-        ms, mom = self._slot(var, "rms", init=1.0), self._slot(var, "momentum")
-        ms_new = ms.assign(ms * c(self._decay) + M.square(grad) * c(1 - self._decay))
-        mom_new = mom.assign(mom * c(self._momentum) + self._lr_for(var) * grad / M.sqrt(ms_new + c(self._eps)))
-        return var.assign_sub(mom_new)
+        slots = [self._slot(var, "rms", init=1.0), self._slot(var, "momentum")]
+        return self._update("ApplyRMSProp", var, slots,
+                            [self._lr_for(var), c(self._decay), c(self._momentum), c(self._eps), grad])
 
 
 class AdagradOptimizer(Optimizer):
@@ -149,9 +155,8 @@ class AdagradOptimizer(Optimizer):
         self._init = initial_accumulator_value
 
     def _apply(self, grad, var):
-        accum = self._slot(var, "accumulator", init=self._init)
-        new = accum.assign_add(M.square(grad))
-        return var.assign_sub(self._lr_for(var) * grad / M.sqrt(new))
+        return self._update("ApplyAdagrad", var, [self._slot(var, "accumulator", init=self._init)],
+                            [self._lr_for(var), grad])
 
 
 def create_global_step(graph=None):

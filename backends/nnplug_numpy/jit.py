@@ -1,0 +1,53 @@
+"""Loops compiled with numba, when it is installed (the `fast` extra), for the numpy backend's fused kernels
+(optimizer updates, softmax cross-entropy): one compiled pass costs well under a microsecond to call where
+the same arithmetic in NumPy is one ufunc call (~1 us) and one pass over memory per operation.
+
+`NNPLUG_NUMBA=0` turns numba off (the kernels' plain NumPy forms run); `NNPLUG_FUSED_KERNELS=0` leaves the
+fused kernels out of the numpy backend altogether, so the compiler expands those ops into primitives (the
+"before" of a benchmark). Both are read when the backend is imported. Functions are compiled on first use
+and cached on disk (`cache=True`), so only the first process on a machine pays the compilation.
+"""
+import os
+
+FUSED_KERNELS = os.environ.get("NNPLUG_FUSED_KERNELS", "1") != "0"
+_WANT_NUMBA = os.environ.get("NNPLUG_NUMBA", "1") != "0"
+_state = {}
+JIT_DTYPES = ("float32", "float64")  # what the compiled loops are used for; other dtypes run NumPy
+
+
+def numba():
+    """The numba module, or None when it is absent or turned off (imported once, on first use: importing it
+    costs ~0.3 s, which a program that never trains should not pay)."""
+    if "numba" not in _state:
+        mod = None
+        if _WANT_NUMBA:
+            try:
+                import numba as mod
+            except ImportError:
+                mod = None
+        _state["numba"] = mod
+    return _state["numba"]
+
+
+def compiled(fn):
+    """`fn` compiled by numba, or None without numba: no Python objects, the GIL released, cached on disk,
+    and NumPy's error model (x/0 is inf, as in the ufuncs, not a ZeroDivisionError check in every
+    iteration, which would also keep loops from vectorising). Compiled on its first call."""
+    key = ("jit", fn)
+    if key not in _state:
+        nb = numba()
+        _state[key] = nb.njit(cache=True, nogil=True, error_model="numpy")(fn) if nb is not None else None
+    return _state[key]
+
+
+def usable(dtype):
+    """The compiled loops take float32 or float64 arrays (check `contiguous` on each call too)."""
+    return dtype.name in JIT_DTYPES
+
+
+def contiguous(*arrays):
+    """...and C-contiguous ones, which they index as flat vectors."""
+    for a in arrays:
+        if not a.flags.c_contiguous:
+            return False
+    return True
