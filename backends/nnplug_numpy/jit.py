@@ -29,13 +29,18 @@ def numba():
     return _state["numba"]
 
 
-def compiled(fn):
+def compiled(fn, helpers=()):
     """`fn` compiled by numba, or None without numba: no Python objects, the GIL released, cached on disk,
     and NumPy's error model (x/0 is inf, as in the ufuncs, not a ZeroDivisionError check in every
-    iteration, which would also keep loops from vectorising). Compiled on its first call."""
+    iteration, which would also keep loops from vectorising). Compiled on its first call. `helpers` are
+    the plain functions `fn` calls, which numba then compiles into it."""
     key = ("jit", fn)
     if key not in _state:
         nb = numba()
+        if nb is not None:
+            for h in helpers:
+                if ("helper", h) not in _state:
+                    _state["helper", h] = nb.extending.register_jitable(error_model="numpy")(h)
         _state[key] = nb.njit(cache=True, nogil=True, error_model="numpy")(fn) if nb is not None else None
     return _state[key]
 

@@ -1,7 +1,7 @@
 """NumPy kernel factories: the shared Array-API factories (nnplug.xp_kernels) on NumPy, with the ones NumPy
 runs better replaced — kernels that write into a planned or dying buffer (`out=`, so a compiled step
-allocates nothing after its first run) and the softmax family, whose sparse cross-entropy can afford to
-check its labels on the host. Each kernel states its memory contract where it is registered."""
+allocates nothing after its first run). Each kernel states its memory contract where it is registered. The
+softmax family, convolutions, pooling and the fused optimizer updates have modules of their own."""
 import math
 
 import numpy as np
@@ -182,61 +182,6 @@ def _copy(spec):
     return np.array
 
 
-def _log_softmax(x, axis):
-    shifted = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
-    shifted -= np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
-    return shifted
-
-
-@kernel("Softmax", out=True)
-def _softmax(spec):
-    axis = spec.attrs["axis"]
-
-    def softmax(x, out=None):
-        e = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True), out=out)
-        np.exp(e, out=e)
-        e /= np.add.reduce(e, axis=axis, keepdims=True)
-        return e
-    return softmax
-
-
-@kernel("LogSoftmax", fresh=True)
-def _log_softmax_kernel(spec):
-    axis = spec.attrs["axis"]
-    return lambda x: _log_softmax(x, axis)
-
-
-@kernel("SoftmaxCrossEntropyWithLogits", fresh=True)
-def _xent(spec):
-    if spec.attrs["sparse"]:
-        def sparse_xent(logits, labels):
-            log_p = _log_softmax(logits, -1)
-            idx = labels[..., None].astype(np.intp)
-            if np.any(idx < 0) or np.any(idx >= logits.shape[-1]):
-                raise ValueError(f"labels must be class ids in [0, {logits.shape[-1]}), got {labels.min()}.."
-                                 f"{labels.max()} in '{spec.name}'")
-            loss = -np.take_along_axis(log_p, idx, -1)[..., 0]
-            backprop = np.exp(log_p)
-            np.put_along_axis(backprop, idx, np.take_along_axis(backprop, idx, -1) - 1, -1)
-            return loss, backprop
-        return sparse_xent
-
-    def xent(logits, labels):
-        # with z = logits - max and s = sum(exp z): loss = sum(y) log s - sum(y z), gradient exp(z)/s sum(y) - y
-        z = np.subtract(logits, np.maximum.reduce(logits, axis=-1, keepdims=True))
-        e = np.exp(z)
-        s = np.add.reduce(e, axis=-1, keepdims=True)
-        y_sum = np.add.reduce(labels, axis=-1, keepdims=True)
-        loss = np.log(s)
-        loss *= y_sum
-        loss = loss[..., 0]
-        loss -= np.add.reduce(np.multiply(labels, z, out=z), axis=-1)
-        e *= np.divide(y_sum, s, out=s)
-        e -= labels
-        return loss, e
-    return xent
-
-
 @kernel("Gather", fresh=True)
 def _gather(spec):
     """np.take, with an index out of range reported as TF1 does (naming the op), not as a bare IndexError."""
@@ -252,6 +197,7 @@ def _gather(spec):
             raise InvalidArgumentError(f"Gather '{spec.name}': index {bad} is out of range for axis {axis} of "
                                        f"size {n} (valid: {-n}..{n - 1})") from None
     return gather
-from . import conv, pool  # noqa: E402 - the convolution and pooling kernels, in tables of their own
+from . import conv, pool, softmax  # noqa: E402 - kernels in tables of their own
 from . import jit, optimizers  # noqa: E402 - fused optimizer updates (left out: NNPLUG_FUSED_KERNELS=0)
-KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS, *([optimizers.KERNELS] if jit.FUSED_KERNELS else []))
+KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS, softmax.KERNELS,
+                  *([optimizers.KERNELS] if jit.FUSED_KERNELS else []))

@@ -123,7 +123,8 @@ def _update_factory(op_type):
         dtype, shape = np.dtype(spec.out_dtypes[0].np), tuple(spec.out_shapes[0])
         extra = tuple(bool(spec.attrs.get(a, d)) for a, d in defaults.items())
         extra += (dtype.type(1),) if takes_one else ()
-        compiled = jit.compiled(loop) if jit.usable(dtype) else None
+        # 0-d values may come as NumPy scalars (kernels of 0-d results return them): ufuncs take those
+        compiled = jit.compiled(loop) if jit.usable(dtype) and shape else None
         scratch = []  # for the ufunc form, made on its first use
 
         def update(*ins, out=None):
