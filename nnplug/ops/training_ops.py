@@ -9,7 +9,7 @@ Unlike TF1's ops, which update their ref inputs and return the variable, these a
 order, outputs (new var, new slot, ...) in the order of the state inputs. The arithmetic is the one
 nnplug's optimizers used before these ops existed, so an expansion computes what they computed.
 """
-from ..graph import make_op
+from ..graph import Tensor, convert_to_tensor, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from .registry import register
 
@@ -117,4 +117,7 @@ def apply_update(op_type, inputs, name=None, **attrs):
     unknown = set(attrs) - set(defaults)
     if unknown:
         raise TypeError(f"{op_type} has no attribute(s) {', '.join(sorted(unknown))}")
-    return list(make_op(op_type, list(inputs), {**defaults, **attrs}, name=name).outputs)
+    inputs = list(inputs)
+    var = convert_to_tensor(inputs[0])
+    tensors = [var] + [x if isinstance(x, Tensor) else convert_to_tensor(x, dtype=var.dtype) for x in inputs[1:]]
+    return list(make_op(op_type, tensors, {**defaults, **attrs}, name=name).outputs)
