@@ -1,0 +1,167 @@
+"""The numpy backend's fused optimizer updates (backends/nnplug_numpy/optimizers.py) train exactly as the
+update ops' expansion into primitives does: N steps of every TF1 optimizer give the same variables and
+slots bit for bit, through the numba loops and through the NumPy ufunc forms, updated in place when the
+step allows it and into copies when something reads the variable after its update."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug_numpy import jit, optimizers
+from nnplug_numpy.backend import NumpyBackend
+
+UPDATE_OPS = frozenset(optimizers.UPDATES)
+
+
+class ExpandedNumpy(NumpyBackend):
+    """The numpy backend without the fused update kernels: the compiler expands the update ops."""
+    name = "numpy-expanded"
+    kernels = {op: f for op, f in NumpyBackend.kernels.items() if op not in UPDATE_OPS}
+    inplace_ops = NumpyBackend.inplace_ops - UPDATE_OPS
+    out_ops = NumpyBackend.out_ops - UPDATE_OPS
+    fresh_ops = NumpyBackend.fresh_ops - UPDATE_OPS
+
+
+OPTIMIZERS = {
+    "sgd": lambda: tf.train.GradientDescentOptimizer(0.1),
+    "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
+    "nesterov": lambda: tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True),
+    "adam": lambda: tf.train.AdamOptimizer(0.01),
+    "rmsprop": lambda: tf.train.RMSPropOptimizer(0.01, momentum=0.5),
+    "adagrad": lambda: tf.train.AdagradOptimizer(0.1),
+}
+
+
+@pytest.fixture
+def no_numba(monkeypatch):
+    """The fused kernels' NumPy ufunc forms, as without numba installed."""
+    monkeypatch.setattr(jit, "compiled", lambda fn, helpers=(): None)
+
+
+def _train(backend, make_opt, steps=5, dtype=tf.float32, fetch_weights=False, grads=None):
+    """A small tanh layer (a matrix, a bias and a scalar) trained `steps` steps; returns every global
+    variable's value (weights, slots, Adam's beta powers) and, with fetch_weights, the weights fetched
+    beside each step."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 5)).astype(dtype.np)
+    y = rng.standard_normal((8, 3)).astype(dtype.np)
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(rng.standard_normal((5, 3)).astype(dtype.np), name="w")
+        b = tf.Variable(np.zeros(3, dtype.np), name="b")
+        s = tf.Variable(np.asarray(0.5, dtype.np), name="s")
+        loss = tf.reduce_mean(tf.square(tf.tanh(tf.matmul(x, w) + b) * s - y))
+        opt = make_opt()
+        pairs = opt.compute_gradients(loss) if grads is None else grads(loss, w, b, s)
+        train = opt.apply_gradients(pairs)
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            fetched = [sess.run([train, w])[1] if fetch_weights else sess.run(train) for _ in range(steps)]
+            values = {v.op.name: sess.run(v) for v in tf.global_variables()}
+    return values, fetched
+
+
+def _assert_same(got, want):
+    assert sorted(got) == sorted(want)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+def test_fused_training_equals_the_expansion_bit_for_bit(opt):
+    fused, _ = _train(NumpyBackend(), OPTIMIZERS[opt])
+    expanded, _ = _train(ExpandedNumpy(), OPTIMIZERS[opt])
+    _assert_same(fused, expanded)
+    initial, _ = _train(NumpyBackend(), OPTIMIZERS[opt], steps=0)
+    assert all(not np.array_equal(fused[n], initial[n]) for n in ("w", "b", "s"))
+
+
+@pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
+def test_ufunc_forms_equal_the_expansion_bit_for_bit(opt, no_numba):
+    _assert_same(_train(NumpyBackend(), OPTIMIZERS[opt])[0], _train(ExpandedNumpy(), OPTIMIZERS[opt])[0])
+
+
+@pytest.mark.parametrize("dtype,opt", [(tf.float64, "adam"), (tf.float16, "momentum")], ids=["float64", "float16"])
+def test_other_float_dtypes_train_as_the_expansion(dtype, opt):
+    _assert_same(_train(NumpyBackend(), OPTIMIZERS[opt], dtype=dtype)[0],
+                 _train(ExpandedNumpy(), OPTIMIZERS[opt], dtype=dtype)[0])
+
+
+def test_the_update_runs_in_place_in_one_call_per_variable():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.ones((4, 3), np.float32))
+        x = tf.placeholder(tf.float32, (2, 4))
+        opt = tf.train.MomentumOptimizer(0.1, 0.9)
+        train = opt.minimize(tf.reduce_sum(tf.matmul(x, w)))
+        with tf.Session(backend=NumpyBackend()) as sess:
+            sess.run(tf.global_variables_initializer())
+            feed = {x: np.ones((2, 4), np.float32)}
+            source = tf.debugging.explain(train, feed, session=sess)
+            update = [line for line in source.splitlines() if "ApplyMomentum" in line]
+            assert len(update) == 1 and "out=(V[" in update[0], source
+            buffers = [id(a) for a in sess._values]
+            sess.run(train, feed)
+            sess.run(train, feed)
+            assert [id(a) for a in sess._values] == buffers, "the variable and its slot keep their buffers"
+            # accum = 1 then 1.9 (x.sum over the batch is 2 per weight): w = 1 - 0.1*2 - 0.1*3.8
+            np.testing.assert_allclose(sess.run(opt.get_slot(w, "momentum")), np.full((4, 3), 3.8), rtol=1e-6)
+            np.testing.assert_allclose(sess.run(w), np.full((4, 3), 1 - 0.2 - 0.38), rtol=1e-6)
+
+
+def test_a_variable_fetched_beside_its_update_shows_the_value_before_it():
+    fused, fetched = _train(NumpyBackend(), OPTIMIZERS["momentum"], steps=3, fetch_weights=True)
+    expanded, fetched_expanded = _train(ExpandedNumpy(), OPTIMIZERS["momentum"], steps=3, fetch_weights=True)
+    _assert_same(fused, expanded)
+    for a, b in zip(fetched, fetched_expanded):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(fetched[-1], fused["w"])  # fetched before the last update
+
+
+def _transposed_gradient(loss, w, b, s):
+    """w is square here: its own transpose as its gradient (a view into the buffer being updated)."""
+    return [(tf.transpose(w), w)]
+
+
+def test_a_gradient_that_views_its_own_variable_is_read_before_it_is_written():
+    def square_train(backend):
+        g = tf.Graph()
+        with g.as_default():
+            w = tf.Variable(np.arange(16, dtype=np.float32).reshape(4, 4))
+            opt = tf.train.MomentumOptimizer(0.5, 0.9)
+            train = opt.apply_gradients([(tf.transpose(w), w)])
+            with tf.Session(backend=backend) as sess:
+                sess.run(tf.global_variables_initializer())
+                for _ in range(2):
+                    sess.run(train)
+                return sess.run(w), sess.run(opt.get_slot(w, "momentum"))
+    w0 = np.arange(16, dtype=np.float64).reshape(4, 4)
+    accum = w0.T.copy()
+    w1 = w0 - 0.5 * accum
+    accum = accum * 0.9 + w1.T
+    w2 = w1 - 0.5 * accum
+    for got in (square_train(NumpyBackend()), square_train(ExpandedNumpy())):
+        np.testing.assert_allclose(got[0], w2, rtol=1e-6)
+        np.testing.assert_allclose(got[1], accum, rtol=1e-6)
+
+
+def test_non_contiguous_gradients_take_the_ufunc_form():
+    def grads(loss, w, b, s):  # the matrix's gradient doubled, as a transposed view of a (3, 5) array
+        g_w, g_b, g_s = tf.gradients(loss, [w, b, s])
+        return [(tf.transpose(tf.transpose(g_w) * 2.0), w), (g_b, b), (g_s, s)]
+    _assert_same(_train(NumpyBackend(), OPTIMIZERS["rmsprop"], grads=grads)[0],
+                 _train(ExpandedNumpy(), OPTIMIZERS["rmsprop"], grads=grads)[0])
+
+
+def test_the_environment_switch_leaves_the_fused_kernels_out():
+    code = ("import nnplug as tf\nfrom nnplug_numpy.backend import NumpyBackend\n"
+            "print('ApplyMomentum' in NumpyBackend.kernels)\n"
+            "w = tf.Variable(1.0)\nt = tf.train.MomentumOptimizer(0.5, 0.9).minimize(w * w)\n"
+            "s = tf.Session(); s.run(tf.global_variables_initializer()); s.run(t); print(s.run(w))\n")
+    env = dict(os.environ, NNPLUG_FUSED_KERNELS="0")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "0.0"]  # w -= 0.5 * (2 * 1)
