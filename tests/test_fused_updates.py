@@ -25,6 +25,19 @@ class ExpandedNumpy(NumpyBackend):
     fresh_ops = NumpyBackend.fresh_ops - UPDATE_OPS
 
 
+class KerasMomentum(tf.train.Optimizer):
+    """Keras SGD's momentum rule through ApplyKerasMomentum (what keras.optimizers.SGD computes)."""
+
+    def __init__(self, learning_rate, momentum, nesterov=False):
+        super().__init__(learning_rate, name="KerasMomentum")
+        self._momentum, self._nesterov = momentum, nesterov
+
+    def _apply(self, grad, var):
+        mom = tf.convert_to_tensor(self._momentum, dtype=var.dtype)
+        return self._update("ApplyKerasMomentum", var, [self._slot(var, "momentum")], [self._lr_for(var), grad, mom],
+                            use_nesterov=self._nesterov)
+
+
 OPTIMIZERS = {
     "sgd": lambda: tf.train.GradientDescentOptimizer(0.1),
     "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
@@ -32,6 +45,8 @@ OPTIMIZERS = {
     "adam": lambda: tf.train.AdamOptimizer(0.01),
     "rmsprop": lambda: tf.train.RMSPropOptimizer(0.01, momentum=0.5),
     "adagrad": lambda: tf.train.AdagradOptimizer(0.1),
+    "keras_sgd": lambda: KerasMomentum(0.1, 0.9),
+    "keras_nesterov": lambda: KerasMomentum(0.1, 0.9, nesterov=True),
 }
 
 

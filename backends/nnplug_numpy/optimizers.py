@@ -46,6 +46,21 @@ def _momentum_ufuncs(var, accum, lr, grad, momentum, use_nesterov, tmp):
     np.subtract(var, np.multiply(lr, step, out=tmp), out=var)
 
 
+def _keras_momentum_loop(var, accum, lr, grad, momentum, use_nesterov):
+    v, acc, g = var.ravel(), accum.ravel(), grad.ravel()
+    for i in range(v.size):
+        a = momentum * acc[i] - lr * g[i]
+        acc[i] = a
+        v[i] += momentum * a - lr * g[i] if use_nesterov else a
+
+
+def _keras_momentum_ufuncs(var, accum, lr, grad, momentum, use_nesterov, tmp, tmp2):
+    lr_grad = np.multiply(lr, grad, out=tmp)
+    np.subtract(np.multiply(momentum, accum, out=accum), lr_grad, out=accum)
+    step = np.subtract(np.multiply(momentum, accum, out=tmp2), lr_grad, out=tmp2) if use_nesterov else accum
+    np.add(var, step, out=var)
+
+
 def _adam_loop(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad, one):
     w, m, v, g = var.ravel(), m.ravel(), v.ravel(), grad.ravel()
     lr_t = lr * np.sqrt(one - beta2_power) / (one - beta1_power)
@@ -105,6 +120,7 @@ def _adagrad_ufuncs(var, accum, lr, grad, tmp, tmp2):
 UPDATES = {
     "ApplyGradientDescent": (_gd_loop, _gd_ufuncs, 1, False),
     "ApplyMomentum": (_momentum_loop, _momentum_ufuncs, 1, False),
+    "ApplyKerasMomentum": (_keras_momentum_loop, _keras_momentum_ufuncs, 2, False),
     "ApplyAdam": (_adam_loop, _adam_ufuncs, 2, True),
     "ApplyRMSProp": (_rmsprop_loop, _rmsprop_ufuncs, 2, True),
     "ApplyAdagrad": (_adagrad_loop, _adagrad_ufuncs, 2, False),

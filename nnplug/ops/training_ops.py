@@ -1,5 +1,5 @@
 """The optimizer-update ops (TF1's training_ops: ApplyGradientDescent, ApplyMomentum, ApplyAdam,
-ApplyRMSProp, ApplyAdagrad). Each takes a variable, its slots, the hyperparameters and the gradient and
+ApplyRMSProp, ApplyAdagrad, and TF's ApplyKerasMomentum, Keras SGD's rule). Each takes a variable, its slots, the hyperparameters and the gradient and
 gives the new values of the variable and of each slot, which the optimizer assigns back. A backend may run
 one as a single fused pass (the numpy backend updates the variable and its slots in place, one kernel call
 per variable); without a kernel the compiler expands it into the primitives below, so every backend is
@@ -18,6 +18,7 @@ from .registry import register
 SIGNATURES = {
     "ApplyGradientDescent": (("var",), ("alpha", "delta"), {}),
     "ApplyMomentum": (("var", "accum"), ("lr", "grad", "momentum"), {"use_nesterov": False}),
+    "ApplyKerasMomentum": (("var", "accum"), ("lr", "grad", "momentum"), {"use_nesterov": False}),
     "ApplyAdam": (("var", "m", "v"), ("beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon", "grad"),
                   {}),
     "ApplyRMSProp": (("var", "ms", "mom"), ("lr", "rho", "momentum", "epsilon", "grad"), {}),
@@ -73,6 +74,15 @@ def _expand_momentum(b, ins, attrs):
     return [b.emit("Sub", [var, b.emit("Mul", [lr, step])]), accum]
 
 
+def _expand_keras_momentum(b, ins, attrs):
+    """accum = momentum*accum - lr*grad; var += accum (Nesterov: var += momentum*accum - lr*grad)."""
+    var, accum, lr, grad, momentum = ins
+    accum = b.emit("Sub", [b.emit("Mul", [momentum, accum]), b.emit("Mul", [lr, grad])])
+    step = b.emit("Sub", [b.emit("Mul", [momentum, accum]), b.emit("Mul", [lr, grad])]) \
+        if attrs.get("use_nesterov") else accum
+    return [b.emit("Add", [var, step]), accum]
+
+
 def _expand_adam(b, ins, attrs):
     """lr_t = lr*sqrt(1-beta2_power)/(1-beta1_power); m = m*beta1 + grad*(1-beta1);
     v = v*beta2 + grad^2*(1-beta2); var -= lr_t*m/(sqrt(v)+epsilon)."""
@@ -105,7 +115,7 @@ def _expand_adagrad(b, ins, attrs):
 
 
 _EXPANSIONS = {"ApplyGradientDescent": _expand_gradient_descent, "ApplyMomentum": _expand_momentum,
-               "ApplyAdam": _expand_adam, "ApplyRMSProp": _expand_rmsprop, "ApplyAdagrad": _expand_adagrad}
+               "ApplyKerasMomentum": _expand_keras_momentum, "ApplyAdam": _expand_adam, "ApplyRMSProp": _expand_rmsprop, "ApplyAdagrad": _expand_adagrad}
 for _op_type, _expand in _EXPANSIONS.items():
     register(_op_type, _rule(_op_type), expand=_expand)
 

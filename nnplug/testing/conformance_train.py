@@ -23,6 +23,11 @@ def _ref_momentum(var, accum, lr, grad, momentum, use_nesterov=False):
     return [var - lr * step, accum]
 
 
+def _ref_keras_momentum(var, accum, lr, grad, momentum, use_nesterov=False):
+    accum = momentum * accum - lr * grad
+    return [var + (momentum * accum - lr * grad if use_nesterov else accum), accum]
+
+
 def _ref_adam(var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad):
     lr_t = lr * np.sqrt(1 - beta2_power) / (1 - beta1_power)
     m = beta1 * m + (1 - beta1) * grad
@@ -46,6 +51,8 @@ def _ref_adagrad(var, accum, lr, grad):
 UPDATE_CASES = {
     "ApplyGradientDescent": (_ref_gradient_descent, {"alpha": 0.1}, [{}]),
     "ApplyMomentum": (_ref_momentum, {"lr": 0.1, "momentum": 0.9}, [{"use_nesterov": False}, {"use_nesterov": True}]),
+    "ApplyKerasMomentum": (_ref_keras_momentum, {"lr": 0.1, "momentum": 0.9},
+                           [{"use_nesterov": False}, {"use_nesterov": True}]),
     "ApplyAdam": (_ref_adam, {"beta1_power": 0.9 ** 3, "beta2_power": 0.999 ** 3, "lr": 0.01, "beta1": 0.9,
                               "beta2": 0.999, "epsilon": 1e-7}, [{}]),
     "ApplyRMSProp": (_ref_rmsprop, {"lr": 0.01, "rho": 0.9, "momentum": 0.5, "epsilon": 1e-6}, [{}]),
