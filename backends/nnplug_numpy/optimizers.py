@@ -153,7 +153,7 @@ def _update_factory(op_type):
                 if not scratch:
                     scratch.extend(np.empty(shape, dtype) for _ in range(n_scratch))
                 ufuncs(*ins, *extra, *scratch)
-            return ins[0] if n_state == 1 else ins[:n_state]
+            return ins[0] if n_state == 1 else tuple(ins[:n_state])
         return update
     return factory
 
