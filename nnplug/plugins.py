@@ -3,7 +3,8 @@
 Every backend, built-in or third-party, arrives the same way: an entry point in the `nnplug` group naming
 a module with hook implementations. Each entry point is imported on its own, in a thread the host waits
 for at most `NNPLUG_PLUGIN_IMPORT_TIMEOUT` seconds, so one that raises, calls `sys.exit` or hangs is
-reported by name and never takes the others (or the program) down. What a hook returns is checked before
+reported by name and never takes the others (or the program) down; a third-party plugin's discovery hooks
+(`nnplug_backends`, `nnplug_ops`, a backend's `is_available`) are bounded the same way. What a hook returns is checked before
 it is used; a wrapped kernel or run observer that fails is reported naming its plugin. The built-in
 backends come first and keep their names and aliases. `NNPLUG_PLUGINS=a,b` loads only the plugins named.
 Plugins are code you installed: this isolates their failures, not their intent (see docs/security.md).
@@ -170,26 +171,47 @@ def _entry_points():
     return sorted(found, key=lambda item: BUILTIN_PLUGINS.get(item[0].name) != item[0].value)
 
 
-def _import(ep, pm, timeout):
-    """ep.load() in a daemon thread, waited for `timeout` s: (module, None) or (None, why it failed)."""
+def _in_thread(fn, timeout, what):
+    """fn() in a daemon thread, waited for `timeout` s: (result, exception or None), or raises PluginError when
+    it did not finish in time. A plugin's import or hook that hangs is then abandoned, not the host."""
     box = {}
 
     def target():
-        _in_import.pm = pm
         try:
-            box["module"] = ep.load()
+            box["result"] = fn()
         except BaseException as e:  # noqa: BLE001 - SystemExit too; a real Ctrl-C goes to the main thread
             box["error"] = e
 
-    thread = threading.Thread(target=target, name=f"nnplug-import-{ep.name}", daemon=True)
+    thread = threading.Thread(target=target, name=f"nnplug-plugin-{what}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        return None, (f"its import did not finish within {timeout:g} s and was abandoned "
-                      f"(set {IMPORT_TIMEOUT_ENV} to wait longer)")
-    if "error" in box:
-        return None, _describe(box["error"])
-    return box["module"], None
+        raise PluginError(f"its {what} did not finish within {timeout:g} s and was abandoned "
+                          f"(set {IMPORT_TIMEOUT_ENV} to wait longer)")
+    return box.get("result"), box.get("error")
+
+
+def _import(ep, pm, timeout):
+    """ep.load() bounded by `timeout` s: (module, None) or (None, why it failed)."""
+    def load():
+        _in_import.pm = pm
+        return ep.load()
+    try:
+        module, error = _in_thread(load, timeout, "import")
+    except PluginError as e:
+        return None, str(e)
+    return (None, _describe(error)) if error is not None else (module, None)
+
+
+def _call_hook(fn, plugin_name, what, **kwargs):
+    """fn(**kwargs) of a plugin: built-ins are called directly, a third-party plugin's call is bounded as its
+    import is (PluginError when it hangs); what it raises is raised here."""
+    if plugin_name in _state["builtin"]:
+        return fn(**kwargs)
+    result, error = _in_thread(lambda: fn(**kwargs), import_timeout(), what)
+    if error is not None:
+        raise error
+    return result
 
 
 def _load_entry_points(pm):
@@ -262,7 +284,10 @@ def _backend_list(impl):
     """The Backend classes one plugin's nnplug_backends() offers, each checked; None when the hook failed."""
     who = _who(impl.plugin_name)
     try:
-        classes = impl.function()
+        classes = _call_hook(impl.function, impl.plugin_name, "nnplug_backends()")
+    except PluginError as e:  # it hung
+        _mark_broken(impl.plugin_name, str(e), f"nnplug plugin {who} failed in nnplug_backends(): {e}")
+        return None
     except PLUGIN_FAILURES as e:
         _mark_broken(impl.plugin_name, f"nnplug_backends() raised {_describe(e)}",
                      f"nnplug plugin {who} failed in nnplug_backends(): {_describe(e)}")
@@ -328,8 +353,10 @@ def _collect(pm):
         if impl.plugin_name in _state["ops_done"]:
             continue
         try:
-            impl.function(registry=registry)
+            _call_hook(impl.function, impl.plugin_name, "nnplug_ops()", registry=registry)
             _state["ops_done"].add(impl.plugin_name)
+        except PluginError as e:
+            _mark_broken(impl.plugin_name, str(e), f"nnplug plugin {_who(impl.plugin_name)} failed in nnplug_ops(): {e}")
         except PLUGIN_FAILURES as e:
             _mark_broken(impl.plugin_name, f"nnplug_ops() raised {_describe(e)}",
                          f"nnplug plugin {_who(impl.plugin_name)} failed in nnplug_ops(): {_describe(e)}")
@@ -369,7 +396,9 @@ def availability(name):
     """(ok, reason) of a discovered backend, never raising: a plugin's is_available() may misbehave."""
     cls, plugin = _state["backends"][name]
     try:
-        result = cls.is_available()
+        result = _call_hook(cls.is_available, plugin, "is_available()")
+    except PluginError as e:  # it hung
+        return False, f"plugin {_who(plugin)}: {e}"
     except PLUGIN_FAILURES as e:
         return False, f"is_available() of plugin {_who(plugin)} raised {_describe(e)}"
     try:
