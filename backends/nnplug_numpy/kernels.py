@@ -252,5 +252,5 @@ def _gather(spec):
             raise InvalidArgumentError(f"Gather '{spec.name}': index {bad} is out of range for axis {axis} of "
                                        f"size {n} (valid: {-n}..{n - 1})") from None
     return gather
-from . import conv, pool  # noqa: E402 - the convolution and pooling kernels, in tables of their own
-KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS)
+from . import arrays, conv, pool  # noqa: E402 - index, convolution and pooling kernels, in tables of their own
+KERNELS = Kernels(KERNELS, arrays.KERNELS, conv.KERNELS, pool.KERNELS)
