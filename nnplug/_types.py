@@ -9,6 +9,7 @@ The module is `_types`, not `typing`, so that nothing can mistake it for the sta
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias, Union
 
@@ -20,7 +21,7 @@ from .shapes import TensorShape
 
 __all__ = [
     "Activation", "Axis", "BinaryOp", "DType", "DTypeLike", "FeedDict", "Fetches", "InitializerLike", "Reducer", "Regularizer", "Shape",
-    "ShapeLike", "SupportsTensor", "Tensor", "TensorLike", "TensorShape", "UnaryOp",
+    "ShapeLike", "StrPath", "SupportsTensor", "Tensor", "TensorLike", "TensorShape", "UnaryOp",
 ]
 
 
@@ -48,6 +49,8 @@ FeedDict: TypeAlias = Mapping[Any, Any]
 # its penalty, or None for none).
 Activation: TypeAlias = Callable[[Tensor], Tensor]
 Regularizer: TypeAlias = Callable[[Tensor], Union[Tensor, None]]
+# A file name: a str or a path object (pathlib.Path).
+StrPath: TypeAlias = Union[str, "os.PathLike[str]"]
 # An initializer: a name (`"glorot_uniform"`), or a callable (shape, dtype) -> initial value (an Initializer).
 InitializerLike: TypeAlias = Union[str, Callable[..., Any]]
 
