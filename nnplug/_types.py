@@ -20,8 +20,8 @@ from .graph import Operation, Tensor
 from .shapes import TensorShape
 
 __all__ = [
-    "Activation", "Axis", "BinaryOp", "DType", "DTypeLike", "FeedDict", "Fetches", "InitializerLike", "Reducer", "Regularizer", "Shape",
-    "ShapeLike", "StrPath", "SupportsTensor", "Tensor", "TensorLike", "TensorShape", "UnaryOp",
+    "ActivationFn", "Axis", "BinaryOp", "DType", "DTypeLike", "FeedDict", "Fetches", "InitializerLike", "Reducer",
+    "Regularizer", "Shape", "ShapeLike", "StrPath", "SupportsTensor", "Tensor", "TensorLike", "TensorShape", "UnaryOp",
 ]
 
 
@@ -47,7 +47,7 @@ Fetches: TypeAlias = Union[Tensor, Operation, SupportsTensor, str, Sequence["Fet
 FeedDict: TypeAlias = Mapping[Any, Any]
 # The functions a layer applies: an activation or a constraint (tensor -> tensor), a regularizer (tensor ->
 # its penalty, or None for none).
-Activation: TypeAlias = Callable[[Tensor], Tensor]
+ActivationFn: TypeAlias = Callable[[Tensor], Tensor]
 Regularizer: TypeAlias = Callable[[Tensor], Union[Tensor, None]]
 # A file name: a str or a path object (pathlib.Path).
 StrPath: TypeAlias = Union[str, "os.PathLike[str]"]

@@ -1,7 +1,7 @@
 """Dtypes as first-class objects (`nnplug.float32`), mapping one-to-one onto NumPy dtypes."""
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

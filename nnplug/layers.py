@@ -19,10 +19,10 @@ from .ops import nn_ops
 from .ops.array_ops import reshape, shape as shape_of
 from .shapes import ShapeError, fmt
 from .variables import get_variable, variable_scope
-from ._types import Activation, InitializerLike, Regularizer, ShapeLike, TensorLike
+from ._types import ActivationFn, InitializerLike, Regularizer, ShapeLike, TensorLike
 
 
-def dense(inputs: TensorLike, units: int, activation: Activation | None = None, use_bias: bool = True,
+def dense(inputs: TensorLike, units: int, activation: ActivationFn | None = None, use_bias: bool = True,
           kernel_initializer: InitializerLike | None = None,
           bias_initializer: InitializerLike | None = initializers.zeros(),
           kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
@@ -160,12 +160,12 @@ def _check_activation(activation, layer):
 
 def conv2d(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
            padding: str = "valid", data_format: str = "channels_last", dilation_rate: int | Sequence[int] = (1, 1),
-           activation: Activation | None = None, use_bias: bool = True,
+           activation: ActivationFn | None = None, use_bias: bool = True,
            kernel_initializer: InitializerLike | None = None,
            bias_initializer: InitializerLike | None = initializers.zeros(),
            kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
-           activity_regularizer: Regularizer | None = None, kernel_constraint: Activation | None = None,
-           bias_constraint: Activation | None = None, trainable: bool = True, name: str | None = None,
+           activity_regularizer: Regularizer | None = None, kernel_constraint: ActivationFn | None = None,
+           bias_constraint: ActivationFn | None = None, trainable: bool = True, name: str | None = None,
            reuse: bool | str | None = None) -> Tensor:
     """`activation(conv2d(inputs, kernel) + bias)` with a (kh, kw, in, filters) `kernel` variable."""
     layer = f"conv2d layer '{name or 'conv2d'}'"
@@ -195,12 +195,12 @@ def conv2d(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int], s
 
 def conv2d_transpose(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int],
                      strides: int | Sequence[int] = (1, 1), padding: str = "valid", data_format: str = "channels_last",
-                     activation: Activation | None = None, use_bias: bool = True,
+                     activation: ActivationFn | None = None, use_bias: bool = True,
                      kernel_initializer: InitializerLike | None = None,
                      bias_initializer: InitializerLike | None = initializers.zeros(),
                      kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
-                     activity_regularizer: Regularizer | None = None, kernel_constraint: Activation | None = None,
-                     bias_constraint: Activation | None = None, trainable: bool = True, name: str | None = None,
+                     activity_regularizer: Regularizer | None = None, kernel_constraint: ActivationFn | None = None,
+                     bias_constraint: ActivationFn | None = None, trainable: bool = True, name: str | None = None,
                      reuse: bool | str | None = None) -> Tensor:
     """The transposed convolution ("deconvolution") layer: a (kh, kw, filters, in) `kernel`, output
     height in*stride (+ max(k - stride, 0) for 'valid'), as TF1."""
@@ -256,7 +256,7 @@ def batch_normalization(inputs: TensorLike, axis: int = -1, momentum: float = 0.
                         moving_mean_initializer: InitializerLike | None = initializers.zeros(),
                         moving_variance_initializer: InitializerLike | None = initializers.ones(),
                         beta_regularizer: Regularizer | None = None, gamma_regularizer: Regularizer | None = None,
-                        beta_constraint: Activation | None = None, gamma_constraint: Activation | None = None,
+                        beta_constraint: ActivationFn | None = None, gamma_constraint: ActivationFn | None = None,
                         training: bool | Tensor = False, trainable: bool = True, name: str | None = None,
                         reuse: bool | str | None = None, renorm: bool = False,
                         renorm_clipping: Mapping[str, float] | None = None, renorm_momentum: float = 0.99,
