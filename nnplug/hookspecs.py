@@ -21,7 +21,7 @@ hookimpl = pluggy.HookimplMarker("nnplug")
 
 
 @hookspec
-def nnplug_backends() -> list[type[Backend]]:
+def nnplug_backends() -> list[type[Backend]]:  # type: ignore[empty-body]  # a declaration
     """Return a list of `nnplug.backend.Backend` subclasses this plugin provides. Each needs a lower-case
     string `name` without ':', `aliases` a tuple of such names and `kernels` a dict; the built-in backends'
     names and aliases (numpy, cpu, np, cupy, cuda, gpu, opencl, cl) are reserved, and among other plugins the

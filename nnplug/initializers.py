@@ -4,7 +4,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from . import dtypes as _dt
 from .graph import Tensor, constant as _constant
@@ -128,6 +128,12 @@ _BY_NAME = {
     "glorot_normal": glorot_normal, "he_uniform": he_uniform, "he_normal": he_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal, "variance_scaling": VarianceScaling,
 }
+
+
+@overload
+def get(identifier: None) -> None: ...
+@overload
+def get(identifier: InitializerLike | type) -> Callable[..., Any]: ...
 
 
 def get(identifier: InitializerLike | type | None) -> Callable[..., Any] | None:

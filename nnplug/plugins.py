@@ -226,8 +226,8 @@ def _load_entry_points(pm):
             _state["builtin"].add(ep.name)
 
 
-def register_plugin(module: object, name: str | None = None) -> str:
-    """Register a plugin object by hand (tests, notebooks); returns its name."""
+def register_plugin(module: object, name: str | None = None) -> str | None:
+    """Register a plugin object by hand (tests, notebooks); returns its name (None if pluggy blocks it)."""
     pm = plugin_manager()
     with _lock:
         name = pm.register(module, name=name)

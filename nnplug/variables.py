@@ -54,7 +54,7 @@ def no_op(name: str | None = None) -> Operation:
 class Variable(TensorOperators):
     """A mutable tensor held by each Session; prints as `<nnplug.Variable 'weight:0' shape=(1,) dtype=float32>`."""
 
-    def __init__(self, initial_value: TensorLike | Callable[[], TensorLike] | None = None, trainable: bool = True,
+    def __init__(self, initial_value: TensorLike | Callable[..., TensorLike] | None = None, trainable: bool = True,
                  collections: Sequence[str] | None = None, validate_shape: bool = True, name: str | None = None,
                  dtype: DTypeLike | None = None, expected_shape: Shape | None = None,
                  shape: Shape | None = None) -> None:

@@ -62,7 +62,7 @@ class Loss:
     """
 
     labels = "same"
-    logits_for = None
+    logits_for: str | None = None
 
     def __init__(self, fn: Callable[..., Tensor], name: str, from_logits: bool = False) -> None:
         self.fn, self.name, self.from_logits = fn, name, from_logits
@@ -153,7 +153,7 @@ def get(identifier: Any) -> Loss:
     if identifier in _FN_NAMES:
         return _BY_NAME[_FN_NAMES[identifier]]()
     if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
+        return identifier()  # type: ignore[call-arg]  # the subclasses take no arguments
     if callable(identifier):
         return _Custom(identifier)
     raise TypeError(f"loss must be a name ({', '.join(sorted(_BY_NAME))}), a Loss or a function, got {identifier!r}")

@@ -29,6 +29,8 @@ class Model(Trainer):
     """The functional model: `Model(inputs=keras.Input(shape=(784,)), outputs=...)`."""
 
     config_class_name = "Model"  # the class_name a saved config gives
+    _graph: Graph | None  # made when the model is first built
+    _session: Session | None
 
     def __init__(self, inputs: KerasTensor | Sequence[KerasTensor] | None = None,
                  outputs: KerasTensor | Sequence[KerasTensor] | None = None, name: str | None = None) -> None:
@@ -119,7 +121,7 @@ class Model(Trainer):
             print_fn(row(f"{t.layer.name} ({type(t.layer).__name__})", _shape_str(t.shape),
                          str(t.layer.count_params())))
             print_fn("=" * line_length if i == len(shown) - 1 else rule)
-        trainable = sum(int(np.prod(s)) for l in self.layers if l.trainable
+        trainable = sum(int(np.prod(s)) for l in self.layers if l.trainable  # type: ignore[misc]
                         for _, s, _, tr in l.weight_specs(l.input_spec) if tr)
         total = self.count_params()
         print_fn(f"Total params: {total:,}")

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 class Optimizer:
     slots_per_weight = 1  # state arrays per trained weight (bounds what a saved optimizer state may hold)
+    iterations: Variable | None  # made with the first update ops, as learning_rate_variable
+    learning_rate_variable: Variable | None
+    _session: Session | None
 
     def __init__(self, learning_rate: float = 0.01, decay: float = 0.0, clipnorm: float | None = None,
                  clipvalue: float | None = None, name: str | None = None, **kwargs: Any) -> None:

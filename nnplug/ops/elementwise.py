@@ -291,7 +291,7 @@ square = unary("Square", ufunc="square", c="({0} * {0})", grad=lambda op, g: [g 
 reciprocal = unary("Reciprocal", ufunc="reciprocal", c="(({T})1 / {0})", ref=lambda x: 1.0 / x,
                    grad=lambda op, g: [-g * _y(op) * _y(op)], domain="pos", vector=True)
 sin = unary("Sin", ufunc="sin", c="sin({0})", grad=lambda op, g: [g * cos(_x(op))], vector=True)
-cos = unary("Cos", ufunc="cos", c="cos({0})", grad=lambda op, g: [-g * sin(_x(op))], vector=True)
+cos: UnaryOp = unary("Cos", ufunc="cos", c="cos({0})", grad=lambda op, g: [-g * sin(_x(op))], vector=True)
 tanh = unary("Tanh", ufunc="tanh", c="tanh({0})", grad=lambda op, g: [make("TanhGrad", [_y(op), g])],
              vector=True)
 sigmoid = unary("Sigmoid", xp=lambda xp, x: (xp.tanh(x * 0.5) + 1.0) * 0.5,  # exact and overflow-free
@@ -336,7 +336,7 @@ def _erf_xp(xp, x):
 
 erf = unary("Erf", xp=_erf_xp, c="erf({0})", ref=lambda x: np.asarray(_erf_np(x)),
             grad=lambda op, g: [g * (2.0 / math.sqrt(math.pi)) * exp(-square(_x(op)))])
-sign = unary("Sign", ufunc="sign", c=_c_sign, grad=_no_grad, kind="numeric")
+sign: UnaryOp = unary("Sign", ufunc="sign", c=_c_sign, grad=_no_grad, kind="numeric")
 floor = unary("Floor", ufunc="floor", c=_c_floor, grad=_no_grad)
 ceil = unary("Ceil", ufunc="ceil", c="ceil({0})", grad=_no_grad)
 round = unary("Round", ufunc="rint", c="rint({0})", grad=_no_grad)  # noqa: A001 - TF1 name; half to even
@@ -431,9 +431,9 @@ minimum = binary("Minimum", ufunc="minimum", c=_c_extreme("<="), grad=_minmax_gr
 equal = binary("Equal", ufunc="equal", c="({0} == {1})", kind="compare")
 not_equal = binary("NotEqual", ufunc="not_equal", c="({0} != {1})", kind="compare")
 less = binary("Less", ufunc="less", c="({0} < {1})", kind="compare")
-less_equal = binary("LessEqual", ufunc="less_equal", c="({0} <= {1})", kind="compare")
-greater = binary("Greater", ufunc="greater", c="({0} > {1})", kind="compare")
-greater_equal = binary("GreaterEqual", ufunc="greater_equal", c="({0} >= {1})", kind="compare")
+less_equal: BinaryOp = binary("LessEqual", ufunc="less_equal", c="({0} <= {1})", kind="compare")
+greater: BinaryOp = binary("Greater", ufunc="greater", c="({0} > {1})", kind="compare")
+greater_equal: BinaryOp = binary("GreaterEqual", ufunc="greater_equal", c="({0} >= {1})", kind="compare")
 logical_and = binary("LogicalAnd", ufunc="logical_and", c="({0} && {1})", kind="logical")
 logical_or = binary("LogicalOr", ufunc="logical_or", c="({0} || {1})", kind="logical")
 
@@ -487,12 +487,12 @@ def _needs(check: Callable[[DType], bool], what: str, fn: _Op, tf_name: str) -> 
         return fn(*tensors, name=name)
     wrapped.__name__ = wrapped.__qualname__ = tf_name
     wrapped.__doc__ = fn.__doc__
-    return wrapped  # type: ignore[return-value] - the same parameters as fn
+    return wrapped  # type: ignore[return-value]  # it takes fn's arguments
 
 
 tan = unary("Tan", ufunc="tan", c="tan({0})", grad=lambda op, g: [g * (1.0 + square(_y(op)))])
 sinh = unary("Sinh", ufunc="sinh", c="sinh({0})", grad=lambda op, g: [g * cosh(_x(op))])
-cosh = unary("Cosh", ufunc="cosh", c="cosh({0})", grad=lambda op, g: [g * sinh(_x(op))])
+cosh: UnaryOp = unary("Cosh", ufunc="cosh", c="cosh({0})", grad=lambda op, g: [g * sinh(_x(op))])
 
 
 def _grad_atan2(op, g):

@@ -29,7 +29,7 @@ from .nn_ops import bias_add
 from .registry import register
 from .._types import Axis, DTypeLike, TensorLike
 
-UniqueResult = collections.namedtuple("Unique", ["y", "idx"])
+UniqueResult = collections.namedtuple("Unique", ["y", "idx"])  # type: ignore[name-match]  # TF1's name
 
 
 # -- casts and scaling ---------------------------------------------------------------------------

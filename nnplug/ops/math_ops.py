@@ -207,7 +207,7 @@ def add_n(inputs: Sequence[TensorLike], name: str | None = None) -> Tensor:
     out = inputs[0]
     for t in inputs[1:]:
         out = add(out, t)
-    return out
+    return out  # type: ignore[return-value]  # inputs are tensors by now
 
 
 def _norm_axis(axis):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Any
+from typing import IO, Any
 
 from .base import Callback
 from ..._types import StrPath
@@ -12,6 +12,9 @@ from ..._types import StrPath
 class CSVLogger(Callback):
     """Columns: epoch, then every log key of the first epoch in sorted order ('NA' where a later epoch lacks
     one); `append=True` continues a file, writing the header only if it was empty."""
+
+    keys: list[str] | None
+    _file: IO[str] | None
 
     def __init__(self, filename: StrPath, separator: str = ",", append: bool = False) -> None:
         super().__init__()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -71,6 +71,9 @@ class _KerasBar(tqdm):
 class ProgbarLogger(Callback):
     """Prints 'Epoch i/n' and the epoch's progress to sys.stdout. count_mode 'samples' counts samples (as
     Keras 2 does for arrays), 'steps' counts batches."""
+
+    file: TextIO | None
+    bar: _KerasBar | None
 
     def __init__(self, count_mode: str = "samples", stateful_metrics: Sequence[str] | None = None) -> None:
         super().__init__()

@@ -2,15 +2,20 @@
 `histogram_freq` epochs, and the model's graph, in TensorBoard event files (nnplug.summary.FileWriter)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import Callback
 from ..._types import StrPath
+
+if TYPE_CHECKING:
+    from ...summary import FileWriter
 
 
 class TensorBoard(Callback):
     """`keras.callbacks.TensorBoard(log_dir='./logs', histogram_freq=0, write_graph=True)`; other Keras
     arguments (write_images, update_freq, profile_batch, ...) are accepted and have no effect."""
+
+    writer: FileWriter | None
 
     def __init__(self, log_dir: StrPath = "./logs", histogram_freq: int = 0, write_graph: bool = True,
                  **kwargs: Any) -> None:

@@ -56,7 +56,7 @@ class KerasTensor:
 class Layer:
     # the fields of get_config() and their kinds, checked before a saved layer is built (saving/schema.py)
     CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype"}
-    CONFIG_REQUIRED = ()
+    CONFIG_REQUIRED: tuple[str, ...] = ()
 
     def __init__(self, name: str | None = None, input_shape: Sequence[int | None] | None = None,
                  input_dim: int | None = None, batch_input_shape: Sequence[int | None] | None = None,
@@ -169,7 +169,7 @@ class InputLayer(Layer):
             batch_input_shape = (batch_size,) + tuple(input_shape)
         super().__init__(name=name if name is not None else _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
                          **kwargs)
-        self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])
+        self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])  # type: ignore[index]
         self.input_spec = self.output.shape
 
     def get_config(self) -> dict[str, Any]:

@@ -80,7 +80,7 @@ class ImageLayer(Layer):
 
 class WithInitializers(ImageLayer):
     """Layers whose config holds initializers (saved by name or as {class_name, config})."""
-    INITIALIZERS = ()
+    INITIALIZERS: tuple[str, ...] = ()
 
     def _set_initializers(self, **inits):
         for name, init in inits.items():
@@ -105,6 +105,8 @@ class _Conv(WithInitializers):
                      "kernel_initializer": "initializer", "bias_initializer": "initializer"}
     CONFIG_REQUIRED = ("filters", "kernel_size")
     INITIALIZERS = ("kernel_initializer", "bias_initializer")
+    kernel_initializer: InitializerLike  # set by _set_initializers, as bias_initializer
+    bias_initializer: InitializerLike
 
     def __init__(self, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
                  padding: str = "valid", data_format: str | None = None, activation: str | ActivationFn | None = None,
@@ -203,7 +205,7 @@ class Conv2DTranspose(_Conv):
     def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         out = list(self.compute_output_shape(tuple(x.shape)))
         if out[0] is None:
-            out[0] = shape_of(x)[0]
+            out[0] = shape_of(x)[0]  # type: ignore[call-overload]  # a batch size known at run time
         if None in out[1:]:
             raise ValueError(f"Conv2DTranspose layer '{self.name}' needs inputs with known spatial sizes, got "
                              f"{tuple(x.shape)}")

@@ -37,7 +37,7 @@ class Dense(Layer):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ValueError(f"Dense layer '{self.name}' needs inputs with a known last dimension, "
                              f"got shape {input_shape}")
-        specs = [("kernel", (input_shape[-1], self.units), self.kernel_initializer, True)]
+        specs: list[WeightSpec] = [("kernel", (input_shape[-1], self.units), self.kernel_initializer, True)]
         if self.use_bias:
             specs.append(("bias", (self.units,), self.bias_initializer, True))
         return specs

@@ -21,6 +21,10 @@ class BatchNormalization(WithInitializers):
                      "moving_mean_initializer": "initializer", "moving_variance_initializer": "initializer"}
     INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                     "moving_variance_initializer")
+    beta_initializer: InitializerLike  # set by _set_initializers, as the next three
+    gamma_initializer: InitializerLike
+    moving_mean_initializer: InitializerLike
+    moving_variance_initializer: InitializerLike
 
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: InitializerLike = "zeros",
@@ -49,7 +53,7 @@ class BatchNormalization(WithInitializers):
 
     def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         depth = (input_shape[self._axis(input_shape)],)
-        specs = [("gamma", depth, self.gamma_initializer, True)] if self.scale else []
+        specs: list[WeightSpec] = [("gamma", depth, self.gamma_initializer, True)] if self.scale else []
         if self.center:
             specs.append(("beta", depth, self.beta_initializer, True))
         return specs + [("moving_mean", depth, self.moving_mean_initializer, False),

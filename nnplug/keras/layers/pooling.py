@@ -2,7 +2,7 @@
 counts only the pixels inside the input, as Keras), GlobalAveragePooling2D and GlobalMaxPooling2D."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...ops import pool_ops
@@ -14,7 +14,7 @@ from ...graph import Tensor
 
 class _Pooling2D(ImageLayer):
     CONFIG_FIELDS = {"pool_size": "pair", "strides": "pair", "padding": "padding", "data_format": "data_format"}
-    POOL = None
+    POOL: Callable[..., Tensor] = None  # the pooling op, set by each subclass
 
     def __init__(self, pool_size: int | Sequence[int] = (2, 2), strides: int | Sequence[int] | None = None,
                  padding: str = "valid", data_format: str | None = None, **kwargs: Any) -> None:
@@ -51,7 +51,7 @@ class AveragePooling2D(_Pooling2D):
 
 class _GlobalPooling2D(ImageLayer):
     CONFIG_FIELDS = {"data_format": "data_format", "keepdims": "bool"}
-    REDUCE = None
+    REDUCE: Callable[..., Tensor] = None  # the reduction, set by each subclass
 
     def __init__(self, data_format: str | None = None, keepdims: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import dtypes as _dt
 from ... import initializers as _initializer_names
@@ -29,6 +29,9 @@ from ...shapes import ShapeError
 from .. import activations, initializers
 from .base import KerasTensor, Layer, WeightSpec, _auto_name
 from ..._types import ActivationFn, InitializerLike, Regularizer, TensorLike
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _MASKS = weakref.WeakKeyDictionary()  # graph tensor -> its Keras mask, bool [batch, time]
 
@@ -160,8 +163,8 @@ class _Recurrent(Layer):
             raise ValueError(f"{type(self).__name__} layer '{self.name}' needs inputs [batch, time steps, features] "
                              f"with known features, got shape {tuple(input_shape)}")
         n = self.GATES * self.units
-        specs = [(f"{self.CELL}/kernel", (input_shape[-1], n), self.kernel_initializer, True),
-                 (f"{self.CELL}/recurrent_kernel", (self.units, n), self.recurrent_initializer, True)]
+        specs: list[WeightSpec] = [(f"{self.CELL}/kernel", (input_shape[-1], n), self.kernel_initializer, True),
+                                   (f"{self.CELL}/recurrent_kernel", (self.units, n), self.recurrent_initializer, True)]
         if self.use_bias:
             name, bias_shape, init, trainable = self._bias_spec()
             specs.append((f"{self.CELL}/{name}", bias_shape, init, trainable))
@@ -226,7 +229,7 @@ class _Recurrent(Layer):
             h_in = states[0] if rec_mask is None else states[0] * rec_mask
             new_out, new_states = self._step(projected[t], h_in, states, parts)
             if mask is not None:
-                keep = masks[t]
+                keep = masks[t]  # type: ignore[index]  # made when mask is given
                 new_states = [_keep(keep, n, s) for n, s in zip(new_states, states)]
                 new_out = _keep(keep, new_out, out if out is not None else M.zeros_like(new_out))
             out, states = new_out, new_states
@@ -360,8 +363,8 @@ class GRU(_Recurrent):
                      "use_cudnn": "use_cudnn"}
 
     def __init__(self, units: int, activation: str | ActivationFn = "tanh",
-                 recurrent_activation: str | ActivationFn = "sigmoid", reset_after: bool = True, implementation: int = 2,
-                 use_cudnn: str | bool = "auto", **kwargs: Any) -> None:
+                 recurrent_activation: str | ActivationFn = "sigmoid", reset_after: bool = True,
+                 implementation: int = 2, use_cudnn: str | bool = "auto", **kwargs: Any) -> None:
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
