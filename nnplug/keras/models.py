@@ -99,7 +99,9 @@ class Model(Trainer):
         self._build()
         return [w for layer in self.layers for w in layer.weights]
 
-    trainable_weights = property(lambda self: [w for w in self.weights if w.trainable])
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self.weights if w.trainable]
 
     def count_params(self) -> int:
         return sum(l.count_params() for l in self.layers)

@@ -7,7 +7,7 @@ the tensor it passes on. User text (messages) lives in attrs and reaches only er
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -17,7 +17,7 @@ from ..graph import Operation, Tensor, convert_to_tensor, make, name_scope
 from ..shapes import TensorShape
 from . import elementwise as E
 from .registry import register
-from .._types import TensorLike
+from .._types import BinaryOp, TensorLike
 
 
 def _summarized(value, n):
@@ -113,14 +113,16 @@ def _named(fn, default, doc):
     return fn
 
 
-def _comparison(symbol, compare, default):
-    def assert_fn(x, y, data=None, summarize=None, message=None, name=None):
+def _comparison(symbol: str, compare: BinaryOp, default: str) -> Callable[..., Operation]:
+    def assert_fn(x: TensorLike, y: TensorLike, data: Sequence[TensorLike] | None = None, summarize: int | None = None,
+                  message: str | None = None, name: str | None = None) -> Operation:
         return _elementwise_check((x, y), symbol, compare, default, data, summarize, message, name)
     return _named(assert_fn, default, f"x {symbol} y")
 
 
-def _sign_check(symbol, compare, default):
-    def assert_fn(x, data=None, summarize=None, message=None, name=None):
+def _sign_check(symbol: str, compare: BinaryOp, default: str) -> Callable[..., Operation]:
+    def assert_fn(x: TensorLike, data: Sequence[TensorLike] | None = None, summarize: int | None = None,
+                  message: str | None = None, name: str | None = None) -> Operation:
         return _elementwise_check((x,), symbol, compare, default, data, summarize, message, name)
     return _named(assert_fn, default, f"x {symbol} 0")
 

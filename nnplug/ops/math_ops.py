@@ -3,7 +3,7 @@ with their TF1 functions. The elementwise ops are rows in `elementwise.py`; thei
 here so `math_ops` stays the one place TF1's math functions come from."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from .elementwise import (  # noqa: F401 - the TF1 math functions
 )
 from ..simplify import arg_of_softmax
 from .registry import register
-from .._types import Axis, DTypeLike, TensorLike
+from .._types import Axis, DTypeLike, Reducer, TensorLike
 
 
 def reduce_grad(g: Tensor, x: Tensor, axes: Sequence[int], keepdims: bool, kind: str = "sum") -> Tensor:
@@ -218,8 +218,9 @@ def _norm_axis(axis):
     return int(axis)
 
 
-def _reducer(op_type):
-    def fn(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+def _reducer(op_type: str) -> Reducer:
+    def fn(input_tensor: TensorLike, axis: Axis = None, keepdims: bool | None = None, name: str | None = None,
+           reduction_indices: Axis = None, keep_dims: bool | None = None) -> Tensor:
         if axis is None:
             axis = reduction_indices
         keep = bool(keepdims if keepdims is not None else keep_dims)
@@ -248,8 +249,9 @@ def reduce_all(input_tensor: TensorLike, axis: Axis = None, keepdims: bool = Fal
     return greater(reduce_min(cast(input_tensor, _dt.int32), axis, keepdims), 0, name=name)
 
 
-def _arg(op_type):
-    def fn(input, axis=None, name=None, dimension=None, output_type=_dt.int64):  # noqa: A002
+def _arg(op_type: str) -> Callable[..., Tensor]:
+    def fn(input: TensorLike, axis: int | None = None, name: str | None = None,  # noqa: A002
+           dimension: int | None = None, output_type: DTypeLike = _dt.int64) -> Tensor:
         if axis is None:
             axis = dimension if dimension is not None else 0
         return make(op_type, [convert_to_tensor(input)], {"axis": int(axis), "output_type": _dt.as_dtype(output_type)},
