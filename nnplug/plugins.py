@@ -9,6 +9,8 @@ it is used; a wrapped kernel or run observer that fails is reported naming its p
 backends come first and keep their names and aliases. `NNPLUG_PLUGINS=a,b` loads only the plugins named.
 Plugins are code you installed: this isolates their failures, not their intent (see docs/security.md).
 """
+from __future__ import annotations
+
 import collections.abc
 import contextlib
 import difflib
@@ -17,13 +19,18 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .backend import Backend
+from .backend import Backend, KernelSpec
 from .errors import BackendError, OpError
+
+if TYPE_CHECKING:
+    from .session import Session
 
 ENTRY_POINT_GROUP = "nnplug"
 ALIASES = {"cpu": "numpy", "np": "numpy", "cuda": "cupy", "gpu": "cupy", "cl": "opencl"}
@@ -50,7 +57,7 @@ _selected = threading.local()
 _global_choice = [None]
 
 
-def reset():
+def reset() -> None:
     """Forget every discovered plugin; the next use discovers them again (tests, a newly installed plugin)."""
     with _lock:
         _state.clear()
@@ -61,7 +68,7 @@ def reset():
 reset()
 
 
-def plugin_manager():
+def plugin_manager() -> pluggy.PluginManager:
     """The one PluginManager, loading entry points on first use."""
     pm = _state["pm"]
     if pm is not None:
@@ -85,7 +92,7 @@ def plugin_manager():
 
 
 # -- naming plugins in messages ---------------------------------------------------------------------------
-def plugin_source(plugin_name):
+def plugin_source(plugin_name: str) -> tuple[str, str]:
     """(distribution, version) a plugin came from; (plugin name, '?') for one registered by hand."""
     return _state["sources"].get(plugin_name, (plugin_name, "?"))
 
@@ -132,7 +139,7 @@ def _allowed():
     return {n.strip() for n in raw.split(",") if n.strip()} or None
 
 
-def import_timeout():
+def import_timeout() -> float:
     """Seconds to wait for one plugin's import (`NNPLUG_PLUGIN_IMPORT_TIMEOUT`, default 10)."""
     raw = os.environ.get(IMPORT_TIMEOUT_ENV, "").strip()
     if not raw:
@@ -241,8 +248,8 @@ def _load_entry_points(pm):
             _state["builtin"].add(ep.name)
 
 
-def register_plugin(module, name=None):
-    """Register a plugin object by hand (tests, notebooks); returns its name."""
+def register_plugin(module: object, name: str | None = None) -> str | None:
+    """Register a plugin object by hand (tests, notebooks); returns its name (None if pluggy blocks it)."""
     pm = plugin_manager()
     with _lock:
         name = pm.register(module, name=name)
@@ -250,7 +257,7 @@ def register_plugin(module, name=None):
         return name
 
 
-def unregister_plugin(name):
+def unregister_plugin(name: str) -> None:
     pm = plugin_manager()
     with _lock:
         pm.unregister(name=name)
@@ -363,26 +370,26 @@ def _collect(pm):
     _state["instances"].clear()
 
 
-def backend_classes():
+def backend_classes() -> dict[str, tuple[type[Backend], str]]:
     """{name: (Backend subclass, plugin name)} for every discovered backend."""
     plugin_manager()
     return dict(_state["backends"])
 
 
-def broken_plugins():
+def broken_plugins() -> dict[str, str]:
     """{plugin name: why} for plugins that failed to load or whose hooks failed."""
     plugin_manager()
     return dict(_state["broken"])
 
 
-def refused_backends():
+def refused_backends() -> dict[str, str]:
     """{backend name: why} for backends a plugin offered that nnplug did not take."""
     plugin_manager()
     return dict(_state["refused"])
 
 
 # -- selection ---------------------------------------------------------------------------------------------
-def parse_name(spec):
+def parse_name(spec: str) -> tuple[str, int | None]:
     """'cuda:1' -> ('cupy', 1); 'cpu' -> ('numpy', None)."""
     name, _, dev = str(spec).strip().lower().partition(":")
     name = ALIASES.get(name, name)
@@ -392,7 +399,7 @@ def parse_name(spec):
     return name, (int(dev) if dev else None)
 
 
-def availability(name):
+def availability(name: str) -> tuple[bool, str]:
     """(ok, reason) of a discovered backend, never raising: a plugin's is_available() may misbehave."""
     cls, plugin = _state["backends"][name]
     try:
@@ -417,7 +424,7 @@ def _unknown(spec, name):
     return BackendError(f"unknown backend '{spec}'. Installed backends: {installed}.{hint}{refused}{broken}")
 
 
-def get_backend(spec=None):
+def get_backend(spec: str | Backend | None = None) -> Backend:
     """A backend instance by name (or the current choice), cached per (name, device)."""
     plugin_manager()
     if spec is None:
@@ -445,7 +452,7 @@ def get_backend(spec=None):
         return instance
 
 
-def current_backend_name():
+def current_backend_name() -> str:
     """Session(backend=) > set_backend()/`with backend()` > NNPLUG_BACKEND > 'numpy'."""
     local = getattr(_selected, "stack", None)
     if local:
@@ -455,7 +462,7 @@ def current_backend_name():
     return os.environ.get("NNPLUG_BACKEND", "").strip() or "numpy"
 
 
-def set_backend(name):
+def set_backend(name: str | None) -> None:
     """Choose the backend for Sessions created from now on; validated at once."""
     if name is not None:
         get_backend(name)
@@ -463,7 +470,7 @@ def set_backend(name):
 
 
 @contextlib.contextmanager
-def backend(name):
+def backend(name: str) -> Iterator[Backend]:
     """`with nnplug.backend('opencl'):` — Sessions created inside use this backend."""
     get_backend(name)
     stack = getattr(_selected, "stack", None)
@@ -477,16 +484,17 @@ def backend(name):
 
 
 # -- kernel wrappers and run observers ---------------------------------------------------------------------
-def wrappers():
+def wrappers() -> list[pluggy.HookImpl]:
     """The kernel-wrapping hooks installed now (empty almost always: then plans pay nothing)."""
     return plugin_manager().hook.nnplug_wrap_kernel.get_hookimpls()
 
 
-def run_observers():
+def run_observers() -> list[pluggy.HookImpl]:
     return plugin_manager().hook.nnplug_session_run.get_hookimpls()
 
 
-def wrap_kernel(spec, kernel, impls=None):
+def wrap_kernel(spec: KernelSpec, kernel: Callable[..., Any],
+                impls: Sequence[pluggy.HookImpl] | None = None) -> tuple[Callable[..., Any], bool]:
     """Apply every `nnplug_wrap_kernel` hook (or those in `impls`, e.g. `wrappers()` taken once per plan) to
     one kernel: returns (kernel, whether some plugin wrapped it). A hook that raises or returns something
     other than None or a callable is skipped, with one warning per plugin. What a plugin returns runs with
@@ -511,7 +519,7 @@ def wrap_kernel(spec, kernel, impls=None):
     return kernel, wrapped
 
 
-def blame(plugin_name, spec, fn):
+def blame(plugin_name: str, spec: KernelSpec, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` (a plugin's wrapped kernel), re-raising what it raises as PluginError naming the plugin and the op.
     nnplug's own errors (OpError: e.g. check_numerics' report) and another wrapper's PluginError pass as
     they are; so does KeyboardInterrupt."""
@@ -530,7 +538,8 @@ def blame(plugin_name, spec, fn):
     return guarded
 
 
-def notify_session_run(session, fetches, seconds, observers=None):
+def notify_session_run(session: Session, fetches: Any, seconds: float,
+                       observers: Sequence[pluggy.HookImpl] | None = None) -> None:
     """Call every `nnplug_session_run` observer (or those in `observers`); never raises into the run: an
     observer that fails is reported once, naming its plugin."""
     for impl in run_observers() if observers is None else observers:
@@ -541,7 +550,7 @@ def notify_session_run(session, fetches, seconds, observers=None):
                        f"nnplug_session_run and was ignored (shown once): {_describe(e)}")
 
 
-def active_backends():
+def active_backends() -> list[Backend]:
     """The backend instances in use now (for observers that must synchronise them, e.g. a profiler)."""
     return list(_state["instances"].values())
 
@@ -556,7 +565,7 @@ def _devices(cls, plugin):
     return list(devices), ""
 
 
-def describe_backends():
+def describe_backends() -> list[dict[str, Any]]:
     """Rows for `nnplug backends`: name, aliases, package, version, devices, status."""
     rows = []
     for name, (cls, plugin) in sorted(backend_classes().items()):

@@ -1,8 +1,11 @@
 """Session: variable storage on a backend, feeding, and running cached compiled plans."""
+from __future__ import annotations
+
 import collections
 import threading
 import time
 import weakref
+from typing import TYPE_CHECKING, Any, ContextManager
 
 import numpy as np
 
@@ -17,6 +20,11 @@ from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_s
 )
 from .ops import registry
 from .shapes import compatible, fmt
+from ._types import FeedDict, Fetches
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .graph import Graph
 
 PLAN_CACHE_SIZE = 64
 _live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
@@ -122,7 +130,8 @@ class Session(RunState):
     state its plans are compiled against (nnplug/compiler/state.py): variable slots, constants, random
     streams and the memory of planned temporaries."""
 
-    def __init__(self, target="", graph=None, config=None, backend=None):
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
+                 backend: str | Backend | None = None) -> None:
         self.graph = graph if graph is not None else get_default_graph()
         self.config = config
         if backend is None:  # ops pinned with tf.device('/gpu:N') choose the GPU backend (nnplug/devices.py)
@@ -302,7 +311,8 @@ class Session(RunState):
                 self._fetch_cache[key] = f
         return f
 
-    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+    def run(self, fetches: Fetches, feed_dict: FeedDict | None = None, options: Any = None,
+            run_metadata: Any = None) -> Any:
         """Evaluate `fetches` (tensor, op, or any nesting of lists/tuples/dicts of them) with `feed_dict`."""
         self._check_open()
         start = time.perf_counter() if self._observers else None
@@ -398,7 +408,7 @@ class Session(RunState):
         return compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
 
     # -- lifetime ---------------------------------------------------------------------------
-    def close(self):
+    def close(self) -> None:
         self._closed = True
         self._values = []
         self._plans.clear()
@@ -412,17 +422,17 @@ class Session(RunState):
         self._sources.clear()
         self._step_buffers.clear()
 
-    def as_default(self):
+    def as_default(self) -> ContextManager[Session]:
         return _SessionContext(self, close=False)
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         # as in TF1, the session's graph is the default graph inside the block
         self._graph_context = self.graph.as_default()
         self._graph_context.__enter__()
         push_default_session(self)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         pop_default_session(self)
         self._graph_context.__exit__(*exc)
         self.close()
@@ -449,10 +459,10 @@ class _SessionContext:
 class InteractiveSession(Session):
     """A Session that makes itself the default on creation, for notebooks."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a: Any, **kw: Any) -> None:
         super().__init__(*a, **kw)
         push_default_session(self)
 
-    def close(self):
+    def close(self) -> None:
         pop_default_session(self)
         super().close()
