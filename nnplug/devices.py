@@ -16,6 +16,7 @@ it to the CPU); without it the Session refuses, naming the op and the device, as
 explicit `Session(backend=...)`, the first op pinned to a GPU picks the session's backend (`backend_for`).
 The compiler then gives each step the kernel of its op's backend and copies values where they cross
 devices (nnplug/compiler/place.py); `log_device_placement` prints where each op runs."""
+import functools
 import re
 
 import numpy as np
@@ -71,6 +72,7 @@ class ConfigProto:
         self.inter_op_parallelism_threads = inter_op_parallelism_threads
 
 
+@functools.lru_cache(maxsize=64)
 def is_host(backend):
     """A backend whose arrays are NumPy arrays runs on the host: nothing to copy between it and numpy."""
     return type(backend.to_device(np.zeros(1, np.float32))) is np.ndarray
@@ -99,6 +101,14 @@ def _gpu(index, main):
         return None, str(e)
 
 
+def _device_of(op, pinned=None):
+    """(kind, index) of the device `pinned` (default: `op`) names, or an error naming the op."""
+    try:
+        return parse((pinned or op).device)
+    except ValueError as e:
+        raise InvalidArgumentError(f"operation '{op.name}': {e}", op) from None
+
+
 def _cannot_place(op, spec, why):
     return InvalidArgumentError(f"Cannot assign a device for operation '{op.name}': could not satisfy explicit device "
                                 f"specification '{spec}' because no GPU backend can run it here ({why}). Pass "
@@ -110,7 +120,7 @@ def backend_for(graph, config):
     """The backend name a Session on `graph` should use given its ops' devices, or None for the default."""
     from . import plugins
     for op in graph.get_operations():
-        kind, index = parse(getattr(op, "device", ""))
+        kind, index = _device_of(op)
         if kind == "GPU":
             break
     else:
@@ -129,9 +139,12 @@ class Placer:
 
     def __init__(self, backend, config=None):
         self.backend = backend
-        self.host = host_for(backend)
         self.soft = bool(config is not None and config.allow_soft_placement)
         self._of = {}
+
+    @functools.cached_property
+    def host(self):
+        return host_for(self.backend)
 
     def __call__(self, op):
         found = self._of.get(op)
@@ -143,10 +156,7 @@ class Placer:
         if op.type in ON_SESSION_BACKEND:
             return self.backend
         pinned = op.attrs["variable"].op if op.type in COLOCATED else op
-        try:
-            kind, index = parse(pinned.device)
-        except ValueError as e:
-            raise InvalidArgumentError(f"operation '{op.name}': {e}", op) from None
+        kind, index = _device_of(op, pinned)
         if not kind:
             return self.backend
         if kind == "CPU":

@@ -100,11 +100,11 @@ def place_steps(steps, fetched, main, host, nested):
                 o.device = None if device is main else device
     if nested:
         fetched = [on(v, main, "fetch/to_" + main.name) for v in fetched]
-    used = {main: None}  # in order of first use
+    used = {}  # in order of first use
     for step in out:
         used.update((v.device or main, None) for v in step.ins)
         used[step_device(step, main)] = None
-    return out, fetched, list(used)
+    return out, fetched, list(used) or [main]
 
 
 def device_groups(devices, main):

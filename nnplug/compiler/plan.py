@@ -21,7 +21,7 @@ class Plan:
         self.buffers = buffers or {}  # planned temporaries, reused by every run
         self.out_specs = []  # (shape, dtype) of each fetched value
         self.ops = []  # the graph ops it was compiled from
-        self.devices = []  # the backends it runs on, its own first (several: it spans devices, place.py)
+        self.devices = []  # the backends it runs on (several: it spans devices, compiler/place.py)
         self.fetch_devices = []  # the backend each fetched value is read back from
         self.copies = 0  # steps copying a value between devices
         # a plan that writes into its own buffers must not run twice at once (the session serialises
