@@ -16,6 +16,7 @@ it to the CPU); without it the Session refuses, naming the op and the device, as
 explicit `Session(backend=...)`, the first op pinned to a GPU picks the session's backend (`backend_for`).
 The compiler then gives each step the kernel of its op's backend and copies values where they cross
 devices (nnplug/compiler/place.py); `log_device_placement` prints where each op runs."""
+import contextlib
 import functools
 import re
 
@@ -96,7 +97,8 @@ def _gpu(index, main):
     if index == 0 and main.name != "cupy" and not is_host(main):
         return main, ""  # the session's own accelerator (OpenCL, a plugin's) stands for the one GPU
     try:
-        return plugins.get_backend(f"cupy:{index}"), ""
+        with on_device(main):  # starting another CUDA device's backend makes it current: not for long
+            return plugins.get_backend(f"cupy:{index}"), ""
     except BackendError as e:
         return None, str(e)
 
@@ -177,8 +179,14 @@ class Placer:
 
 
 def device_scope(backend):
-    """A context manager that makes `backend`'s device current for the work inside, or None when it has
-    none: CuPy launches on the current CUDA device, so steps of a plan spanning CUDA devices run in one."""
+    """A context manager that makes `backend`'s device current for the work inside (and the one before
+    current again after), or None when it has none: CuPy launches on the current CUDA device, so the steps
+    of a plan spanning CUDA devices each run in their device's."""
     if backend.name == "cupy":
         return backend.cupy.cuda.Device(_index(backend))
     return None
+
+
+def on_device(backend):
+    """`device_scope(backend)`, or a scope that does nothing."""
+    return device_scope(backend) or contextlib.nullcontext()

@@ -219,7 +219,9 @@ class Session(RunState):
         slot = self.variable_slot(var)
         if self._values[slot] is None:
             self._n_uninit -= 1
-        self._values[slot] = self._slot_backends[slot].to_device(arr.copy())
+        backend = self._slot_backends[slot]
+        with devices.on_device(backend):  # a variable on another CUDA device than the session's
+            self._values[slot] = backend.to_device(arr.copy())
 
     def _check_open(self):
         if self._closed:
