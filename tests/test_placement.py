@@ -25,7 +25,9 @@ def _available(name):
 
 _cl_ok, _cl_why = _available("opencl")
 _cuda_ok, _cuda_why = _available("cupy")
+_xp_ok, _xp_why = _available("arrayapi")
 needs_opencl = pytest.mark.skipif(not _cl_ok, reason=f"OpenCL backend unavailable: {_cl_why}")
+needs_arrayapi = pytest.mark.skipif(not _xp_ok, reason=f"arrayapi plugin unavailable: {_xp_why}")
 needs_gpu = pytest.mark.skipif(not _cuda_ok, reason=f"cupy backend unavailable: {_cuda_why}")
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
 RS = np.random.RandomState(7)
@@ -229,11 +231,12 @@ def _train(backend, steps=6):
             return losses, sess.run(table), sess.run(w), plan, where
 
 
-@needs_opencl
-def test_training_with_an_embedding_table_on_the_cpu_matches_one_device(monkeypatch):
+@pytest.mark.parametrize("backend", [pytest.param("opencl", marks=needs_opencl),
+                                     pytest.param("arrayapi", marks=needs_arrayapi)])  # a plugin's device
+def test_training_with_an_embedding_table_on_the_cpu_matches_one_device(backend, monkeypatch):
     monkeypatch.setenv("NNPLUG_OPENCL_REPLAY", "1")  # a spanning plan must still run eagerly, step by step
     host = _train("numpy")
-    spanning = _train("opencl")
+    spanning = _train(backend)
     for a, b in zip(host[:3], spanning[:3]):
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2e-5, atol=2e-6)
     assert host[0][-1] < host[0][0]  # it trains
@@ -241,7 +244,7 @@ def test_training_with_an_embedding_table_on_the_cpu_matches_one_device(monkeypa
     assert table_storage is np.ndarray  # the table lives on the host
     ran = _kernel_backends(plan)
     assert ran["embedding_lookup/Gather"] == {"numpy"} and ran["Momentum/AssignSub"] == {"numpy"}
-    assert ran["MatMul"] == {"opencl"}
+    assert ran["MatMul"] == {backend}
     # looked-up rows and checked ids to the device; the table's gradient back to the host for its update
     # (GatherGrad reads the table only for its shape: never copied); the target feed to the device
     assert plan.copies == 4, plan.source

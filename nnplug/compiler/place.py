@@ -55,8 +55,10 @@ def _shape_only(step):
 
 
 def _copier(src, dst):
+    """One copy step's kernel. Its result is a buffer nobody else holds (the step is `fresh`, so later steps
+    may write into it): the host leg is a copy the caller owns, whether or not `to_device` copies again."""
     to_host, to_device = src.to_host, dst.to_device
-    return lambda x: to_device(to_host(x))
+    return lambda x: to_device(to_host(x, persistent=True))
 
 
 def place_steps(steps, fetched, main, host, nested):
