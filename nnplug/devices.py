@@ -142,7 +142,8 @@ class Placer:
     def __init__(self, backend, config=None):
         self.backend = backend
         self.soft = bool(config is not None and config.allow_soft_placement)
-        self._of = {}
+        self._of = {}  # op -> backend
+        self._gpus = {}  # index -> (backend or None, why)
 
     @functools.cached_property
     def host(self):
@@ -163,7 +164,10 @@ class Placer:
             return self.backend
         if kind == "CPU":
             return self.host
-        found, why = _gpu(index or 0, self.backend)
+        index = index or 0
+        if index not in self._gpus:
+            self._gpus[index] = _gpu(index, self.backend)
+        found, why = self._gpus[index]
         if found is not None:
             return found
         if self.soft:

@@ -6,9 +6,9 @@ job as TensorFlow's graph partitioner does with its send/receive pairs: each ste
 backend, a variable store on its variable's; an input that lives elsewhere is copied just before its first
 reader on each device, once per destination (a variable's copy is made again after the variable is
 assigned). Inputs a kernel reads only for their shape (`OpDef.shape_inputs`: the embedding table a
-GatherGrad is shaped like) are never copied. Feeds arrive on the host and go to whichever device reads them; fetches are read back from the
-device that made them (a nested plan's, a cond branch's, come back to the plan's own backend, where the
-outer step reads them). Strings stay on the host.
+GatherGrad is shaped like) are never copied. Feeds arrive on the host and go to whichever device reads
+them; fetches are read back from the device that made them (a nested plan's, a cond branch's, come back to
+the plan's own backend, where the outer step reads them). Strings stay on the host.
 
 A plan whose steps all run on its own backend is left exactly as it was. One that spans devices runs with
 a plain runner (`runner`): never recorded and replayed (`Plan.replay_obstacle`), since its host steps
