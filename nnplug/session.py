@@ -126,9 +126,10 @@ class _Fetches:
 
 
 class Session(RunState):
-    """Runs graph fragments on one backend; variables live here, on that backend's device. It is the run
-    state its plans are compiled against (nnplug/compiler/state.py): variable slots, constants, random
-    streams and the memory of planned temporaries."""
+    """Runs graph fragments on its backend, and ops pinned elsewhere by `tf.device` on theirs
+    (nnplug/devices.py); variables live here, each on its op's device. It is the run state its plans are
+    compiled against (nnplug/compiler/state.py): placement, variable slots, constants, random streams and
+    the memory of planned temporaries."""
 
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
                  backend: str | Backend | None = None) -> None:
@@ -137,7 +138,9 @@ class Session(RunState):
         if backend is None:  # ops pinned with tf.device('/gpu:N') choose the GPU backend (nnplug/devices.py)
             backend = devices.backend_for(self.graph, config)
         self.backend = plugins.get_backend(backend)
+        self.placement = devices.Placer(self.backend, config)  # op -> the backend it runs on
         self._values = []  # variable storage, by slot
+        self._slot_backends = []  # the backend each slot's variable lives on
         self._slots = {}  # Variable -> slot
         self._var_of_slot = []
         self._n_uninit = 0
@@ -163,6 +166,7 @@ class Session(RunState):
             slot = len(self._values)
             self._slots[var] = slot
             self._values.append(None)
+            self._slot_backends.append(self.placement(var.op))
             self._var_of_slot.append(var)
             self._n_uninit += 1
         return slot
@@ -173,7 +177,7 @@ class Session(RunState):
             seed = op.attrs.get("seed")
             if seed is None:
                 seed = np.random.SeedSequence().entropy
-            rng = self._rngs[op] = self.backend.make_rng(seed)
+            rng = self._rngs[op] = self.placement(op).make_rng(seed)
         return rng
 
     def constant(self, op):
@@ -193,21 +197,22 @@ class Session(RunState):
                 r = self._resources[key] = make()
             return r
 
-    def step_allocator(self):
-        """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
-        time under the session lock, so they share memory: the i-th buffer of a dtype in one plan is a view
-        of the same flat block as the i-th in every other, grown when a plan needs more (the training plans
-        of the full and the short last batch of an epoch use one set). A block lives as long as some cached
-        plan uses it."""
+    def step_allocator(self, backend=None):
+        """Allocator for the planned temporaries of one plan that updates variables, on `backend` (default:
+        the session's). Such plans run one at a time under the session lock, so they share memory: the i-th
+        buffer of a dtype in one plan is a view of the same flat block as the i-th in every other, grown when
+        a plan needs more (the training plans of the full and the short last batch of an epoch use one set).
+        A block lives as long as some cached plan uses it."""
+        backend = backend or self.backend
         counts = {}
 
         def allocate(shape, dtype):
             dtype = np.dtype(dtype)
             size = int(np.prod(shape, dtype=np.int64))
             counts[dtype] = i = counts.get(dtype, -1) + 1
-            block = self._step_buffers.get((dtype.str, i))
+            block = self._step_buffers.get((backend, dtype.str, i))
             if block is None or block.size < size:
-                block = self._step_buffers[dtype.str, i] = self.backend.empty((size,), dtype)
+                block = self._step_buffers[backend, dtype.str, i] = backend.empty((size,), dtype)
             return block[:size].reshape(shape)
         return allocate
 
@@ -223,7 +228,9 @@ class Session(RunState):
         slot = self.variable_slot(var)
         if self._values[slot] is None:
             self._n_uninit -= 1
-        self._values[slot] = self.backend.to_device(arr.copy())
+        backend = self._slot_backends[slot]
+        with devices.on_device(backend):  # a variable on another CUDA device than the session's
+            self._values[slot] = backend.to_device(arr.copy())
 
     def _check_open(self):
         if self._closed:
@@ -235,7 +242,7 @@ class Session(RunState):
         slot = self._slots.get(var)
         if slot is None or self._values[slot] is None:
             return None
-        return self.backend.to_host(self._values[slot], persistent=True)
+        return self._slot_backends[slot].to_host(self._values[slot], persistent=True)
 
     # -- running ----------------------------------------------------------------------------
     def _feed_target(self, key):
@@ -369,11 +376,12 @@ class Session(RunState):
         return spec.rebuild(results)
 
     def _log_placement(self, plan):
-        """TF1's log_device_placement: where each kernel of a newly compiled plan runs (to stderr)."""
+        """TF1's log_device_placement: where each op of a newly compiled plan runs, in TF1's format
+        ("name: (Type): /job:localhost/replica:0/task:0/device:CPU:0"), to stderr."""
         import sys
-        where = self.backend.describe()
-        for _, spec in plan.kernels:
-            print(f"{spec.name}: ({spec.op_type}): {where}", file=sys.stderr)
+        name = self.placement.device_name
+        print("".join(f"{op.name}: ({op.type}): {name(self.placement(op))}\n" for op in plan.ops),
+              end="", file=sys.stderr)
 
     def _run_sources(self, sources, tensors, arrays):
         """Run the source ops a run needs (once each) and feed their results, unless the caller fed them."""
@@ -393,10 +401,9 @@ class Session(RunState):
                 arrays.append(_check_feed_shape(t, a))
 
     def _to_host(self, plan, out):
-        to_host = self.backend.to_host
         results = []
-        for v, persistent in zip(out, plan.fetch_persistent):
-            h = v if is_host_string(v) else to_host(v, persistent)
+        for v, persistent, device in zip(out, plan.fetch_persistent, plan.fetch_devices):
+            h = v if is_host_string(v) else device.to_host(v, persistent)
             results.append(h[()] if h.ndim == 0 else h)
         return results
 
