@@ -9,23 +9,20 @@ Reads MNIST from --data (default: $NNPLUG_DATA_DIR, else ../shared/data/mnist be
 the backend it trains on, a progress bar per epoch, then the test loss and accuracy and the training time.
 """
 import argparse
-import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-import nnplug as tf
-from nnplug import keras
-from nnplug.datasets.mnist import load_data
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the MLP example's backend and data helpers
+from keras_mlp import choose_backend, default_data_dir  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+import nnplug as tf  # noqa: E402
+from nnplug import keras  # noqa: E402
+from nnplug.datasets.mnist import load_data  # noqa: E402
+
 L = keras.layers
-
-
-def default_data_dir():
-    env = os.environ.get("NNPLUG_DATA_DIR")
-    return env if env else str(REPO.parent / "shared" / "data" / "mnist")
 
 
 def build_model(learning_rate, input_shape=(28, 28, 1), n_classes=10):
@@ -79,9 +76,7 @@ def make_parser():
 
 def main(argv=None):
     args = make_parser().parse_args(argv)
-    if args.backend:
-        tf.set_backend(args.backend)
-    print(f"Backend: {tf.get_backend().describe()}")
+    print(f"Backend: {choose_backend(args.backend)}")
     x_train, y_train, x_test, y_test = load(args.data, args.limit)
     print(f"x_train shape: {x_train.shape}; {len(x_train)} train samples, {len(x_test)} test samples")
     np.random.seed(args.seed)

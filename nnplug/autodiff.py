@@ -1,8 +1,13 @@
 """Reverse-mode differentiation as a graph-to-graph transform: `gradients(ys, xs)` adds ops that compute
 d(sum ys)/d(xs), built from each op's registered gradient rule."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from .graph import Tensor, convert_to_tensor
 from .ops import registry
 from .ops.math_ops import add_n, ones_like
+from ._types import TensorLike
 
 
 def _as_list(x):
@@ -13,7 +18,9 @@ def _tensor(x):
     return x._as_tensor() if hasattr(x, "_as_tensor") else x
 
 
-def gradients(ys, xs, grad_ys=None, name="gradients", stop_gradients=None):
+def gradients(ys: TensorLike | Sequence[TensorLike], xs: TensorLike | Sequence[TensorLike],
+              grad_ys: TensorLike | Sequence[TensorLike] | None = None, name: str = "gradients",
+              stop_gradients: TensorLike | Sequence[TensorLike] | None = None) -> list[Tensor | None]:
     """Symbolic gradients of sum(ys) with respect to each of xs (None where xs do not affect ys)."""
     ys = [_tensor(y) for y in _as_list(ys)]
     xs = [_tensor(x) for x in _as_list(xs)]

@@ -1,16 +1,34 @@
 """TF1 device placement on nnplug's backends: `tf.device('/gpu:0')` blocks, `tf.ConfigProto` with
 `allow_soft_placement`, `log_device_placement` and `gpu_options.allow_growth`.
 
-A Session runs its whole graph on one backend. Without an explicit `Session(backend=...)`, ops pinned to a
-GPU choose the GPU backend (`cupy`, device N for '/gpu:N') when it can run; when it cannot, soft placement
-falls back to the default backend, as TF1 places such ops on the CPU, and without soft placement the
-Session refuses with an error naming the op and the device, as TF1 does. '/cpu:N' is always satisfied."""
+TF1's devices map onto backend instances. A Session's own backend runs every op that names no device. When
+that backend is a device backend (its arrays are not NumPy's: CuPy, OpenCL, most plugins), the graph may
+span devices, as a TF1 graph spans CPU and GPU:
+
+- '/cpu:N' is the host, the numpy backend (on a host backend, the session's own backend);
+- '/gpu:N' is the CuPy backend's device N (an instance per device). In a Session whose backend is another
+  accelerator (OpenCL, a plugin's), which numbers no GPUs of its own, '/gpu:0' is that accelerator;
+- a variable's assign ops run where the variable lives (TF1 colocates them); control flow (`Cond`,
+  `While`) runs on the session's backend, its branches' ops wherever they are placed.
+
+An op whose GPU cannot run here goes, with `allow_soft_placement`, to the session's backend (as TF1 moves
+it to the CPU); without it the Session refuses, naming the op and the device, as TF1 does. Without an
+explicit `Session(backend=...)`, the first op pinned to a GPU picks the session's backend (`backend_for`).
+The compiler then gives each step the kernel of its op's backend and copies values where they cross
+devices (nnplug/compiler/place.py); `log_device_placement` prints where each op runs."""
+import contextlib
+import functools
 import re
+
+import numpy as np
 
 from .errors import BackendError, InvalidArgumentError
 
 _DEVICE = re.compile(r"(?:/job:\w+)?(?:/replica:\d+)?(?:/task:\d+)?/?(?:device:)?(?P<kind>cpu|gpu|xla_gpu|xla_cpu)"
                      r"(?::(?P<index>\d+|\*))?\Z", re.IGNORECASE)
+_TASK = "/job:localhost/replica:0/task:0"
+COLOCATED = frozenset({"Assign", "AssignAdd", "AssignSub"})  # run on their variable's device, as in TF1
+ON_SESSION_BACKEND = frozenset({"Cond", "While"})  # read their predicate on the session's backend
 
 
 def parse(spec):
@@ -55,26 +73,124 @@ class ConfigProto:
         self.inter_op_parallelism_threads = inter_op_parallelism_threads
 
 
+@functools.lru_cache(maxsize=64)
+def is_host(backend):
+    """A backend whose arrays are NumPy arrays runs on the host: nothing to copy between it and numpy."""
+    return type(backend.to_device(np.zeros(1, np.float32))) is np.ndarray
+
+
+def host_for(backend):
+    """The backend that stands for '/cpu:0' beside `backend`: itself on the host, else numpy."""
+    from . import plugins
+    return backend if is_host(backend) else plugins.get_backend("numpy")
+
+
+def _index(backend):
+    return backend.device if isinstance(backend.device, int) else 0
+
+
+def _gpu(index, main):
+    """(backend for '/gpu:index' beside the session's backend `main`, or None; why not)."""
+    from . import plugins
+    if main.name == "cupy" and _index(main) == index:
+        return main, ""
+    if index == 0 and main.name != "cupy" and not is_host(main):
+        return main, ""  # the session's own accelerator (OpenCL, a plugin's) stands for the one GPU
+    try:
+        with on_device(main):  # starting another CUDA device's backend makes it current: not for long
+            return plugins.get_backend(f"cupy:{index}"), ""
+    except BackendError as e:
+        return None, str(e)
+
+
+def _device_of(op, pinned=None):
+    """(kind, index) of the device `pinned` (default: `op`) names, or an error naming the op."""
+    try:
+        return parse((pinned or op).device)
+    except ValueError as e:
+        raise InvalidArgumentError(f"operation '{op.name}': {e}", op) from None
+
+
+def _cannot_place(op, spec, why):
+    return InvalidArgumentError(f"Cannot assign a device for operation '{op.name}': could not satisfy explicit device "
+                                f"specification '{spec}' because no GPU backend can run it here ({why}). Pass "
+                                f"config=tf.ConfigProto(allow_soft_placement=True) to run it on the session's "
+                                f"backend, or remove the tf.device block", op)
+
+
 def backend_for(graph, config):
     """The backend name a Session on `graph` should use given its ops' devices, or None for the default."""
     from . import plugins
-    wanted = None
     for op in graph.get_operations():
-        kind, index = parse(getattr(op, "device", ""))
+        kind, index = _device_of(op)
         if kind == "GPU":
-            wanted = (op, 0 if index is None else index)
             break
-    if wanted is None:
+    else:
         return None
-    op, index = wanted
-    try:
-        plugins.get_backend(f"cupy:{index}")
-        return f"cupy:{index}"
-    except BackendError as e:
-        why = str(e)
-    if config is not None and config.allow_soft_placement:
+    found, why = _gpu(index or 0, plugins.get_backend())
+    if found is not None and found.name == "cupy":
+        return f"cupy:{_index(found)}"
+    if found is not None or (config is not None and config.allow_soft_placement):
         return None
-    raise InvalidArgumentError(f"Cannot assign a device for operation '{op.name}': could not satisfy explicit device "
-                               f"specification '{op.device}' because no GPU backend can run here ({why}). Pass "
-                               f"config=tf.ConfigProto(allow_soft_placement=True) to run it on the default backend, "
-                               f"or remove the tf.device block", op)
+    raise _cannot_place(op, op.device, why)
+
+
+class Placer:
+    """The backend instance each op of a Session on `backend` runs on (the rules in the module docstring),
+    decided once per op. Raises InvalidArgumentError naming the op for a device it cannot satisfy."""
+
+    def __init__(self, backend, config=None):
+        self.backend = backend
+        self.soft = bool(config is not None and config.allow_soft_placement)
+        self._of = {}  # op -> backend
+        self._gpus = {}  # index -> (backend or None, why)
+
+    @functools.cached_property
+    def host(self):
+        return host_for(self.backend)
+
+    def __call__(self, op):
+        found = self._of.get(op)
+        if found is None:
+            found = self._of[op] = self._place(op)
+        return found
+
+    def _place(self, op):
+        if op.type in ON_SESSION_BACKEND:
+            return self.backend
+        pinned = op.attrs["variable"].op if op.type in COLOCATED else op
+        kind, index = _device_of(op, pinned)
+        if not kind:
+            return self.backend
+        if kind == "CPU":
+            return self.host
+        index = index or 0
+        if index not in self._gpus:
+            self._gpus[index] = _gpu(index, self.backend)
+        found, why = self._gpus[index]
+        if found is not None:
+            return found
+        if self.soft:
+            return self.backend
+        raise _cannot_place(op, pinned.device, why)
+
+    def device_name(self, backend):
+        """TF1's full name of the device `backend` stands for, as log_device_placement prints it."""
+        if backend is self.host:
+            return f"{_TASK}/device:CPU:0"
+        kind = "GPU" if backend.name == "cupy" else backend.name.upper()
+        return f"{_TASK}/device:{kind}:{_index(backend)}"
+
+
+def device_scope(backend):
+    """A context manager that makes `backend`'s device current for the work inside (and the one before
+    current again after), or None when it has none: CuPy launches on the current CUDA device, so the steps
+    of a plan spanning CUDA devices each run in their device's."""
+    if backend.name == "cupy":
+        return backend.cupy.cuda.Device(_index(backend))
+    return None
+
+
+def on_device(backend):
+    """`device_scope(backend)`, or a scope that does nothing."""
+    return device_scope(backend) or contextlib.nullcontext()

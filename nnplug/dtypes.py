@@ -1,41 +1,48 @@
 """Dtypes as first-class objects (`nnplug.float32`), mapping one-to-one onto NumPy dtypes."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._types import DTypeLike
 
 
 class DType:
     """A tensor element type; compares equal to its NumPy dtype and its name."""
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name: str, np_dtype: Any) -> None:
         self.name = name
         self.as_numpy_dtype = np.dtype(np_dtype).type
         self.np = np.dtype(np_dtype)
 
     @property
-    def is_floating(self):
+    def is_floating(self) -> bool:
         return self.np.kind == "f"
 
     @property
-    def is_integer(self):
+    def is_integer(self) -> bool:
         return self.np.kind in "iu"
 
     @property
-    def is_bool(self):
+    def is_bool(self) -> bool:
         return self.np.kind == "b"
 
     @property
-    def base_dtype(self):
+    def base_dtype(self) -> DType:
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"nnplug.{self.name}"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         try:
             return self is as_dtype(other)
         except TypeError:
             return False
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash(self.name)
 
 
@@ -59,7 +66,7 @@ _BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": in
                  "string": string})
 
 
-def as_dtype(value):
+def as_dtype(value: DTypeLike) -> DType:
     """Turn a DType, NumPy dtype, Python type or name into a DType, or raise naming the value."""
     if isinstance(value, DType):
         return value
@@ -78,7 +85,7 @@ def as_dtype(value):
         raise TypeError(f"unsupported dtype {value!r}; nnplug supports {names}") from None
 
 
-def infer_dtype(value):
+def infer_dtype(value: Any) -> DType:
     """TF1's rule for Python values: floats become float32, ints int32, bools bool; arrays keep theirs."""
     arr = np.asarray(value)
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
@@ -97,7 +104,7 @@ def infer_dtype(value):
     raise TypeError(f"cannot make a tensor from {type(value).__name__} value {value!r:.60}")
 
 
-def as_strings(value, what):
+def as_strings(value: Any, what: str) -> np.ndarray:
     """str/bytes (or arrays of them) as the object array of bytes a string tensor holds (str as UTF-8)."""
     arr = np.asarray(value, dtype=object)
     flat = arr.reshape(-1)

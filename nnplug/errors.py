@@ -1,8 +1,14 @@
 """Run-time errors with TF1's names; each message names the tensor, op or variable at fault."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .graph import Operation
 
 
 class OpError(Exception):
-    def __init__(self, message, op=None):
+    def __init__(self, message: str, op: Operation | None = None) -> None:
         super().__init__(message)
         self.op = op
         self.message = message

@@ -1,13 +1,22 @@
 """The graph IR: Graph, Operation and symbolic Tensor, name scopes and the default-graph stack."""
+from __future__ import annotations
+
 import contextlib
 import difflib
 import re
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager
 
 import numpy as np
 
 from . import dtypes as _dt
 from .shapes import ShapeError, TensorShape, fmt
+
+if TYPE_CHECKING:
+    from ._types import DTypeLike, FeedDict, Shape, SupportsTensor, TensorLike
+    from .dtypes import DType
+    from .session import Session
 
 
 class GraphKeys:
@@ -20,29 +29,64 @@ class GraphKeys:
     SUMMARIES = "summaries"
 
 
-class Tensor:
+if TYPE_CHECKING:
+    class TensorOperators:
+        """The Python operators nnplug/ops/operators.py installs on Tensor (variables.py copies them onto
+        Variable), declared for type checkers; at run time this base is `object`."""
+
+        def __add__(self, other: TensorLike) -> Tensor: ...
+        def __radd__(self, other: TensorLike) -> Tensor: ...
+        def __sub__(self, other: TensorLike) -> Tensor: ...
+        def __rsub__(self, other: TensorLike) -> Tensor: ...
+        def __mul__(self, other: TensorLike) -> Tensor: ...
+        def __rmul__(self, other: TensorLike) -> Tensor: ...
+        def __truediv__(self, other: TensorLike) -> Tensor: ...
+        def __rtruediv__(self, other: TensorLike) -> Tensor: ...
+        def __floordiv__(self, other: TensorLike) -> Tensor: ...
+        def __rfloordiv__(self, other: TensorLike) -> Tensor: ...
+        def __pow__(self, other: TensorLike) -> Tensor: ...
+        def __rpow__(self, other: TensorLike) -> Tensor: ...
+        def __matmul__(self, other: TensorLike) -> Tensor: ...
+        def __rmatmul__(self, other: TensorLike) -> Tensor: ...
+        def __and__(self, other: TensorLike) -> Tensor: ...
+        def __rand__(self, other: TensorLike) -> Tensor: ...
+        def __or__(self, other: TensorLike) -> Tensor: ...
+        def __ror__(self, other: TensorLike) -> Tensor: ...
+        def __lt__(self, other: TensorLike) -> Tensor: ...
+        def __le__(self, other: TensorLike) -> Tensor: ...
+        def __gt__(self, other: TensorLike) -> Tensor: ...
+        def __ge__(self, other: TensorLike) -> Tensor: ...
+        def __neg__(self) -> Tensor: ...
+        def __abs__(self) -> Tensor: ...
+        def __invert__(self) -> Tensor: ...
+        def __getitem__(self, key: Any) -> Tensor: ...
+else:
+    TensorOperators = object
+
+
+class Tensor(TensorOperators):
     """A symbolic value: output `index` of an Operation, with a static shape and a dtype."""
 
     __slots__ = ("op", "value_index", "shape", "dtype", "__weakref__")
 
-    def __init__(self, op, index, shape, dtype):
+    def __init__(self, op: Operation, index: int, shape: Shape | None, dtype: DType) -> None:
         self.op = op
         self.value_index = index
         self.shape = TensorShape(shape)
         self.dtype = dtype
 
     @property
-    def name(self):
+    def name(self) -> str:
         return f"{self.op.name}:{self.value_index}"
 
     @property
-    def graph(self):
+    def graph(self) -> Graph:
         return self.op.graph
 
-    def get_shape(self):
+    def get_shape(self) -> TensorShape:
         return self.shape
 
-    def set_shape(self, shape):
+    def set_shape(self, shape: Shape | None) -> None:
         shape = TensorShape(shape)
         if self.shape.unknown_rank:  # nothing known yet (a py_func's output): take the shape as given
             self.shape = shape
@@ -52,27 +96,27 @@ class Tensor:
             raise ShapeError(f"tensor '{self.name}' has shape {fmt(self.shape)}, incompatible with {fmt(shape)}")
         self.shape = TensorShape(a if a is not None else b for a, b in zip(shape, self.shape))
 
-    def eval(self, feed_dict=None, session=None):
+    def eval(self, feed_dict: FeedDict | None = None, session: Session | None = None) -> Any:
         return (session or get_default_session()).run(self, feed_dict)
 
-    def consumers(self):
+    def consumers(self) -> list[Operation]:
         return [op for op in self.graph.get_operations() if any(t is self for t in op.inputs)]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if self.shape.unknown_rank:  # as TF1 prints it
             return f'Tensor("{self.name}", dtype={self.dtype.name})'
         return f'Tensor("{self.name}", shape={fmt(self.shape)}, dtype={self.dtype.name})'
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         raise TypeError(f"using tensor '{self.name}' as a Python bool is not allowed; "
                         "use nnplug.where/nnplug.cond-style ops, or fetch it with Session.run")
 
-    def __len__(self):
+    def __len__(self) -> int:
         if not self.shape or self.shape[0] is None:
             raise TypeError(f"len() of tensor '{self.name}' with shape {fmt(self.shape)} is unknown")
         return self.shape[0]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         for i in range(len(self)):
             yield self[i]
 
@@ -82,7 +126,8 @@ class Tensor:
 class Operation:
     """A node: an op type from the registry, its input tensors, attributes and output tensors."""
 
-    def __init__(self, graph, op_type, name, inputs, attrs, control_inputs):
+    def __init__(self, graph: Graph, op_type: str, name: str, inputs: Iterable[Tensor], attrs: Mapping[str, Any],
+                 control_inputs: Iterable[Operation]) -> None:
         self.graph = graph
         self.type = op_type
         self.name = name
@@ -93,17 +138,17 @@ class Operation:
         self._id = len(graph._ops)
         self.device = ""  # the TF1 device it was pinned to ('/device:GPU:0'), '' for none
 
-    def get_attr(self, name):
+    def get_attr(self, name: str) -> Any:
         return self.attrs[name]
 
-    def run(self, feed_dict=None, session=None):
+    def run(self, feed_dict: FeedDict | None = None, session: Session | None = None) -> None:
         (session or get_default_session()).run(self, feed_dict)
 
     @property
-    def output(self):
+    def output(self) -> Tensor:
         return self.outputs[0]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         ins = ", ".join(t.name for t in self.inputs)
         return f"<nnplug.Operation '{self.name}' type={self.type} inputs=[{ins}]>"
 
@@ -111,7 +156,7 @@ class Operation:
 class Graph:
     """Holds operations in creation order; the unit that a Session compiles and runs."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._ops = []
         self._by_name = {}
         self._used_names = {}
@@ -127,7 +172,7 @@ class Graph:
         self.finalized = False
 
     # -- construction -------------------------------------------------------------------
-    def unique_name(self, name, mark_used=True):
+    def unique_name(self, name: str, mark_used: bool = True) -> str:
         full = f"{self._name_stack}/{name}" if self._name_stack else name
         key = full.lower()
         count = self._used_names.get(key, 0)
@@ -143,7 +188,8 @@ class Graph:
             return candidate
         return full
 
-    def create_op(self, op_type, inputs, attrs=None, name=None):
+    def create_op(self, op_type: str, inputs: Sequence[Tensor], attrs: Mapping[str, Any] | None = None,
+                  name: str | None = None) -> Operation:
         """Infer output shapes with the op's registered rule and add the operation to the graph."""
         from .ops import registry
         if self.finalized:
@@ -179,7 +225,7 @@ class Graph:
         return op
 
     @contextlib.contextmanager
-    def name_scope(self, name):
+    def name_scope(self, name: str | None) -> Iterator[str]:
         if name:
             check_name(name, "a name scope", scope=True)
         old = self._name_stack
@@ -196,7 +242,7 @@ class Graph:
             self._name_stack = old
 
     @contextlib.contextmanager
-    def device(self, device_name_or_function):
+    def device(self, device_name_or_function: str | Callable[..., Any] | None) -> Iterator[None]:
         """Ops made inside carry this device (TF1's `with tf.device('/gpu:0')`); see nnplug/devices.py."""
         from .devices import canonical
         spec = device_name_or_function
@@ -207,7 +253,8 @@ class Graph:
             self._device_stack.pop()
 
     @contextlib.contextmanager
-    def control_dependencies(self, control_inputs):
+    def control_dependencies(self,
+                             control_inputs: Iterable[Tensor | Operation | SupportsTensor] | None) -> Iterator[None]:
         if control_inputs is None:
             saved, self._control_deps = self._control_deps, []
             try:
@@ -222,15 +269,15 @@ class Graph:
         finally:
             self._control_deps.pop()
 
-    def next_op_seed(self):
+    def next_op_seed(self) -> int:
         self._last_op_seed += 1
         return self._last_op_seed
 
     # -- lookup -------------------------------------------------------------------------
-    def get_operations(self):
+    def get_operations(self) -> list[Operation]:
         return list(self._ops)
 
-    def get_operation_by_name(self, name):
+    def get_operation_by_name(self, name: str) -> Operation:
         try:
             return self._by_name[name]
         except KeyError:
@@ -238,7 +285,7 @@ class Graph:
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise KeyError(f"the graph has no operation named '{name}'{hint}") from None
 
-    def get_tensor_by_name(self, name):
+    def get_tensor_by_name(self, name: str) -> Tensor:
         if ":" not in name:
             raise ValueError(f"'{name}' names an operation; a tensor name looks like '{name}:0'")
         op_name, idx = name.rsplit(":", 1)
@@ -248,29 +295,29 @@ class Graph:
         except (IndexError, ValueError):
             raise KeyError(f"operation '{op_name}' has {len(op.outputs)} outputs; no tensor '{name}'") from None
 
-    def as_graph_element(self, obj):
+    def as_graph_element(self, obj: Any) -> Any:
         if isinstance(obj, str):
             return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
         return obj
 
     # -- collections --------------------------------------------------------------------
-    def add_to_collection(self, key, value):
+    def add_to_collection(self, key: str, value: Any) -> None:
         self._collections.setdefault(key, []).append(value)
 
-    def get_collection(self, key, scope=None):
+    def get_collection(self, key: str, scope: str | None = None) -> list[Any]:
         items = self._collections.get(key, [])
         if scope:
             items = [v for v in items if getattr(v, "name", "").startswith(scope)]
         return list(items)
 
-    def get_collection_ref(self, key):
+    def get_collection_ref(self, key: str) -> list[Any]:
         return self._collections.setdefault(key, [])
 
-    def finalize(self):
+    def finalize(self) -> None:
         self.finalized = True
 
     @contextlib.contextmanager
-    def as_default(self):
+    def as_default(self) -> Iterator[Graph]:
         _stack.graphs.append(self)
         try:
             yield self
@@ -308,21 +355,21 @@ _stack = _GraphStack()
 _global_default = [Graph()]
 
 
-def get_default_graph():
+def get_default_graph() -> Graph:
     return _stack.graphs[-1] if _stack.graphs else _global_default[0]
 
 
-def get_default_session():
+def get_default_session() -> Session:
     if not _stack.sessions:
         raise ValueError("no default session: use `with nnplug.Session() as sess:` or pass session=")
     return _stack.sessions[-1]
 
 
-def push_default_session(session):
+def push_default_session(session: Session) -> None:
     _stack.sessions.append(session)
 
 
-def pop_default_session(session):
+def pop_default_session(session: Session) -> None:
     if session in _stack.sessions:
         _stack.sessions.remove(session)
 
@@ -332,7 +379,7 @@ _OP_NAME = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\-/>]*\Z")
 _SCOPE_NAME = re.compile(r"[A-Za-z0-9_.\-/>]*\Z")
 
 
-def check_name(name, what, scope=False, source=None):
+def check_name(name: str, what: str, scope: bool = False, source: str | None = None) -> None:
     """Raise a ValueError naming `what` (and `source`, e.g. the file it came from) unless `name` is a
     valid TF1 op name (scope: a valid name-scope name). Names never reach generated code, but programs
     and files that exchange graphs rely on these rules."""
@@ -347,44 +394,47 @@ def check_name(name, what, scope=False, source=None):
                          f"match [A-Za-z0-9.][A-Za-z0-9_.\\-/>]* (letters, digits, '_', '.', '-', '/', '>')")
 
 
-def reset_default_graph():
+def reset_default_graph() -> None:
     if _stack.graphs:
         raise AssertionError("reset_default_graph() cannot be called inside a `with graph.as_default()` block")
     _global_default[0] = Graph()
 
 
-def name_scope(name, default_name=None, values=None):
+def name_scope(name: str | None, default_name: str | None = None, values: Any = None) -> ContextManager[str]:
     return get_default_graph().name_scope(name if name is not None else default_name)
 
 
-def device(device_name_or_function):
+def device(device_name_or_function: str | Callable[..., Any] | None) -> ContextManager[None]:
     return get_default_graph().device(device_name_or_function)
 
 
-def control_dependencies(control_inputs):
+def control_dependencies(control_inputs: Iterable[Tensor | Operation | SupportsTensor] | None) -> ContextManager[None]:
     return get_default_graph().control_dependencies(control_inputs)
 
 
-def add_to_collection(key, value):
+def add_to_collection(key: str, value: Any) -> None:
     get_default_graph().add_to_collection(key, value)
 
 
-def get_collection(key, scope=None):
+def get_collection(key: str, scope: str | None = None) -> list[Any]:
     return get_default_graph().get_collection(key, scope)
 
 
-def make_op(op_type, inputs, attrs=None, name=None):
+def make_op(op_type: str, inputs: Sequence[Tensor], attrs: Mapping[str, Any] | None = None,
+            name: str | None = None) -> Operation:
     """Create an op in the graph of its inputs (or the default graph); returns the Operation."""
     g = inputs[0].graph if inputs else get_default_graph()
     return g.create_op(op_type, inputs, attrs, name)
 
 
-def make(op_type, inputs, attrs=None, name=None):
+def make(op_type: str, inputs: Sequence[Tensor], attrs: Mapping[str, Any] | None = None,
+         name: str | None = None) -> Tensor:
     """Like make_op, for single-output ops: returns the output Tensor."""
     return make_op(op_type, inputs, attrs, name).outputs[0]
 
 
-def constant(value, dtype=None, shape=None, name="Const"):
+def constant(value: TensorLike, dtype: DTypeLike | None = None, shape: Sequence[int] | None = None,
+             name: str = "Const") -> Tensor:
     """A constant tensor; Python floats become float32 and ints int32, as in TF1."""
     if isinstance(value, Tensor):
         raise TypeError(f"constant() takes a value, not the tensor '{value.name}'")
@@ -401,7 +451,7 @@ def constant(value, dtype=None, shape=None, name="Const"):
     return make("Const", [], {"value": arr, "dtype": dtype, "shape": arr.shape}, name)
 
 
-def convert_to_tensor(value, dtype=None, name=None):
+def convert_to_tensor(value: TensorLike, dtype: DTypeLike | None = None, name: str | None = None) -> Tensor:
     """Tensors pass through (dtype checked); variables give their value; anything else becomes a constant."""
     if hasattr(value, "_as_tensor"):
         value = value._as_tensor()

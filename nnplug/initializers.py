@@ -1,10 +1,15 @@
 """Weight initializers, by object or by name, as TF1 and Keras define them. Each builds graph ops."""
+from __future__ import annotations
+
 import difflib
 import math
+from collections.abc import Callable
+from typing import Any, overload
 
 from . import dtypes as _dt
-from .graph import constant as _constant
+from .graph import Tensor, constant as _constant
 from .ops import random_ops as R
+from ._types import DTypeLike, InitializerLike, Shape, TensorLike
 
 
 def _fans(shape):
@@ -17,59 +22,60 @@ def _fans(shape):
 
 
 class Initializer:
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items()}
 
 
 class Zeros(Initializer):
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return _constant(0, dtype=dtype, shape=shape)
 
 
 class Ones(Initializer):
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return _constant(1, dtype=dtype, shape=shape)
 
 
 class Constant(Initializer):
-    def __init__(self, value=0):
+    def __init__(self, value: TensorLike = 0) -> None:
         self.value = value
 
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return _constant(self.value, dtype=dtype, shape=shape)
 
 
 class RandomNormal(Initializer):
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return R.random_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
 
 
 class TruncatedNormal(RandomNormal):
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return R.truncated_normal(shape, self.mean, self.stddev, dtype, seed=self.seed)
 
 
 class RandomUniform(Initializer):
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         return R.random_uniform(shape, self.minval, self.maxval, dtype, seed=self.seed)
 
 
 class VarianceScaling(Initializer):
     """scale / fan (fan_in, fan_out or their average), drawn uniform or truncated normal."""
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale: float = 1.0, mode: str = "fan_in", distribution: str = "truncated_normal",
+                 seed: int | None = None) -> None:
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         fan_in, fan_out = _fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         variance = self.scale / max(1.0, fan)
@@ -82,27 +88,27 @@ class VarianceScaling(Initializer):
         return R.truncated_normal(shape, 0.0, math.sqrt(variance) / 0.87962566103423978, dtype, seed=self.seed)
 
 
-def glorot_uniform(seed=None):
+def glorot_uniform(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_avg", "uniform", seed)
 
 
-def glorot_normal(seed=None):
+def glorot_normal(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_avg", "truncated_normal", seed)
 
 
-def he_uniform(seed=None):
+def he_uniform(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(2.0, "fan_in", "uniform", seed)
 
 
-def he_normal(seed=None):
+def he_normal(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(2.0, "fan_in", "truncated_normal", seed)
 
 
-def lecun_uniform(seed=None):
+def lecun_uniform(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_in", "uniform", seed)
 
 
-def lecun_normal(seed=None):
+def lecun_normal(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_in", "truncated_normal", seed)
 
 
@@ -124,7 +130,13 @@ _BY_NAME = {
 }
 
 
-def get(identifier):
+@overload
+def get(identifier: None) -> None: ...
+@overload
+def get(identifier: InitializerLike | type) -> Callable[..., Any]: ...
+
+
+def get(identifier: InitializerLike | type | None) -> Callable[..., Any] | None:
     """An initializer from a name ('glorot_uniform'), a class, an instance or a callable."""
     if identifier is None:
         return None

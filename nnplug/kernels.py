@@ -20,23 +20,34 @@ states the op types it serves and what the kernel it returns may do with memory:
 `spec.backend` is the backend instance, for kernels that need its device context. A table is a read-only
 mapping, so a plugin may start from another backend's table: `Kernels(NumpyBackend.kernels)`.
 """
-from collections.abc import Mapping
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from .backend import Backend, KernelSpec
+
 FRESH, OUT, INPLACE = "fresh", "out", "inplace"
 
+# A kernel factory: given a KernelSpec (concrete shapes and dtypes, attrs), the callable a plan runs.
+KernelFactory: TypeAlias = "Callable[[KernelSpec], Callable[..., Any]]"
+_Factory = TypeVar("_Factory", bound="Callable[[KernelSpec], Callable[..., Any]]")
 
-class Kernels(Mapping):
+
+class Kernels(Mapping[str, "KernelFactory"]):
     """op type -> factory(spec) -> kernel, with each kernel's memory contract."""
 
-    def __init__(self, *bases):
+    def __init__(self, *bases: Mapping[str, KernelFactory]) -> None:
         self._factories, self._contracts = {}, {}
         for base in bases:
             self._factories.update(base)
             self._contracts.update(getattr(base, "_contracts", {}))
 
-    def register(self, *op_types, inplace=False, out=False, fresh=False):
+    def register(self, *op_types: str, inplace: bool = False, out: bool = False,
+                 fresh: bool = False) -> Callable[[_Factory], _Factory]:
         """Decorator: the factory serves `op_types` (replacing an earlier registration)."""
         contract = INPLACE if inplace else OUT if out else FRESH if fresh else None
 
@@ -49,27 +60,27 @@ class Kernels(Mapping):
             return factory
         return deco
 
-    def contract(self, op_type):
+    def contract(self, op_type: str) -> str | None:
         """'inplace', 'out', 'fresh' or None (see the module docstring)."""
         return self._contracts.get(op_type)
 
-    def ops_with(self, *contracts):
+    def ops_with(self, *contracts: str) -> frozenset[str]:
         return frozenset(op for op, c in self._contracts.items() if c in contracts)
 
-    def __getitem__(self, op_type):
+    def __getitem__(self, op_type: str) -> KernelFactory:
         return self._factories[op_type]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._factories)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._factories)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Kernels: {len(self)} op types>"
 
 
-def on_host(backend, fn, n_outputs):
+def on_host(backend: Backend, fn: Callable[..., Any], n_outputs: int) -> Callable[..., Any]:
     """A kernel running `fn` (NumPy in, NumPy out) for `backend`: inputs copied to the host, results back.
     For ops with an `OpDef.host` kernel on backends that have no kernel of their own."""
     def to_host(x):  # None: an input read only for its shape, when folding; strings stay on the host
@@ -83,6 +94,6 @@ def on_host(backend, fn, n_outputs):
     return lambda *xs: tuple(to_device(y) for y in fn(*[to_host(x) for x in xs]))
 
 
-def is_host_string(x):
+def is_host_string(x: object) -> bool:
     """A string value (a NumPy object array of bytes): host ops make them and keep them on the host."""
     return isinstance(x, np.ndarray) and x.dtype.kind == "O"

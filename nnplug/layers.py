@@ -6,7 +6,11 @@ variable scope (`layer1/kernel`, `layer1/bias`), so `reuse=True` (or AUTO_REUSE)
 as in TF1. `batch_normalization(training=...)` puts its moving-average updates in
 `GraphKeys.UPDATE_OPS`, which TF1 code runs with `tf.control_dependencies(tf.get_collection(UPDATE_OPS))`.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import initializers
 from .graph import GraphKeys, Tensor, add_to_collection, convert_to_tensor, name_scope
@@ -15,11 +19,15 @@ from .ops import nn_ops
 from .ops.array_ops import reshape, shape as shape_of
 from .shapes import ShapeError, fmt
 from .variables import get_variable, variable_scope
+from ._types import ActivationFn, InitializerLike, Regularizer, ShapeLike, TensorLike
 
 
-def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
-          bias_initializer=initializers.zeros(), kernel_regularizer=None, bias_regularizer=None,
-          activity_regularizer=None, trainable=True, name=None, reuse=None):
+def dense(inputs: TensorLike, units: int, activation: ActivationFn | None = None, use_bias: bool = True,
+          kernel_initializer: InitializerLike | None = None,
+          bias_initializer: InitializerLike | None = initializers.zeros(),
+          kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
+          activity_regularizer: Regularizer | None = None, trainable: bool = True, name: str | None = None,
+          reuse: bool | str | None = None) -> Tensor:
     """`activation(inputs @ kernel + bias)`; the kernel starts glorot-uniform unless told otherwise.
 
     Initializers may be objects, classes or names ('he_normal').
@@ -78,7 +86,8 @@ def _activate(outputs, activation, activity_regularizer):
     return outputs
 
 
-def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+def dropout(inputs: TensorLike, rate: float = 0.5, noise_shape: ShapeLike | None = None, seed: int | None = None,
+            training: bool | Tensor = False, name: str | None = None) -> Tensor:
     """Inverted dropout while training, identity otherwise.
 
     `training` may be a Python bool (decided while building) or a bool tensor such as a placeholder
@@ -105,7 +114,7 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
         return nn_ops.dropout(inputs, rate=rate, seed=seed)
 
 
-def flatten(inputs, name=None):
+def flatten(inputs: TensorLike, name: str | None = None) -> Tensor:
     """Keep the first (batch) dimension and fold the rest into one: (n, a, b, ...) -> (n, a*b*...)."""
     inputs = convert_to_tensor(inputs)
     shape = inputs.shape
@@ -149,11 +158,15 @@ def _check_activation(activation, layer):
                         f"got {activation!r}")
 
 
-def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
-           dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer=None,
-           bias_initializer=initializers.zeros(), kernel_regularizer=None, bias_regularizer=None,
-           activity_regularizer=None, kernel_constraint=None, bias_constraint=None, trainable=True, name=None,
-           reuse=None):
+def conv2d(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = (1, 1),
+           padding: str = "valid", data_format: str = "channels_last", dilation_rate: int | Sequence[int] = (1, 1),
+           activation: ActivationFn | None = None, use_bias: bool = True,
+           kernel_initializer: InitializerLike | None = None,
+           bias_initializer: InitializerLike | None = initializers.zeros(),
+           kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
+           activity_regularizer: Regularizer | None = None, kernel_constraint: ActivationFn | None = None,
+           bias_constraint: ActivationFn | None = None, trainable: bool = True, name: str | None = None,
+           reuse: bool | str | None = None) -> Tensor:
     """`activation(conv2d(inputs, kernel) + bias)` with a (kh, kw, in, filters) `kernel` variable."""
     layer = f"conv2d layer '{name or 'conv2d'}'"
     fmt_ = _data_format(data_format, layer)
@@ -180,10 +193,15 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_f
         return _activate(outputs, activation, activity_regularizer)
 
 
-def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
-                     activation=None, use_bias=True, kernel_initializer=None, bias_initializer=initializers.zeros(),
-                     kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                     kernel_constraint=None, bias_constraint=None, trainable=True, name=None, reuse=None):
+def conv2d_transpose(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int],
+                     strides: int | Sequence[int] = (1, 1), padding: str = "valid", data_format: str = "channels_last",
+                     activation: ActivationFn | None = None, use_bias: bool = True,
+                     kernel_initializer: InitializerLike | None = None,
+                     bias_initializer: InitializerLike | None = initializers.zeros(),
+                     kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
+                     activity_regularizer: Regularizer | None = None, kernel_constraint: ActivationFn | None = None,
+                     bias_constraint: ActivationFn | None = None, trainable: bool = True, name: str | None = None,
+                     reuse: bool | str | None = None) -> Tensor:
     """The transposed convolution ("deconvolution") layer: a (kh, kw, filters, in) `kernel`, output
     height in*stride (+ max(k - stride, 0) for 'valid'), as TF1."""
     layer = f"conv2d_transpose layer '{name or 'conv2d_transpose'}'"
@@ -220,21 +238,30 @@ def _pooling(fn, default, inputs, pool_size, strides, padding, data_format, name
         return fn(inputs, ksize, stride, _padding(padding, layer), data_format=fmt_)
 
 
-def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+def max_pooling2d(inputs: TensorLike, pool_size: int | Sequence[int], strides: int | Sequence[int],
+                  padding: str = "valid", data_format: str = "channels_last", name: str | None = None) -> Tensor:
     return _pooling(pool_ops.max_pool, "max_pooling2d", inputs, pool_size, strides, padding, data_format, name)
 
 
-def average_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+def average_pooling2d(inputs: TensorLike, pool_size: int | Sequence[int], strides: int | Sequence[int],
+                      padding: str = "valid", data_format: str = "channels_last", name: str | None = None) -> Tensor:
     return _pooling(pool_ops.avg_pool, "average_pooling2d", inputs, pool_size, strides, padding, data_format, name)
 
 
 # -- batch normalisation ---------------------------------------------------------------------------------
-def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                        beta_initializer=initializers.zeros(), gamma_initializer=initializers.ones(),
-                        moving_mean_initializer=initializers.zeros(), moving_variance_initializer=initializers.ones(),
-                        beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                        training=False, trainable=True, name=None, reuse=None, renorm=False, renorm_clipping=None,
-                        renorm_momentum=0.99, fused=None, virtual_batch_size=None, adjustment=None):
+def batch_normalization(inputs: TensorLike, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                        center: bool = True, scale: bool = True,
+                        beta_initializer: InitializerLike | None = initializers.zeros(),
+                        gamma_initializer: InitializerLike | None = initializers.ones(),
+                        moving_mean_initializer: InitializerLike | None = initializers.zeros(),
+                        moving_variance_initializer: InitializerLike | None = initializers.ones(),
+                        beta_regularizer: Regularizer | None = None, gamma_regularizer: Regularizer | None = None,
+                        beta_constraint: ActivationFn | None = None, gamma_constraint: ActivationFn | None = None,
+                        training: bool | Tensor = False, trainable: bool = True, name: str | None = None,
+                        reuse: bool | str | None = None, renorm: bool = False,
+                        renorm_clipping: Mapping[str, float] | None = None, renorm_momentum: float = 0.99,
+                        fused: bool | None = None, virtual_batch_size: int | None = None,
+                        adjustment: Any = None) -> Tensor:
     """Normalise over every axis but `axis` with the batch's statistics while training (the moving
     averages then move toward them by ops in GraphKeys.UPDATE_OPS) and with the moving averages otherwise.
     `training` is a Python bool or a bool tensor (decided at each run; the updates then leave the

@@ -4,11 +4,14 @@ Every loss computes per-element losses, multiplies them by `weights` and reduces
 The default, `SUM_BY_NONZERO_WEIGHTS`, is TF1's: the weighted sum divided by the number of elements whose
 weight is not zero, so with the default `weights=1.0` it is the plain mean.
 """
-from .graph import GraphKeys, add_to_collection, constant, convert_to_tensor, get_collection, name_scope
+from __future__ import annotations
+
+from .graph import GraphKeys, Tensor, add_to_collection, constant, convert_to_tensor, get_collection, name_scope
 from .ops import math_ops as M
 from .ops import nn_ops
 from .ops.array_ops import reshape, shape, stop_gradient
 from .shapes import ShapeError, fmt
+from ._types import TensorLike
 
 
 class Reduction:
@@ -22,11 +25,11 @@ class Reduction:
     SUM_OVER_NONZERO_WEIGHTS = SUM_BY_NONZERO_WEIGHTS  # TF1's older name
 
     @classmethod
-    def all(cls):
+    def all(cls) -> tuple[str, ...]:
         return (cls.NONE, cls.SUM, cls.MEAN, cls.SUM_OVER_BATCH_SIZE, cls.SUM_BY_NONZERO_WEIGHTS)
 
     @classmethod
-    def validate(cls, key):
+    def validate(cls, key: str) -> None:
         if key not in cls.all():
             raise ValueError(f"unknown loss reduction {key!r}; expected one of {', '.join(cls.all())}")
 
@@ -64,8 +67,9 @@ def _align_weights(weights, losses):
     return weights
 
 
-def compute_weighted_loss(losses, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                          reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def compute_weighted_loss(losses: TensorLike, weights: TensorLike = 1.0, scope: str | None = None,
+                          loss_collection: str = GraphKeys.LOSSES,
+                          reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """Weight per-element `losses` and reduce them; the result goes into `loss_collection` (if given)."""
     Reduction.validate(reduction)
     losses = convert_to_tensor(losses)
@@ -105,8 +109,9 @@ def _check_same_shape(what_a, a, what_b, b, fn):
                          f"must have the same shape")
 
 
-def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0, scope=None,
-                          loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def softmax_cross_entropy(onehot_labels: TensorLike, logits: TensorLike, weights: TensorLike = 1.0,
+                          label_smoothing: float = 0, scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+                          reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """Cross-entropy of softmax(logits) against one-hot labels, one value per example.
 
     `label_smoothing` s moves the labels towards uniform: y * (1 - s) + s / num_classes.
@@ -125,8 +130,9 @@ def softmax_cross_entropy(onehot_labels, logits, weights=1.0, label_smoothing=0,
         return compute_weighted_loss(per_example, weights, None, loss_collection, reduction)
 
 
-def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                                 reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def sparse_softmax_cross_entropy(labels: TensorLike, logits: TensorLike, weights: TensorLike = 1.0,
+                                 scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+                                 reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """Cross-entropy of softmax(logits) against integer class ids `labels` (shape of logits minus the last)."""
     logits = convert_to_tensor(logits)
     labels = convert_to_tensor(labels)
@@ -138,8 +144,9 @@ def sparse_softmax_cross_entropy(labels, logits, weights=1.0, scope=None, loss_c
         return compute_weighted_loss(per_example, weights, None, loss_collection, reduction)
 
 
-def sigmoid_cross_entropy(multi_class_labels, logits, weights=1.0, label_smoothing=0, scope=None,
-                          loss_collection=GraphKeys.LOSSES, reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def sigmoid_cross_entropy(multi_class_labels: TensorLike, logits: TensorLike, weights: TensorLike = 1.0,
+                          label_smoothing: float = 0, scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+                          reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """Element-wise logistic loss of sigmoid(logits) against labels in [0, 1] (stable for any logits).
 
     `label_smoothing` s moves the labels towards 1/2: y * (1 - s) + s / 2.
@@ -167,24 +174,27 @@ def _pairwise(fn_name, labels, predictions):
     return labels, predictions
 
 
-def mean_squared_error(labels, predictions, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                       reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def mean_squared_error(labels: TensorLike, predictions: TensorLike, weights: TensorLike = 1.0, scope: str | None = None,
+                       loss_collection: str = GraphKeys.LOSSES,
+                       reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """(predictions - labels)^2, weighted and reduced."""
     labels, predictions = _pairwise("mean_squared_error", labels, predictions)
     with name_scope(scope, "mean_squared_error"):
         return compute_weighted_loss(M.square(predictions - labels), weights, None, loss_collection, reduction)
 
 
-def absolute_difference(labels, predictions, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                        reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def absolute_difference(labels: TensorLike, predictions: TensorLike, weights: TensorLike = 1.0,
+                        scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+                        reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """|predictions - labels|, weighted and reduced."""
     labels, predictions = _pairwise("absolute_difference", labels, predictions)
     with name_scope(scope, "absolute_difference"):
         return compute_weighted_loss(M.abs(predictions - labels), weights, None, loss_collection, reduction)
 
 
-def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-               reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def huber_loss(labels: TensorLike, predictions: TensorLike, weights: TensorLike = 1.0, delta: float = 1.0,
+               scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+               reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """0.5 e^2 where |e| <= delta, delta (|e| - 0.5 delta) beyond: quadratic near zero, linear far out."""
     labels, predictions = _pairwise("huber_loss", labels, predictions)
     with name_scope(scope, "huber_loss"):
@@ -194,8 +204,9 @@ def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, loss_col
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_collection=GraphKeys.LOSSES,
-             reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def log_loss(labels: TensorLike, predictions: TensorLike, weights: TensorLike = 1.0, epsilon: float = 1e-7,
+             scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+             reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """-y log(p + eps) - (1 - y) log(1 - p + eps) for probabilities `predictions`."""
     labels, predictions = _pairwise("log_loss", labels, predictions)
     with name_scope(scope, "log_loss"):
@@ -204,8 +215,8 @@ def log_loss(labels, predictions, weights=1.0, epsilon=1e-7, scope=None, loss_co
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-               reduction=Reduction.SUM_BY_NONZERO_WEIGHTS):
+def hinge_loss(labels: TensorLike, logits: TensorLike, weights: TensorLike = 1.0, scope: str | None = None,
+               loss_collection: str = GraphKeys.LOSSES, reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS) -> Tensor:
     """max(0, 1 - y * logits) with labels in {0, 1} taken as y = 2 * labels - 1."""
     labels, logits = _pairwise("hinge_loss", labels, logits)
     with name_scope(scope, "hinge_loss"):
@@ -213,8 +224,9 @@ def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=GraphKey
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None, loss_collection=GraphKeys.LOSSES,
-                    reduction=Reduction.SUM_BY_NONZERO_WEIGHTS, dim=None):
+def cosine_distance(labels: TensorLike, predictions: TensorLike, axis: int | None = None, weights: TensorLike = 1.0,
+                    scope: str | None = None, loss_collection: str = GraphKeys.LOSSES,
+                    reduction: str = Reduction.SUM_BY_NONZERO_WEIGHTS, dim: int | None = None) -> Tensor:
     """1 - sum(labels * predictions, axis) for unit-normalised labels and predictions (kept as a size-1 axis)."""
     axis = dim if axis is None else axis
     if axis is None:
@@ -225,20 +237,20 @@ def cosine_distance(labels, predictions, axis=None, weights=1.0, scope=None, los
         return compute_weighted_loss(losses, weights, None, loss_collection, reduction)
 
 
-def add_loss(loss, loss_collection=GraphKeys.LOSSES):
+def add_loss(loss: Tensor, loss_collection: str = GraphKeys.LOSSES) -> None:
     if loss_collection:
         add_to_collection(loss_collection, loss)
 
 
-def get_losses(scope=None, loss_collection=GraphKeys.LOSSES):
+def get_losses(scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> list[Tensor]:
     return get_collection(loss_collection, scope)
 
 
-def get_regularization_losses(scope=None):
+def get_regularization_losses(scope: str | None = None) -> list[Tensor]:
     return get_collection("regularization_losses", scope)
 
 
-def get_regularization_loss(scope=None, name="total_regularization_loss"):
+def get_regularization_loss(scope: str | None = None, name: str = "total_regularization_loss") -> Tensor:
     """The sum of the regularization losses, or a float32 0 when there are none."""
     losses = get_regularization_losses(scope)
     if not losses:
@@ -246,7 +258,7 @@ def get_regularization_loss(scope=None, name="total_regularization_loss"):
     return M.add_n(losses, name=name)
 
 
-def get_total_loss(add_regularization_losses=True, name="total_loss"):
+def get_total_loss(add_regularization_losses: bool = True, name: str = "total_loss") -> Tensor:
     """The sum of every collected loss (and the regularization losses); an error if there are none."""
     losses = get_losses()
     if add_regularization_losses:

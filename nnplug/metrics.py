@@ -4,12 +4,17 @@ Each metric keeps its running totals in LOCAL variables (`GraphKeys.LOCAL_VARIAB
 'metric_variables', never trainable, started by `tf.local_variables_initializer()`) and returns
 (value, update_op): `update_op` adds one batch and gives the updated value; `value` reads the totals.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 from . import dtypes as _dt
-from .graph import GraphKeys, add_to_collection, constant, convert_to_tensor
+from .graph import GraphKeys, Tensor, add_to_collection, constant, convert_to_tensor
 from .losses import _safe_div
 from .ops import math_ops as M
 from .ops.array_ops import identity
 from .variables import Variable, variable_scope
+from ._types import TensorLike
 
 METRIC_VARIABLES = "metric_variables"
 
@@ -25,7 +30,8 @@ def _collect(keys, value):
         add_to_collection(key, value)
 
 
-def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
+def mean(values: TensorLike, weights: TensorLike | None = None, metrics_collections: Sequence[str] | None = None,
+         updates_collections: Sequence[str] | None = None, name: str | None = None) -> tuple[Tensor, Tensor]:
     """The (weighted) mean of every value seen: (total / count, update_op)."""
     values = M.cast(convert_to_tensor(values), _dt.float32)
     with variable_scope(name, "mean"):
@@ -43,7 +49,9 @@ def mean(values, weights=None, metrics_collections=None, updates_collections=Non
     return value, update
 
 
-def accuracy(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):
+def accuracy(labels: TensorLike, predictions: TensorLike, weights: TensorLike | None = None,
+             metrics_collections: Sequence[str] | None = None, updates_collections: Sequence[str] | None = None,
+             name: str | None = None) -> tuple[Tensor, Tensor]:
     """How often `predictions` equal `labels`, over every batch seen: (accuracy, update_op)."""
     labels, predictions = convert_to_tensor(labels), convert_to_tensor(predictions)
     if predictions.dtype != labels.dtype:

@@ -3,11 +3,14 @@
 Every backend, built-in or third-party, arrives the same way: an entry point in the `nnplug` group naming
 a module with hook implementations. Each entry point is imported on its own, in a thread the host waits
 for at most `NNPLUG_PLUGIN_IMPORT_TIMEOUT` seconds, so one that raises, calls `sys.exit` or hangs is
-reported by name and never takes the others (or the program) down. What a hook returns is checked before
+reported by name and never takes the others (or the program) down; a third-party plugin's discovery hooks
+(`nnplug_backends`, `nnplug_ops`, a backend's `is_available`) are bounded the same way. What a hook returns is checked before
 it is used; a wrapped kernel or run observer that fails is reported naming its plugin. The built-in
 backends come first and keep their names and aliases. `NNPLUG_PLUGINS=a,b` loads only the plugins named.
 Plugins are code you installed: this isolates their failures, not their intent (see docs/security.md).
 """
+from __future__ import annotations
+
 import collections.abc
 import contextlib
 import difflib
@@ -16,13 +19,18 @@ import os
 import re
 import threading
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .backend import Backend
+from .backend import Backend, KernelSpec
 from .errors import BackendError, OpError
+
+if TYPE_CHECKING:
+    from .session import Session
 
 ENTRY_POINT_GROUP = "nnplug"
 ALIASES = {"cpu": "numpy", "np": "numpy", "cuda": "cupy", "gpu": "cupy", "cl": "opencl"}
@@ -49,7 +57,7 @@ _selected = threading.local()
 _global_choice = [None]
 
 
-def reset():
+def reset() -> None:
     """Forget every discovered plugin; the next use discovers them again (tests, a newly installed plugin)."""
     with _lock:
         _state.clear()
@@ -60,7 +68,7 @@ def reset():
 reset()
 
 
-def plugin_manager():
+def plugin_manager() -> pluggy.PluginManager:
     """The one PluginManager, loading entry points on first use."""
     pm = _state["pm"]
     if pm is not None:
@@ -84,7 +92,7 @@ def plugin_manager():
 
 
 # -- naming plugins in messages ---------------------------------------------------------------------------
-def plugin_source(plugin_name):
+def plugin_source(plugin_name: str) -> tuple[str, str]:
     """(distribution, version) a plugin came from; (plugin name, '?') for one registered by hand."""
     return _state["sources"].get(plugin_name, (plugin_name, "?"))
 
@@ -131,7 +139,7 @@ def _allowed():
     return {n.strip() for n in raw.split(",") if n.strip()} or None
 
 
-def import_timeout():
+def import_timeout() -> float:
     """Seconds to wait for one plugin's import (`NNPLUG_PLUGIN_IMPORT_TIMEOUT`, default 10)."""
     raw = os.environ.get(IMPORT_TIMEOUT_ENV, "").strip()
     if not raw:
@@ -170,26 +178,47 @@ def _entry_points():
     return sorted(found, key=lambda item: BUILTIN_PLUGINS.get(item[0].name) != item[0].value)
 
 
-def _import(ep, pm, timeout):
-    """ep.load() in a daemon thread, waited for `timeout` s: (module, None) or (None, why it failed)."""
+def _in_thread(fn, timeout, what):
+    """fn() in a daemon thread, waited for `timeout` s: (result, exception or None), or raises PluginError when
+    it did not finish in time. A plugin's import or hook that hangs is then abandoned, not the host."""
     box = {}
 
     def target():
-        _in_import.pm = pm
         try:
-            box["module"] = ep.load()
+            box["result"] = fn()
         except BaseException as e:  # noqa: BLE001 - SystemExit too; a real Ctrl-C goes to the main thread
             box["error"] = e
 
-    thread = threading.Thread(target=target, name=f"nnplug-import-{ep.name}", daemon=True)
+    thread = threading.Thread(target=target, name=f"nnplug-plugin-{what}", daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        return None, (f"its import did not finish within {timeout:g} s and was abandoned "
-                      f"(set {IMPORT_TIMEOUT_ENV} to wait longer)")
-    if "error" in box:
-        return None, _describe(box["error"])
-    return box["module"], None
+        raise PluginError(f"its {what} did not finish within {timeout:g} s and was abandoned "
+                          f"(set {IMPORT_TIMEOUT_ENV} to wait longer)")
+    return box.get("result"), box.get("error")
+
+
+def _import(ep, pm, timeout):
+    """ep.load() bounded by `timeout` s: (module, None) or (None, why it failed)."""
+    def load():
+        _in_import.pm = pm
+        return ep.load()
+    try:
+        module, error = _in_thread(load, timeout, "import")
+    except PluginError as e:
+        return None, str(e)
+    return (None, _describe(error)) if error is not None else (module, None)
+
+
+def _call_hook(fn, plugin_name, what, **kwargs):
+    """fn(**kwargs) of a plugin: built-ins are called directly, a third-party plugin's call is bounded as its
+    import is (PluginError when it hangs); what it raises is raised here."""
+    if plugin_name in _state["builtin"]:
+        return fn(**kwargs)
+    result, error = _in_thread(lambda: fn(**kwargs), import_timeout(), what)
+    if error is not None:
+        raise error
+    return result
 
 
 def _load_entry_points(pm):
@@ -219,8 +248,8 @@ def _load_entry_points(pm):
             _state["builtin"].add(ep.name)
 
 
-def register_plugin(module, name=None):
-    """Register a plugin object by hand (tests, notebooks); returns its name."""
+def register_plugin(module: object, name: str | None = None) -> str | None:
+    """Register a plugin object by hand (tests, notebooks); returns its name (None if pluggy blocks it)."""
     pm = plugin_manager()
     with _lock:
         name = pm.register(module, name=name)
@@ -228,7 +257,7 @@ def register_plugin(module, name=None):
         return name
 
 
-def unregister_plugin(name):
+def unregister_plugin(name: str) -> None:
     pm = plugin_manager()
     with _lock:
         pm.unregister(name=name)
@@ -262,7 +291,10 @@ def _backend_list(impl):
     """The Backend classes one plugin's nnplug_backends() offers, each checked; None when the hook failed."""
     who = _who(impl.plugin_name)
     try:
-        classes = impl.function()
+        classes = _call_hook(impl.function, impl.plugin_name, "nnplug_backends()")
+    except PluginError as e:  # it hung
+        _mark_broken(impl.plugin_name, str(e), f"nnplug plugin {who} failed in nnplug_backends(): {e}")
+        return None
     except PLUGIN_FAILURES as e:
         _mark_broken(impl.plugin_name, f"nnplug_backends() raised {_describe(e)}",
                      f"nnplug plugin {who} failed in nnplug_backends(): {_describe(e)}")
@@ -328,34 +360,36 @@ def _collect(pm):
         if impl.plugin_name in _state["ops_done"]:
             continue
         try:
-            impl.function(registry=registry)
+            _call_hook(impl.function, impl.plugin_name, "nnplug_ops()", registry=registry)
             _state["ops_done"].add(impl.plugin_name)
+        except PluginError as e:
+            _mark_broken(impl.plugin_name, str(e), f"nnplug plugin {_who(impl.plugin_name)} failed in nnplug_ops(): {e}")
         except PLUGIN_FAILURES as e:
             _mark_broken(impl.plugin_name, f"nnplug_ops() raised {_describe(e)}",
                          f"nnplug plugin {_who(impl.plugin_name)} failed in nnplug_ops(): {_describe(e)}")
     _state["instances"].clear()
 
 
-def backend_classes():
+def backend_classes() -> dict[str, tuple[type[Backend], str]]:
     """{name: (Backend subclass, plugin name)} for every discovered backend."""
     plugin_manager()
     return dict(_state["backends"])
 
 
-def broken_plugins():
+def broken_plugins() -> dict[str, str]:
     """{plugin name: why} for plugins that failed to load or whose hooks failed."""
     plugin_manager()
     return dict(_state["broken"])
 
 
-def refused_backends():
+def refused_backends() -> dict[str, str]:
     """{backend name: why} for backends a plugin offered that nnplug did not take."""
     plugin_manager()
     return dict(_state["refused"])
 
 
 # -- selection ---------------------------------------------------------------------------------------------
-def parse_name(spec):
+def parse_name(spec: str) -> tuple[str, int | None]:
     """'cuda:1' -> ('cupy', 1); 'cpu' -> ('numpy', None)."""
     name, _, dev = str(spec).strip().lower().partition(":")
     name = ALIASES.get(name, name)
@@ -365,11 +399,13 @@ def parse_name(spec):
     return name, (int(dev) if dev else None)
 
 
-def availability(name):
+def availability(name: str) -> tuple[bool, str]:
     """(ok, reason) of a discovered backend, never raising: a plugin's is_available() may misbehave."""
     cls, plugin = _state["backends"][name]
     try:
-        result = cls.is_available()
+        result = _call_hook(cls.is_available, plugin, "is_available()")
+    except PluginError as e:  # it hung
+        return False, f"plugin {_who(plugin)}: {e}"
     except PLUGIN_FAILURES as e:
         return False, f"is_available() of plugin {_who(plugin)} raised {_describe(e)}"
     try:
@@ -388,7 +424,7 @@ def _unknown(spec, name):
     return BackendError(f"unknown backend '{spec}'. Installed backends: {installed}.{hint}{refused}{broken}")
 
 
-def get_backend(spec=None):
+def get_backend(spec: str | Backend | None = None) -> Backend:
     """A backend instance by name (or the current choice), cached per (name, device)."""
     plugin_manager()
     if spec is None:
@@ -416,7 +452,7 @@ def get_backend(spec=None):
         return instance
 
 
-def current_backend_name():
+def current_backend_name() -> str:
     """Session(backend=) > set_backend()/`with backend()` > NNPLUG_BACKEND > 'numpy'."""
     local = getattr(_selected, "stack", None)
     if local:
@@ -426,7 +462,7 @@ def current_backend_name():
     return os.environ.get("NNPLUG_BACKEND", "").strip() or "numpy"
 
 
-def set_backend(name):
+def set_backend(name: str | None) -> None:
     """Choose the backend for Sessions created from now on; validated at once."""
     if name is not None:
         get_backend(name)
@@ -434,7 +470,7 @@ def set_backend(name):
 
 
 @contextlib.contextmanager
-def backend(name):
+def backend(name: str) -> Iterator[Backend]:
     """`with nnplug.backend('opencl'):` — Sessions created inside use this backend."""
     get_backend(name)
     stack = getattr(_selected, "stack", None)
@@ -448,16 +484,17 @@ def backend(name):
 
 
 # -- kernel wrappers and run observers ---------------------------------------------------------------------
-def wrappers():
+def wrappers() -> list[pluggy.HookImpl]:
     """The kernel-wrapping hooks installed now (empty almost always: then plans pay nothing)."""
     return plugin_manager().hook.nnplug_wrap_kernel.get_hookimpls()
 
 
-def run_observers():
+def run_observers() -> list[pluggy.HookImpl]:
     return plugin_manager().hook.nnplug_session_run.get_hookimpls()
 
 
-def wrap_kernel(spec, kernel, impls=None):
+def wrap_kernel(spec: KernelSpec, kernel: Callable[..., Any],
+                impls: Sequence[pluggy.HookImpl] | None = None) -> tuple[Callable[..., Any], bool]:
     """Apply every `nnplug_wrap_kernel` hook (or those in `impls`, e.g. `wrappers()` taken once per plan) to
     one kernel: returns (kernel, whether some plugin wrapped it). A hook that raises or returns something
     other than None or a callable is skipped, with one warning per plugin. What a plugin returns runs with
@@ -482,7 +519,7 @@ def wrap_kernel(spec, kernel, impls=None):
     return kernel, wrapped
 
 
-def blame(plugin_name, spec, fn):
+def blame(plugin_name: str, spec: KernelSpec, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn` (a plugin's wrapped kernel), re-raising what it raises as PluginError naming the plugin and the op.
     nnplug's own errors (OpError: e.g. check_numerics' report) and another wrapper's PluginError pass as
     they are; so does KeyboardInterrupt."""
@@ -501,7 +538,8 @@ def blame(plugin_name, spec, fn):
     return guarded
 
 
-def notify_session_run(session, fetches, seconds, observers=None):
+def notify_session_run(session: Session, fetches: Any, seconds: float,
+                       observers: Sequence[pluggy.HookImpl] | None = None) -> None:
     """Call every `nnplug_session_run` observer (or those in `observers`); never raises into the run: an
     observer that fails is reported once, naming its plugin."""
     for impl in run_observers() if observers is None else observers:
@@ -512,7 +550,7 @@ def notify_session_run(session, fetches, seconds, observers=None):
                        f"nnplug_session_run and was ignored (shown once): {_describe(e)}")
 
 
-def active_backends():
+def active_backends() -> list[Backend]:
     """The backend instances in use now (for observers that must synchronise them, e.g. a profiler)."""
     return list(_state["instances"].values())
 
@@ -527,7 +565,7 @@ def _devices(cls, plugin):
     return list(devices), ""
 
 
-def describe_backends():
+def describe_backends() -> list[dict[str, Any]]:
     """Rows for `nnplug backends`: name, aliases, package, version, devices, status."""
     rows = []
     for name, (cls, plugin) in sorted(backend_classes().items()):

@@ -1,8 +1,11 @@
 """Session: variable storage on a backend, feeding, and running cached compiled plans."""
+from __future__ import annotations
+
 import collections
 import threading
 import time
 import weakref
+from typing import TYPE_CHECKING, Any, ContextManager
 
 import numpy as np
 
@@ -17,6 +20,11 @@ from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_s
 )
 from .ops import registry
 from .shapes import compatible, fmt
+from ._types import FeedDict, Fetches
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .graph import Graph
 
 PLAN_CACHE_SIZE = 64
 _live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
@@ -118,17 +126,21 @@ class _Fetches:
 
 
 class Session(RunState):
-    """Runs graph fragments on one backend; variables live here, on that backend's device. It is the run
-    state its plans are compiled against (nnplug/compiler/state.py): variable slots, constants, random
-    streams and the memory of planned temporaries."""
+    """Runs graph fragments on its backend, and ops pinned elsewhere by `tf.device` on theirs
+    (nnplug/devices.py); variables live here, each on its op's device. It is the run state its plans are
+    compiled against (nnplug/compiler/state.py): placement, variable slots, constants, random streams and
+    the memory of planned temporaries."""
 
-    def __init__(self, target="", graph=None, config=None, backend=None):
+    def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
+                 backend: str | Backend | None = None) -> None:
         self.graph = graph if graph is not None else get_default_graph()
         self.config = config
         if backend is None:  # ops pinned with tf.device('/gpu:N') choose the GPU backend (nnplug/devices.py)
             backend = devices.backend_for(self.graph, config)
         self.backend = plugins.get_backend(backend)
+        self.placement = devices.Placer(self.backend, config)  # op -> the backend it runs on
         self._values = []  # variable storage, by slot
+        self._slot_backends = []  # the backend each slot's variable lives on
         self._slots = {}  # Variable -> slot
         self._var_of_slot = []
         self._n_uninit = 0
@@ -154,6 +166,7 @@ class Session(RunState):
             slot = len(self._values)
             self._slots[var] = slot
             self._values.append(None)
+            self._slot_backends.append(self.placement(var.op))
             self._var_of_slot.append(var)
             self._n_uninit += 1
         return slot
@@ -164,7 +177,7 @@ class Session(RunState):
             seed = op.attrs.get("seed")
             if seed is None:
                 seed = np.random.SeedSequence().entropy
-            rng = self._rngs[op] = self.backend.make_rng(seed)
+            rng = self._rngs[op] = self.placement(op).make_rng(seed)
         return rng
 
     def constant(self, op):
@@ -184,21 +197,22 @@ class Session(RunState):
                 r = self._resources[key] = make()
             return r
 
-    def step_allocator(self):
-        """Allocator for the planned temporaries of one plan that updates variables. Such plans run one at a
-        time under the session lock, so they share memory: the i-th buffer of a dtype in one plan is a view
-        of the same flat block as the i-th in every other, grown when a plan needs more (the training plans
-        of the full and the short last batch of an epoch use one set). A block lives as long as some cached
-        plan uses it."""
+    def step_allocator(self, backend=None):
+        """Allocator for the planned temporaries of one plan that updates variables, on `backend` (default:
+        the session's). Such plans run one at a time under the session lock, so they share memory: the i-th
+        buffer of a dtype in one plan is a view of the same flat block as the i-th in every other, grown when
+        a plan needs more (the training plans of the full and the short last batch of an epoch use one set).
+        A block lives as long as some cached plan uses it."""
+        backend = backend or self.backend
         counts = {}
 
         def allocate(shape, dtype):
             dtype = np.dtype(dtype)
             size = int(np.prod(shape, dtype=np.int64))
             counts[dtype] = i = counts.get(dtype, -1) + 1
-            block = self._step_buffers.get((dtype.str, i))
+            block = self._step_buffers.get((backend, dtype.str, i))
             if block is None or block.size < size:
-                block = self._step_buffers[dtype.str, i] = self.backend.empty((size,), dtype)
+                block = self._step_buffers[backend, dtype.str, i] = backend.empty((size,), dtype)
             return block[:size].reshape(shape)
         return allocate
 
@@ -214,7 +228,9 @@ class Session(RunState):
         slot = self.variable_slot(var)
         if self._values[slot] is None:
             self._n_uninit -= 1
-        self._values[slot] = self.backend.to_device(arr.copy())
+        backend = self._slot_backends[slot]
+        with devices.on_device(backend):  # a variable on another CUDA device than the session's
+            self._values[slot] = backend.to_device(arr.copy())
 
     def _check_open(self):
         if self._closed:
@@ -226,7 +242,7 @@ class Session(RunState):
         slot = self._slots.get(var)
         if slot is None or self._values[slot] is None:
             return None
-        return self.backend.to_host(self._values[slot], persistent=True)
+        return self._slot_backends[slot].to_host(self._values[slot], persistent=True)
 
     # -- running ----------------------------------------------------------------------------
     def _feed_target(self, key):
@@ -302,7 +318,8 @@ class Session(RunState):
                 self._fetch_cache[key] = f
         return f
 
-    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+    def run(self, fetches: Fetches, feed_dict: FeedDict | None = None, options: Any = None,
+            run_metadata: Any = None) -> Any:
         """Evaluate `fetches` (tensor, op, or any nesting of lists/tuples/dicts of them) with `feed_dict`."""
         self._check_open()
         start = time.perf_counter() if self._observers else None
@@ -359,11 +376,12 @@ class Session(RunState):
         return spec.rebuild(results)
 
     def _log_placement(self, plan):
-        """TF1's log_device_placement: where each kernel of a newly compiled plan runs (to stderr)."""
+        """TF1's log_device_placement: where each op of a newly compiled plan runs, in TF1's format
+        ("name: (Type): /job:localhost/replica:0/task:0/device:CPU:0"), to stderr."""
         import sys
-        where = self.backend.describe()
-        for _, spec in plan.kernels:
-            print(f"{spec.name}: ({spec.op_type}): {where}", file=sys.stderr)
+        name = self.placement.device_name
+        print("".join(f"{op.name}: ({op.type}): {name(self.placement(op))}\n" for op in plan.ops),
+              end="", file=sys.stderr)
 
     def _run_sources(self, sources, tensors, arrays):
         """Run the source ops a run needs (once each) and feed their results, unless the caller fed them."""
@@ -383,10 +401,9 @@ class Session(RunState):
                 arrays.append(_check_feed_shape(t, a))
 
     def _to_host(self, plan, out):
-        to_host = self.backend.to_host
         results = []
-        for v, persistent in zip(out, plan.fetch_persistent):
-            h = v if is_host_string(v) else to_host(v, persistent)
+        for v, persistent, device in zip(out, plan.fetch_persistent, plan.fetch_devices):
+            h = v if is_host_string(v) else device.to_host(v, persistent)
             results.append(h[()] if h.ndim == 0 else h)
         return results
 
@@ -398,7 +415,7 @@ class Session(RunState):
         return compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
 
     # -- lifetime ---------------------------------------------------------------------------
-    def close(self):
+    def close(self) -> None:
         self._closed = True
         self._values = []
         self._plans.clear()
@@ -412,17 +429,17 @@ class Session(RunState):
         self._sources.clear()
         self._step_buffers.clear()
 
-    def as_default(self):
+    def as_default(self) -> ContextManager[Session]:
         return _SessionContext(self, close=False)
 
-    def __enter__(self):
+    def __enter__(self) -> Session:
         # as in TF1, the session's graph is the default graph inside the block
         self._graph_context = self.graph.as_default()
         self._graph_context.__enter__()
         push_default_session(self)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         pop_default_session(self)
         self._graph_context.__exit__(*exc)
         self.close()
@@ -449,10 +466,10 @@ class _SessionContext:
 class InteractiveSession(Session):
     """A Session that makes itself the default on creation, for notebooks."""
 
-    def __init__(self, *a, **kw):
+    def __init__(self, *a: Any, **kw: Any) -> None:
         super().__init__(*a, **kw)
         push_default_session(self)
 
-    def close(self):
+    def close(self) -> None:
         pop_default_session(self)
         super().close()

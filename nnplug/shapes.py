@@ -1,16 +1,19 @@
 """Static shapes with unknown dimensions (`None`), and the broadcasting rule over them."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 
 class ShapeError(ValueError):
     """A shape that cannot work, found at graph-build or compile time."""
 
 
-class TensorShape(tuple):
+class TensorShape(tuple[int | None, ...]):
     """A tuple of ints and `None`s that prints as TF1 does: `(?, 1)`."""
 
     unknown_rank = False
 
-    def __new__(cls, dims=()):
+    def __new__(cls, dims: Iterable[int | None] | int | None = ()) -> TensorShape:
         if dims is None or isinstance(dims, UnknownShape):
             return UNKNOWN
         if isinstance(dims, int):
@@ -18,18 +21,18 @@ class TensorShape(tuple):
         return super().__new__(cls, tuple(None if d is None or int(d) < 0 else int(d) for d in dims))
 
     @property
-    def ndims(self):
+    def ndims(self) -> int | None:
         return len(self)
 
     rank = ndims
 
-    def as_list(self):
+    def as_list(self) -> list[int | None]:
         return list(self)
 
-    def is_fully_defined(self):
+    def is_fully_defined(self) -> bool:
         return all(d is not None for d in self)
 
-    def num_elements(self):
+    def num_elements(self) -> int | None:
         if not self.is_fully_defined():
             return None
         n = 1
@@ -37,7 +40,7 @@ class TensorShape(tuple):
             n *= d
         return n
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return fmt(self)
 
     __str__ = __repr__
@@ -49,37 +52,37 @@ class UnknownShape(TensorShape):
 
     unknown_rank = True
 
-    def __new__(cls):
+    def __new__(cls) -> UnknownShape:
         return tuple.__new__(cls, ())
 
     @property
-    def ndims(self):
+    def ndims(self) -> None:
         return None
 
     rank = ndims
 
-    def as_list(self):
+    def as_list(self) -> list[int | None]:
         raise ValueError("as_list() is not defined on a shape of unknown rank")
 
-    def is_fully_defined(self):
+    def is_fully_defined(self) -> bool:
         return False
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "<unknown>"
 
     __str__ = __repr__
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return self is other
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash("<unknown shape>")
 
 
 UNKNOWN = UnknownShape()
 
 
-def fmt(shape):
+def fmt(shape: Sequence[int | None]) -> str:
     """Format a shape the TF1 way, with `?` for unknown dimensions."""
     if getattr(shape, "unknown_rank", False):
         return "<unknown>"
@@ -87,7 +90,7 @@ def fmt(shape):
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
-def broadcast(a, b):
+def broadcast(a: Sequence[int | None], b: Sequence[int | None]) -> TensorShape:
     """NumPy broadcasting of two static shapes; `None` stays unknown unless the other side pins it."""
     if getattr(a, "unknown_rank", False) or getattr(b, "unknown_rank", False):
         return UNKNOWN
@@ -108,14 +111,14 @@ def broadcast(a, b):
     return TensorShape(reversed(out))
 
 
-def compatible(static, actual):
+def compatible(static: Sequence[int | None], actual: Sequence[int]) -> bool:
     """Does a concrete shape fit a static one (same rank, every known dimension equal)?"""
     if getattr(static, "unknown_rank", False):
         return True
     return len(static) == len(actual) and all(s is None or s == a for s, a in zip(static, actual))
 
 
-def normalize_axis(axis, rank, what="axis"):
+def normalize_axis(axis: int | Sequence[int], rank: int, what: str = "axis") -> tuple[int, ...]:
     """Resolve negative axes and check the range; returns a tuple of non-negative axes."""
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []

@@ -1,10 +1,21 @@
 """Variables (state that lives in a Session on its backend), assign ops, variable scopes and get_variable."""
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import dtypes as _dt
-from .graph import GraphKeys, Tensor, convert_to_tensor, get_default_graph, get_default_session, make, make_op
+from .graph import (
+    GraphKeys, Operation, Tensor, TensorOperators, convert_to_tensor, get_default_graph, get_default_session, make,
+    make_op,
+)
 from .shapes import ShapeError, TensorShape, fmt
 from .ops.registry import register
+from ._types import DTypeLike, FeedDict, InitializerLike, Regularizer, Shape, SupportsTensor, TensorLike
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 def _assign_rule(shapes, dtypes, attrs):
@@ -24,7 +35,8 @@ for _name in ("Assign", "AssignAdd", "AssignSub"):
 register("NoOp", lambda s, d, a: [], stateful=True, session_op=True)
 
 
-def group(*inputs, name=None):
+def group(*inputs: Tensor | Operation | SupportsTensor | Sequence[Tensor | Operation | SupportsTensor] | None,
+          name: str | None = None) -> Operation:
     """An op that runs all of `inputs` (tensors or ops) and returns nothing."""
     flat = []
     for i in inputs:
@@ -35,15 +47,17 @@ def group(*inputs, name=None):
         return graph.create_op("NoOp", [], {}, name or "group_deps")
 
 
-def no_op(name=None):
+def no_op(name: str | None = None) -> Operation:
     return make_op("NoOp", [], {}, name or "NoOp")
 
 
-class Variable:
+class Variable(TensorOperators):
     """A mutable tensor held by each Session; prints as `<nnplug.Variable 'weight:0' shape=(1,) dtype=float32>`."""
 
-    def __init__(self, initial_value=None, trainable=True, collections=None, validate_shape=True,
-                 name=None, dtype=None, expected_shape=None, shape=None):
+    def __init__(self, initial_value: TensorLike | Callable[..., TensorLike] | None = None, trainable: bool = True,
+                 collections: Sequence[str] | None = None, validate_shape: bool = True, name: str | None = None,
+                 dtype: DTypeLike | None = None, expected_shape: Shape | None = None,
+                 shape: Shape | None = None) -> None:
         if initial_value is None:
             raise ValueError("Variable needs an initial_value")
         graph = get_default_graph()
@@ -86,18 +100,18 @@ class Variable:
         self.name, self.op = self._ref.name, op
 
     # -- reading ------------------------------------------------------------------------
-    def value(self):
+    def value(self) -> Tensor:
         return self._ref
 
     read_value = value
 
-    def _as_tensor(self):
+    def _as_tensor(self) -> Tensor:
         return self._ref
 
-    def get_shape(self):
+    def get_shape(self) -> TensorShape:
         return self.shape
 
-    def eval(self, session=None, feed_dict=None):
+    def eval(self, session: Session | None = None, feed_dict: FeedDict | None = None) -> Any:
         return self._ref.eval(feed_dict=feed_dict, session=session)
 
     # -- writing ------------------------------------------------------------------------
@@ -105,25 +119,28 @@ class Variable:
         value = convert_to_tensor(value, dtype=self.dtype)
         return make(op_type, [value], {"variable": self}, name=name or op_type)
 
-    def assign(self, value, use_locking=False, name=None, read_value=True):
+    def assign(self, value: TensorLike, use_locking: bool = False, name: str | None = None,
+               read_value: bool = True) -> Tensor:
         return self._assign("Assign", value, name)
 
-    def assign_add(self, delta, use_locking=False, name=None, read_value=True):
+    def assign_add(self, delta: TensorLike, use_locking: bool = False, name: str | None = None,
+                   read_value: bool = True) -> Tensor:
         return self._assign("AssignAdd", delta, name)
 
-    def assign_sub(self, delta, use_locking=False, name=None, read_value=True):
+    def assign_sub(self, delta: TensorLike, use_locking: bool = False, name: str | None = None,
+                   read_value: bool = True) -> Tensor:
         return self._assign("AssignSub", delta, name)
 
-    def load(self, value, session=None):
+    def load(self, value: TensorLike, session: Session | None = None) -> None:
         (session or get_default_session()).load_variable(self, value)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<nnplug.Variable '{self.name}' shape={fmt(self.shape)} dtype={self.dtype.name}>"
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return self is other
 
 
@@ -138,45 +155,45 @@ def _copy_operators():
             setattr(Variable, n, (lambda m: lambda self, *a: m(self._ref, *a))(method))
 
 
-def assign(ref, value, name=None, **kw):
+def assign(ref: Variable, value: TensorLike, name: str | None = None, **kw: Any) -> Tensor:
     return ref.assign(value, name=name)
 
 
-def assign_add(ref, value, name=None, **kw):
+def assign_add(ref: Variable, value: TensorLike, name: str | None = None, **kw: Any) -> Tensor:
     return ref.assign_add(value, name=name)
 
 
-def assign_sub(ref, value, name=None, **kw):
+def assign_sub(ref: Variable, value: TensorLike, name: str | None = None, **kw: Any) -> Tensor:
     return ref.assign_sub(value, name=name)
 
 
-def global_variables(scope=None):
+def global_variables(scope: str | None = None) -> list[Variable]:
     return get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES, scope)
 
 
 all_variables = global_variables
 
 
-def trainable_variables(scope=None):
+def trainable_variables(scope: str | None = None) -> list[Variable]:
     return get_default_graph().get_collection(GraphKeys.TRAINABLE_VARIABLES, scope)
 
 
-def local_variables(scope=None):
+def local_variables(scope: str | None = None) -> list[Variable]:
     return get_default_graph().get_collection(GraphKeys.LOCAL_VARIABLES, scope)
 
 
-def variables_initializer(var_list, name="init"):
+def variables_initializer(var_list: Sequence[Variable], name: str = "init") -> Operation:
     return group(*[v.initializer for v in var_list], name=name)
 
 
-def global_variables_initializer():
+def global_variables_initializer() -> Operation:
     return variables_initializer(global_variables())
 
 
 initialize_all_variables = global_variables_initializer
 
 
-def local_variables_initializer():
+def local_variables_initializer() -> Operation:
     return variables_initializer(local_variables(), name="init_local")
 
 
@@ -185,13 +202,13 @@ AUTO_REUSE = "auto_reuse"
 
 
 class VariableScope:
-    def __init__(self, name, reuse=None, initializer=None):
+    def __init__(self, name: str, reuse: bool | str | None = None, initializer: InitializerLike | None = None) -> None:
         self.name = name
         self.reuse = reuse
         self.initializer = initializer
         self.original_name_scope = name + "/" if name else ""
 
-    def reuse_variables(self):
+    def reuse_variables(self) -> None:
         self.reuse = True
 
 
@@ -201,13 +218,14 @@ def _scope_state(graph):
     return graph._var_scope
 
 
-def get_variable_scope():
+def get_variable_scope() -> VariableScope:
     return _scope_state(get_default_graph())["stack"][-1]
 
 
 @contextlib.contextmanager
-def variable_scope(name_or_scope=None, default_name=None, values=None, reuse=None, initializer=None,
-                   auxiliary_name_scope=True, **kw):
+def variable_scope(name_or_scope: str | VariableScope | None = None, default_name: str | None = None,
+                   values: Any = None, reuse: bool | str | None = None, initializer: InitializerLike | None = None,
+                   auxiliary_name_scope: bool = True, **kw: Any) -> Iterator[VariableScope]:
     """Prefix variable names (and op names) with a scope; `reuse=True` shares existing variables."""
     graph = get_default_graph()
     state = _scope_state(graph)
@@ -243,8 +261,10 @@ def variable_scope(name_or_scope=None, default_name=None, values=None, reuse=Non
         state["stack"].pop()
 
 
-def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=None, trainable=True,
-                 collections=None, **kw):
+def get_variable(name: str, shape: Shape | None = None, dtype: DTypeLike | None = None,
+                 initializer: InitializerLike | TensorLike | None = None,
+                 regularizer: Regularizer | None = None, trainable: bool = True,
+                 collections: Sequence[str] | None = None, **kw: Any) -> Variable:
     """Create `scope/name`, or return it when the scope reuses; errors say which case failed and why."""
     from . import initializers
     graph = get_default_graph()

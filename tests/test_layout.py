@@ -1,5 +1,6 @@
 """The shape of the code: no import circles among nnplug's and the built-in backends' modules (lazy
-imports inside functions count too), and every elementwise op defined in one place."""
+imports inside functions count too; imports under `if TYPE_CHECKING:`, which never run, do not), and every
+elementwise op defined in one place."""
 import ast
 import pathlib
 
@@ -15,11 +16,29 @@ def _module_name(path):
     return ".".join(parts)
 
 
+def _type_checking_only(node):
+    """`if TYPE_CHECKING:` (or `typing.TYPE_CHECKING`): imports for annotations, never run."""
+    return isinstance(node, ast.If) and "TYPE_CHECKING" in (getattr(node.test, "id", None),
+                                                            getattr(node.test, "attr", None))
+
+
+def _runtime_nodes(tree):
+    """Every node of `tree` but those inside `if TYPE_CHECKING:` blocks (their `else:` runs, so it counts)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if _type_checking_only(node):
+            stack.extend(node.orelse)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
+
+
 def _imports(path, name, is_package):
     tree = ast.parse(path.read_text())
     package = name if is_package else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(tree):
+    for node in _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -77,6 +96,13 @@ def _cycles(graph):
 def test_no_import_circles():
     cycles = _cycles(module_graph())
     assert not cycles, f"import circles: {cycles}"
+
+
+def test_imports_for_type_checkers_only_are_not_counted():
+    tree = ast.parse("import a\nif TYPE_CHECKING:\n    import b\nelse:\n    import c\n"
+                     "if typing.TYPE_CHECKING:\n    import d\ndef f():\n    import e\n")
+    names = {a.name for n in _runtime_nodes(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert names == {"a", "c", "e"}
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -85,10 +85,11 @@ def run_conformance(backend, tmp_path):
 
 
 # Conformance cases that run tanh: value cases (by op), the chains in test_unary_shapes, the saturation
-# check, and the gradient cases built on tanh. A wrong Tanh kernel may fail these and nothing else.
+# check, the gradient cases built on tanh, and the fused LSTM (its cell state goes through tanh). A wrong Tanh
+# kernel may fail these and nothing else.
 TANH_CASES = ("test_unary[faulty-Tanh-", "test_unary_shapes[faulty-", "test_unary_extremes_stay_finite[faulty]",
               "test_gradient[faulty-Tanh]", "test_gradient[faulty-second-order-tanh]",
-              "test_gradient[faulty-rank0-chain]")
+              "test_gradient[faulty-rank0-chain]", "test_lstm_sequence[faulty-", "test_lstm_sequence_gradient[faulty-")
 
 
 def test_suite_catches_a_wrong_kernel_and_names_op_and_backend(tmp_path):

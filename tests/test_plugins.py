@@ -525,3 +525,50 @@ def test_known_but_unusable_backend_says_why(fresh):
     with pytest.raises(BackendError, match="cannot run here"), tf.backend("gpu"):
         pass
 
+
+
+# -- plugins whose discovery hooks hang ---------------------------------------------------------------------
+def _hanging_backend_plugin(hook, gate):
+    """A plugin object whose `hook` ('nnplug_backends', 'nnplug_ops' or 'is_available') blocks on `gate`."""
+    class Stuck(NumpyBackend):
+        name, aliases = "stuck", ()
+
+        @classmethod
+        def is_available(cls):
+            if hook == "is_available":
+                gate.wait(60)
+            return True, ""
+
+    def backends():
+        if hook == "nnplug_backends":
+            gate.wait(60)
+        return [Stuck]
+
+    def ops(registry):
+        if hook == "nnplug_ops":
+            gate.wait(60)
+    return _Once(nnplug_backends=backends, nnplug_ops=ops)
+
+
+@pytest.mark.parametrize("hook", ["nnplug_backends", "nnplug_ops", "is_available"])
+def test_a_hook_that_hangs_is_abandoned_and_names_its_plugin(fresh, monkeypatch, hook):
+    """Finding: a plugin that hangs (at import, or in a hook after it) hung the first Session."""
+    gate = threading.Event()
+    monkeypatch.setenv("NNPLUG_PLUGIN_IMPORT_TIMEOUT", "0.5")
+    plugins.plugin_manager()  # the installed plugins first
+    start = time.perf_counter()
+    try:
+        if hook == "is_available":  # discovered; choosing it reports the hang
+            plugins.register_plugin(_hanging_backend_plugin(hook, gate), name="stuck-plugin")
+            with pytest.raises(BackendError, match="backend 'stuck' is installed but cannot run here: plugin "
+                                                   "'stuck-plugin'.*: its is_available\\(\\) did not finish within 0.5 s"):
+                plugins.get_backend("stuck")
+        else:
+            with pytest.warns(RuntimeWarning, match=f"plugin 'stuck-plugin'.* failed in {hook}\\(\\): its {hook}"
+                                                    f"\\(\\) did not finish within 0.5 s"):
+                plugins.register_plugin(_hanging_backend_plugin(hook, gate), name="stuck-plugin")
+            assert f"{hook}() did not finish" in plugins.broken_plugins()["stuck-plugin"]
+        _assert_numpy_works()
+        assert time.perf_counter() - start < 10
+    finally:
+        gate.set()

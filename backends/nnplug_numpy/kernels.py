@@ -206,7 +206,7 @@ def _gather(spec):
             raise InvalidArgumentError(f"Gather '{spec.name}': index {bad} is out of range for axis {axis} of "
                                        f"size {n} (valid: {-n}..{n - 1})") from None
     return gather
-from . import conv, pool, softmax  # noqa: E402 - kernels in tables of their own
+from . import arrays, conv, pool, softmax  # noqa: E402 - index, convolution, pooling, softmax kernels
 from . import jit, optimizers  # noqa: E402 - fused optimizer updates (left out: NNPLUG_FUSED_KERNELS=0)
-KERNELS = Kernels(KERNELS, conv.KERNELS, pool.KERNELS, softmax.KERNELS,
+KERNELS = Kernels(KERNELS, arrays.KERNELS, conv.KERNELS, pool.KERNELS, softmax.KERNELS,
                   *([optimizers.KERNELS] if jit.FUSED_KERNELS else []))

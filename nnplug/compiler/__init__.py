@@ -3,16 +3,19 @@ flat kernel calls on locals, specialised to the concrete feed shapes, built once
 
 Passes over a plan IR of objects (ir.py), one module each, in this order:
   prune (here) → lower.py (shape specialisation, with fold.py's folding/CSE, simplify rules and composite
-  expansion as each op is lowered) → dce.py → fuse.py → buffers.py (in-place reuse, variables updated in
-  place, the static buffer plan) → codegen.py.
+  expansion as each op is lowered, each for the backend its op is placed on) → dce.py → place.py (copies
+  where a value crosses devices, for plans spanning several) → fuse.py → buffers.py (in-place reuse,
+  variables updated in place, the static buffer plan; per device) → codegen.py.
 It compiles against a run state (state.py) that its owner implements, not against the Session itself.
 """
+from ..devices import host_for
 from ..errors import InvalidArgumentError
 from .buffers import plan_buffers, reuse_dying_buffers, update_variables_in_place
 from .codegen import generate
 from .dce import eliminate_dead_steps
 from .fuse import fuse_elementwise
 from .lower import Lowering, lower_graph
+from .place import COPY, device_groups, enter_device_scopes, place_steps, runner
 from .plan import Plan
 from .state import RunState
 
@@ -76,21 +79,38 @@ def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arra
     low = Lowering(state)
     low.compile_sub = lambda fetches, feeds, arrays: compile_plan(state, graph, fetches, [], feeds, arrays, True)
     fetched, var_reads, has_assign = lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors)
-    backend = low.backend
+    backend = low.main
+    steps = eliminate_dead_steps(low.steps, set(fetched))
+    placed = place_steps(steps, fetched, backend, host_for(backend), nested) if low.spans else None
+    if placed is not None:  # the plan spans devices: copies where values cross them
+        steps, fetched, devices = placed
+        groups = device_groups(devices, backend)
+    else:
+        devices, groups = [backend], [(backend, None)]
     live_out = set(fetched)
-    steps = eliminate_dead_steps(low.steps, live_out)
     if backend.fusable_ops:
         steps = fuse_elementwise(steps, live_out, backend)
-    reuse_dying_buffers(steps, live_out, backend.inplace_ops)
-    # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
-    in_place = backend.inplace_ops if backend.has_kernel("Copy") and not nested else frozenset()
-    update_variables_in_place(steps, live_out, in_place)
-    allocate = state.step_allocator() if has_assign else backend.empty
+    for b, only in groups:
+        reuse_dying_buffers(steps, live_out, b.inplace_ops, only)
+    for b, only in groups:
+        # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
+        in_place = b.inplace_ops if b.has_kernel("Copy") and not nested else frozenset()
+        update_variables_in_place(steps, live_out, in_place, only)
     if not nested:
-        plan_buffers(steps, live_out, backend.out_ops, allocate)
+        buffers = []
+        for b, only in groups:
+            allocate = (state.step_allocator() if b is backend else state.step_allocator(b)) if has_assign else b.empty
+            buffers += plan_buffers(steps, live_out, b.out_ops, allocate, only)
+        for i, buf in enumerate(buffers):  # one numbering across devices
+            buf.index = i
+    if placed is not None:
+        enter_device_scopes(steps, devices, backend)
     fn, code, source, kernels, buffers = generate(steps, fetched, len(feed_tensors))
     plan = Plan(fn, code, source, [v.persistent for v in fetched], var_reads, has_assign, kernels, buffers,
                 low.wrapped)
     plan.out_specs = [(v.shape, v.dtype) for v in fetched]
-    plan.run = backend.plan_runner(plan)
+    plan.ops, plan.devices = ops, devices
+    plan.fetch_devices = [v.device or backend for v in fetched]
+    plan.copies = sum(step.op_type == COPY for step in steps)
+    plan.run = backend.plan_runner(plan) if placed is None else runner(plan, backend)
     return plan

@@ -1,5 +1,8 @@
 """Memory passes over a plan's steps: liveness, in-place reuse of dying buffers and of variables' own
-buffers, and the static buffer plan that gives every other temporary a buffer allocated once."""
+buffers, and the static buffer plan that gives every other temporary a buffer allocated once.
+
+A plan spanning devices (place.py) runs each pass once per device with that device's backend's contracts
+and memory: `only(step)` says which steps are on it (None: every step); liveness stays the whole plan's."""
 from .ir import Value
 
 
@@ -41,12 +44,16 @@ def _fits(v, out):
     return v.shape == out.shape and v.dtype == out.dtype and len(out.shape) > 0
 
 
-def reuse_dying_buffers(steps, live_out, inplace_ops):
+def _skip(step, only):
+    return _is_store(step) or (only is not None and not only(step))
+
+
+def reuse_dying_buffers(steps, live_out, inplace_ops, only=None):
     """Let an elementwise kernel write into an input buffer that dies at that step (liveness), so a
     training step allocates far less. Only buffers a fresh-output kernel made, never state or feeds."""
     owned, root, last_use = liveness(steps, live_out)
     for i, step in enumerate(steps):
-        if _is_store(step) or step.op_type not in inplace_ops or len(step.outs) != 1:
+        if _skip(step, only) or step.op_type not in inplace_ops or len(step.outs) != 1:
             continue
         for v in step.ins:
             if (v in owned and v not in root and last_use.get(v) == i and step.ins.count(v) == 1
@@ -55,7 +62,7 @@ def reuse_dying_buffers(steps, live_out, inplace_ops):
                 break
 
 
-def update_variables_in_place(steps, live_out, inplace_ops):
+def update_variables_in_place(steps, live_out, inplace_ops, only=None):
     """`V[k] = f(V[k], ...)` becomes an in-place update of V[k]'s buffer when nothing reads V[k] (or a
     view of it) after that step and the result ends up stored in V[k] — as optimizer updates do. A
     multi-output step (a fused update of a variable and its slots) gets `out=` a tuple, one entry per
@@ -68,7 +75,7 @@ def update_variables_in_place(steps, live_out, inplace_ops):
             dest.setdefault(step.out, dest[step.outs[0]])
     _, _, last_use = liveness(steps, live_out)
     for i, step in enumerate(steps):
-        if _is_store(step) or step.op_type not in inplace_ops:
+        if _skip(step, only) or step.op_type not in inplace_ops:
             continue
         targets = []
         for o in step.outs:
@@ -113,7 +120,7 @@ def _storages(steps):
     return of, born
 
 
-def plan_buffers(steps, live_out, out_ops, allocate):
+def plan_buffers(steps, live_out, out_ops, allocate, only=None):
     """Static buffer plan by liveness: every temporary a kernel in `out_ops` makes is written (`out=`) into
     a buffer allocated here, once, and shared with later temporaries of the same shape and dtype once it is
     dead — so a step allocates nothing after its first run. Never for fetched values, nor anything stored
@@ -134,7 +141,7 @@ def plan_buffers(steps, live_out, out_ops, allocate):
     for s, i in born.items():
         dying.setdefault(max(end.get(s, i), i), []).append(s)
     for i, step in enumerate(steps):
-        if (not _is_store(step) and step.out is None and step.op_type in out_ops and len(step.outs) == 1
+        if (not _skip(step, only) and step.out is None and step.op_type in out_ops and len(step.outs) == 1
                 and not step.keep and step.outs[0] not in barred):
             v = step.outs[0]
             if len(v.shape) > 0:

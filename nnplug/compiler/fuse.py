@@ -16,7 +16,7 @@ def fuse_elementwise(steps, live_out, backend):
 
     def fusable(step):
         return (step.kernel is not None and step.op_type in backend.fusable_ops and len(step.outs) == 1
-                and not step.keep and step.spec is not None)
+                and not step.keep and step.spec is not None and step.outs[0].device is None)  # on `backend`
 
     producer = {step.outs[0]: step for step in steps if fusable(step)}
     group, absorbed = {}, set()  # id(step) -> the steps ending with it; ids of steps merged into others

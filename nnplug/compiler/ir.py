@@ -8,18 +8,20 @@ class Value:
     kind: 'feed' (index = feed position), 'var' (index = variable slot; one Value per slot and plan),
     'const' (a backend array known when compiling, in `const`), 'temp' (a step's output) or 'buffer' (a
     planned temporary, allocated once, in `const`). persistent: it aliases session state, a feed or a
-    constant, so it must be copied before it is handed out.
+    constant, so it must be copied before it is handed out. device: the backend instance it lives on when
+    that is not the plan's own (a plan spanning devices, compiler/place.py), else None.
     """
 
-    __slots__ = ("shape", "dtype", "kind", "index", "const", "persistent", "producer")
+    __slots__ = ("shape", "dtype", "kind", "index", "const", "persistent", "producer", "device")
 
-    def __init__(self, shape, dtype, kind="temp", index=None, const=None, persistent=False):
+    def __init__(self, shape, dtype, kind="temp", index=None, const=None, persistent=False, device=None):
         self.shape = tuple(shape)
         self.dtype = dtype
         self.kind, self.index = kind, index
         self.const = const
         self.persistent = persistent
         self.producer = None  # (op type, input Values, attrs) of the single-output step that made it
+        self.device = device
 
     def __repr__(self):
         return f"<Value {self.kind}{'' if self.index is None else self.index} {self.shape} {self.dtype.name}>"

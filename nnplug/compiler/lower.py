@@ -1,7 +1,9 @@
 """Lowering: the graph ops a run needs become plan steps on concrete shapes, one op at a time in
 topological order. Each op first goes through the local rewrites — common-subexpression elimination
 and constant folding (fold.py), algebraic simplification (the op's `simplify` rule, nnplug/simplify.py)
-and, for a composite op the backend has no kernel for, its expansion into primitives."""
+and, for a composite op the backend has no kernel for, its expansion into primitives. Each op is lowered for
+the backend it is placed on (`RunState.placement`, nnplug/devices.py): `backend` is that op's while it is
+lowered, `main` the plan's own; constants it reads move to its device now, other values in place.py."""
 import numpy as np
 
 from .. import plugins
@@ -11,7 +13,7 @@ from ..kernels import on_host
 from ..ops import registry
 from ..shapes import ShapeError, TensorShape, fmt
 from ..simplify import simplify
-from . import fold
+from . import fold, place
 from .control import lower_cond, lower_while
 from .ir import Step, Value
 
@@ -27,7 +29,10 @@ class Lowering:
 
     def __init__(self, state):
         self.state = state
-        self.backend = state.backend
+        self.main = self.backend = state.backend
+        self._placement = getattr(state, "placement", None)
+        self.spans = False  # some op runs on another backend than `main` (then place.py inserts copies)
+        self._moved = {}  # (constant Value, backend) -> the constant on that backend
         self.steps = []
         self.kernels = []  # (kernel, spec) in emission order
         self.cse = fold.CSE()
@@ -39,9 +44,23 @@ class Lowering:
         self.compile_sub = None  # compile_sub(fetches, feeds, feed shapes) -> Plan, set by compile_plan
 
     # -- values -----------------------------------------------------------------------------------
+    def place(self, op):
+        """`op` is lowered next, for the backend it is placed on."""
+        self.current = op
+        self.backend = self.placed(op)
+
+    def placed(self, op):
+        backend = self._placement(op) if self._placement is not None else self.main
+        self.spans = self.spans or backend is not self.main
+        return backend
+
+    def _here(self):
+        """The `device` of Values made on the current backend (None: the plan's own)."""
+        return None if self.backend is self.main else self.backend
+
     def constant(self, array, dtype):
         arr = self.backend.to_device(np.asarray(array, dtype=dtype.np))
-        return Value(np.shape(array), dtype, "const", const=arr, persistent=True)
+        return Value(np.shape(array), dtype, "const", const=arr, persistent=True, device=self._here())
 
     def scalar(self, value, like):
         return self.cse.scalar(self, value, like)
@@ -49,7 +68,9 @@ class Lowering:
     def var(self, slot, variable):
         v = self._vars.get(slot)
         if v is None:
-            v = self._vars[slot] = Value(variable.shape, variable.dtype, "var", index=slot, persistent=True)
+            device = self.placed(variable.op)
+            v = self._vars[slot] = Value(variable.shape, variable.dtype, "var", index=slot, persistent=True,
+                                         device=None if device is self.main else device)
         return v
 
     def graph_constant(self, op):
@@ -65,6 +86,8 @@ class Lowering:
         attrs = attrs or {}
         opdef = registry.get(op_type)
         name = name or (self.current.name if self.current is not None else op_type)
+        if self.spans:
+            inputs = [place.move_constant(v, self.backend, self.main, self._moved) for v in inputs]
         if opdef.value_inputs:
             attrs = self._read_values(opdef, inputs, attrs, name)
         for v in inputs:
@@ -84,6 +107,8 @@ class Lowering:
         key = None
         if not opdef.stateful:
             key = self.cse.key(op_type, attrs, inputs)
+            if key is not None and self.backend is not self.main:
+                key = (key, self.backend)  # the same op on another device is another step
             hit = self.cse.get(key)
             if hit is not None:
                 return hit[0] if single else hit
@@ -100,6 +125,9 @@ class Lowering:
             result = [inputs[0]]
         elif not opdef.stateful and fold.foldable(opdef, inputs):
             result = fold.evaluate(kernel, inputs, dtypes, single)
+            if self.backend is not self.main:
+                for v in result:
+                    v.device = self.backend
         else:
             result = self._step(opdef, spec, kernel, inputs, shapes, dtypes, attrs, name)
         self.cse.put(key, result)
@@ -115,12 +143,12 @@ class Lowering:
             if v.const is None:
                 raise InvalidArgumentError(f"{opdef.name} op '{name}': its shape (input {i}) depends on fed "
                                            f"values, not only on fed shapes; nnplug needs it when compiling")
-            attrs[attr] = tuple(int(d) for d in np.asarray(self.backend.to_host(v.const)).reshape(-1))
+            attrs[attr] = tuple(int(d) for d in np.asarray((v.device or self.main).to_host(v.const)).reshape(-1))
         return attrs
 
     def _kernel(self, opdef, spec, n_outputs):
         """The backend's kernel, a host kernel, or None for a composite to expand."""
-        backend = self.backend
+        backend = spec.backend
         if backend.has_kernel(opdef.name):
             return backend.kernel(spec)
         if opdef.host is not None:
@@ -136,11 +164,11 @@ class Lowering:
             kernel, wrapped = plugins.wrap_kernel(spec, kernel, self._wrappers)
             self.wrapped = self.wrapped or wrapped
         self.kernels.append((kernel, spec))
-        result = [Value(s, d) for s, d in zip(shapes, dtypes)]
+        result = [Value(s, d, device=self._here()) for s, d in zip(shapes, dtypes)]
         if len(result) == 1:
             result[0].producer = (opdef.name, inputs, attrs)
         self.steps.append(Step(opdef.name, kernel, inputs, result, name, spec=spec,
-                               fresh=opdef.name in self.backend.fresh_ops, keep=opdef.stateful))
+                               fresh=opdef.name in spec.backend.fresh_ops, keep=opdef.stateful))
         return result
 
 
@@ -155,7 +183,7 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
     for op in ops:
         if all(id(t) in values for t in op.outputs) and op.outputs:
             continue
-        low.current = op
+        low.place(op)
         kind = op.type
         if kind == "Placeholder":
             t = op.outputs[0]

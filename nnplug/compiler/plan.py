@@ -20,6 +20,10 @@ class Plan:
         self.kernels = kernels  # [(name, KernelSpec)] in call order, for explain()
         self.buffers = buffers or {}  # planned temporaries, reused by every run
         self.out_specs = []  # (shape, dtype) of each fetched value
+        self.ops = []  # the graph ops it was compiled from
+        self.devices = []  # the backends it runs on (several: it spans devices, compiler/place.py)
+        self.fetch_devices = []  # the backend each fetched value is read back from
+        self.copies = 0  # steps copying a value between devices
         # a plan that writes into its own buffers must not run twice at once (the session serialises
         # variable-updating plans anyway; others take this lock)
         self.lock = threading.Lock() if self.buffers else None
@@ -29,6 +33,8 @@ class Plan:
         command list), or None."""
         if not self.has_assign:
             return "only steps that update variables are replayed (Session.run serialises them)"
+        if len(self.devices) > 1:
+            return "the step spans devices (tf.device): its host steps and copies must really run"
         if any(spec.rng is not None for _, spec in self.kernels):
             return "the step draws random numbers on the host (a replay would repeat them)"
         if any(spec.state is not None for _, spec in self.kernels):  # only host kernels get the run state

@@ -6,6 +6,11 @@
 Elements are produced on the host, in the session that runs the iterator; `as_numpy(ds)` reads a
 dataset without a graph (Keras' fit takes datasets through it).
 """
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
 from .dataset import AUTOTUNE, Dataset
 from .iterator import Iterator, OutOfRangeError
 
@@ -14,15 +19,15 @@ class experimental:  # TF's namespace tf.data.experimental
     AUTOTUNE = AUTOTUNE
 
 
-def make_one_shot_iterator(dataset):
+def make_one_shot_iterator(dataset: Dataset) -> Iterator:
     return dataset.make_one_shot_iterator()
 
 
-def make_initializable_iterator(dataset, shared_name=None):
+def make_initializable_iterator(dataset: Dataset, shared_name: str | None = None) -> Iterator:
     return dataset.make_initializable_iterator(shared_name)
 
 
-def as_numpy(dataset):
+def as_numpy(dataset: Dataset) -> Generator[Any, None, None]:
     """A host iterator over `dataset`'s elements as nested NumPy values (one pass, a fresh one per call)."""
     if not isinstance(dataset, Dataset):
         raise TypeError(f"as_numpy takes a nnplug.data.Dataset, got {type(dataset).__name__}")

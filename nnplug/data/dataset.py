@@ -1,7 +1,11 @@
 """tf.data.Dataset, TF1 style: a pipeline described in Python. Each dataset knows its element structure,
 dtypes and static shapes, and yields its elements as flat tuples of NumPy arrays when an iterator reads
 it (on the host, in the Session that runs the iterator's ops); nothing runs before then."""
+from __future__ import annotations
+
 import itertools
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +17,8 @@ from ..shapes import TensorShape, fmt
 from . import structure as _st
 from .functions import trace
 from .iterator import Iterator
+from .._types import Shape
+from ..dtypes import DType
 
 AUTOTUNE = -1
 
@@ -43,17 +49,18 @@ class Dataset(_st.ElementSpec):
     the transformations, read with `make_one_shot_iterator()` / `make_initializable_iterator()`, or on
     the host with `as_numpy_iterator()`."""
 
-    def __init__(self, elements, structure, types, shapes, name):
+    def __init__(self, elements: Callable[[Run], Iterable[tuple[np.ndarray, ...]]], structure: Any,
+                 types: Sequence[DType], shapes: Sequence[Shape | None], name: str) -> None:
         self._elements = elements  # Run -> iterator of flat tuples of NumPy arrays
         self._set_spec(structure, types, shapes)
         self.name = name
 
     # -- element spec (output_types, output_shapes from ElementSpec) ----------------------------
     @property
-    def output_classes(self):
+    def output_classes(self) -> Any:
         return _st.pack(self._structure, [Tensor] * len(self._types))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         spec = _st.describe(self._structure, self._types, self._shapes)
         return f"<nnplug.data.Dataset {self.name}: {spec}>"
 
@@ -64,7 +71,7 @@ class Dataset(_st.ElementSpec):
 
     # -- sources --------------------------------------------------------------------------------
     @staticmethod
-    def from_tensor_slices(tensors):
+    def from_tensor_slices(tensors: Any) -> Dataset:
         """One element per row of the components (all must have the same first dimension)."""
         flat = [_as_array(x, "from_tensor_slices", i) for i, x in enumerate(_st.flatten(tensors))]
         for i, a in enumerate(flat):
@@ -84,21 +91,21 @@ class Dataset(_st.ElementSpec):
                        [a.shape[1:] for a in flat], "TensorSliceDataset")
 
     @staticmethod
-    def from_tensors(tensors):
+    def from_tensors(tensors: Any) -> Dataset:
         """A dataset of one element: `tensors` itself."""
         flat = tuple(_as_array(x, "from_tensors", i) for i, x in enumerate(_st.flatten(tensors)))
         return Dataset(lambda run: iter([flat]), _st.template(tensors), [_dt.as_dtype(a.dtype) for a in flat],
                        [a.shape for a in flat], "TensorDataset")
 
     @staticmethod
-    def range(*args):
+    def range(*args: int) -> Dataset:
         """int64 scalars as Python's range(start, stop, step) gives them."""
         numbers = range(*(int(a) for a in args))
         return Dataset(lambda run: ((np.array(i, np.int64),) for i in numbers), None, [_dt.int64], [()],
                        "RangeDataset")
 
     @staticmethod
-    def zip(datasets):
+    def zip(datasets: tuple[Dataset, ...] | dict[str, Dataset] | Dataset) -> Dataset:
         """Elements of several datasets side by side (a tuple or dict of datasets), as long as the shortest."""
         flat = _st.flatten(datasets)
         for d in flat:
@@ -113,14 +120,14 @@ class Dataset(_st.ElementSpec):
                        [s for d in flat for s in d._shapes], "ZipDataset")
 
     # -- transformations ------------------------------------------------------------------------
-    def concatenate(self, dataset):
+    def concatenate(self, dataset: Dataset) -> Dataset:
         if (dataset._structure, dataset._types) != (self._structure, self._types):
             raise TypeError(f"Dataset.concatenate: {dataset!r} does not have the element structure of {self!r}")
         shapes = [_most_specific(a, b) for a, b in zip(self._shapes, dataset._shapes)]
         return self._derive(lambda run: itertools.chain(self._elements(run), dataset._elements(run)),
                             "ConcatenateDataset", shapes=shapes)
 
-    def batch(self, batch_size, drop_remainder=False):
+    def batch(self, batch_size: int, drop_remainder: bool = False) -> Dataset:
         """Stack `batch_size` consecutive elements; the last, shorter batch is kept unless drop_remainder."""
         n = _count(batch_size, "batch", "batch_size", minimum=1)
 
@@ -134,7 +141,7 @@ class Dataset(_st.ElementSpec):
         lead = n if drop_remainder else None
         return self._derive(elements, "BatchDataset", shapes=[(lead,) + tuple(s) for s in self._shapes])
 
-    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
+    def shuffle(self, buffer_size: int, seed: int | None = None, reshuffle_each_iteration: bool = True) -> Dataset:
         """TF's shuffle: a buffer of `buffer_size` elements, each output drawn uniformly from it and its
         place refilled from the input. With a seed (or a graph seed) every iterator pass gives the same
         order; reshuffle_each_iteration draws a new order for each repeat within a pass."""
@@ -160,7 +167,7 @@ class Dataset(_st.ElementSpec):
                     buffer.pop()
         return self._derive(elements, "ShuffleDataset")
 
-    def repeat(self, count=None):
+    def repeat(self, count: int | None = None) -> Dataset:
         """The elements `count` times over (None or -1: forever; an empty input stays empty)."""
         count = None if count is None or int(count) < 0 else int(count)
 
@@ -175,13 +182,13 @@ class Dataset(_st.ElementSpec):
                     return
         return self._derive(elements, "RepeatDataset")
 
-    def take(self, count):
+    def take(self, count: int) -> Dataset:
         """The first `count` elements (-1: all)."""
         count = int(count)
         return self._derive(lambda run: itertools.islice(self._elements(run), None if count < 0 else count),
                             "TakeDataset")
 
-    def skip(self, count):
+    def skip(self, count: int) -> Dataset:
         """All but the first `count` elements (-1: none)."""
         count = int(count)
 
@@ -192,7 +199,7 @@ class Dataset(_st.ElementSpec):
             yield from itertools.islice(source, count, None)
         return self._derive(elements, "SkipDataset")
 
-    def map(self, map_func, num_parallel_calls=None):
+    def map(self, map_func: Callable[..., Any], num_parallel_calls: int | None = None) -> Dataset:
         """`map_func` applied to each element. As in TF1 it is traced once with tensors: it may use nnplug
         ops on its arguments (not NumPy), and runs on the host in a small graph of its own on the numpy
         backend. A tuple element is passed as separate arguments."""
@@ -203,7 +210,7 @@ class Dataset(_st.ElementSpec):
                 yield fn(e)
         return self._derive(elements, "MapDataset", fn.structure, fn.types, fn.shapes)
 
-    def filter(self, predicate):
+    def filter(self, predicate: Callable[..., Any]) -> Dataset:
         """The elements for which `predicate` (traced like map's function) gives a scalar True."""
         fn = trace(predicate, self, "filter")
         if fn.types != (_dt.bool_,) or fn.structure is not None or fn.shapes[0].rank not in (0, None):
@@ -216,34 +223,34 @@ class Dataset(_st.ElementSpec):
                     yield e
         return self._derive(elements, "FilterDataset")
 
-    def prefetch(self, buffer_size):
+    def prefetch(self, buffer_size: int) -> Dataset:
         """Accepted for TF programs; elements are produced when read, so this changes nothing."""
         _count(buffer_size, "prefetch", "buffer_size", minimum=AUTOTUNE)
         return self._derive(self._elements, "PrefetchDataset")
 
-    def apply(self, transformation_func):
+    def apply(self, transformation_func: Callable[[Dataset], Dataset]) -> Dataset:
         return transformation_func(self)
 
     # -- reading --------------------------------------------------------------------------------
-    def make_one_shot_iterator(self):
+    def make_one_shot_iterator(self) -> Iterator:
         return Iterator.one_shot(self)
 
-    def make_initializable_iterator(self, shared_name=None):
+    def make_initializable_iterator(self, shared_name: str | None = None) -> Iterator:
         it = Iterator.from_structure(self.output_types, self.output_shapes)
         it.initializer = it.make_initializer(self)
         return it
 
-    def one_pass(self):
+    def one_pass(self) -> Generator[tuple[np.ndarray, ...], None, None]:
         """One pass over the elements: flat tuples of NumPy arrays (a generator, so it can be closed)."""
         return iterate(self)
 
-    def as_numpy_iterator(self):
+    def as_numpy_iterator(self) -> Generator[Any, None, None]:
         """The elements as nested NumPy values, read on the host (scalars as NumPy scalars)."""
         for e in iterate(self):
             yield _st.pack(self._structure, [a[()] if a.ndim == 0 else a for a in e])
 
 
-def iterate(dataset):
+def iterate(dataset: Dataset) -> Generator[tuple[np.ndarray, ...], None, None]:
     """One pass over `dataset`: flat tuples of NumPy arrays (a generator, so it can be closed)."""
     yield from dataset._elements(Run())
 

@@ -4,15 +4,24 @@ the iterator's position belongs to the session that runs them (`state.resource`)
 read a dataset independently, each from its start. IteratorGetNext is a source op: its elements' shapes
 are known only when it runs (a short last batch), so the Session runs it before the plan and feeds its
 results, and the plan is specialised to their shapes."""
+from __future__ import annotations
+
 import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .. import dtypes as _dt
 from .. import errors as _errors
 from ..errors import FailedPreconditionError, InvalidArgumentError, OpError
-from ..graph import get_default_graph, make_op
+from ..graph import Operation, get_default_graph, make_op
 from ..ops.registry import register
 from ..shapes import TensorShape, compatible, fmt
 from . import structure as _st
+from .._types import Shape
+from ..dtypes import DType
+
+if TYPE_CHECKING:
+    from .dataset import Dataset
 
 
 class _OutOfRangeError(OpError):
@@ -26,7 +35,8 @@ class Iterator(_st.ElementSpec):
     """TF1's tf.data.Iterator. Make one with `dataset.make_one_shot_iterator()`,
     `dataset.make_initializable_iterator()` or `Iterator.from_structure(types, shapes)`."""
 
-    def __init__(self, structure, types, shapes, name, dataset=None):
+    def __init__(self, structure: Any, types: Sequence[DType], shapes: Sequence[Shape | None], name: str,
+                 dataset: Dataset | None = None) -> None:
         self.graph = get_default_graph()
         self.name = self.graph.unique_name(name)  # reserved, so errors and graphs name it as TF1 does
         self._set_spec(structure, types, shapes)
@@ -35,11 +45,12 @@ class Iterator(_st.ElementSpec):
         self._key = ("nnplug.data.Iterator", self)
 
     @staticmethod
-    def one_shot(dataset):
+    def one_shot(dataset: Dataset) -> Iterator:
         return Iterator(dataset._structure, dataset._types, dataset._shapes, "OneShotIterator", dataset)
 
     @staticmethod
-    def from_structure(output_types, output_shapes=None, shared_name=None, output_classes=None):
+    def from_structure(output_types: Any, output_shapes: Any = None, shared_name: str | None = None,
+                       output_classes: Any = None) -> Iterator:
         """An iterator of this element structure, started on a dataset by `make_initializer(dataset)`."""
         flat_types = [_dt.as_dtype(t) for t in _st.flatten(output_types)]
         if output_shapes is None:
@@ -48,12 +59,12 @@ class Iterator(_st.ElementSpec):
             flat_shapes = [TensorShape(s) for s in _flatten_shapes(output_types, output_shapes)]
         return Iterator(_st.template(output_types), flat_types, flat_shapes, "Iterator")
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<nnplug.data.Iterator '{self.name}': {_st.describe(self._structure, self._types, self._shapes)}>"
 
     # -- graph ops ------------------------------------------------------------------------------
     @property
-    def initializer(self):
+    def initializer(self) -> Operation:
         if self._initializer is None:
             how = "it starts on its first get_next" if self._one_shot is not None else \
                 "use make_initializer(dataset)"
@@ -61,10 +72,10 @@ class Iterator(_st.ElementSpec):
         return self._initializer
 
     @initializer.setter
-    def initializer(self, op):
+    def initializer(self, op: Operation) -> None:
         self._initializer = op
 
-    def make_initializer(self, dataset, name=None):
+    def make_initializer(self, dataset: Dataset, name: str | None = None) -> Operation:
         """An op that (re)starts this iterator on `dataset`, whose elements must fit its structure."""
         if not hasattr(dataset, "one_pass"):  # a Dataset (dataset.py builds iterators, not the reverse)
             raise TypeError(f"make_initializer of iterator '{self.name}' takes a Dataset, got {type(dataset).__name__}")
@@ -78,7 +89,7 @@ class Iterator(_st.ElementSpec):
         with self.graph.as_default():
             return make_op("MakeIterator", [], {"iterator": self, "dataset": dataset}, name=name or "MakeIterator")
 
-    def get_next(self, name=None):
+    def get_next(self, name: str | None = None) -> Any:
         """The next element as graph tensors (nested like the dataset's elements); each Session.run that
         needs them reads one element, and raises OutOfRangeError after the last."""
         with self.graph.as_default():

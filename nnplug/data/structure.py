@@ -1,5 +1,8 @@
 """Nested elements as TF1's tf.data sees them: tuples (namedtuples too) and dicts nest, in sorted key
 order for dicts; anything else, lists included (TF turns a list into one tensor), is one component."""
+from __future__ import annotations
+
+from typing import Any
 
 
 def flatten(value):
@@ -71,9 +74,9 @@ class ElementSpec:
         self._shapes = tuple(TensorShape(s) for s in shapes)
 
     @property
-    def output_types(self):
+    def output_types(self) -> Any:
         return pack(self._structure, self._types)
 
     @property
-    def output_shapes(self):
+    def output_shapes(self) -> Any:
         return pack(self._structure, self._shapes)

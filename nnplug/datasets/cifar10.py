@@ -11,6 +11,8 @@ Linux), which alone is filled by downloading on its own. A folder may hold the a
 files themselves). The archive is read in place, never extracted; a download (from
 `$NNPLUG_CIFAR10_URL` or `base_url`, else the authors' site) is kept only once its MD5 matches theirs.
 """
+from __future__ import annotations
+
 import gzip
 import os
 import tarfile
@@ -22,6 +24,7 @@ import numpy as np
 from . import locations
 from .errors import DataFileError
 from .fetch import DEFAULT_TIMEOUT, fetch
+from .._types import StrPath
 
 DEFAULT_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 ARCHIVE = "cifar-10-binary.tar.gz"
@@ -107,7 +110,8 @@ def _stack(batches, names):
     return np.concatenate(images), np.concatenate(labels)
 
 
-def load_data(path=None, download=None, base_url=None, timeout=DEFAULT_TIMEOUT):
+def load_data(path: StrPath | None = None, download: bool | None = None, base_url: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras returns them: uint8 images (n, 32, 32, 3) and uint8
     labels (n, 1) in 0..9 (`CLASS_NAMES`), 50,000 training and 10,000 test pairs for the real data.
 

@@ -6,8 +6,13 @@ $NNPLUG_DATA_DIR itself: its files have MNIST's names), else the per-user cache
 (from `$NNPLUG_FASHION_MNIST_URL` or `base_url`, else the mirror Keras uses) are kept gzipped and only once
 their MD5 matches the one Zalando publishes.
 """
+from __future__ import annotations
+
+import numpy as np
+
 from .fetch import DEFAULT_TIMEOUT
 from .idx_dataset import IDXDataset
+from .._types import StrPath
 
 DEFAULT_BASE_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -25,7 +30,8 @@ FASHION_MNIST = IDXDataset("fashion_mnist", "Fashion-MNIST", DEFAULT_BASE_URL, "
                            HASHES, gunzip=False)
 
 
-def load_data(path=None, download=None, base_url=None, timeout=DEFAULT_TIMEOUT):
+def load_data(path: StrPath | None = None, download: bool | None = None, base_url: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras returns them: uint8 images (n, 28, 28) and uint8
     labels (n,) in 0..9 (`CLASS_NAMES`), 60,000 training and 10,000 test pairs for the real data.
 

@@ -6,6 +6,8 @@ which alone is filled by downloading on its own. A download (from `$NNPLUG_MNIST
 the CVDF mirror) is unpacked on the way in and kept only once the SHA-256 of the unpacked file matches the
 published one, so any mirror's gzip of the same data is accepted.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import locations
@@ -13,6 +15,7 @@ from .errors import DataFileError, DownloadError  # noqa: F401 - part of this mo
 from .fetch import DEFAULT_TIMEOUT
 from .idx import IDXFormatError, find_file, read_idx  # noqa: F401
 from .idx_dataset import IMAGE_SHAPE, N_CLASSES, IDXDataset, file_names, read_images, read_labels  # noqa: F401
+from .._types import StrPath
 
 DEFAULT_BASE_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 
@@ -28,18 +31,20 @@ MNIST = IDXDataset("mnist", "MNIST", DEFAULT_BASE_URL, "NNPLUG_MNIST_URL", SHA25
                    holds_env_dir=True)
 
 
-def cache_dir():
+def cache_dir() -> str:
     """The per-user cache folder for MNIST on this platform."""
     return locations.cache_dir(MNIST.name)
 
 
-def download(name, folder, base_url=None, timeout=DEFAULT_TIMEOUT, progress=True):
+def download(name: str, folder: StrPath, base_url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+             progress: bool = True) -> str:
     """Fetch MNIST file `name` into `folder` within `timeout` seconds in all, unpacked and checked against
     its published SHA-256; returns its path (nothing is left behind when it fails)."""
     return MNIST.download(name, folder, base_url, timeout, progress)
 
 
-def load_data(path=None, download=None, base_url=None, timeout=DEFAULT_TIMEOUT):
+def load_data(path: StrPath | None = None, download: bool | None = None, base_url: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """((x_train, y_train), (x_test, y_test)) as Keras returns them: uint8 images (n, 28, 28) and uint8
     labels (n,) in 0..9, 60,000 training and 10,000 test pairs for the real data.
 
@@ -50,7 +55,7 @@ def load_data(path=None, download=None, base_url=None, timeout=DEFAULT_TIMEOUT):
     return MNIST.load_data(path, download, base_url, timeout)
 
 
-def load_mnist(path=None, kind="train"):
+def load_mnist(path: StrPath | None = None, kind: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """The chapter's loader: images flattened to (n, 784) float32 scaled to [-1, 1], and uint8 labels."""
     images, labels = MNIST.load_kind(kind, path)
     flat = images.reshape(len(images), -1).astype(np.float32)

@@ -1,22 +1,28 @@
 """Activations by name or callable. Each maps a tensor to a tensor with nnplug graph ops."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from ..ops import math_ops as M
 from ..ops import nn_ops
 from .utils import unknown_name
+from ..graph import Tensor
 
 
-def linear(x):
+def linear(x: Tensor) -> Tensor:
     return x
 
 
-def sigmoid(x):
+def sigmoid(x: Tensor) -> Tensor:
     return M.sigmoid(x)
 
 
-def tanh(x):
+def tanh(x: Tensor) -> Tensor:
     return M.tanh(x)
 
 
-def relu(x, alpha=0.0, max_value=None, threshold=0.0):
+def relu(x: Tensor, alpha: float = 0.0, max_value: float | None = None, threshold: float = 0.0) -> Tensor:
     """Keras's relu: `alpha` slope below zero (one LeakyRelu kernel), clipped at `max_value`."""
     if threshold:
         raise NotImplementedError("relu(threshold=...) is not supported; use the layer's own ops")
@@ -24,27 +30,27 @@ def relu(x, alpha=0.0, max_value=None, threshold=0.0):
     return y if max_value is None else M.minimum(y, max_value)
 
 
-def softmax(x, axis=-1):
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
     return nn_ops.softmax(x, axis=axis)
 
 
-def elu(x):
+def elu(x: Tensor) -> Tensor:
     return nn_ops.elu(x)
 
 
-def softplus(x):
+def softplus(x: Tensor) -> Tensor:
     return nn_ops.softplus(x)
 
 
-def softsign(x):
+def softsign(x: Tensor) -> Tensor:
     return nn_ops.softsign(x)
 
 
-def selu(x):
+def selu(x: Tensor) -> Tensor:
     return nn_ops.selu(x)
 
 
-def exponential(x):
+def exponential(x: Tensor) -> Tensor:
     return M.exp(x)
 
 
@@ -52,7 +58,7 @@ _BY_NAME = {"linear": linear, "sigmoid": sigmoid, "tanh": tanh, "relu": relu, "s
             "elu": elu, "softplus": softplus, "softsign": softsign, "selu": selu, "exponential": exponential}
 
 
-def get(identifier):
+def get(identifier: Any) -> Callable[..., Tensor]:
     """None or 'linear' -> identity; a name -> the function; a callable passes through."""
     if identifier is None:
         return linear
@@ -66,7 +72,7 @@ def get(identifier):
     raise TypeError(f"activation must be a name ({', '.join(sorted(_BY_NAME))}) or a callable, got {identifier!r}")
 
 
-def serialize(fn):
+def serialize(fn: Callable[..., Any]) -> Any:
     """The name a saved model stores; our own functions and nnplug's (e.g. nnplug.tanh) have one."""
     for name, known in _BY_NAME.items():
         if fn is known:

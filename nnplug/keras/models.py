@@ -3,6 +3,11 @@ placeholders, an inference and a training pass (dropout on) through the same Var
 
 Training lives in trainer.py (mixed in), the data path in data_adapter.py, files in saving.py.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -14,6 +19,9 @@ from . import saving
 from .data_adapter import DEVICE_DATA_MAX, shape_str as _shape_str  # noqa: F401 - kept importable here
 from .saving import load_model, model_from_config, model_from_json, save_model  # noqa: F401 - Keras's paths
 from .trainer import Trainer
+from .._types import StrPath
+from ..variables import Variable
+from .layers import KerasTensor, Layer
 
 
 @saving.assemble.model_class
@@ -21,8 +29,11 @@ class Model(Trainer):
     """The functional model: `Model(inputs=keras.Input(shape=(784,)), outputs=...)`."""
 
     config_class_name = "Model"  # the class_name a saved config gives
+    _graph: Graph | None  # made when the model is first built
+    _session: Session | None
 
-    def __init__(self, inputs=None, outputs=None, name=None):
+    def __init__(self, inputs: KerasTensor | Sequence[KerasTensor] | None = None,
+                 outputs: KerasTensor | Sequence[KerasTensor] | None = None, name: str | None = None) -> None:
         self.name = L.base.check_name(name, "model") if name is not None else L._auto_name("model")
         self._graph = self._session = None
         self._built = False
@@ -64,10 +75,10 @@ class Model(Trainer):
         self._layers = layers
 
     @property
-    def layers(self):
+    def layers(self) -> list[Layer]:
         return list(self._layers)
 
-    def get_layer(self, name=None, index=None):
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         if index is not None:
             return self.layers[index]
         for layer in self.layers:
@@ -76,24 +87,26 @@ class Model(Trainer):
         raise ValueError(f"no layer named '{name}' (layers: {', '.join(l.name for l in self.layers)})")
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int | None, ...]:
         return self.inputs[0].shape
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int | None, ...]:
         return self.outputs[0].shape
 
     @property
-    def weights(self):
+    def weights(self) -> list[Variable]:
         self._build()
         return [w for layer in self.layers for w in layer.weights]
 
-    trainable_weights = property(lambda self: [w for w in self.weights if w.trainable])
+    @property
+    def trainable_weights(self) -> list[Variable]:
+        return [w for w in self.weights if w.trainable]
 
-    def count_params(self):
+    def count_params(self) -> int:
         return sum(l.count_params() for l in self.layers)
 
-    def summary(self, print_fn=print, line_length=65):
+    def summary(self, print_fn: Callable[[str], object] = print, line_length: int = 65) -> None:
         if not self._ready():
             raise ValueError("this model has not been built yet: give the first layer input_shape= or input_dim=, "
                              "or call fit/build first")
@@ -110,7 +123,7 @@ class Model(Trainer):
             print_fn(row(f"{t.layer.name} ({type(t.layer).__name__})", _shape_str(t.shape),
                          str(t.layer.count_params())))
             print_fn("=" * line_length if i == len(shown) - 1 else rule)
-        trainable = sum(int(np.prod(s)) for l in self.layers if l.trainable
+        trainable = sum(int(np.prod(s)) for l in self.layers if l.trainable  # type: ignore[misc]
                         for _, s, _, tr in l.weight_specs(l.input_spec) if tr)
         total = self.count_params()
         print_fn(f"Total params: {total:,}")
@@ -149,7 +162,7 @@ class Model(Trainer):
         self._initialize(self.weights_unbuilt())
         self._built = True
 
-    def weights_unbuilt(self):
+    def weights_unbuilt(self) -> list[Variable]:
         return [w for layer in self.layers for w in layer.weights]
 
     def _replay(self, training):
@@ -167,15 +180,15 @@ class Model(Trainer):
         if todo:
             self._session.run([v.initializer for v in todo])
 
-    def build(self, input_shape=None):
+    def build(self, input_shape: Sequence[int | None] | None = None) -> None:
         self._build()
 
     # -- weights -------------------------------------------------------------------------
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         self._build()
         return [self._session.variable_value(w).copy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         self._build()
         self._load_values(list(zip(self.weights, weights)), "set_weights", expected=len(self.weights),
                           given=len(weights))
@@ -197,7 +210,7 @@ class Model(Trainer):
             self._session.load_variable(var, arr)
 
     # -- configuration and files (saving.py) ----------------------------------------------
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         tensors = {id(t): i for i, t in enumerate(self._order)}
         layers = self.layers
         return {"name": self.name,
@@ -206,7 +219,7 @@ class Model(Trainer):
                 "input": tensors[id(self.inputs[0])], "output": tensors[id(self.outputs[0])]}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Model:
         layers = [L.deserialize(s) for s in config["layers"]]
         made = []
         for layer_index, inputs in config["nodes"]:
@@ -214,19 +227,19 @@ class Model(Trainer):
             made.append(layer.output if isinstance(layer, L.InputLayer) else layer(made[inputs[0]]))
         return cls(made[config["input"]], made[config["output"]], name=config["name"])
 
-    def save(self, filepath, overwrite=True, include_optimizer=True):
+    def save(self, filepath: StrPath, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Architecture, weights and compile settings; the name picks the format: .keras (Keras 3), .h5 (tf.keras
         2), else nnplug's .npz. overwrite=False refuses to replace an existing file."""
         saving.save_model(self, filepath, overwrite, include_optimizer)
 
-    def save_weights(self, filepath, overwrite=True):
+    def save_weights(self, filepath: StrPath, overwrite: bool = True) -> None:
         """Weights only: .weights.h5 (Keras 3), .h5 (tf.keras 2), else nnplug's .npz."""
         saving.save_weights(self, filepath, overwrite)
 
-    def load_weights(self, filepath):
+    def load_weights(self, filepath: StrPath) -> None:
         saving.load_weights(self, filepath)
 
-    def to_json(self):
+    def to_json(self) -> str:
         return saving.to_json(self)
 
 
@@ -236,13 +249,13 @@ class Sequential(Model):
 
     config_class_name = "Sequential"
 
-    def __init__(self, layers=None, name=None):
+    def __init__(self, layers: Sequence[Layer | KerasTensor] | None = None, name: str | None = None) -> None:
         super().__init__(name=name if name is not None else L._auto_name("sequential"))
         self._stack = []
         for layer in layers or []:
             self.add(layer)
 
-    def add(self, layer):
+    def add(self, layer: Layer | KerasTensor) -> None:
         if isinstance(layer, L.KerasTensor):  # keras.Input(...) added as the first "layer"
             layer = layer.layer
         if not isinstance(layer, L.Layer):
@@ -254,7 +267,7 @@ class Sequential(Model):
         self._train = None
         self._rewire()
 
-    def pop(self):
+    def pop(self) -> None:
         if not self._stack:
             raise TypeError("there are no layers in the model to pop")
         self._stack.pop()
@@ -278,7 +291,7 @@ class Sequential(Model):
         self._wire(inp, x)
 
     @property
-    def layers(self):
+    def layers(self) -> list[Layer]:
         return [l for l in self._stack if not isinstance(l, L.InputLayer)]
 
     def _ready(self):
@@ -296,10 +309,10 @@ class Sequential(Model):
         if self._stack and not self._ready() and x is not None:
             self._rewire((None,) + np.shape(x)[1:])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._stack]}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         return cls([L.deserialize(s) for s in config["layers"]], name=config["name"])

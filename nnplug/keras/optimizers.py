@@ -5,22 +5,33 @@ updates already made. `lr=` is accepted as the Keras-2 spelling of `learning_rat
 variable of the training step (not among `weights`, as in Keras 2's files), so callbacks can set
 `optimizer.learning_rate` between batches and the next step uses it.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..autodiff import gradients
-from ..graph import constant, control_dependencies, convert_to_tensor, name_scope
+from ..graph import Tensor, constant, control_dependencies, convert_to_tensor, name_scope
 from ..ops import math_ops as M
 from ..variables import Variable
 from .utils import unknown_name
 
+if TYPE_CHECKING:
+    from ..session import Session
+
 
 class Optimizer:
     slots_per_weight = 1  # state arrays per trained weight (bounds what a saved optimizer state may hold)
+    iterations: Variable | None  # made with the first update ops, as learning_rate_variable
+    learning_rate_variable: Variable | None
+    _session: Session | None
 
-    def __init__(self, learning_rate=0.01, decay=0.0, clipnorm=None, clipvalue=None, name=None, **kwargs):
+    def __init__(self, learning_rate: float = 0.01, decay: float = 0.0, clipnorm: float | None = None,
+                 clipvalue: float | None = None, name: str | None = None, **kwargs: Any) -> None:
         if "lr" in kwargs:
             learning_rate = kwargs.pop("lr")
         if kwargs:
@@ -37,11 +48,11 @@ class Optimizer:
         self.learning_rate = learning_rate
 
     @property
-    def learning_rate(self):
+    def learning_rate(self) -> float:
         return self._learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value):
+    def learning_rate(self, value: float) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
                 not math.isfinite(value) or value < 0:
             raise ValueError(f"{type(self).__name__}: learning_rate must be a finite number >= 0, got {value!r}")
@@ -51,7 +62,7 @@ class Optimizer:
 
     lr = learning_rate
 
-    def attach(self, session):
+    def attach(self, session: Session) -> None:
         """Keep the learning-rate variable in `session` in step with `learning_rate` from now on."""
         self._session = session
         session.load_variable(self.learning_rate_variable, np.float32(self._learning_rate))
@@ -83,7 +94,7 @@ class Optimizer:
             grads = [M.clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
-    def get_updates(self, loss, params):
+    def get_updates(self, loss: Tensor, params: Sequence[Variable]) -> list[Tensor]:
         """Assign ops that take one step on `params`, then count the step in `iterations`."""
         with name_scope(self.name):
             if self.iterations is None:
@@ -102,14 +113,15 @@ class Optimizer:
     def _updates(self, params, grads):
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self.learning_rate, "decay": self.decay}
 
 
 class SGD(Optimizer):
     """v = momentum*v - lr_t*g; p += v  (Nesterov: p += momentum*v - lr_t*g)."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, decay=0.0, **kwargs):
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, decay: float = 0.0,
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, decay, **kwargs)
         if momentum < 0:
             raise ValueError(f"SGD momentum must be >= 0, got {momentum}")
@@ -129,7 +141,7 @@ class SGD(Optimizer):
             updates.append(p.assign_add(mom * v - lr * g if self.nesterov else v))
         return updates
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
@@ -138,7 +150,8 @@ class Adam(Optimizer):
 
     slots_per_weight = 2
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0, **kwargs):
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 decay: float = 0.0, **kwargs: Any) -> None:
         super().__init__(learning_rate, decay, **kwargs)
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
@@ -155,14 +168,15 @@ class Adam(Optimizer):
             updates.append(p.assign_sub(lr_t * m_t / (M.sqrt(v_t) + self.epsilon)))
         return updates
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
 class RMSprop(Optimizer):
     """a = rho*a + (1-rho)*g^2; p -= lr_t*g/(sqrt(a)+eps); a starts at zero."""
 
-    def __init__(self, learning_rate=0.001, rho=0.9, epsilon=1e-7, decay=0.0, **kwargs):
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7, decay: float = 0.0,
+                 **kwargs: Any) -> None:
         super().__init__(learning_rate, decay, **kwargs)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
@@ -175,14 +189,14 @@ class RMSprop(Optimizer):
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
 class Adagrad(Optimizer):
     """a += g^2; p -= lr_t*g/(sqrt(a)+eps); a starts at zero (Keras 2)."""
 
-    def __init__(self, learning_rate=0.01, epsilon=1e-7, decay=0.0, **kwargs):
+    def __init__(self, learning_rate: float = 0.01, epsilon: float = 1e-7, decay: float = 0.0, **kwargs: Any) -> None:
         super().__init__(learning_rate, decay, **kwargs)
         self.epsilon = float(epsilon)
 
@@ -195,14 +209,14 @@ class Adagrad(Optimizer):
             updates.append(p.assign_sub(lr * g / (M.sqrt(a_t) + self.epsilon)))
         return updates
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 
-def get(identifier):
+def get(identifier: Any) -> Optimizer:
     """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad') or an Optimizer object."""
     if isinstance(identifier, Optimizer):
         return identifier
@@ -214,11 +228,11 @@ def get(identifier):
     raise TypeError(f"optimizer must be a name ({', '.join(sorted(_BY_NAME))}) or an Optimizer, got {identifier!r}")
 
 
-def serialize(opt):
+def serialize(opt: Optimizer) -> Any:
     return {"class_name": type(opt).__name__, "config": opt.get_config()}
 
 
-def deserialize(spec):
+def deserialize(spec: Any) -> Any:
     cls = {c.__name__: c for c in _BY_NAME.values()}.get(spec["class_name"])
     if cls is None:
         raise ValueError(f"unknown optimizer class '{spec['class_name']}' in a saved model")

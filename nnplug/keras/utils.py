@@ -1,17 +1,21 @@
 """`keras.utils`: label encoding and the name look-up shared by activations, losses, optimizers, metrics."""
+from __future__ import annotations
+
 import difflib
+from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 
-def unknown_name(kind, name, valid):
+def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ValueError:
     """The ValueError for an unknown `kind` name: lists the valid names and suggests the closest one."""
     close = difflib.get_close_matches(str(name).lower(), list(valid), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return ValueError(f"unknown {kind} '{name}'.{hint} Valid {kind} names: {', '.join(sorted(valid))}")
 
 
-def to_categorical(y, num_classes=None, dtype="float32"):
+def to_categorical(y: ArrayLike, num_classes: int | None = None, dtype: DTypeLike = "float32") -> np.ndarray:
     """Class ids (any shape) -> one-hot rows with `num_classes` columns (default: max id + 1)."""
     y = np.asarray(y)
     if y.dtype.kind == "f":
@@ -34,7 +38,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return out.reshape(shape + (num_classes,))
 
 
-def normalize(x, axis=-1, order=2):
+def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     """Scale `x` to unit `order`-norm along `axis` (zero rows stay zero)."""
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))

@@ -1,4 +1,9 @@
 """Shape-changing and indexing ops: reshape, transpose, concat, slicing, gather, one_hot, constants."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -8,6 +13,7 @@ from ..simplify import cancelling_transposes
 from .registry import register
 from .indexing import slice_spec, spec_to_key  # noqa: F401 - kernels import them from here too
 from .shape_values import shape_argument, shape_hint
+from .._types import Axis, DTypeLike, Shape, ShapeLike, TensorLike
 
 
 def _source_rule(shapes, dtypes, attrs):
@@ -30,7 +36,7 @@ register("PlaceholderWithDefault", lambda s, d, a: [(TensorShape(a["shape"]), d[
 
 
 # -- reshape family ------------------------------------------------------------------------
-def reshape_target(in_shape, target):
+def reshape_target(in_shape: Sequence[int | None], target: Sequence[int]) -> tuple[int | None, ...]:
     """Resolve a requested shape (at most one -1) against an input shape that may hold None."""
     target = [int(d) for d in target]
     if sum(d == -1 for d in target) > 1:
@@ -203,7 +209,7 @@ register("Shape", lambda s, d, a: [(TensorShape([len(s[0])]), a["out_type"])], s
 
 
 # -- the TF1 functions ---------------------------------------------------------------------
-def placeholder(dtype, shape=None, name=None):
+def placeholder(dtype: DTypeLike, shape: Shape | None = None, name: str | None = None) -> Tensor:
     """A value fed at run time; `shape=None` accepts any shape (checked only when a plan is compiled)."""
     dtype = _dt.as_dtype(dtype)
     return make("Placeholder", [], {"dtype": dtype, "shape": _declared_shape(shape, name or "Placeholder")},
@@ -226,16 +232,16 @@ def _declared_shape(shape, what):
     return TensorShape(dims)
 
 
-def placeholder_with_default(input, shape, name=None):  # noqa: A002
+def placeholder_with_default(input: TensorLike, shape: Shape | None, name: str | None = None) -> Tensor:  # noqa: A002
     x = convert_to_tensor(input)
     return make("PlaceholderWithDefault", [x], {"shape": TensorShape(shape)}, name=name or "PlaceholderWithDefault")
 
 
-def identity(x, name=None):
+def identity(x: TensorLike, name: str | None = None) -> Tensor:
     return make("Identity", [convert_to_tensor(x)], name=name)
 
 
-def stop_gradient(x, name=None):
+def stop_gradient(x: TensorLike, name: str | None = None) -> Tensor:
     return make("StopGradient", [convert_to_tensor(x)], name=name)
 
 
@@ -246,7 +252,7 @@ def _shape_list(shape):
     return list(shape)
 
 
-def reshape(tensor, shape, name=None):
+def reshape(tensor: TensorLike, shape: ShapeLike, name: str | None = None) -> Tensor:
     """`shape` may be ints or tensors (`tf.shape(y)`, `[-1, tf.shape(y)[1]]`)."""
     shape = shape_argument(shape)
     if isinstance(shape, Tensor):
@@ -254,11 +260,12 @@ def reshape(tensor, shape, name=None):
     return make("Reshape", [convert_to_tensor(tensor)], {"shape": shape}, name=name)
 
 
-def expand_dims(input, axis, name=None):  # noqa: A002
+def expand_dims(input: TensorLike, axis: int, name: str | None = None) -> Tensor:  # noqa: A002
     return make("ExpandDims", [convert_to_tensor(input)], {"axis": int(axis)}, name=name)
 
 
-def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
+def squeeze(input: TensorLike, axis: Axis = None, name: str | None = None,  # noqa: A002
+            squeeze_dims: Axis = None) -> Tensor:
     """Drop size-1 axes. Without `axis`, every axis of size 1 when the graph runs is dropped, as in TF1:
     a `(?, 1)` tensor has the static shape `(?,)`, and fed one row it becomes a scalar."""
     x = convert_to_tensor(input)
@@ -268,34 +275,35 @@ def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
     return make("Squeeze", [x], {"axis": axis}, name=name)
 
 
-def transpose(a, perm=None, name=None):
+def transpose(a: TensorLike, perm: Sequence[int] | None = None, name: str | None = None) -> Tensor:
     return make("Transpose", [convert_to_tensor(a)], {"perm": None if perm is None else tuple(int(p) for p in perm)},
                 name=name)
 
 
-def concat(values, axis, name=None):
+def concat(values: Sequence[TensorLike], axis: int, name: str | None = None) -> Tensor:
     values = [convert_to_tensor(v) for v in values]
     if len(values) == 1:
         return identity(values[0], name=name)
     return make("Concat", values, {"axis": int(axis)}, name=name)
 
 
-def stack(values, axis=0, name=None):
+def stack(values: Sequence[TensorLike], axis: int = 0, name: str | None = None) -> Tensor:
     values = [convert_to_tensor(v) for v in values]
     return concat([expand_dims(v, axis) for v in values], axis, name=name)
 
 
-def getitem(tensor, key):
+def getitem(tensor: Tensor, key: Any) -> Tensor:
     return make("StridedSlice", [tensor], {"spec": slice_spec(key)})
 
 
-def gather(params, indices, axis=0, name=None):
+def gather(params: TensorLike, indices: TensorLike, axis: int = 0, name: str | None = None) -> Tensor:
     params = convert_to_tensor(params)
     indices = convert_to_tensor(indices)
     return make("Gather", [params, indices], {"axis": int(axis)}, name=name)
 
 
-def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None):
+def one_hot(indices: TensorLike, depth: int, on_value: float | None = None, off_value: float | None = None,
+            axis: int = -1, dtype: DTypeLike | None = None, name: str | None = None) -> Tensor:
     indices = convert_to_tensor(indices)
     dtype = _dt.as_dtype(dtype) if dtype is not None else _dt.float32
     attrs = {"depth": int(depth), "on_value": 1 if on_value is None else on_value,
@@ -303,11 +311,11 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, 
     return make("OneHot", [indices], attrs, name=name)
 
 
-def shape(input, name=None, out_type=_dt.int32):  # noqa: A002
+def shape(input: TensorLike, name: str | None = None, out_type: DTypeLike = _dt.int32) -> Tensor:  # noqa: A002
     return make("Shape", [convert_to_tensor(input)], {"out_type": _dt.as_dtype(out_type)}, name=name)
 
 
-def rank(input, name=None):  # noqa: A002
+def rank(input: TensorLike, name: str | None = None) -> Tensor:  # noqa: A002
     """The rank as an int32 scalar tensor (a constant when the static rank is known, as in TF1)."""
     x = convert_to_tensor(input)
     if not x.shape.unknown_rank:
@@ -315,7 +323,7 @@ def rank(input, name=None):  # noqa: A002
     return reshape(shape(shape(x)), (), name=name or "Rank")
 
 
-def size(input, name=None, out_type=_dt.int32):  # noqa: A002
+def size(input: TensorLike, name: str | None = None, out_type: DTypeLike = _dt.int32) -> Tensor:  # noqa: A002
     return make("ReduceProd", [shape(input, out_type=out_type)], {"axis": None, "keepdims": False}, name=name)
 
 
@@ -341,16 +349,16 @@ def _full(dims, value, dtype, name):
     return constant(value, dtype=dtype, shape=list(shape), name=name)
 
 
-def fill(dims, value, name=None):
+def fill(dims: ShapeLike, value: TensorLike, name: str | None = None) -> Tensor:
     dtype = value.dtype if isinstance(value, Tensor) else None
     return _full(dims, value, dtype, name or "Fill")
 
 
-def zeros(shape, dtype=_dt.float32, name=None):
+def zeros(shape: ShapeLike, dtype: DTypeLike = _dt.float32, name: str | None = None) -> Tensor:
     return _full(shape, 0, dtype, name or "zeros")
 
 
-def ones(shape, dtype=_dt.float32, name=None):
+def ones(shape: ShapeLike, dtype: DTypeLike = _dt.float32, name: str | None = None) -> Tensor:
     return _full(shape, 1, dtype, name or "ones")
 
 

@@ -1,11 +1,16 @@
 """Norms and clipping by norm, composed of reductions and elementwise ops (so every backend runs them):
 `norm`, `l2_normalize`, `global_norm`, `clip_by_norm`, `clip_by_global_norm`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 
-from ..graph import convert_to_tensor, name_scope
+from ..graph import Tensor, convert_to_tensor, name_scope
 from ..shapes import ShapeError
 from . import math_ops as M
 from .array_ops import squeeze
+from .._types import Axis, TensorLike
 
 
 def _l2sum(t, axes=None, keepdims=True):
@@ -18,7 +23,8 @@ def _safe_sqrt(l2sum):
     return M.where(positive, M.sqrt(M.where(positive, l2sum, M.ones_like(l2sum))), l2sum)
 
 
-def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims=None):  # noqa: A002
+def norm(tensor: TensorLike, ord: str | float = "euclidean", axis: Axis = None,  # noqa: A002
+         keepdims: bool | None = None, name: str | None = None, keep_dims: bool | None = None) -> Tensor:
     """Vector norms ('euclidean'/2, 1, inf) over `axis` (None: every element, as one vector), or matrix
     norms over a pair of axes ('fro'/'euclidean', 1: largest column sum, inf: largest row sum)."""
     x = convert_to_tensor(tensor)
@@ -49,7 +55,8 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
         return out if keep else squeeze(out, axis=sorted((rows, cols)))
 
 
-def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+def l2_normalize(x: TensorLike, axis: Axis = None, epsilon: float = 1e-12, name: str | None = None,
+                 dim: Axis = None) -> Tensor:
     """x / sqrt(max(sum(x**2, axis), epsilon))."""
     x = convert_to_tensor(x)
     axis = M._norm_axis(dim if axis is None else axis)
@@ -57,7 +64,7 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
         return x * M.rsqrt(M.maximum(_l2sum(x, axis), epsilon))
 
 
-def global_norm(t_list, name=None):
+def global_norm(t_list: Sequence[TensorLike | None], name: str | None = None) -> Tensor:
     """sqrt(sum of every element squared, over all the tensors); None entries are skipped."""
     tensors = [convert_to_tensor(t) for t in _list(t_list, "global_norm") if t is not None]
     if not tensors:
@@ -79,7 +86,7 @@ def _as(value, dtype):
     return convert_to_tensor(value, dtype=dtype)
 
 
-def clip_by_norm(t, clip_norm, axes=None, name=None):
+def clip_by_norm(t: TensorLike, clip_norm: TensorLike, axes: Axis = None, name: str | None = None) -> Tensor:
     """t scaled so its L2 norm over `axes` is at most clip_norm: t * clip_norm / max(norm, clip_norm)."""
     t = convert_to_tensor(t)
     if not t.dtype.is_floating:
@@ -90,7 +97,8 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
         return t * clip / M.maximum(l2norm, clip)
 
 
-def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+def clip_by_global_norm(t_list: Sequence[TensorLike | None], clip_norm: TensorLike, use_norm: TensorLike | None = None,
+                        name: str | None = None) -> tuple[list[Tensor | None], Tensor]:
     """(list_clipped, global_norm): every tensor scaled by clip_norm / max(global_norm, clip_norm); None
     entries stay None. `use_norm` replaces the computed global norm."""
     values = _list(t_list, "clip_by_global_norm")

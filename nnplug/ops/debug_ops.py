@@ -4,16 +4,20 @@ Both are stateful host ops (never folded, merged or dropped; every backend runs 
 run on every `Session.run` that needs them — an assert through `tf.control_dependencies`, Print through
 the tensor it passes on. User text (messages) lives in attrs and reaches only error messages and stderr.
 """
+from __future__ import annotations
+
 import sys
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import convert_to_tensor, make, name_scope
+from ..graph import Operation, Tensor, convert_to_tensor, make, name_scope
 from ..shapes import TensorShape
 from . import elementwise as E
 from .registry import register
+from .._types import BinaryOp, TensorLike
 
 
 def _summarized(value, n):
@@ -48,7 +52,8 @@ register("Print", lambda shapes, dtypes, attrs: [(shapes[0], dtypes[0])], statef
          grad=lambda op, g: [g] + [None] * (len(op.inputs) - 1))
 
 
-def Print(input_, data, message=None, first_n=None, summarize=None, name=None):  # noqa: N802 - TF1's name
+def Print(input_: TensorLike, data: Sequence[TensorLike] | None, message: str | None = None,  # noqa: N802 - TF1's name
+          first_n: int | None = None, summarize: int | None = None, name: str | None = None) -> Tensor:
     """Returns `input_`, printing `message` and the values of `data` to stderr each time it runs (the
     first `first_n` times when given, `summarize` entries of each, default 3)."""
     x = convert_to_tensor(input_)
@@ -74,7 +79,8 @@ def _assert_host(spec):
 register("Assert", lambda shapes, dtypes, attrs: [(TensorShape([]), _dt.bool_)], stateful=True, host=_assert_host)
 
 
-def Assert(condition, data, summarize=None, name=None):  # noqa: N802 - TF1's name
+def Assert(condition: TensorLike, data: Sequence[TensorLike], summarize: int | None = None,  # noqa: N802 - TF1's name
+           name: str | None = None) -> Operation:
     """An op that fails the run with InvalidArgumentError (showing `data`) when `condition` is not all true."""
     cond = convert_to_tensor(condition)
     if cond.dtype != _dt.bool_:
@@ -107,14 +113,16 @@ def _named(fn, default, doc):
     return fn
 
 
-def _comparison(symbol, compare, default):
-    def assert_fn(x, y, data=None, summarize=None, message=None, name=None):
+def _comparison(symbol: str, compare: BinaryOp, default: str) -> Callable[..., Operation]:
+    def assert_fn(x: TensorLike, y: TensorLike, data: Sequence[TensorLike] | None = None, summarize: int | None = None,
+                  message: str | None = None, name: str | None = None) -> Operation:
         return _elementwise_check((x, y), symbol, compare, default, data, summarize, message, name)
     return _named(assert_fn, default, f"x {symbol} y")
 
 
-def _sign_check(symbol, compare, default):
-    def assert_fn(x, data=None, summarize=None, message=None, name=None):
+def _sign_check(symbol: str, compare: BinaryOp, default: str) -> Callable[..., Operation]:
+    def assert_fn(x: TensorLike, data: Sequence[TensorLike] | None = None, summarize: int | None = None,
+                  message: str | None = None, name: str | None = None) -> Operation:
         return _elementwise_check((x,), symbol, compare, default, data, summarize, message, name)
     return _named(assert_fn, default, f"x {symbol} 0")
 

@@ -10,7 +10,11 @@ elementwise op is one row here plus its export in `nnplug/__init__.py` (and `nnp
 attributes ({alpha}), or a function (operands, T, input dtypes, attrs) -> expression for dtype-dependent
 spellings. Attribute values enter C source only as numbers (`float(...)`), never as text.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,6 +23,10 @@ from ..graph import Tensor, convert_to_tensor, make
 from ..shapes import ShapeError, broadcast
 from ..simplify import either_neutral, involution, right_neutral
 from .registry import register
+from .._types import BinaryOp, DTypeLike, TensorLike, UnaryOp
+from ..dtypes import DType
+
+_Op = TypeVar("_Op", bound=Callable[..., Tensor])
 
 FLOATS = ("float32", "float64")
 NUMERIC = ("float32", "float64", "int32")
@@ -116,14 +124,15 @@ def _define(name, arity, kind, grad, expand=None, simplify=None, **row_fields):
     return row
 
 
-def unary(name, *, xp=None, ufunc=None, c, ref=None, grad=None, kind="float", expand=None, **row_fields):
+def unary(name: str, *, xp: Any = None, ufunc: str | None = None, c: Any, ref: Any = None, grad: Any = None,
+          kind: str = "float", expand: Any = None, **row_fields: Any) -> UnaryOp:
     """Define a one-input elementwise op; returns its TF1 function `f(x, name=None)`."""
     _define(name, 1, kind, grad, expand, xp=xp or _ufunc_xp(ufunc), c=c, ref=ref or _ufunc_ref(ufunc),
             ufunc=ufunc, **row_fields)
 
     row = ROWS[name]
 
-    def fn(x, name=None):
+    def fn(x: TensorLike, name: str | None = None) -> Tensor:
         return make(row.name, [convert_to_tensor(x)], dict(row.attrs), name=name)
     fn.__name__ = fn.__qualname__ = _snake(name)
     fn.__doc__ = f"Elementwise {name} (op type '{name}')."
@@ -131,14 +140,15 @@ def unary(name, *, xp=None, ufunc=None, c, ref=None, grad=None, kind="float", ex
     return fn
 
 
-def binary(name, *, xp=None, ufunc=None, c, ref=None, grad=None, kind="numeric", expand=None, **row_fields):
+def binary(name: str, *, xp: Any = None, ufunc: str | None = None, c: Any, ref: Any = None, grad: Any = None,
+           kind: str = "numeric", expand: Any = None, **row_fields: Any) -> BinaryOp:
     """Define a two-input broadcasting elementwise op; returns its TF1 function `f(x, y, name=None)`."""
     _define(name, 2, kind, grad, expand, xp=xp or _ufunc_xp(ufunc), c=c, ref=ref or _ufunc_ref(ufunc),
             ufunc=ufunc, **row_fields)
 
     row = ROWS[name]
 
-    def fn(x, y, name=None):
+    def fn(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
         x, y = pair(x, y)
         return make(row.name, [x, y], dict(row.attrs), name=name)
     fn.__name__ = fn.__qualname__ = _snake(name)
@@ -166,7 +176,7 @@ def _ufunc_ref(ufunc):
     return getattr(np, ufunc) if ufunc is not None else None
 
 
-def pair(x, y):
+def pair(x: TensorLike, y: TensorLike) -> tuple[Tensor, Tensor]:
     """Convert two operands; a non-tensor takes the tensor's dtype, two tensors must agree."""
     x_is = isinstance(x, Tensor) or hasattr(x, "_as_tensor")
     y_is = isinstance(y, Tensor) or hasattr(y, "_as_tensor")
@@ -186,7 +196,7 @@ def pair(x, y):
 
 
 # -- gradient helpers ----------------------------------------------------------------------------
-def sum_to(g, x):
+def sum_to(g: Tensor, x: Tensor) -> Tensor:
     """Reduce a broadcast gradient back to the shape of `x` (a no-op when shapes match at run time)."""
     if g.shape.is_fully_defined() and tuple(g.shape) == tuple(x.shape):
         return g
@@ -281,7 +291,7 @@ square = unary("Square", ufunc="square", c="({0} * {0})", grad=lambda op, g: [g 
 reciprocal = unary("Reciprocal", ufunc="reciprocal", c="(({T})1 / {0})", ref=lambda x: 1.0 / x,
                    grad=lambda op, g: [-g * _y(op) * _y(op)], domain="pos", vector=True)
 sin = unary("Sin", ufunc="sin", c="sin({0})", grad=lambda op, g: [g * cos(_x(op))], vector=True)
-cos = unary("Cos", ufunc="cos", c="cos({0})", grad=lambda op, g: [-g * sin(_x(op))], vector=True)
+cos: UnaryOp = unary("Cos", ufunc="cos", c="cos({0})", grad=lambda op, g: [-g * sin(_x(op))], vector=True)
 tanh = unary("Tanh", ufunc="tanh", c="tanh({0})", grad=lambda op, g: [make("TanhGrad", [_y(op), g])],
              vector=True)
 sigmoid = unary("Sigmoid", xp=lambda xp, x: (xp.tanh(x * 0.5) + 1.0) * 0.5,  # exact and overflow-free
@@ -326,14 +336,14 @@ def _erf_xp(xp, x):
 
 erf = unary("Erf", xp=_erf_xp, c="erf({0})", ref=lambda x: np.asarray(_erf_np(x)),
             grad=lambda op, g: [g * (2.0 / math.sqrt(math.pi)) * exp(-square(_x(op)))])
-sign = unary("Sign", ufunc="sign", c=_c_sign, grad=_no_grad, kind="numeric")
+sign: UnaryOp = unary("Sign", ufunc="sign", c=_c_sign, grad=_no_grad, kind="numeric")
 floor = unary("Floor", ufunc="floor", c=_c_floor, grad=_no_grad)
 ceil = unary("Ceil", ufunc="ceil", c="ceil({0})", grad=_no_grad)
 round = unary("Round", ufunc="rint", c="rint({0})", grad=_no_grad)  # noqa: A001 - TF1 name; half to even
 logical_not = unary("LogicalNot", ufunc="logical_not", c="(!{0})", kind="logical")
 
 
-def leaky_relu(features, alpha=0.2, name=None):
+def leaky_relu(features: TensorLike, alpha: float = 0.2, name: str | None = None) -> Tensor:
     """max(features, alpha * features) for 0 <= alpha <= 1, as one kernel (op type 'LeakyRelu')."""
     return make("LeakyRelu", [convert_to_tensor(features)], {"alpha": float(alpha)}, name=name)
 
@@ -421,9 +431,9 @@ minimum = binary("Minimum", ufunc="minimum", c=_c_extreme("<="), grad=_minmax_gr
 equal = binary("Equal", ufunc="equal", c="({0} == {1})", kind="compare")
 not_equal = binary("NotEqual", ufunc="not_equal", c="({0} != {1})", kind="compare")
 less = binary("Less", ufunc="less", c="({0} < {1})", kind="compare")
-less_equal = binary("LessEqual", ufunc="less_equal", c="({0} <= {1})", kind="compare")
-greater = binary("Greater", ufunc="greater", c="({0} > {1})", kind="compare")
-greater_equal = binary("GreaterEqual", ufunc="greater_equal", c="({0} >= {1})", kind="compare")
+less_equal: BinaryOp = binary("LessEqual", ufunc="less_equal", c="({0} <= {1})", kind="compare")
+greater: BinaryOp = binary("Greater", ufunc="greater", c="({0} > {1})", kind="compare")
+greater_equal: BinaryOp = binary("GreaterEqual", ufunc="greater_equal", c="({0} >= {1})", kind="compare")
 logical_and = binary("LogicalAnd", ufunc="logical_and", c="({0} && {1})", kind="logical")
 logical_or = binary("LogicalOr", ufunc="logical_or", c="({0} || {1})", kind="logical")
 
@@ -453,7 +463,7 @@ _define("Cast", 1, "cast", None, xp=None, c=_c_cast, ref=lambda x, dtype: x.asty
 register("Cast", _rule(ROWS["Cast"]), grad=_grad_cast, elementwise=ROWS["Cast"], replace=True)
 
 
-def cast(x, dtype, name=None):
+def cast(x: TensorLike, dtype: DTypeLike, name: str | None = None) -> Tensor:
     """x as `dtype` (op type 'Cast'); no op when it already is."""
     x = convert_to_tensor(x)
     dtype = _dt.as_dtype(dtype)
@@ -467,9 +477,9 @@ def cast(x, dtype, name=None):
 _XP_NAMES.update({"arctan": ("atan", "arctan"), "arctan2": ("atan2", "arctan2")})
 
 
-def _needs(check, what, fn, tf_name):
+def _needs(check: Callable[[DType], bool], what: str, fn: _Op, tf_name: str) -> _Op:
     """Wrap a row's TF1 function so an input of the wrong dtype is refused naming the function and tensor."""
-    def wrapped(*args, name=None):
+    def wrapped(*args: TensorLike, name: str | None = None) -> Tensor:
         tensors = pair(*args) if len(args) == 2 else [convert_to_tensor(args[0])]
         for t in tensors:
             if not check(t.dtype):
@@ -477,12 +487,12 @@ def _needs(check, what, fn, tf_name):
         return fn(*tensors, name=name)
     wrapped.__name__ = wrapped.__qualname__ = tf_name
     wrapped.__doc__ = fn.__doc__
-    return wrapped
+    return wrapped  # type: ignore[return-value]  # it takes fn's arguments
 
 
 tan = unary("Tan", ufunc="tan", c="tan({0})", grad=lambda op, g: [g * (1.0 + square(_y(op)))])
 sinh = unary("Sinh", ufunc="sinh", c="sinh({0})", grad=lambda op, g: [g * cosh(_x(op))])
-cosh = unary("Cosh", ufunc="cosh", c="cosh({0})", grad=lambda op, g: [g * sinh(_x(op))])
+cosh: UnaryOp = unary("Cosh", ufunc="cosh", c="cosh({0})", grad=lambda op, g: [g * sinh(_x(op))])
 
 
 def _grad_atan2(op, g):
@@ -495,14 +505,14 @@ atan2 = binary("Atan2", ufunc="arctan2", c="atan2({0}, {1})", grad=_grad_atan2, 
 atan = unary("Atan", ufunc="arctan", c="atan({0})", grad=lambda op, g: [g / (1.0 + square(_x(op)))])
 
 
-def asin(x, name=None):
+def asin(x: TensorLike, name: str | None = None) -> Tensor:
     """arcsin as atan2(x, sqrt((1 - x)(1 + x))): no op type of its own, so it needs no input domain of its
     own in the conformance suite; NaN outside [-1, 1] as TF1."""
     x = convert_to_tensor(x)
     return atan2(x, sqrt((1.0 - x) * (1.0 + x)), name=name)
 
 
-def acos(x, name=None):
+def acos(x: TensorLike, name: str | None = None) -> Tensor:
     """arccos as atan2(sqrt((1 - x)(1 + x)), x); NaN outside [-1, 1] as TF1."""
     x = convert_to_tensor(x)
     return atan2(sqrt((1.0 - x) * (1.0 + x)), x, name=name)

@@ -4,14 +4,19 @@ The lookup is a Gather (its gradient the existing GatherGrad scatter-add). The i
 first, a host op that raises InvalidArgumentError naming the lookup and the first id outside [0, rows), as
 TF1 does on the CPU: on every backend, where a bare gather would wrap a negative id or read out of range.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from ..graph import convert_to_tensor, make, name_scope
+from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, fmt
 from . import math_ops as M
 from .array_ops import concat, gather, reshape, stack
 from .registry import register
+from .._types import TensorLike
 
 
 def _check_indices_rule(shapes, dtypes, attrs):
@@ -36,7 +41,7 @@ def _check_indices_host(spec):
 register("CheckIndices", _check_indices_rule, grad=lambda op, g: [None], host=_check_indices_host)
 
 
-def check_indices(ids, limit, what):
+def check_indices(ids: Tensor, limit: int, what: str) -> Tensor:
     """`ids` unchanged when each is in [0, limit), else an InvalidArgumentError saying `what` got which id."""
     return make("CheckIndices", [ids], {"limit": int(limit), "what": what}, name="check_indices")
 
@@ -65,7 +70,8 @@ def _table(params, partition_strategy, what):
     return reshape(stack(shards, axis=1), [-1] + list(shards[0].shape[1:]))
 
 
-def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True, max_norm=None):
+def embedding_lookup(params: TensorLike | Sequence[TensorLike], ids: TensorLike, partition_strategy: str = "mod",
+                     name: str | None = None, validate_indices: bool = True, max_norm: float | None = None) -> Tensor:
     """params[ids]: a [rows, ...] table (or a list of shards) indexed by integer ids of any shape; an id
     outside the table raises InvalidArgumentError naming this lookup. max_norm clips each looked-up row's
     L2 norm."""

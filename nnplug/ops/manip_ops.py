@@ -7,6 +7,11 @@ composite ops that expand into primitives then: `Tile` and its gradient `TileGra
 Select, reshape / reduce) and constant `Pad` (Concat with constant blocks), so partly known shapes such as
 a `(?, 28, 28, 1)` batch work. `BooleanMask` has an output size that depends on the mask's values: a host op.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import builtins
 
 import numpy as np
@@ -18,6 +23,7 @@ from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from .array_ops import concat, shape, slice_spec, stack, transpose
 from .elementwise import cast
 from .registry import register
+from .._types import DTypeLike, ShapeLike, TensorLike
 
 
 def _ints(value, what, fn):
@@ -46,7 +52,8 @@ def _sliced(x, key, name=None):
 
 
 # -- slicing ---------------------------------------------------------------------------------
-def slice(input_, begin, size, name=None):  # noqa: A001 - TF1's name
+def slice(input_: TensorLike, begin: Sequence[int] | TensorLike,  # noqa: A001 - TF1's name
+          size: Sequence[int] | TensorLike, name: str | None = None) -> Tensor:
     """`input_[begin[i] : begin[i] + size[i]]` on every axis; a size of -1 takes the rest of the axis."""
     x = convert_to_tensor(input_)
     begin, size = _ints(begin, "begin", "slice"), _ints(size, "size", "slice")
@@ -67,8 +74,10 @@ def _bit(mask, i):
     return bool((int(mask) >> i) & 1)
 
 
-def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, ellipsis_mask=0, new_axis_mask=0,
-                  shrink_axis_mask=0, var=None, name=None):
+def strided_slice(input_: TensorLike, begin: Sequence[int] | TensorLike, end: Sequence[int] | TensorLike,
+                  strides: Sequence[int] | TensorLike | None = None, begin_mask: int = 0, end_mask: int = 0,
+                  ellipsis_mask: int = 0, new_axis_mask: int = 0, shrink_axis_mask: int = 0, var: Any = None,
+                  name: str | None = None) -> Tensor:
     """TF1's StridedSlice with its bit masks, turned into the Python index it stands for."""
     x = convert_to_tensor(input_)
     begin, end = _ints(begin, "begin", "strided_slice"), _ints(end, "end", "strided_slice")
@@ -91,7 +100,7 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
     return _sliced(x, key, name or "StridedSlice")
 
 
-def reverse(tensor, axis, name=None):
+def reverse(tensor: TensorLike, axis: int | Sequence[int], name: str | None = None) -> Tensor:
     """The elements of `tensor` in reverse order along each axis in `axis` (StridedSlice with step -1)."""
     x = convert_to_tensor(tensor)
     rank = _known_rank(x, "reverse")
@@ -104,7 +113,8 @@ def reverse(tensor, axis, name=None):
 reverse_v2 = reverse
 
 
-def split(value, num_or_size_splits, axis=0, num=None, name="split"):
+def split(value: TensorLike, num_or_size_splits: int | Sequence[int], axis: int = 0, num: int | None = None,
+          name: str = "split") -> list[Tensor]:
     """Split `value` along `axis` into equal parts (an int) or parts of the given sizes (one may be -1)."""
     x = convert_to_tensor(value)
     rank = _known_rank(x, "split")
@@ -142,7 +152,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     return out
 
 
-def unstack(value, num=None, axis=0, name="unstack"):
+def unstack(value: TensorLike, num: int | None = None, axis: int = 0, name: str = "unstack") -> list[Tensor]:
     """The slices of `value` along `axis`, each with that axis removed."""
     x = convert_to_tensor(value)
     rank = _known_rank(x, "unstack")
@@ -159,7 +169,7 @@ def unstack(value, num=None, axis=0, name="unstack"):
         return [_sliced(x, [_py_slice(None)] * axis + [i]) for i in range(int(num))]
 
 
-def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+def matrix_transpose(a: TensorLike, name: str = "matrix_transpose", conjugate: bool = False) -> Tensor:
     """Swap the last two axes (a batch of matrices)."""
     x = convert_to_tensor(a)
     rank = _known_rank(x, "matrix_transpose")
@@ -168,7 +178,8 @@ def matrix_transpose(a, name="matrix_transpose", conjugate=False):
     return transpose(x, tuple(range(rank - 2)) + (rank - 1, rank - 2), name=name)
 
 
-def shape_n(input, out_type=_dt.int32, name=None):  # noqa: A002
+def shape_n(input: Sequence[TensorLike], out_type: DTypeLike = _dt.int32,  # noqa: A002
+            name: str | None = None) -> list[Tensor]:
     """The shape of each tensor in `input`."""
     with name_scope(name, "ShapeN"):
         return [shape(t, out_type=out_type) for t in input]
@@ -238,7 +249,7 @@ register("TileGrad", lambda s, d, a: [(s[1], d[0])], grad=_grad_tile_grad, expan
          shape_inputs={1})
 
 
-def tile(input, multiples, name=None):  # noqa: A002
+def tile(input: TensorLike, multiples: ShapeLike, name: str | None = None) -> Tensor:  # noqa: A002
     """`input` repeated `multiples[i]` times along axis i. Multiples may be ints, or tensors (e.g. from
     `tf.shape`) whose values are known when the plan is compiled."""
     x = convert_to_tensor(input)
@@ -307,7 +318,8 @@ def _mirror(x, paddings, symmetric):
     return x
 
 
-def pad(tensor, paddings, mode="CONSTANT", name=None, constant_values=0):
+def pad(tensor: TensorLike, paddings: Sequence[Sequence[int]] | TensorLike, mode: str = "CONSTANT",
+        name: str | None = None, constant_values: float = 0) -> Tensor:
     """Pad each axis i with paddings[i][0] values before and paddings[i][1] after: constant_values
     (CONSTANT), the mirror image without the edge (REFLECT) or with it (SYMMETRIC)."""
     x = convert_to_tensor(tensor)
@@ -377,7 +389,7 @@ register("BooleanMaskGrad", _mask_grad_rule, grad=lambda op, gg: [make("BooleanM
          host=_mask_grad_host)
 
 
-def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+def boolean_mask(tensor: TensorLike, mask: TensorLike, name: str = "boolean_mask", axis: int | None = None) -> Tensor:
     """The elements (or slices) of `tensor` where the bool `mask` is true; the mask covers the axes
     axis .. axis + rank(mask) - 1, which collapse into one of a size known only at run time."""
     x = convert_to_tensor(tensor)

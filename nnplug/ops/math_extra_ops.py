@@ -7,15 +7,18 @@ shuffles): `unique`, `bincount`, `gather_nd` (with its scatter-add gradient), `m
 Shape-dependent ones (cumsum, diag, segment sums) need the axis they work on known when the graph is built,
 and say so naming the tensor otherwise.
 """
+from __future__ import annotations
+
 import collections
 import math
 import re
+from typing import Any
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import constant, convert_to_tensor, make, make_op, name_scope
+from ..graph import Tensor, constant, convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from . import elementwise as E
 from .array_ops import expand_dims, one_hot, reshape, squeeze, stop_gradient, transpose
@@ -24,28 +27,29 @@ from .math_ops import matmul, reduce_max, reduce_mean, reduce_prod, reduce_sum, 
 from .shape_values import constant_value
 from .nn_ops import bias_add
 from .registry import register
+from .._types import Axis, DTypeLike, TensorLike
 
-UniqueResult = collections.namedtuple("Unique", ["y", "idx"])
+UniqueResult = collections.namedtuple("Unique", ["y", "idx"])  # type: ignore[name-match]  # TF1's name
 
 
 # -- casts and scaling ---------------------------------------------------------------------------
-def to_float(x, name="ToFloat"):
+def to_float(x: TensorLike, name: str = "ToFloat") -> Tensor:
     return E.cast(x, _dt.float32, name=name)
 
 
-def to_double(x, name="ToDouble"):
+def to_double(x: TensorLike, name: str = "ToDouble") -> Tensor:
     return E.cast(x, _dt.float64, name=name)
 
 
-def to_int32(x, name="ToInt32"):
+def to_int32(x: TensorLike, name: str = "ToInt32") -> Tensor:
     return E.cast(x, _dt.int32, name=name)
 
 
-def to_int64(x, name="ToInt64"):
+def to_int64(x: TensorLike, name: str = "ToInt64") -> Tensor:
     return E.cast(x, _dt.int64, name=name)
 
 
-def scalar_mul(scalar, x, name=None):
+def scalar_mul(scalar: TensorLike, x: TensorLike, name: str | None = None) -> Tensor:
     """scalar * x for a Python number or a rank-0 tensor `scalar`."""
     x = convert_to_tensor(x)
     s = convert_to_tensor(scalar, dtype=x.dtype)
@@ -55,34 +59,36 @@ def scalar_mul(scalar, x, name=None):
 
 
 # -- tf.nn ---------------------------------------------------------------------------------------
-def swish(features, name=None):
+def swish(features: TensorLike, name: str | None = None) -> Tensor:
     """x * sigmoid(x) (TF1's tf.nn.swish, beta = 1)."""
     x = convert_to_tensor(features)
     with name_scope(name, "swish"):
         return x * E.sigmoid(x)
 
 
-def crelu(features, axis=-1, name=None):
+def crelu(features: TensorLike, axis: int = -1, name: str | None = None) -> Tensor:
     """concat([relu(x), relu(-x)], axis): twice as many channels."""
     x = convert_to_tensor(features)
     with name_scope(name, "CRelu"):
         return concat([E.relu(x), E.relu(-x)], axis)
 
 
-def xw_plus_b(x, weights, biases, name=None):
+def xw_plus_b(x: TensorLike, weights: TensorLike, biases: TensorLike, name: str | None = None) -> Tensor:
     """matmul(x, weights) + biases."""
     with name_scope(name, "xw_plus_b"):
         return bias_add(matmul(x, weights), biases)
 
 
-def zero_fraction(value, name=None):
+def zero_fraction(value: TensorLike, name: str | None = None) -> Tensor:
     """The fraction of elements of `value` that are zero (a float32 scalar)."""
     x = convert_to_tensor(value)
     with name_scope(name, "zero_fraction"):
         return reduce_mean(E.cast(E.equal(x, zeros_like(x)), _dt.float32))
 
 
-def weighted_cross_entropy_with_logits(targets=None, logits=None, pos_weight=None, name=None, labels=None):
+def weighted_cross_entropy_with_logits(targets: TensorLike | None = None, logits: TensorLike | None = None,
+                                       pos_weight: TensorLike | None = None, name: str | None = None,
+                                       labels: TensorLike | None = None) -> Tensor:
     """Sigmoid cross-entropy with the positive term weighted by pos_weight (TF1's stable form:
     (1 - z) x + (1 + (q - 1) z) (log(1 + exp(-|x|)) + max(-x, 0)))."""
     if targets is None:
@@ -97,7 +103,8 @@ def weighted_cross_entropy_with_logits(targets=None, logits=None, pos_weight=Non
         return (1.0 - z) * x + log_weight * (E.log1p(E.exp(-E.abs(x))) + E.relu(-x))
 
 
-def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
+def log_poisson_loss(targets: TensorLike, log_input: TensorLike, compute_full_loss: bool = False,
+                     name: str | None = None) -> Tensor:
     """exp(c) - z c, plus Stirling's approximation z log z - z + log(2 pi z) / 2 where z > 1 when
     compute_full_loss (TF1's definition)."""
     c = convert_to_tensor(log_input)
@@ -111,14 +118,16 @@ def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
         return loss + E._where(E.greater(z, 1.0), stirling, zeros_like(z))
 
 
-def log_sigmoid(x, name=None):
+def log_sigmoid(x: TensorLike, name: str | None = None) -> Tensor:
     """log(sigmoid(x)) = -softplus(-x), finite for any x."""
     x = convert_to_tensor(x)
     with name_scope(name, "LogSigmoid"):
         return -E.softplus(-x)
 
 
-def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None, keep_dims=None):
+def reduce_logsumexp(input_tensor: TensorLike, axis: Axis = None, keepdims: bool = False,
+                     name: str | None = None, reduction_indices: Axis = None,
+                     keep_dims: bool | None = None) -> Tensor:
     """log(sum(exp(x))) over `axis`, computed around the maximum so large values do not overflow; an
     all -inf slice gives -inf, as TF1."""
     x = convert_to_tensor(input_tensor)
@@ -131,7 +140,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reducti
         return out if keepdims else squeeze_axes(out, x, axis)
 
 
-def squeeze_axes(out, x, axis):
+def squeeze_axes(out: Tensor, x: Tensor, axis: Axis) -> Tensor:
     """`out` (reduced with keepdims) without the reduced axes."""
     if axis is None:
         return reshape(out, [])
@@ -169,12 +178,14 @@ def _cumulative(x, axis, exclusive, reverse_, reduce, neutral, fn, name):
         return transpose(out, list(np.argsort(perm))) if axis != rank - 1 else out
 
 
-def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+def cumsum(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+           name: str | None = None) -> Tensor:
     """Running sums along a static axis (TF1's exclusive/reverse flags)."""
     return _cumulative(x, axis, exclusive, reverse, reduce_sum, 0, "cumsum", name)
 
 
-def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+def cumprod(x: TensorLike, axis: int = 0, exclusive: bool = False, reverse: bool = False,
+            name: str | None = None) -> Tensor:
     """Running products along a static axis (TF1's exclusive/reverse flags)."""
     return _cumulative(x, axis, exclusive, reverse, reduce_prod, 1, "cumprod", name)
 
@@ -187,7 +198,7 @@ def _static_length(v, fn):
     return n
 
 
-def meshgrid(*args, **kwargs):
+def meshgrid(*args: TensorLike, **kwargs: Any) -> list[Tensor]:
     """N-D coordinate grids from N vectors; indexing='xy' (default, Cartesian) swaps the first two axes."""
     indexing = kwargs.pop("indexing", "xy")
     name = kwargs.pop("name", "meshgrid")
@@ -216,7 +227,7 @@ def _eye_bool(m, n=None):
     return constant(np.eye(m, m if n is None else n, dtype=bool))
 
 
-def matrix_diag(diagonal, name="MatrixDiag"):
+def matrix_diag(diagonal: TensorLike, name: str = "MatrixDiag") -> Tensor:
     """(..., n) -> (..., n, n) with `diagonal` on the diagonal of each matrix, zeros elsewhere."""
     d = convert_to_tensor(diagonal)
     axis, n = _static_axis(d, -1, "matrix_diag")
@@ -224,7 +235,7 @@ def matrix_diag(diagonal, name="MatrixDiag"):
         return E._where(_eye_bool(n), expand_dims(d, -1), constant(0, dtype=d.dtype))
 
 
-def diag(diagonal, name=None):
+def diag(diagonal: TensorLike, name: str | None = None) -> Tensor:
     """A rank-2k tensor with `diagonal` (rank k, known shape) on its diagonal: out[i.., i..] = diagonal[i..]."""
     d = convert_to_tensor(diagonal)
     if not d.shape.is_fully_defined() or d.shape.ndims == 0:
@@ -235,7 +246,7 @@ def diag(diagonal, name=None):
         return reshape(flat, shape + shape)
 
 
-def matrix_diag_part(input, name="matrix_diag_part"):  # noqa: A002 - TF1's name
+def matrix_diag_part(input: TensorLike, name: str = "matrix_diag_part") -> Tensor:  # noqa: A002 - TF1's name
     """(..., m, n) -> (..., min(m, n)): the main diagonal of each matrix."""
     x = convert_to_tensor(input)
     if x.shape.ndims is None or x.shape.ndims < 2 or x.shape[-1] is None or x.shape[-2] is None:
@@ -250,7 +261,8 @@ def matrix_diag_part(input, name="matrix_diag_part"):  # noqa: A002 - TF1's name
 
 
 # -- segment sums --------------------------------------------------------------------------------
-def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
+def unsorted_segment_sum(data: TensorLike, segment_ids: TensorLike, num_segments: int | TensorLike,
+                         name: str | None = None) -> Tensor:
     """out[k] = sum of data[i] where segment_ids[i] == k (ids outside [0, num_segments) are dropped):
     one one-hot matrix product, so every backend runs it and it has a gradient."""
     x = convert_to_tensor(data)
@@ -279,7 +291,7 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
         return reshape(matmul(hot, flat, transpose_a=True), [num] + [int(d) for d in rest])
 
 
-def segment_sum(data, segment_ids, name=None):
+def segment_sum(data: TensorLike, segment_ids: TensorLike, name: str | None = None) -> Tensor:
     """Sums over runs of equal, sorted segment ids; the ids must be constant (their largest sets the
     output's size), else use unsorted_segment_sum with num_segments."""
     ids = convert_to_tensor(segment_ids)
@@ -298,7 +310,7 @@ def segment_sum(data, segment_ids, name=None):
 _EINSUM = re.compile(r"^([a-z]+),([a-z]+)->([a-z]*)$")
 
 
-def einsum(equation, *inputs, name=None):
+def einsum(equation: str, *inputs: TensorLike, name: str | None = None) -> Tensor:
     """Two-operand einsum ('ij,jk->ik', 'bij,bjk->bik', 'i,i->', 'ij->ji' is not included): each index
     is a batch index (in both inputs and the output), a contracted one (both inputs, not the output) or a
     free one (one input and the output)."""
@@ -364,7 +376,7 @@ def _unique_host(spec):
 register("Unique", _unique_rule, host=_unique_host)
 
 
-def unique(x, out_idx=_dt.int32, name=None):
+def unique(x: TensorLike, out_idx: DTypeLike = _dt.int32, name: str | None = None) -> tuple[Tensor, Tensor]:
     """(y, idx): the distinct values of the vector x in order of first occurrence, and x's index into y."""
     x = convert_to_tensor(x)
     op = make_op("Unique", [x], {"out_idx": _dt.as_dtype(out_idx)}, name=name)
@@ -396,7 +408,8 @@ def _bincount_host(spec):
 register("Bincount", _bincount_rule, host=_bincount_host)
 
 
-def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=_dt.int32, name=None):
+def bincount(arr: TensorLike, weights: TensorLike | None = None, minlength: int | None = None,
+             maxlength: int | None = None, dtype: DTypeLike = _dt.int32, name: str | None = None) -> Tensor:
     """Counts of each value 0, 1, ... in the int32 tensor `arr` (sums of `weights` when given); the
     length is max(arr) + 1, at least minlength and at most maxlength."""
     arr = convert_to_tensor(arr)
@@ -462,7 +475,7 @@ register("GatherNdGrad", lambda shapes, dtypes, attrs: [(shapes[2], dtypes[0])],
          shape_inputs=(2,), grad=lambda op, gg: [make("GatherNd", [gg, op.inputs[1]]), None, None])
 
 
-def gather_nd(params, indices, name=None):
+def gather_nd(params: TensorLike, indices: TensorLike, name: str | None = None) -> Tensor:
     """params[indices[..., :]]: the last axis of indices indexes the first axes of params."""
     return make("GatherNd", [convert_to_tensor(params), convert_to_tensor(indices)], name=name)
 
@@ -493,7 +506,7 @@ def _grad_inverse(op, g):
     return [transpose_last(ga) if op.attrs["adjoint"] else ga]
 
 
-def transpose_last(x):
+def transpose_last(x: Tensor) -> Tensor:
     rank = x.shape.ndims
     return transpose(x, list(range(rank - 2)) + [rank - 1, rank - 2])
 
@@ -501,7 +514,8 @@ def transpose_last(x):
 register("MatrixInverse", _inverse_rule, host=_inverse_host, grad=_grad_inverse)
 
 
-def matrix_inverse(input, adjoint=False, name=None):  # noqa: A002 - TF1's name
+def matrix_inverse(input: TensorLike, adjoint: bool = False,  # noqa: A002 - TF1's name
+                   name: str | None = None) -> Tensor:
     """The inverse of each square matrix in the last two axes (of its transpose when adjoint)."""
     return make("MatrixInverse", [convert_to_tensor(input)], {"adjoint": bool(adjoint)}, name=name)
 
@@ -515,7 +529,7 @@ register("RandomShuffle", lambda shapes, dtypes, attrs: [(shapes[0], dtypes[0])]
          host=_shuffle_host)
 
 
-def random_shuffle(value, seed=None, name=None):
+def random_shuffle(value: TensorLike, seed: int | None = None, name: str | None = None) -> Tensor:
     """`value` with its first axis randomly permuted, seeded as TF1's random ops (graph and op seed)."""
     from .random_ops import get_seed
     return make("RandomShuffle", [convert_to_tensor(value)], {"seed": get_seed(seed)}, name=name)

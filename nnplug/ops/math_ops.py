@@ -1,10 +1,14 @@
 """Reductions, the matrix product, casts and the gradient plumbing ops (SumTo, ReduceGrad, BroadcastLike),
 with their TF1 functions. The elementwise ops are rows in `elementwise.py`; their functions are re-exported
 here so `math_ops` stays the one place TF1's math functions come from."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, make
+from ..graph import Tensor, convert_to_tensor, make
 from ..shapes import ShapeError, TensorShape, broadcast, fmt, normalize_axis
 from .elementwise import (  # noqa: F401 - the TF1 math functions
     _check_same_dtype, _div, cast, _float_grad, _leaky_relu, abs, add, ceil, cos, elu, equal, erf, exp, expm1, floor,
@@ -14,9 +18,10 @@ from .elementwise import (  # noqa: F401 - the TF1 math functions
 )
 from ..simplify import arg_of_softmax
 from .registry import register
+from .._types import Axis, DTypeLike, Reducer, TensorLike
 
 
-def reduce_grad(g, x, axes, keepdims, kind="sum"):
+def reduce_grad(g: Tensor, x: Tensor, axes: Sequence[int], keepdims: bool, kind: str = "sum") -> Tensor:
     """Broadcast a value reduced over `axes` back over `x`; kind 'mean' also divides by the reduced count."""
     return make("ReduceGrad", [g, x], {"axes": tuple(axes), "keepdims": bool(keepdims), "kind": kind})
 
@@ -159,7 +164,7 @@ sub = subtract
 mul = multiply
 
 
-def divide(x, y, name=None):
+def divide(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
     """True division; integer operands are divided as float64, as TF1's `/` does."""
     x, y = _pair(x, y)
     if not x.dtype.is_floating:
@@ -170,19 +175,20 @@ def divide(x, y, name=None):
 truediv = divide
 
 
-def floordiv(x, y, name=None):
+def floordiv(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
     """Floor division; integers stay integers (the integer Div op floors, exactly, in 64 bits)."""
     x, y = _pair(x, y)
     return floor(make("Div", [x, y]), name=name) if x.dtype.is_floating else make("Div", [x, y], name=name)
 
 
-def div(x, y, name=None):
+def div(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
     """TF1's `tf.div`: floor division for integers (Python 2's `/`), true division for floats."""
     x, y = _pair(x, y)
     return make("Div", [x, y], name=name)
 
 
-def where(condition, x=None, y=None, name=None):
+def where(condition: TensorLike, x: TensorLike | None = None, y: TensorLike | None = None,
+          name: str | None = None) -> Tensor:
     """Elementwise choice between x and y (op type 'Select')."""
     if x is None or y is None:
         raise NotImplementedError("where(condition) without x and y (index lookup) is not supported")
@@ -191,16 +197,17 @@ def where(condition, x=None, y=None, name=None):
     return make("Select", [condition, x, y], name=name)
 
 
-def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+def clip_by_value(t: TensorLike, clip_value_min: TensorLike, clip_value_max: TensorLike,
+                  name: str | None = None) -> Tensor:
     return minimum(maximum(t, clip_value_min), clip_value_max, name=name)
 
 
-def add_n(inputs, name=None):
+def add_n(inputs: Sequence[TensorLike], name: str | None = None) -> Tensor:
     inputs = [convert_to_tensor(t) for t in inputs]
     out = inputs[0]
     for t in inputs[1:]:
         out = add(out, t)
-    return out
+    return out  # type: ignore[return-value]  # inputs are tensors by now
 
 
 def _norm_axis(axis):
@@ -211,8 +218,9 @@ def _norm_axis(axis):
     return int(axis)
 
 
-def _reducer(op_type):
-    def fn(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+def _reducer(op_type: str) -> Reducer:
+    def fn(input_tensor: TensorLike, axis: Axis = None, keepdims: bool | None = None, name: str | None = None,
+           reduction_indices: Axis = None, keep_dims: bool | None = None) -> Tensor:
         if axis is None:
             axis = reduction_indices
         keep = bool(keepdims if keepdims is not None else keep_dims)
@@ -231,16 +239,19 @@ reduce_min = _reducer("ReduceMin")
 reduce_prod = _reducer("ReduceProd")
 
 
-def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
+def reduce_any(input_tensor: TensorLike, axis: Axis = None, keepdims: bool = False,
+               name: str | None = None) -> Tensor:
     return greater(reduce_max(cast(input_tensor, _dt.int32), axis, keepdims), 0, name=name)
 
 
-def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
+def reduce_all(input_tensor: TensorLike, axis: Axis = None, keepdims: bool = False,
+               name: str | None = None) -> Tensor:
     return greater(reduce_min(cast(input_tensor, _dt.int32), axis, keepdims), 0, name=name)
 
 
-def _arg(op_type):
-    def fn(input, axis=None, name=None, dimension=None, output_type=_dt.int64):  # noqa: A002
+def _arg(op_type: str) -> Callable[..., Tensor]:
+    def fn(input: TensorLike, axis: int | None = None, name: str | None = None,  # noqa: A002
+           dimension: int | None = None, output_type: DTypeLike = _dt.int64) -> Tensor:
         if axis is None:
             axis = dimension if dimension is not None else 0
         return make(op_type, [convert_to_tensor(input)], {"axis": int(axis), "output_type": _dt.as_dtype(output_type)},
@@ -253,17 +264,18 @@ argmax = _arg("ArgMax")
 argmin = _arg("ArgMin")
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+def matmul(a: TensorLike, b: TensorLike, transpose_a: bool = False, transpose_b: bool = False,
+           name: str | None = None) -> Tensor:
     a, b = _pair(a, b)
     return make("MatMul", [a, b], {"transpose_a": bool(transpose_a), "transpose_b": bool(transpose_b)}, name=name)
 
 
-def zeros_like(x, dtype=None, name=None):
+def zeros_like(x: TensorLike, dtype: DTypeLike | None = None, name: str | None = None) -> Tensor:
     x = convert_to_tensor(x)
     return make("FullLike", [x], {"value": 0, "dtype": _dt.as_dtype(dtype or x.dtype)}, name=name)
 
 
-def ones_like(x, dtype=None, name=None):
+def ones_like(x: TensorLike, dtype: DTypeLike | None = None, name: str | None = None) -> Tensor:
     x = convert_to_tensor(x)
     return make("FullLike", [x], {"value": 1, "dtype": _dt.as_dtype(dtype or x.dtype)}, name=name)
 

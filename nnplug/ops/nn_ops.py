@@ -1,11 +1,14 @@
 """Softmax and cross-entropy: composite ops that a backend may run as one fused kernel; otherwise the
 compiler expands them into primitives with the numerically stable (max-shifted) formulas."""
-from ..graph import convert_to_tensor, make, make_op, name_scope
+from __future__ import annotations
+
+from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, normalize_axis
 from . import math_ops as M
 from .array_ops import expand_dims, reshape, stop_gradient
 from .elementwise import elu, leaky_relu, selu, softplus, softsign  # noqa: F401 - nnplug.nn's activations
 from .registry import register
+from .._types import ShapeLike, TensorLike
 
 
 def _lse_parts(b, x, axis):
@@ -100,12 +103,12 @@ register("SoftmaxCrossEntropyWithLogits", _xent_rule, grad=_grad_xent, expand=_e
 
 
 # -- nnplug.nn functions -------------------------------------------------------------------
-def softmax(logits, axis=-1, name=None, dim=None):
+def softmax(logits: TensorLike, axis: int = -1, name: str | None = None, dim: int | None = None) -> Tensor:
     axis = dim if dim is not None else axis
     return make("Softmax", [convert_to_tensor(logits)], {"axis": int(axis)}, name=name)
 
 
-def log_softmax(logits, axis=-1, name=None, dim=None):
+def log_softmax(logits: TensorLike, axis: int = -1, name: str | None = None, dim: int | None = None) -> Tensor:
     axis = dim if dim is not None else axis
     return make("LogSoftmax", [convert_to_tensor(logits)], {"axis": int(axis)}, name=name)
 
@@ -116,27 +119,31 @@ def _xent(logits, labels, sparse, name):
     return make_op("SoftmaxCrossEntropyWithLogits", [logits, labels], {"sparse": sparse}, name=name).outputs[0]
 
 
-def softmax_cross_entropy_with_logits_v2(labels=None, logits=None, axis=-1, name=None, dim=None):
+def softmax_cross_entropy_with_logits_v2(labels: TensorLike | None = None, logits: TensorLike | None = None,
+                                         axis: int = -1, name: str | None = None, dim: int | None = None) -> Tensor:
     """Per-example cross-entropy of softmax(logits); gradients flow into labels too (as in TF1's _v2)."""
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits needs labels= and logits= by keyword")
     return _xent(logits, labels, False, name)
 
 
-def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None, dim=None):
+def softmax_cross_entropy_with_logits(labels: TensorLike | None = None, logits: TensorLike | None = None,
+                                      axis: int = -1, name: str | None = None, dim: int | None = None) -> Tensor:
     """TF1's original: no gradient flows into labels."""
     if labels is None or logits is None:
         raise ValueError("softmax_cross_entropy_with_logits needs labels= and logits= by keyword")
     return _xent(logits, stop_gradient(convert_to_tensor(labels)), False, name)
 
 
-def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
+def sparse_softmax_cross_entropy_with_logits(labels: TensorLike | None = None, logits: TensorLike | None = None,
+                                             name: str | None = None) -> Tensor:
     if labels is None or logits is None:
         raise ValueError("sparse_softmax_cross_entropy_with_logits needs labels= and logits= by keyword")
     return _xent(logits, labels, True, name)
 
 
-def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+def sigmoid_cross_entropy_with_logits(labels: TensorLike | None = None, logits: TensorLike | None = None,
+                                      name: str | None = None) -> Tensor:
     """max(x, 0) - x*z + log(1 + exp(-|x|)): finite for any logits."""
     logits = convert_to_tensor(logits)
     labels = convert_to_tensor(labels, dtype=logits.dtype)
@@ -148,19 +155,20 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
         return relu_logits - logits * labels + M.log1p(M.exp(neg_abs_logits))
 
 
-def bias_add(value, bias, name=None):
+def bias_add(value: TensorLike, bias: TensorLike, name: str | None = None) -> Tensor:
     return M.add(value, bias, name=name)
 
 
-def l2_loss(t, name=None):
+def l2_loss(t: TensorLike, name: str | None = None) -> Tensor:
     return M.multiply(M.reduce_sum(M.square(t)), 0.5, name=name)
 
 
-def relu6(features, name=None):
+def relu6(features: TensorLike, name: str | None = None) -> Tensor:
     return M.minimum(M.relu(features), 6.0, name=name)
 
 
-def dropout(x, keep_prob=None, rate=None, seed=None, name=None, noise_shape=None):
+def dropout(x: TensorLike, keep_prob: TensorLike | None = None, rate: TensorLike | None = None, seed: int | None = None,
+            name: str | None = None, noise_shape: ShapeLike | None = None) -> Tensor:
     """Inverted dropout: zero each element with probability `rate`, scale the rest by 1/(1-rate)."""
     from .random_ops import random_uniform_like
     if rate is None:

@@ -3,20 +3,24 @@ own, so every backend runs it and autodiff differentiates it): `batch_normalizat
 `fused_batch_norm` (TF1's contract: batch statistics while training, the variance returned with Bessel's
 correction, epsilon at least 1.001e-5) and `local_response_normalization` (the windowed sum of squares
 over channels as a product with a band matrix)."""
+from __future__ import annotations
+
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import constant, convert_to_tensor, make, name_scope
+from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, fmt
 from . import math_ops as M
 from .array_ops import reshape, shape as shape_of
 from .conv_ops import data_format_of
 from .stats_ops import moments
+from .._types import TensorLike
 
 FUSED_MIN_EPSILON = 1.001e-5  # TF1's fused_batch_norm raises smaller epsilons to this (a cuDNN limit)
 
 
-def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+def batch_normalization(x: TensorLike, mean: TensorLike, variance: TensorLike, offset: TensorLike | None,
+                        scale: TensorLike | None, variance_epsilon: float, name: str | None = None) -> Tensor:
     """(x - mean) / sqrt(variance + epsilon) * scale + offset, computed as TF1 does: x * inv + (offset -
     mean * inv) with inv = scale * rsqrt(variance + epsilon); `offset` and `scale` may be None."""
     x = convert_to_tensor(x)
@@ -38,8 +42,9 @@ def _per_channel(t, x, axis, what):
     return t if axis == 3 else reshape(t, (-1, 1, 1))
 
 
-def fused_batch_norm(x, scale, offset, mean=None, variance=None, epsilon=0.001, data_format="NHWC",
-                     is_training=True, name=None):
+def fused_batch_norm(x: TensorLike, scale: TensorLike, offset: TensorLike, mean: TensorLike | None = None,
+                     variance: TensorLike | None = None, epsilon: float = 0.001, data_format: str = "NHWC",
+                     is_training: bool = True, name: str | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """(y, mean, variance) of batch normalisation over a rank-4 tensor's channels. Training: the batch's
     statistics normalise, and the variance returned is the unbiased one (n / (n - 1)), as TF's fused kernel;
     inference: the given `mean` and `variance` normalise and come back unchanged."""
@@ -78,7 +83,8 @@ def _count(x, axes):
     return M.cast(n, x.dtype)
 
 
-def local_response_normalization(input, depth_radius=5, bias=1.0, alpha=1.0, beta=0.5, name=None):  # noqa: A002
+def local_response_normalization(input: TensorLike, depth_radius: int = 5, bias: TensorLike = 1.0,  # noqa: A002
+                                 alpha: float = 1.0, beta: float = 0.5, name: str | None = None) -> Tensor:
     """x / (bias + alpha * sum of x**2 over the 2*depth_radius+1 nearest channels) ** beta, over the last
     axis of a rank-4 tensor, as TF1's LRN."""
     x = convert_to_tensor(input)

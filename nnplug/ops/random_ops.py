@@ -1,10 +1,13 @@
 """Random ops with TF1 seeding: graph seed + op seed give the same stream in every new Session."""
+from __future__ import annotations
+
 from .. import dtypes as _dt
 from ..graph import Tensor, convert_to_tensor, get_default_graph, make, name_scope
 from ..shapes import ShapeError, TensorShape
 from .array_ops import shape as shape_of
 from .shape_values import shape_argument, shape_hint
 from .registry import register
+from .._types import DTypeLike, ShapeLike, TensorLike
 
 DEFAULT_GRAPH_SEED = 87654321
 
@@ -24,7 +27,7 @@ for _name in ("RandomStandardNormal", "RandomUniform", "TruncatedNormal", "Rando
     register(_name, _random_rule, stateful=True, value_inputs={0: "shape"})
 
 
-def get_seed(op_seed):
+def get_seed(op_seed: int | None) -> tuple[int, int] | None:
     """TF1's rule: (graph seed, op seed) → a deterministic pair, or None for a fresh stream per session."""
     graph = get_default_graph()
     if graph.seed is None and op_seed is None:
@@ -34,7 +37,7 @@ def get_seed(op_seed):
     return (graph.seed if graph.seed is not None else DEFAULT_GRAPH_SEED, int(op_seed))
 
 
-def set_random_seed(seed):
+def set_random_seed(seed: int | None) -> None:
     get_default_graph().seed = None if seed is None else int(seed)
 
 
@@ -62,16 +65,19 @@ def _scaled(op_type, shape, a, b, dtype, seed, name, default, like=None):
         return x
 
 
-def random_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed=None, name=None):
+def random_normal(shape: ShapeLike, mean: TensorLike = 0.0, stddev: TensorLike = 1.0, dtype: DTypeLike = _dt.float32,
+                  seed: int | None = None, name: str | None = None) -> Tensor:
     return _scaled("RandomStandardNormal", shape, mean, stddev, dtype, seed, name, "random_normal")
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_dt.float32, seed=None, name=None):
+def truncated_normal(shape: ShapeLike, mean: TensorLike = 0.0, stddev: TensorLike = 1.0, dtype: DTypeLike = _dt.float32,
+                     seed: int | None = None, name: str | None = None) -> Tensor:
     """Normal draws, redrawn beyond two standard deviations."""
     return _scaled("TruncatedNormal", shape, mean, stddev, dtype, seed, name, "truncated_normal")
 
 
-def random_uniform(shape, minval=0, maxval=None, dtype=_dt.float32, seed=None, name=None):
+def random_uniform(shape: ShapeLike, minval: TensorLike = 0, maxval: TensorLike | None = None,
+                   dtype: DTypeLike = _dt.float32, seed: int | None = None, name: str | None = None) -> Tensor:
     dtype = _dt.as_dtype(dtype)
     if dtype.is_integer:
         if maxval is None:
@@ -86,6 +92,6 @@ def random_uniform(shape, minval=0, maxval=None, dtype=_dt.float32, seed=None, n
         return lo + (convert_to_tensor(maxval, dtype=dtype) - lo) * _random("RandomUniform", shape, dtype, seed, None)
 
 
-def random_uniform_like(x, seed=None, name=None):
+def random_uniform_like(x: Tensor, seed: int | None = None, name: str | None = None) -> Tensor:
     """Uniform [0, 1) draws shaped like `x` at run time (e.g. a dropout mask for any batch size)."""
     return _random("RandomUniform", None, x.dtype, seed, name or "random_uniform", like=x)

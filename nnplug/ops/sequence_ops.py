@@ -4,6 +4,10 @@ With Python numbers they are constants. With tensor arguments the length depends
 host ops (`Range`, `LinSpace`): arguments computed from shapes or constants fold when the plan is compiled
 (`tf.range(tf.shape(x)[0])` becomes a constant of the fed batch size).
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -12,6 +16,7 @@ from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from .elementwise import cast
 from .registry import register
+from .._types import DTypeLike, TensorLike
 
 
 def _is_tensor(v):
@@ -59,7 +64,8 @@ def _range_dtype(values, dtype):
     return max(found, key=lambda d: order.index(d) if d in order else -1)
 
 
-def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TF1's name
+def range(start: TensorLike, limit: TensorLike | None = None, delta: TensorLike = 1,  # noqa: A001 - TF1's name
+          dtype: DTypeLike | None = None, name: str = "range") -> Tensor:
     """[start, start + delta, ...) up to but excluding limit; `range(n)` is 0 .. n-1. Python numbers give a
     constant; tensors a `Range` op. The dtype is the widest of the arguments' unless given."""
     if limit is None:
@@ -79,7 +85,7 @@ def _as(v, dtype):
     return cast(convert_to_tensor(v), dtype) if _is_tensor(v) else convert_to_tensor(v, dtype=dtype)
 
 
-def linspace(start, stop, num, name=None):
+def linspace(start: TensorLike, stop: TensorLike, num: int | TensorLike, name: str | None = None) -> Tensor:
     """`num` evenly spaced values from start to stop, both included (float32 unless start is a tensor of
     another float type)."""
     dtype = convert_to_tensor(start).dtype if _is_tensor(start) else _dt.float32
@@ -97,7 +103,8 @@ def linspace(start, stop, num, name=None):
 lin_space = linspace
 
 
-def eye(num_rows, num_columns=None, batch_shape=None, dtype=_dt.float32, name=None):
+def eye(num_rows: int, num_columns: int | None = None, batch_shape: Sequence[int] | None = None,
+        dtype: DTypeLike = _dt.float32, name: str | None = None) -> Tensor:
     """An identity matrix (ones on the diagonal of num_rows x num_columns), repeated over batch_shape."""
     for what, v in (("num_rows", num_rows), ("num_columns", num_columns)):
         if _is_tensor(v):

@@ -2,12 +2,15 @@
 
 top_k's gradient scatters the values' gradient back to the indices (`TopKGrad`, also on the host).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, make, make_op
+from ..graph import Tensor, convert_to_tensor, make, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from .registry import register
+from .._types import TensorLike
 
 
 def _top_k_rule(shapes, dtypes, attrs):
@@ -22,7 +25,7 @@ def _top_k_rule(shapes, dtypes, attrs):
     return [(out, dtypes[0]), (out, _dt.int32)]
 
 
-def descending_order(x):
+def descending_order(x: np.ndarray) -> np.ndarray:
     """Indices sorting the last axis from largest to smallest, equal values by increasing index (as TF1):
     a stable ascending sort of the reversed row, read backwards."""
     n = x.shape[-1]
@@ -58,7 +61,8 @@ register("TopKV2", _top_k_rule, grad=_grad_top_k, host=_top_k_host)
 register("TopKGrad", lambda s, d, a: [(s[2], d[0])], host=_top_k_grad_host)
 
 
-def top_k(input, k=1, sorted=True, name=None):  # noqa: A002 - TF1's names
+def top_k(input: TensorLike, k: int = 1, sorted: bool = True,  # noqa: A002 - TF1's names
+          name: str | None = None) -> tuple[Tensor, ...]:
     """(values, indices): the k largest entries of each row (last axis), largest first; indices int32.
     Equal values come in order of their index (`sorted=False` gives the same order)."""
     x = convert_to_tensor(input)
@@ -98,7 +102,7 @@ def _in_top_k_host(spec):
 register("InTopK", _in_top_k_rule, host=_in_top_k_host)
 
 
-def in_top_k(predictions, targets, k, name=None):
+def in_top_k(predictions: TensorLike, targets: TensorLike, k: int, name: str | None = None) -> Tensor:
     """Whether each target class is among the k highest predictions of its row (ties count as in)."""
     p, t = convert_to_tensor(predictions), convert_to_tensor(targets)
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool):

@@ -2,13 +2,18 @@
 parts' gradients. Written as StridedSlices, each part's gradient is the size of the whole (zeros around the
 part) and the parts' gradients are summed: quadratic in the number of steps of an unrolled sequence. These
 ops expand into the same StridedSlices (views) when a plan is compiled."""
-from ..graph import convert_to_tensor, make_op
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..graph import Tensor, convert_to_tensor, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from . import math_ops as M
 from .array_ops import concat, expand_dims, slice_spec
 from .manip_ops import split
 from .nest import describe
 from .registry import register
+from .._types import TensorLike
 
 
 def _split_rule(squeeze):
@@ -61,7 +66,7 @@ def _axis_of(x, axis, what):
     return axis % rank
 
 
-def split_v(value, num_or_sizes, axis=1):
+def split_v(value: TensorLike, num_or_sizes: int | Sequence[int], axis: int = 1) -> list[Tensor]:
     """`tf.split(value, num_or_sizes, axis)` for an axis of known size, as one SplitV op."""
     x = convert_to_tensor(value)
     axis = _axis_of(x, axis, "split_v")
@@ -77,7 +82,7 @@ def split_v(value, num_or_sizes, axis=1):
     return make_op("SplitV", [x], {"axis": axis, "sizes": sizes}).outputs
 
 
-def unpack(value, axis=0):
+def unpack(value: TensorLike, axis: int = 0) -> list[Tensor]:
     """`tf.unstack(value, axis=axis)` for an axis of known size, as one Unpack op."""
     x = convert_to_tensor(value)
     axis = _axis_of(x, axis, "unpack")

@@ -1,9 +1,15 @@
 """Statistics over axes, composed of reductions: `tf.nn.moments` and `tf.count_nonzero`."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, name_scope
+from ..graph import Tensor, convert_to_tensor, name_scope
 from ..shapes import ShapeError, fmt
 from . import math_ops as M
 from .array_ops import squeeze, stop_gradient
+from .._types import Axis, DTypeLike, TensorLike
 
 
 def _moments_check(x, axes):
@@ -13,7 +19,8 @@ def _moments_check(x, axes):
         raise TypeError(f"moments of '{x.name}' needs a floating-point tensor, got {x.dtype.name} ({fmt(x.shape)})")
 
 
-def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+def moments(x: TensorLike, axes: Sequence[int], shift: Any = None, name: str | None = None,
+            keep_dims: bool | None = None, keepdims: bool | None = None) -> tuple[Tensor, Tensor]:
     """(mean, variance) of x over `axes`; the variance is the mean squared deviation (not n - 1)."""
     x = convert_to_tensor(x)
     _moments_check(x, axes)
@@ -29,8 +36,10 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
         return mean, variance
 
 
-def count_nonzero(input_tensor=None, axis=None, keepdims=None, dtype=_dt.int64, name=None, reduction_indices=None,
-                  keep_dims=None, input=None):  # noqa: A002 - TF1's names
+def count_nonzero(input_tensor: TensorLike | None = None, axis: Axis = None,  # noqa: A002 - TF1's names
+                  keepdims: bool | None = None, dtype: DTypeLike = _dt.int64, name: str | None = None,
+                  reduction_indices: Axis = None, keep_dims: bool | None = None,
+                  input: TensorLike | None = None) -> Tensor:
     """The number of non-zero (for bools: true) elements over `axis`, as `dtype` (int64 by default)."""
     x = convert_to_tensor(input_tensor if input_tensor is not None else input)
     axis = axis if axis is not None else reduction_indices

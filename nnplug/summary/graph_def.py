@@ -1,18 +1,25 @@
 """An nnplug Graph as a TF GraphDef, for TensorBoard's graph dashboard: each op's name, type, inputs
 (`name`, `name:1`, `^name` for control inputs), output shapes (`_output_shapes`), output dtype (`T`) and
 its plain attributes (numbers, strings, dtypes, shapes)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..shapes import TensorShape
 from . import _tensorboard
 
+if TYPE_CHECKING:
+    from ..graph import Graph
+
 _TF_TYPE = {"float16": "DT_HALF", "float32": "DT_FLOAT", "float64": "DT_DOUBLE", "int8": "DT_INT8",
             "int16": "DT_INT16", "int32": "DT_INT32", "int64": "DT_INT64", "uint8": "DT_UINT8", "bool": "DT_BOOL",
             "string": "DT_STRING"}
 
 
-def graph_def(graph):
+def graph_def(graph: Graph) -> Any:
     """The GraphDef of every op in `graph`, in creation order."""
     graph_pb2 = _tensorboard.proto("graph_pb2")
     versions = _tensorboard.proto("versions_pb2").VersionDef(producer=27)  # TF 1.15's GraphDef version

@@ -1,8 +1,12 @@
 """TF1's summary ops: host ops whose output is a serialized `Summary` protobuf (a bytes scalar of dtype
 string), so `sess.run(merged)` gives bytes that `FileWriter.add_summary` takes, as in TF1. Each op is
 added to the SUMMARIES collection (or the given ones) for `merge_all`."""
+from __future__ import annotations
+
 import re
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +18,7 @@ from ..shapes import ShapeError, TensorShape, fmt
 from . import _tensorboard
 from . import images as _images
 from .histogram import histogram_proto
+from .._types import TensorLike
 
 # Strings: NumPy object arrays of bytes, as TF1 fetches them (np.bytes_ would drop a serialized
 # protobuf's trailing zero bytes). Defined here until nnplug.dtypes has a string dtype.
@@ -22,7 +27,7 @@ string = getattr(_dt, "string", None) or _dt.DType("string", np.object_)
 _INVALID_TAG_CHARACTERS = re.compile(r"[^-/\w\.]")
 
 
-def bytes_scalar(data):
+def bytes_scalar(data: bytes) -> np.ndarray:
     """A 0-d string array holding `data` (the value a summary op returns)."""
     out = np.empty((), dtype=object)
     out[()] = bytes(data)
@@ -149,7 +154,7 @@ register("MergeSummary", _merge_rule, host=_merge_kernel)
 
 
 # -- the TF1 functions -------------------------------------------------------------------------
-def clean_tag(name):
+def clean_tag(name: str | None) -> str | None:
     """TF1's rule: characters outside [-/\\w.] become '_' (with a warning), leading '/' go."""
     if name is None:
         return None
@@ -172,17 +177,20 @@ def _summary_op(op_type, name, inputs, attrs, collections, family=None, default=
     return out
 
 
-def scalar(name, tensor, collections=None, family=None):
+def scalar(name: str, tensor: TensorLike, collections: Sequence[str] | None = None,
+           family: str | None = None) -> Tensor:
     """A Summary with one simple_value: the scalar `tensor`."""
     return _summary_op("ScalarSummary", name, [convert_to_tensor(tensor)], {}, collections, family)
 
 
-def histogram(name, values, collections=None, family=None):
+def histogram(name: str, values: TensorLike, collections: Sequence[str] | None = None,
+              family: str | None = None) -> Tensor:
     """A Summary with TF1's histogram of all the numbers in `values` (non-finite ones are an error)."""
     return _summary_op("HistogramSummary", name, [convert_to_tensor(values)], {}, collections, family)
 
 
-def image(name, tensor, max_outputs=3, collections=None, family=None):
+def image(name: str, tensor: TensorLike, max_outputs: int = 3, collections: Sequence[str] | None = None,
+          family: str | None = None) -> Tensor:
     """A Summary with the first `max_outputs` images of a [batch, height, width, channels] tensor as PNGs."""
     if int(max_outputs) < 1:
         raise ValueError(f"image summary '{name}': max_outputs must be at least 1, got {max_outputs!r}")
@@ -190,7 +198,7 @@ def image(name, tensor, max_outputs=3, collections=None, family=None):
                        collections, family)
 
 
-def text(name, tensor, collections=None):
+def text(name: str, tensor: str | bytes | Sequence[Any], collections: Sequence[str] | None = None) -> Tensor:
     """A Summary for TensorBoard's text dashboard. nnplug has no string tensors, so `tensor` is the text
     itself: a str or bytes, or a (nested) list of them."""
     if isinstance(tensor, Tensor) or hasattr(tensor, "_as_tensor"):
@@ -202,7 +210,7 @@ def text(name, tensor, collections=None):
     return _summary_op("TensorSummaryV2", name, [], {"text": arr}, collections)
 
 
-def merge(inputs, collections=None, name=None):
+def merge(inputs: Sequence[TensorLike], collections: Sequence[str] | None = None, name: str | None = None) -> Tensor:
     """One Summary with the values of all `inputs` (serialized summaries; tags must be unique)."""
     inputs = [convert_to_tensor(t) for t in inputs]
     if not inputs:
@@ -213,7 +221,7 @@ def merge(inputs, collections=None, name=None):
     return out
 
 
-def merge_all(key=GraphKeys.SUMMARIES, scope=None, name=None):
+def merge_all(key: str = GraphKeys.SUMMARIES, scope: str | None = None, name: str | None = None) -> Tensor | None:
     """merge() of the summaries in collection `key`, or None when it holds none (as TF1)."""
     summaries = get_collection(key, scope)
     return merge(summaries, name=name) if summaries else None

@@ -1,9 +1,13 @@
 """TF1's tf.summary.FileWriter: TensorBoard event files written by TensorBoard's own EventFileWriter,
 holding the summaries that Session.run gives, the graph, and (for Keras' TensorBoard callback) plain
 scalars and histograms of NumPy values."""
+from __future__ import annotations
+
 import os
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -11,6 +15,8 @@ from . import _tensorboard
 from .graph_def import graph_def as _graph_def
 from .histogram import histogram_proto
 from .ops import _parse
+from .._types import StrPath
+from ..graph import Graph
 
 
 class FileWriter:
@@ -21,8 +27,8 @@ class FileWriter:
         writer.add_scalars(step, {"loss": 0.25})   # values computed outside the graph
     """
 
-    def __init__(self, logdir, graph=None, max_queue=10, flush_secs=120, graph_def=None, filename_suffix=None,
-                 session=None):
+    def __init__(self, logdir: StrPath, graph: Graph | None = None, max_queue: int = 10, flush_secs: int = 120,
+                 graph_def: Any = None, filename_suffix: str | None = None, session: Any = None) -> None:
         self._logdir = _writable_dir(logdir)
         event_file_writer = _tensorboard.module("summary.writer.event_file_writer")
         self._event_pb2 = _tensorboard.proto("event_pb2")
@@ -32,21 +38,21 @@ class FileWriter:
         if graph is not None or graph_def is not None:
             self.add_graph(graph, graph_def=graph_def)
 
-    def get_logdir(self):
+    def get_logdir(self) -> str:
         return self._logdir
 
-    def add_event(self, event):
+    def add_event(self, event: Any) -> None:
         if self._closed:
             raise RuntimeError(f"the FileWriter of '{self._logdir}' is closed")
         self._writer.add_event(event)
 
-    def add_summary(self, summary, global_step=None):
+    def add_summary(self, summary: Any, global_step: int | None = None) -> None:
         """`summary`: the bytes a summary op gives (sess.run(merged)), or a Summary protobuf."""
         if not isinstance(summary, self._summary_pb2.Summary):
             summary = _parse(self._summary_pb2, summary, "the summary given to FileWriter.add_summary")
         self.add_event(self._event(global_step, summary=summary))
 
-    def add_graph(self, graph, global_step=None, graph_def=None):
+    def add_graph(self, graph: Graph | None, global_step: int | None = None, graph_def: Any = None) -> None:
         """The graph for TensorBoard's graph dashboard (an nnplug Graph, or a GraphDef)."""
         if graph_def is None:
             if graph is None:
@@ -54,31 +60,31 @@ class FileWriter:
             graph_def = _graph_def(graph)
         self.add_event(self._event(global_step, graph_def=graph_def.SerializeToString()))
 
-    def add_scalars(self, step, values):
+    def add_scalars(self, step: int, values: Mapping[str, float]) -> None:
         """One event at `step` with a scalar per tag: {"loss": 0.25, "val/accuracy": 0.9}."""
         value = self._summary_pb2.Summary.Value
         self.add_summary(self._summary_pb2.Summary(value=[value(tag=tag, simple_value=float(v))
                                                           for tag, v in values.items()]), step)
 
-    def add_histograms(self, step, values):
+    def add_histograms(self, step: int, values: Mapping[str, Any]) -> None:
         """One event at `step` with TF1's histogram per tag: {"dense/kernel": weights}."""
         value = self._summary_pb2.Summary.Value
         self.add_summary(self._summary_pb2.Summary(value=[value(tag=tag, histo=histogram_proto(np.asarray(v)))
                                                           for tag, v in values.items()]), step)
 
-    def flush(self):
+    def flush(self) -> None:
         if not self._closed:
             self._writer.flush()
 
-    def close(self):
+    def close(self) -> None:
         if not self._closed:
             self._writer.close()
             self._closed = True
 
-    def __enter__(self):
+    def __enter__(self) -> FileWriter:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _event(self, step, **fields):
@@ -101,7 +107,7 @@ class FileWriterCache:
     """One FileWriter per logdir, shared (TF1's tf.summary.FileWriterCache)."""
 
     @staticmethod
-    def get(logdir):
+    def get(logdir: StrPath) -> FileWriter:
         with _cache_lock:
             writer = _cache.get(logdir)
             if writer is None or writer._closed:
@@ -109,7 +115,7 @@ class FileWriterCache:
             return writer
 
     @staticmethod
-    def clear():
+    def clear() -> None:
         with _cache_lock:
             for writer in _cache.values():
                 writer.close()

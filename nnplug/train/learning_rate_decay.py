@@ -4,11 +4,15 @@ the step it runs (pass the result as an optimizer's learning_rate, and global_st
 The step is taken as a float of the learning rate's dtype; `p = global_step / decay_steps` (floored
 when `staircase`).
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Sequence
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, name_scope
+from ..graph import Tensor, convert_to_tensor, name_scope
 from ..ops import math_ops as M
+from .._types import TensorLike
 
 
 def _tensor(value, dtype=None):
@@ -37,29 +41,33 @@ def _progress(step, decay_steps, staircase):
     return M.floor(p) if staircase else p
 
 
-def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+def exponential_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
+                      decay_rate: TensorLike, staircase: bool = False, name: str | None = None) -> Tensor:
     """learning_rate * decay_rate ** (global_step / decay_steps)."""
     with name_scope(name, "ExponentialDecay"):
         lr, step, steps = _start("exponential_decay", learning_rate, global_step, decay_steps)
         return lr * M.pow(_tensor(decay_rate, lr.dtype), _progress(step, steps, staircase))
 
 
-def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+def natural_exp_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
+                      decay_rate: TensorLike, staircase: bool = False, name: str | None = None) -> Tensor:
     """learning_rate * exp(-decay_rate * global_step / decay_steps)."""
     with name_scope(name, "NaturalExpDecay"):
         lr, step, steps = _start("natural_exp_decay", learning_rate, global_step, decay_steps)
         return lr * M.exp(-_tensor(decay_rate, lr.dtype) * _progress(step, steps, staircase))
 
 
-def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
+def inverse_time_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
+                       decay_rate: TensorLike, staircase: bool = False, name: str | None = None) -> Tensor:
     """learning_rate / (1 + decay_rate * global_step / decay_steps)."""
     with name_scope(name, "InverseTimeDecay"):
         lr, step, steps = _start("inverse_time_decay", learning_rate, global_step, decay_steps)
         return lr / (1.0 + _tensor(decay_rate, lr.dtype) * _progress(step, steps, staircase))
 
 
-def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
-                     name=None):
+def polynomial_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
+                     end_learning_rate: TensorLike = 0.0001, power: TensorLike = 1.0, cycle: bool = False,
+                     name: str | None = None) -> Tensor:
     """(learning_rate - end) * (1 - step / decay_steps) ** power + end, with the step held at decay_steps
     (or, with `cycle`, decay_steps grown to the next multiple of itself above the step)."""
     with name_scope(name, "PolynomialDecay"):
@@ -74,7 +82,8 @@ def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=
         return (lr - end) * M.pow(1.0 - step / steps, _tensor(power, lr.dtype)) + end
 
 
-def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
+def cosine_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike, alpha: TensorLike = 0.0,
+                 name: str | None = None) -> Tensor:
     """learning_rate * ((1 - alpha) * (1 + cos(pi * min(step, decay_steps) / decay_steps)) / 2 + alpha)."""
     with name_scope(name, "CosineDecay"):
         lr, step, steps = _start("cosine_decay", learning_rate, global_step, decay_steps)
@@ -83,7 +92,8 @@ def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
         return lr * ((1.0 - a) * cosine + a)
 
 
-def piecewise_constant(x, boundaries, values, name=None):
+def piecewise_constant(x: TensorLike, boundaries: Sequence[float], values: Sequence[TensorLike],
+                       name: str | None = None) -> Tensor:
     """values[0] while x <= boundaries[0], values[i] while boundaries[i-1] < x <= boundaries[i], and
     values[-1] after the last boundary."""
     if len(values) != len(boundaries) + 1:

@@ -6,20 +6,24 @@ inputs, attributes), the variables and the collections. Attributes are encoded b
 types (numbers, strings, tuples, dtypes, shapes, numeric arrays, variables by name): nothing is unpickled
 or executed, op types must be registered, names are checked as op names, and sizes are bounded before
 anything is allocated. Importing builds the ops again through the registry, so shapes are re-inferred."""
+from __future__ import annotations
+
 import base64
 import json
 import math
 import os
+from typing import Any
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..files import atomic_write
-from ..graph import Operation, Tensor, check_name, get_default_graph
+from ..graph import Graph, Operation, Tensor, check_name, get_default_graph
 from ..ops import registry
 from ..shapes import TensorShape
 from ..variables import Variable
+from .._types import StrPath
 
 FORMAT = "nnplug-meta-graph"
 VERSION = 1
@@ -121,7 +125,7 @@ def _item_ref(item):
     return None  # other Python objects (layers, optimizers) are not part of a meta graph
 
 
-def meta_graph_dict(graph=None):
+def meta_graph_dict(graph: Graph | None = None) -> dict[str, Any]:
     """The graph as plain data (what `export_meta_graph` writes)."""
     graph = graph or get_default_graph()
     ops, variables = [], {}
@@ -142,7 +146,7 @@ def meta_graph_dict(graph=None):
     return {"format": FORMAT, "version": VERSION, "ops": ops, "variables": variables, "collections": collections}
 
 
-def export_meta_graph(filename=None, graph=None, **kw):
+def export_meta_graph(filename: StrPath | None = None, graph: Graph | None = None, **kw: Any) -> dict[str, Any]:
     """Write the graph to `filename` (plain JSON); returns the dict. TF1's other arguments are accepted."""
     data = meta_graph_dict(graph)
     if filename is not None:
@@ -175,7 +179,7 @@ def _read(path):
     return data
 
 
-def import_graph(meta_graph_or_file, import_scope=None):
+def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str | None = None) -> dict[str, Variable]:
     """Rebuild a saved graph into the default graph; returns {saved variable name: Variable} (names as
     checkpoints of the saved graph hold them, without the import scope; `nnplug.train.import_meta_graph`
     wraps them in a Saver)."""

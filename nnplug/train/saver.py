@@ -13,11 +13,15 @@ Reading: each member is checked against the variable it restores (declared size,
 and dtype) before its data is read; decompression never goes past the declared size; members of variables
 not being restored are never read; values must fit the variable's dtype. Nothing changes unless all pass.
 """
+from __future__ import annotations
+
 import contextlib
 import json
 import math
 import os
 import zipfile
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib import format as npy_format
@@ -26,6 +30,11 @@ from ..errors import InvalidArgumentError
 from ..files import atomic_write, remove_stale_temps  # noqa: F401 - Keras and tests import them from here
 from .meta_graph import export_meta_graph, import_graph
 from ..graph import GraphKeys, get_default_graph
+from .._types import StrPath, TensorLike
+from ..variables import Variable
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 FORMAT = "nnplug-checkpoint"
 VERSION = 1
@@ -40,7 +49,7 @@ MAX_ITEMSIZE = 8  # the widest value dtype a checkpoint may hold (int64, float64
 class CheckpointError(InvalidArgumentError):
     """A checkpoint that cannot be read or restored; the message names the file and what is at fault."""
 
-    def __init__(self, message, path=None):
+    def __init__(self, message: str, path: StrPath | None = None) -> None:
         super().__init__(message)
         self.path = path
 
@@ -55,7 +64,8 @@ def _key(var):
 
 
 class Saver:
-    def __init__(self, var_list=None, max_to_keep=5, name=None):
+    def __init__(self, var_list: Sequence[Variable] | Mapping[str, Variable] | None = None, max_to_keep: int | None = 5,
+                 name: str | None = None) -> None:
         if var_list is None:
             var_list = get_default_graph().get_collection(GraphKeys.GLOBAL_VARIABLES)
         if isinstance(var_list, dict):
@@ -67,8 +77,9 @@ class Saver:
         self.max_to_keep = max_to_keep
         self._kept = []  # checkpoint files this Saver wrote and keeps, oldest first
 
-    def save(self, sess, save_path, global_step=None, latest_filename=None, meta_graph_suffix="meta",
-             write_meta_graph=True, write_state=True, strip_default_attrs=False, save_debug_info=False):
+    def save(self, sess: Session, save_path: StrPath, global_step: int | TensorLike | None = None,
+             latest_filename: str | None = None, meta_graph_suffix: str = "meta", write_meta_graph: bool = True,
+             write_state: bool = True, strip_default_attrs: bool = False, save_debug_info: bool = False) -> str:
         """Write every variable's value to `<save_path>[-<step>].npz` and, as TF1 does by default, the graph to
         `<prefix>.meta` (plain JSON, nnplug.train.meta_graph); returns the prefix."""
         if global_step is not None:
@@ -105,7 +116,7 @@ class Saver:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
 
-    def restore(self, sess, save_path):
+    def restore(self, sess: Session, save_path: StrPath) -> None:
         """Load every variable from a checkpoint prefix (or file); all are read and checked before any changes,
         so a bad or hostile file changes nothing and raises CheckpointError naming it."""
         path = checkpoint_file(save_path)
@@ -115,7 +126,7 @@ class Saver:
             sess.load_variable(var, value)
 
 
-def checkpoint_file(save_path):
+def checkpoint_file(save_path: StrPath | None) -> str:
     """The file a checkpoint prefix (or file name) names."""
     if save_path is None:
         raise CheckpointError("cannot restore: the checkpoint path is None (did tf.train.latest_checkpoint find "
@@ -303,7 +314,7 @@ def _fitted(value, var, path):
     return converted
 
 
-def latest_checkpoint(checkpoint_dir, latest_filename=None):
+def latest_checkpoint(checkpoint_dir: StrPath, latest_filename: str | None = None) -> str | None:
     """The prefix of the newest checkpoint the folder's index names (as TF1: `.../model.ckpt-100`), or None."""
     index = os.path.join(checkpoint_dir, latest_filename or INDEX)
     try:
@@ -332,7 +343,8 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
     return prefix
 
 
-def import_meta_graph(meta_graph_or_file, clear_devices=False, import_scope=None, **kw):
+def import_meta_graph(meta_graph_or_file: StrPath | dict[str, Any], clear_devices: bool = False,
+                      import_scope: str | None = None, **kw: Any) -> Saver | None:
     """Rebuild a graph saved by `export_meta_graph` (or `Saver.save`) into the default graph; returns a Saver
     for its variables (None if it has none), so `import_meta_graph(p + '.meta').restore(sess, p)` works."""
     variables = import_graph(meta_graph_or_file, import_scope)

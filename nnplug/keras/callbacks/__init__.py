@@ -1,6 +1,8 @@
 """`keras.callbacks`: hooks into fit, one module each as in Keras (base, history and the list fit drives;
 EarlyStopping, ModelCheckpoint, the learning-rate callbacks, LambdaCallback, TerminateOnNaN, CSVLogger,
 ProgbarLogger)."""
+from __future__ import annotations
+
 from .base import Callback, CallbackList, History  # noqa: F401
 from .csv_logger import CSVLogger  # noqa: F401
 from .early_stopping import EarlyStopping  # noqa: F401

@@ -1,4 +1,8 @@
 """LambdaCallback: a callback from plain functions."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from .base import Callback
 
 _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end", "on_train_begin", "on_train_end")
@@ -8,8 +12,10 @@ class LambdaCallback(Callback):
     """`LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`; epoch hooks take (epoch, logs), batch hooks
     (batch, logs), train hooks (logs)."""
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None, on_batch_end=None,
-                 on_train_begin=None, on_train_end=None):
+    def __init__(self, on_epoch_begin: Callable[..., object] | None = None,
+                 on_epoch_end: Callable[..., object] | None = None, on_batch_begin: Callable[..., object] | None = None,
+                 on_batch_end: Callable[..., object] | None = None, on_train_begin: Callable[..., object] | None = None,
+                 on_train_end: Callable[..., object] | None = None) -> None:
         super().__init__()
         given = {"on_epoch_begin": on_epoch_begin, "on_epoch_end": on_epoch_end, "on_batch_begin": on_batch_begin,
                  "on_batch_end": on_batch_end, "on_train_begin": on_train_begin, "on_train_end": on_train_end}
@@ -20,5 +26,5 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
         self._batches = on_batch_begin is not None or on_batch_end is not None
 
-    def wants_batches(self):
+    def wants_batches(self) -> bool:
         return self._batches

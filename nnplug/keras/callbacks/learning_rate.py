@@ -1,7 +1,11 @@
 """Callbacks that set the optimizer's learning rate between epochs (it is a variable of the training step, so
 a new value takes effect at the next batch without rebuilding anything)."""
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -22,14 +26,14 @@ def _takes_lr(schedule):
 class LearningRateScheduler(Callback):
     """At each epoch's start, lr = schedule(epoch, lr) (or schedule(epoch)); the epoch's logs get 'lr'."""
 
-    def __init__(self, schedule, verbose=0):
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             raise TypeError(f"LearningRateScheduler: schedule must be a function of (epoch, lr), got {schedule!r}")
         self.schedule, self.verbose = schedule, verbose
         self._with_lr = _takes_lr(schedule)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         opt = self.model.optimizer
         lr = self.schedule(epoch, opt.learning_rate) if self._with_lr else self.schedule(epoch)
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) or \
@@ -40,7 +44,7 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             print(f"\nEpoch {epoch + 1:05d}: LearningRateScheduler setting learning rate to {float(lr)}.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:
             logs["lr"] = self.model.optimizer.learning_rate
 
@@ -49,8 +53,9 @@ class ReduceLROnPlateau(Callback):
     """`lr *= factor` (down to `min_lr`) once `monitor` has not improved by min_delta for `patience` epochs; then
     `cooldown` epochs pass before counting again. The epoch's logs get 'lr' (the rate the epoch used)."""
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
-                 cooldown=0, min_lr=0.0, **kwargs):
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, verbose: int = 0,
+                 mode: str = "auto", min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0,
+                 **kwargs: Any) -> None:
         super().__init__()
         if "epsilon" in kwargs:  # the Keras 2.0 name of min_delta
             min_delta = kwargs.pop("epsilon")
@@ -62,10 +67,10 @@ class ReduceLROnPlateau(Callback):
         self.factor, self.patience, self.verbose = float(factor), int(patience), verbose
         self.cooldown, self.min_lr = int(cooldown), float(min_lr)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.best, self.wait, self.cooldown_counter = self.monitor.worst, 0, 0
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         opt = self.model.optimizer
         logs = logs if logs is not None else {}
         logs["lr"] = opt.learning_rate

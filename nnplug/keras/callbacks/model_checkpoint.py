@@ -1,14 +1,20 @@
 """ModelCheckpoint: save the model or its weights after each epoch, or only when the monitor improves."""
+from __future__ import annotations
+
+from typing import Any
+
 from .base import Callback
 from .monitor import Monitor
+from ..._types import StrPath
 
 
 class ModelCheckpoint(Callback):
     """`filepath` may hold `{epoch:02d}` and log keys (`{val_loss:.2f}`); the file's extension picks the
     format, as in `model.save`."""
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None, period=1):
+    def __init__(self, filepath: StrPath, monitor: str = "val_loss", verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto", save_freq: str | int = "epoch",
+                 initial_value_threshold: float | None = None, period: int = 1) -> None:
         super().__init__()
         if save_freq != "epoch":
             raise NotImplementedError(f"ModelCheckpoint(save_freq={save_freq!r}): only 'epoch' is supported")
@@ -25,7 +31,7 @@ class ModelCheckpoint(Callback):
             raise ValueError(f"ModelCheckpoint: cannot fill in filepath '{self.filepath}' from the epoch and the "
                              f"logs ({', '.join(sorted(logs))}): {type(e).__name__}: {e}") from None
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         self._since += 1
         if self._since < self.period:

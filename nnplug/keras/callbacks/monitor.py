@@ -1,5 +1,7 @@
 """The monitored quantity of EarlyStopping, ModelCheckpoint and ReduceLROnPlateau: which direction is better,
 the min_delta an improvement must beat, and a clear error when the logs lack it."""
+from __future__ import annotations
+
 import numpy as np
 
 

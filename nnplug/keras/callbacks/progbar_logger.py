@@ -3,8 +3,12 @@
 verbose=1 on a terminal: a live bar per epoch (tqdm, Keras's look); verbose=1 anywhere else (a file, a pipe,
 a CI log): one finished bar line per epoch, with no carriage-return frames; verbose=2: ' - 4s - loss: ...'.
 """
+from __future__ import annotations
+
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -14,7 +18,7 @@ clock = time.perf_counter  # module-level so tests can fix the time
 BAR_WIDTH = 30
 
 
-def per_step(seconds):
+def per_step(seconds: float) -> str:
     """Keras's time-per-sample text: '32us/step', '5ms/step', '2s/step'."""
     if seconds >= 1:
         return f"{seconds:.0f}s/step"
@@ -23,17 +27,17 @@ def per_step(seconds):
     return f"{seconds * 1e6:.0f}us/step"
 
 
-def format_logs(logs):
+def format_logs(logs: dict[str, Any]) -> str:
     return "".join(f" - {k}: {v:.4f}" for k, v in logs.items())
 
 
-def finished_line(done, total, seconds, logs):
+def finished_line(done: int, total: int, seconds: float, logs: dict[str, Any]) -> str:
     """`54000/54000 [==============================] - 4s 74us/step - loss: 0.7477`."""
     step = per_step(seconds / done) if done else ""
     return f"{done}/{total} [{'=' * BAR_WIDTH}] - {seconds:.0f}s {step}{format_logs(logs)}"
 
 
-def is_terminal(stream):
+def is_terminal(stream: Any) -> bool:
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
@@ -68,26 +72,29 @@ class ProgbarLogger(Callback):
     """Prints 'Epoch i/n' and the epoch's progress to sys.stdout. count_mode 'samples' counts samples (as
     Keras 2 does for arrays), 'steps' counts batches."""
 
-    def __init__(self, count_mode="samples", stateful_metrics=None):
+    file: TextIO | None
+    bar: _KerasBar | None
+
+    def __init__(self, count_mode: str = "samples", stateful_metrics: Sequence[str] | None = None) -> None:
         super().__init__()
         if count_mode not in ("samples", "steps"):
             raise ValueError(f"ProgbarLogger: count_mode must be 'samples' or 'steps', got {count_mode!r}")
         self.count_mode = count_mode
         self.file, self.live, self.bar = None, False, None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.file = sys.stdout
         self.verbose = self.params.get("verbose", 1)
         self.live = self.verbose == 1 and is_terminal(self.file)
 
-    def wants_batches(self):
+    def wants_batches(self) -> bool:
         return self.live
 
     def _total(self):
         samples, batch = self.params.get("samples", 0), self.params.get("batch_size") or 1
         return samples if self.count_mode == "samples" else -(-samples // batch)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         print(f"Epoch {epoch + 1}/{self.params.get('epochs')}", file=self.file)
         self.start = clock()
         self.sums, self.seen = {}, 0
@@ -97,7 +104,7 @@ class ProgbarLogger(Callback):
     def _running_logs(self):
         return {k: v / max(self.seen, 1) for k, v in self.sums.items()}
 
-    def on_batch_end(self, batch, logs=None):
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         k = logs.get("size", 1)
         for name, value in logs.items():
             if name not in ("batch", "size"):
@@ -105,7 +112,7 @@ class ProgbarLogger(Callback):
         self.seen += k
         self.bar.update(k if self.count_mode == "samples" else 1)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = dict(logs or {})
         if self.bar is not None:
             self.bar.logs_fn = lambda: logs

@@ -1,5 +1,9 @@
 """`keras.layers`: the layer base (base.py), the core layers (core.py), and the by-name look-up a saved model
 uses. Each family of layers has its own module; `deserialize` knows the classes listed in LAYER_CLASSES."""
+from __future__ import annotations
+
+from typing import Any
+
 from .base import Input, InputLayer, KerasTensor, Layer, _auto_name  # noqa: F401
 from .core import Activation, Dense, Dropout, Flatten  # noqa: F401
 # -- convolution, pooling, normalisation, reshaping --
@@ -20,7 +24,7 @@ LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout,
                                          LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
 
 
-def deserialize(spec):
+def deserialize(spec: dict[str, Any]) -> Layer:
     cls = LAYER_CLASSES.get(spec["class_name"])
     if cls is None:
         raise ValueError(f"unknown layer class '{spec['class_name']}' in a saved model "

@@ -1,20 +1,28 @@
 """The layer base: a layer describes its weights and output shape without a graph, so a model can be wired
 up (and summarised) symbolically; the model then builds every layer into its own graph once, where each
 layer creates its Variables on first use and reuses them for the training and the inference pass."""
+from __future__ import annotations
+
 import collections
 import re
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeAlias, overload
 
 import numpy as np
 
 from ... import dtypes as _dt
 from ...variables import Variable
 from .. import initializers
+from ..._types import InitializerLike, TensorLike
+from ...graph import Tensor
 
 _counts = collections.Counter()
+# (weight name, shape, initializer, trainable): what a layer makes for an input shape (Layer.weight_specs)
+WeightSpec: TypeAlias = "tuple[str, tuple[int, ...], InitializerLike, bool]"
 NAME_PATTERN = r"[A-Za-z0-9.][A-Za-z0-9_.\-]{0,255}"  # TF's op-name characters, without the scope '/'
 
 
-def check_name(name, what="layer"):
+def check_name(name: str, what: str = "layer") -> str:
     """A layer's name becomes part of its ops' names: letters, digits, '.', '_' and '-' only."""
     if not isinstance(name, str) or re.fullmatch(NAME_PATTERN, name) is None:
         raise ValueError(f"{what} name {name!r:.80} is not valid: use letters, digits, '.', '_' and '-' "
@@ -34,23 +42,25 @@ def _snake(name):
 class KerasTensor:
     """A symbolic layer output: its shape (batch dimension None) and the layer call that made it."""
 
-    def __init__(self, shape, dtype="float32", layer=None, inputs=()):
+    def __init__(self, shape: Sequence[int | None], dtype: str = "float32", layer: Layer | None = None,
+                 inputs: Iterable[KerasTensor] = ()) -> None:
         self.shape = tuple(shape)
         self.dtype = dtype
         self.layer = layer
         self.inputs = list(inputs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape} from {self.layer.name if self.layer else 'nowhere'}>"
 
 
 class Layer:
     # the fields of get_config() and their kinds, checked before a saved layer is built (saving/schema.py)
     CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype"}
-    CONFIG_REQUIRED = ()
+    CONFIG_REQUIRED: tuple[str, ...] = ()
 
-    def __init__(self, name=None, input_shape=None, input_dim=None, batch_input_shape=None, dtype="float32",
-                 trainable=True, **kwargs):
+    def __init__(self, name: str | None = None, input_shape: Sequence[int | None] | None = None,
+                 input_dim: int | None = None, batch_input_shape: Sequence[int | None] | None = None,
+                 dtype: str = "float32", trainable: bool = True, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.name = check_name(name) if name is not None else _auto_name(_snake(type(self).__name__))
@@ -67,19 +77,25 @@ class Layer:
         self.logits = None  # (activation name, pre-activation tensor) of the last graph call
 
     # -- shapes, without a graph ---------------------------------------------------------
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         return tuple(input_shape)
 
-    def weight_specs(self, input_shape):
+    def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         """[(name, shape, initializer, trainable)] for inputs of `input_shape`."""
         return []
 
-    def count_params(self):
+    def count_params(self) -> int:
         if self.input_spec is None:
             raise ValueError(f"layer '{self.name}' is not built yet: its input shape is unknown")
         return sum(int(np.prod(s)) for _, s, _, _ in self.weight_specs(self.input_spec))
 
-    def __call__(self, x, training=False):
+    @overload
+    def __call__(self, x: KerasTensor, training: bool | Tensor = False) -> KerasTensor: ...
+    @overload
+    def __call__(self, x: TensorLike, training: bool | Tensor = False) -> Tensor: ...
+
+    def __call__(self, x: KerasTensor | TensorLike, training: bool | Tensor = False) -> KerasTensor | Tensor:
+        """On a KerasTensor (functional API): the symbolic output; on a tensor: this layer applied to it."""
         if isinstance(x, KerasTensor):
             shape = x.shape
             if self.input_spec is None:
@@ -93,7 +109,7 @@ class Layer:
         return self.apply(x, training)
 
     # -- in a graph ----------------------------------------------------------------------
-    def build_weights(self, input_shape):
+    def build_weights(self, input_shape: Sequence[int | None]) -> list[Variable]:
         """Create the Variables (in the default graph) once; later calls reuse them."""
         if self.weights:
             return self.weights
@@ -103,40 +119,40 @@ class Layer:
                                          trainable=trainable and self.trainable))
         return self.weights
 
-    def apply(self, x, training=False):
+    def apply(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         self.build_weights(tuple(x.shape))
         self.logits = None
         return self.call(x, training)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         return x
 
     @property
-    def trainable_weights(self):
+    def trainable_weights(self) -> list[Variable]:
         return [w for w in self.weights if w.trainable]
 
     @property
-    def non_trainable_weights(self):
+    def non_trainable_weights(self) -> list[Variable]:
         return [w for w in self.weights if not w.trainable]
 
-    def get_weights(self):
+    def get_weights(self) -> list[np.ndarray]:
         if self._model is None:
             return []
         return [self._model._session.variable_value(w).copy() for w in self.weights]
 
-    def set_weights(self, weights):
+    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         if self._model is None:
             raise ValueError(f"layer '{self.name}' has no weights yet: build its model first")
         self._model._load_values(list(zip(self.weights, weights)), what=f"layer '{self.name}'")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {"name": self.name, "trainable": self.trainable}
         if self.batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self.batch_input_shape)
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Layer:
         return cls(**config)
 
 
@@ -144,22 +160,25 @@ class InputLayer(Layer):
     CONFIG_FIELDS = {"name": "name", "batch_input_shape": "shape", "dtype": "dtype"}
     CONFIG_REQUIRED = ("batch_input_shape",)
 
-    def __init__(self, input_shape=None, batch_size=None, dtype="float32", name=None, batch_input_shape=None,
-                 **kwargs):
+    def __init__(self, input_shape: Sequence[int | None] | None = None, batch_size: int | None = None,
+                 dtype: str = "float32", name: str | None = None, batch_input_shape: Sequence[int | None] | None = None,
+                 **kwargs: Any) -> None:
         if input_shape is None and batch_input_shape is None:
             raise ValueError("InputLayer needs input_shape (the shape of one sample, e.g. (784,))")
         if batch_input_shape is None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
         super().__init__(name=name if name is not None else _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
                          **kwargs)
-        self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])
+        self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])  # type: ignore[index]
         self.input_spec = self.output.shape
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "batch_input_shape": list(self.batch_input_shape), "dtype": self.dtype}
 
 
-def Input(shape=None, batch_size=None, name=None, dtype="float32", batch_shape=None):  # noqa: N802 - Keras name
+def Input(shape: int | Sequence[int | None] | None = None, batch_size: int | None = None,  # noqa: N802 - Keras name
+          name: str | None = None, dtype: str = "float32",
+          batch_shape: Sequence[int | None] | None = None) -> KerasTensor:
     """A symbolic input of per-sample `shape`, to start a functional model."""
     if shape is None and batch_shape is None:
         raise ValueError("Input needs shape= (the shape of one sample, e.g. shape=(784,))")

@@ -2,10 +2,17 @@
 averages toward them (moving -= (moving - batch) * (1 - momentum), with the biased batch variance, as
 Keras); the inference pass normalises with the moving averages. The updates are control dependencies of
 the training pass's output, so the training step that reads it runs them and nothing else does."""
-from ...graph import control_dependencies, name_scope
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ...graph import Tensor, control_dependencies, name_scope
 from ...ops import norm_ops
 from ...ops.array_ops import identity, reshape
 from .convolutional import WithInitializers
+from .base import WeightSpec
+from ..._types import InitializerLike
 
 
 class BatchNormalization(WithInitializers):
@@ -14,10 +21,15 @@ class BatchNormalization(WithInitializers):
                      "moving_mean_initializer": "initializer", "moving_variance_initializer": "initializer"}
     INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                     "moving_variance_initializer")
+    beta_initializer: InitializerLike  # set by _set_initializers, as the next three
+    gamma_initializer: InitializerLike
+    moving_mean_initializer: InitializerLike
+    moving_variance_initializer: InitializerLike
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 **kwargs):
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, beta_initializer: InitializerLike = "zeros",
+                 gamma_initializer: InitializerLike = "ones", moving_mean_initializer: InitializerLike = "zeros",
+                 moving_variance_initializer: InitializerLike = "ones", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis, self.momentum, self.epsilon = int(axis), float(momentum), float(epsilon)
         if not 0.0 <= self.momentum <= 1.0 or self.epsilon <= 0.0:
@@ -39,15 +51,15 @@ class BatchNormalization(WithInitializers):
                              f"in inputs of shape {tuple(input_shape)}")
         return axis
 
-    def weight_specs(self, input_shape):
+    def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         depth = (input_shape[self._axis(input_shape)],)
-        specs = [("gamma", depth, self.gamma_initializer, True)] if self.scale else []
+        specs: list[WeightSpec] = [("gamma", depth, self.gamma_initializer, True)] if self.scale else []
         if self.center:
             specs.append(("beta", depth, self.beta_initializer, True))
         return specs + [("moving_mean", depth, self.moving_mean_initializer, False),
                         ("moving_variance", depth, self.moving_variance_initializer, False)]
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         shape = tuple(x.shape)
         axis = self._axis(shape)
         weights = dict(zip([w for w, *_ in self.weight_specs(shape)], self.weights))
@@ -68,6 +80,6 @@ class BatchNormalization(WithInitializers):
         with control_dependencies(updates):
             return identity(y)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
                 "center": self.center, "scale": self.scale}

@@ -10,11 +10,15 @@ must give.
 Masks (from Embedding(mask_zero=True) or Masking) travel with the tensor they belong to: a masked step
 keeps the state and repeats the previous output, as in Keras.
 """
+from __future__ import annotations
+
 import weakref
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from ... import dtypes as _dt
 from ... import initializers as _initializer_names
-from ...graph import convert_to_tensor
+from ...graph import Tensor, convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
 from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, transpose, zeros
@@ -23,25 +27,29 @@ from ...ops.rnn_cell import Orthogonal
 from ...ops.split_ops import split_v, unpack
 from ...shapes import ShapeError
 from .. import activations, initializers
-from .base import KerasTensor, Layer, _auto_name
+from .base import KerasTensor, Layer, WeightSpec, _auto_name
+from ..._types import ActivationFn, InitializerLike, Regularizer, TensorLike
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _MASKS = weakref.WeakKeyDictionary()  # graph tensor -> its Keras mask, bool [batch, time]
 
 
-def set_mask(tensor, mask):
+def set_mask(tensor: Any, mask: Tensor) -> Any:
     if mask is not None:
         _MASKS[tensor] = mask
     return tensor
 
 
-def get_mask(tensor):
+def get_mask(tensor: Any) -> Any:
     return _MASKS.get(tensor)
 
 
 KERAS_NAMES = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}  # Keras's snake case of these
 
 
-def keras_named(layer, kwargs):
+def keras_named(layer: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """kwargs with Keras's default name for the layer (`lstm_1`, not a letter-by-letter snake case)."""
     if kwargs.get("name") is None and type(layer).__name__ in KERAS_NAMES:
         return {**kwargs, "name": _auto_name(KERAS_NAMES[type(layer).__name__])}
@@ -52,7 +60,7 @@ def _snake(name):
     return "".join("_" + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
-def initializer(spec):
+def initializer(spec: Any) -> Any:
     """An initializer from a name, an object, or a config as Keras writes it ({class_name, config}, Keras 3's
     with module/registered_name); 'orthogonal' included."""
     if isinstance(spec, dict):
@@ -70,7 +78,7 @@ def initializer(spec):
     return spec
 
 
-def serialize_initializer(init):
+def serialize_initializer(init: Any) -> Any:
     if isinstance(init, Orthogonal):
         return {"class_name": "Orthogonal", "config": init.get_config()}
     return initializers.serialize(init)
@@ -107,12 +115,16 @@ class _Recurrent(Layer):
     _ARGS = ("activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "dropout",
              "recurrent_dropout", "return_sequences", "return_state", "go_backwards", "stateful", "unroll")
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 time_major=False, seed=None, zero_output_for_mask=False, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(self, units: int, activation: str | ActivationFn = "tanh", use_bias: bool = True,
+                 kernel_initializer: InitializerLike = "glorot_uniform",
+                 recurrent_initializer: InitializerLike = "orthogonal", bias_initializer: InitializerLike = "zeros",
+                 dropout: float = 0.0, recurrent_dropout: float = 0.0, return_sequences: bool = False,
+                 return_state: bool = False, go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
+                 time_major: bool = False, seed: int | None = None, zero_output_for_mask: bool = False,
+                 kernel_regularizer: Regularizer | None = None, recurrent_regularizer: Regularizer | None = None,
+                 bias_regularizer: Regularizer | None = None, activity_regularizer: Regularizer | None = None,
+                 kernel_constraint: ActivationFn | None = None, recurrent_constraint: ActivationFn | None = None,
+                 bias_constraint: ActivationFn | None = None, **kwargs: Any) -> None:
         super().__init__(**keras_named(self, kwargs))
         what = f"{type(self).__name__} layer '{self.name}'"
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
@@ -146,26 +158,27 @@ class _Recurrent(Layer):
     def _bias_spec(self):
         return ("bias", (self.GATES * self.units,), self.bias_initializer, True)
 
-    def weight_specs(self, input_shape):
+    def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise ValueError(f"{type(self).__name__} layer '{self.name}' needs inputs [batch, time steps, features] "
                              f"with known features, got shape {tuple(input_shape)}")
         n = self.GATES * self.units
-        specs = [(f"{self.CELL}/kernel", (input_shape[-1], n), self.kernel_initializer, True),
-                 (f"{self.CELL}/recurrent_kernel", (self.units, n), self.recurrent_initializer, True)]
+        specs: list[WeightSpec] = [(f"{self.CELL}/kernel", (input_shape[-1], n), self.kernel_initializer, True),
+                                   (f"{self.CELL}/recurrent_kernel", (self.units, n), self.recurrent_initializer, True)]
         if self.use_bias:
             name, bias_shape, init, trainable = self._bias_spec()
             specs.append((f"{self.CELL}/{name}", bias_shape, init, trainable))
         return specs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         return (input_shape[0],) + ((input_shape[1],) if self.return_sequences else ()) + (self.units,)
 
-    def keras3_weight_groups(self, input_shape):
+    def keras3_weight_groups(self, input_shape: Sequence[int | None]) -> Any:
         """[(group under the layer's, weights)] as Keras 3 files hold them: a recurrent layer's are its cell's."""
         return [("cell", len(self.weight_specs(input_shape)))]
 
-    def __call__(self, x, training=False, mask=None, initial_state=None):
+    def __call__(self, x: KerasTensor | TensorLike, training: bool | Tensor = False, mask: Tensor | None = None,
+                 initial_state: Any = None) -> Any:
         if isinstance(x, KerasTensor):
             if self.return_state or initial_state is not None or mask is not None:
                 raise NotImplementedError(
@@ -176,13 +189,15 @@ class _Recurrent(Layer):
         return self.apply(x, training, mask, initial_state)
 
     # -- in a graph --------------------------------------------------------------------------------
-    def apply(self, x, training=False, mask=None, initial_state=None):
+    def apply(self, x: Tensor, training: bool | Tensor = False, mask: Tensor | None = None,
+              initial_state: Any = None) -> Any:
         x = convert_to_tensor(x)
         self.build_weights(tuple(x.shape))
         self.logits = None
         return self.run(x, self.weights, training, mask if mask is not None else get_mask(x), initial_state)
 
-    def run(self, x, weights, training, mask, initial_state):
+    def run(self, x: Tensor, weights: Sequence[Tensor], training: bool | Tensor, mask: Tensor | None,
+            initial_state: Any) -> Any:
         """The layer over x with `weights` (Bidirectional runs its two directions through here)."""
         steps = _steps_of(self, x)
         kernel, recurrent = weights[0], weights[1]
@@ -214,7 +229,7 @@ class _Recurrent(Layer):
             h_in = states[0] if rec_mask is None else states[0] * rec_mask
             new_out, new_states = self._step(projected[t], h_in, states, parts)
             if mask is not None:
-                keep = masks[t]
+                keep = masks[t]  # type: ignore[index]  # made when mask is given
                 new_states = [_keep(keep, n, s) for n, s in zip(new_states, states)]
                 new_out = _keep(keep, new_out, out if out is not None else M.zeros_like(new_out))
             out, states = new_out, new_states
@@ -257,7 +272,7 @@ class _Recurrent(Layer):
     def _step(self, xz, h_in, states, parts):
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         cfg = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                "use_bias": self.use_bias, "kernel_initializer": serialize_initializer(self.kernel_initializer),
                "recurrent_initializer": serialize_initializer(self.recurrent_initializer),
@@ -268,7 +283,7 @@ class _Recurrent(Layer):
         return cfg
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> _Recurrent:
         config = dict(config)
         for k in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
             if k in config:
@@ -296,8 +311,9 @@ class LSTM(_Recurrent):
     CONFIG_FIELDS = {"recurrent_activation": "activation", "unit_forget_bias": "bool",
                      "implementation": "implementation", "use_cudnn": "use_cudnn"}
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True,
-                 implementation=2, use_cudnn="auto", **kwargs):
+    def __init__(self, units: int, activation: str | ActivationFn = "tanh",
+                 recurrent_activation: str | ActivationFn = "sigmoid", unit_forget_bias: bool = True,
+                 implementation: int = 2, use_cudnn: str | bool = "auto", **kwargs: Any) -> None:
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -331,7 +347,7 @@ class LSTM(_Recurrent):
         h = self.recurrent_activation(z_o) * self.activation(c)
         return h, [h, c]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "unit_forget_bias": self.unit_forget_bias, "implementation": self.implementation}
 
@@ -346,8 +362,9 @@ class GRU(_Recurrent):
     CONFIG_FIELDS = {"recurrent_activation": "activation", "reset_after": "bool", "implementation": "implementation",
                      "use_cudnn": "use_cudnn"}
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True,
-                 implementation=2, use_cudnn="auto", **kwargs):
+    def __init__(self, units: int, activation: str | ActivationFn = "tanh",
+                 recurrent_activation: str | ActivationFn = "sigmoid", reset_after: bool = True,
+                 implementation: int = 2, use_cudnn: str | bool = "auto", **kwargs: Any) -> None:
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
@@ -385,7 +402,7 @@ class GRU(_Recurrent):
         new_h = z * h + (1.0 - z) * candidate
         return new_h, [new_h]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "reset_after": self.reset_after, "implementation": self.implementation}
 
@@ -427,7 +444,8 @@ class Bidirectional(Layer):
     CONFIG_FIELDS = {"layer": "layer", "merge_mode": "merge_mode", "backward_layer": "layer"}
     CONFIG_REQUIRED = ("layer",)
 
-    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
+    def __init__(self, layer: _Recurrent, merge_mode: str = "concat", weights: Sequence[np.ndarray] | None = None,
+                 backward_layer: _Recurrent | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         what = f"Bidirectional layer '{self.name}'"
         layer = _inner_layer(layer, what)
@@ -452,20 +470,20 @@ class Bidirectional(Layer):
         self.layer, self.merge_mode = layer, merge_mode
         self.return_sequences = layer.return_sequences
 
-    def weight_specs(self, input_shape):
+    def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         return [(f"{inner.name}/{n}", s, i, t) for inner in (self.forward_layer, self.backward_layer)
                 for n, s, i, t in inner.weight_specs(input_shape)]
 
-    def keras3_weight_groups(self, input_shape):
+    def keras3_weight_groups(self, input_shape: Sequence[int | None]) -> Any:
         return [(f"{direction}/{group}", n) for direction, inner in (("forward_layer", self.forward_layer),
                                                                      ("backward_layer", self.backward_layer))
                 for group, n in inner.keras3_weight_groups(input_shape)]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         out = self.forward_layer.compute_output_shape(input_shape)
         return out[:-1] + (2 * out[-1] if self.merge_mode == "concat" else out[-1],)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         n = len(self.forward_layer.weight_specs(tuple(x.shape)))
         mask = get_mask(x)
         fw = self.forward_layer.run(x, self.weights[:n], training, mask, None)
@@ -475,7 +493,7 @@ class Bidirectional(Layer):
         merged = _MERGES[self.merge_mode](fw, bw)
         return set_mask(merged, mask) if self.return_sequences else merged
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": _layer_spec(self.layer), "merge_mode": self.merge_mode,
                 "backward_layer": _layer_spec(self.backward_layer)}
 
@@ -486,7 +504,7 @@ class TimeDistributed(Layer):
     CONFIG_FIELDS = {"layer": "layer"}
     CONFIG_REQUIRED = ("layer",)
 
-    def __init__(self, layer, **kwargs):
+    def __init__(self, layer: Layer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.layer = _inner_layer(layer, f"TimeDistributed layer '{self.name}'")
 
@@ -496,17 +514,17 @@ class TimeDistributed(Layer):
                              f"{tuple(input_shape)}")
         return (None,) + tuple(input_shape[2:])
 
-    def weight_specs(self, input_shape):
+    def weight_specs(self, input_shape: Sequence[int | None]) -> list[WeightSpec]:
         return self.layer.weight_specs(self._inner_shape(input_shape))
 
-    def keras3_weight_groups(self, input_shape):
+    def keras3_weight_groups(self, input_shape: Sequence[int | None]) -> Any:
         return [("layer", len(self.weight_specs(input_shape)))]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         inner = self.layer.compute_output_shape(self._inner_shape(input_shape))
         return tuple(input_shape[:2]) + tuple(inner[1:])
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         steps, rest = x.shape[1], list(x.shape[2:])
         if steps is None or None in rest:
             raise ShapeError(f"TimeDistributed layer '{self.name}' needs the time steps and features known, got "
@@ -519,7 +537,7 @@ class TimeDistributed(Layer):
             self.logits = (name, reshape(z, [-1, steps] + list(z.shape[1:])))
         return set_mask(reshape(y, [-1, steps] + list(y.shape[1:])), get_mask(x))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "layer": _layer_spec(self.layer)}
 
 
@@ -529,13 +547,13 @@ class Masking(Layer):
 
     CONFIG_FIELDS = {"mask_value": "number"}
 
-    def __init__(self, mask_value=0.0, **kwargs):
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mask_value = float(mask_value)
 
-    def call(self, x, training=False):
+    def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         mask = M.reduce_any(M.not_equal(x, self.mask_value), axis=-1)
         return set_mask(x * M.cast(expand_dims(mask, -1), x.dtype), mask)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "mask_value": self.mask_value}

@@ -8,8 +8,11 @@ arrays). The file name picks what `save` writes:
 `load_model` / `load_weights` recognise the file by its content. A file that does not fit the model, or is
 damaged, raises ModelFileError (a ValueError) naming the file and the fault, and changes nothing.
 """
+from __future__ import annotations
+
 import io
 import json
+from typing import TYPE_CHECKING, Any
 
 from ...train.saver import atomic_write
 from .. import losses as _losses
@@ -17,13 +20,17 @@ from .. import optimizers as _optimizers
 from . import archive, h5_format, h5_model, keras_format, npz_format
 from .assemble import model_from_spec
 from .errors import ModelFileError, refuse_overwrite
+from ..._types import StrPath
+
+if TYPE_CHECKING:
+    from ..models import Model
 
 __all__ = ["ModelFileError", "load_model", "load_weights", "model_from_config", "model_from_json", "save_model",
            "save_weights", "to_json"]
 
 
 # -- the model's description ---------------------------------------------------------------
-def model_spec(model):
+def model_spec(model: Model) -> dict[str, Any]:
     """{'format', 'version', 'model': {class_name, config}, 'training': compile settings if compiled}."""
     spec = {"format": npz_format.FORMAT, "version": npz_format.VERSION,
             "model": {"class_name": model.config_class_name, "config": model.get_config()}}
@@ -33,15 +40,15 @@ def model_spec(model):
     return spec
 
 
-def model_from_config(spec):
+def model_from_config(spec: dict[str, Any]) -> Model:
     return model_from_spec(spec, "<config>")
 
 
-def model_from_json(text):
+def model_from_json(text: str) -> Model:
     return model_from_spec(npz_format.parse_json(text, "<json>", "JSON"), "<json>")
 
 
-def to_json(model):
+def to_json(model: Model) -> str:
     return json.dumps(model_spec(model)["model"])
 
 
@@ -62,7 +69,7 @@ def _h5_bytes(write):
 
 
 # -- save ----------------------------------------------------------------------------------
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
+def save_model(model: Model, filepath: StrPath, overwrite: bool = True, include_optimizer: bool = True) -> None:
     path = str(filepath)
     refuse_overwrite(path, overwrite)
     model._build()
@@ -82,7 +89,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         atomic_write(path, lambda f: npz_format.write(f, spec, values, state))
 
 
-def save_weights(model, filepath, overwrite=True):
+def save_weights(model: Model, filepath: StrPath, overwrite: bool = True) -> None:
     path = str(filepath)
     if _kind(path) == "keras":
         raise ValueError(f"save_weights('{path}'): a .keras file holds a whole model; use model.save('{path}'), "
@@ -127,7 +134,7 @@ def _open(path):
     raise ModelFileError(path, "a zip archive with neither config.json (.keras) nor __config__ (nnplug .npz)")
 
 
-def load_model(filepath, compile=True):  # noqa: A002 - the Keras name
+def load_model(filepath: StrPath, compile: bool = True) -> Model:  # noqa: A002 - the Keras name
     """A model saved by `model.save` (or by Keras: .keras, .h5): architecture, weights, and, when it was
     compiled, loss, metrics and optimizer state."""
     path = str(filepath)
@@ -136,7 +143,7 @@ def load_model(filepath, compile=True):  # noqa: A002 - the Keras name
         return {"h5": h5_model, "keras": keras_format, "npz": npz_format}[kind].load_model(opened, path, compile)
 
 
-def load_weights(model, filepath):
+def load_weights(model: Model, filepath: StrPath) -> None:
     """Weights from any model or weights file; checked against the model first, so a misfit changes nothing."""
     path = str(filepath)
     model._build()
