@@ -10,7 +10,8 @@ Contenders, each timed over the same epochs in turn (median of the rounds; the m
 - keras loop: a Session loop over the same model's compiled training step (the fetches fit runs: update,
   loss), batches as fit makes them — what fit costs beyond the steps themselves;
 - tf1 loop: the chapter's TF1 program (benchmarks/common.NnplugMLP: tf.layers, softmax cross-entropy,
-  MomentumOptimizer), `sess.run([train_op, loss], ...)` per batch as chapter 13 writes it.
+  MomentumOptimizer), `sess.run([train_op, loss], ...)` per batch as chapter 13 writes it;
+- numpy floor: the same arithmetic written by hand in NumPy (benchmarks/common.ArrayFloorMLP), for scale.
 Both shuffle settings are measured (`--shuffle`): without, batches are contiguous slices (the chapter's
 loop); with, fit and the keras loop gather each epoch's permuted rows. `--clock cpu` times the process's CPU
 time instead of the wall clock: steadier on a machine shared with other work, and the same thing when BLAS
@@ -28,7 +29,7 @@ import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from benchmarks.common import MODELS, NnplugMLP, synthetic_data  # noqa: E402
+from benchmarks.common import MODELS, ArrayFloorMLP, NnplugMLP, synthetic_data  # noqa: E402
 
 BATCH = 64
 
@@ -66,8 +67,15 @@ def contenders(x, y, labels, epochs, shuffle):
             for i in range(0, len(x), BATCH):
                 tf1.sess.run([tf1.train_op, tf1.loss], {tf1.x: x[i:i + BATCH], tf1.y: labels[i:i + BATCH]})
 
+    floor = ArrayFloorMLP(MODELS["chapter"])
+
+    def floor_loop():
+        for _ in range(epochs):
+            for i in range(0, len(x), BATCH):
+                floor.step(x[i:i + BATCH], labels[i:i + BATCH])
+
     return {"fit": lambda: model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, shuffle=shuffle),
-            "keras loop": keras_loop, "tf1 loop": tf1_loop}
+            "keras loop": keras_loop, "tf1 loop": tf1_loop, "numpy floor": floor_loop}
 
 
 def measure(args):
