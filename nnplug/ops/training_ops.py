@@ -1,6 +1,7 @@
 """The optimizer-update ops (TF1's training_ops: ApplyGradientDescent, ApplyMomentum, ApplyAdam,
-ApplyRMSProp, ApplyAdagrad, and TF's ApplyKerasMomentum, Keras SGD's rule). Each takes a variable, its slots, the hyperparameters and the gradient and
-gives the new values of the variable and of each slot, which the optimizer assigns back. A backend may run
+ApplyRMSProp, ApplyAdagrad, and TF's ApplyKerasMomentum, Keras SGD's rule). Each takes a variable, its
+slots, the hyperparameters and the gradient and gives the new values of the variable and of each slot,
+which the optimizer assigns back. A backend may run
 one as a single fused pass (the numpy backend updates the variable and its slots in place, one kernel call
 per variable); without a kernel the compiler expands it into the primitives below, so every backend is
 correct, and fusing backends merge the expansion's elementwise chain as usual.
@@ -9,6 +10,12 @@ Unlike TF1's ops, which update their ref inputs and return the variable, these a
 order, outputs (new var, new slot, ...) in the order of the state inputs. The arithmetic is the one
 nnplug's optimizers used before these ops existed, so an expansion computes what they computed.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._types import TensorLike
 from ..graph import Tensor, convert_to_tensor, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from .registry import register
@@ -27,7 +34,7 @@ SIGNATURES = {
 GRADIENT_INPUTS = ("grad", "delta")  # shaped as the variable; every other non-state input is a scalar
 
 
-def input_names(op_type):
+def input_names(op_type: str) -> tuple[str, ...]:
     state, rest, _ = SIGNATURES[op_type]
     return state + rest
 
@@ -115,12 +122,14 @@ def _expand_adagrad(b, ins, attrs):
 
 
 _EXPANSIONS = {"ApplyGradientDescent": _expand_gradient_descent, "ApplyMomentum": _expand_momentum,
-               "ApplyKerasMomentum": _expand_keras_momentum, "ApplyAdam": _expand_adam, "ApplyRMSProp": _expand_rmsprop, "ApplyAdagrad": _expand_adagrad}
+               "ApplyKerasMomentum": _expand_keras_momentum, "ApplyAdam": _expand_adam,
+               "ApplyRMSProp": _expand_rmsprop, "ApplyAdagrad": _expand_adagrad}
 for _op_type, _expand in _EXPANSIONS.items():
     register(_op_type, _rule(_op_type), expand=_expand)
 
 
-def apply_update(op_type, inputs, name=None, **attrs):
+def apply_update(op_type: str, inputs: Sequence[TensorLike], name: str | None = None,
+                 **attrs: Any) -> list[Tensor]:
     """The new values of the variable and its slots (a list of tensors, state inputs' order): one update
     op on `inputs` (tensors in TF1's order, `SIGNATURES`), attrs defaulted as TF1 does."""
     defaults = SIGNATURES[op_type][2]

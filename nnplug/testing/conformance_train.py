@@ -74,10 +74,14 @@ def update_inputs(op_type, shape, dtype, seed=0):
     return out
 
 
+def _case_id(value):
+    return value if isinstance(value, str) else "-".join(f"{k}={x}" for k, x in value.items()) or "plain"
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("shape", [(3, 4), (7,), ()], ids=["matrix", "vector", "scalar"])
 @pytest.mark.parametrize("op_type,attrs", [(op, a) for op, case in UPDATE_CASES.items() for a in case[2]],
-                         ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={x}" for k, x in v.items()) or "plain")
+                         ids=_case_id)
 def test_update_op(backend, op_type, attrs, shape, dtype):
     ref, _, _ = UPDATE_CASES[op_type]
     inputs = update_inputs(op_type, shape, dtype)
