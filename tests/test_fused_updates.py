@@ -141,26 +141,34 @@ def _transposed_gradient(loss, w, b, s):
     return [(tf.transpose(w), w)]
 
 
-def test_a_gradient_that_views_its_own_variable_is_read_before_it_is_written():
-    def square_train(backend):
-        g = tf.Graph()
-        with g.as_default():
-            w = tf.Variable(np.arange(16, dtype=np.float32).reshape(4, 4))
-            opt = tf.train.MomentumOptimizer(0.5, 0.9)
-            train = opt.apply_gradients([(tf.transpose(w), w)])
-            with tf.Session(backend=backend) as sess:
-                sess.run(tf.global_variables_initializer())
-                for _ in range(2):
-                    sess.run(train)
-                return sess.run(w), sess.run(opt.get_slot(w, "momentum"))
-    w0 = np.arange(16, dtype=np.float64).reshape(4, 4)
-    accum = w0.T.copy()
-    w1 = w0 - 0.5 * accum
-    accum = accum * 0.9 + w1.T
-    w2 = w1 - 0.5 * accum
-    for got in (square_train(NumpyBackend()), square_train(ExpandedNumpy())):
-        np.testing.assert_allclose(got[0], w2, rtol=1e-6)
-        np.testing.assert_allclose(got[1], accum, rtol=1e-6)
+def _square_train(backend, of_slot):
+    """Momentum on a 4x4 variable whose gradient is the transpose of the variable itself, or of its slot:
+    a view into a buffer the update writes."""
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.arange(16, dtype=np.float32).reshape(4, 4))
+        opt = tf.train.MomentumOptimizer(0.5, 0.9)
+        slot = opt._slot(w, "momentum")  # the slot apply_gradients would make, made first to take its view
+        train = opt.apply_gradients([(tf.transpose(slot.value() if of_slot else w.value()), w)])
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(slot.assign(np.ones((4, 4), np.float32)))
+            for _ in range(2):
+                sess.run(train)
+            return sess.run(w), sess.run(slot)
+
+
+@pytest.mark.parametrize("of_slot", [False, True], ids=["variable", "slot"])
+def test_a_gradient_that_views_a_buffer_being_updated_is_read_before_it_is_written(of_slot):
+    w, accum = np.arange(16, dtype=np.float64).reshape(4, 4), np.ones((4, 4))
+    for _ in range(2):
+        grad = (accum if of_slot else w).T
+        accum = accum * 0.9 + grad
+        w = w - 0.5 * accum
+    for backend in (NumpyBackend(), ExpandedNumpy()):
+        got_w, got_accum = _square_train(backend, of_slot)
+        np.testing.assert_allclose(got_w, w, rtol=1e-6, atol=1e-5, err_msg=backend.name)
+        np.testing.assert_allclose(got_accum, accum, rtol=1e-6, atol=1e-5, err_msg=backend.name)
 
 
 def test_non_contiguous_gradients_take_the_ufunc_form():

@@ -147,7 +147,9 @@ def _update_factory(op_type):
             ins = list(ins) if _in_place(ins, out, n_state) else _targets(ins, out, n_state)
             for i in scalars_at:  # 0-d arrays, or NumPy scalars from kernels of 0-d results
                 ins[i] = ins[i][()]
-            if compiled is not None and jit.contiguous(*ins[:n_state], ins[grad_at]) and not _aliased(ins, grad_at):
+            if _views_state(ins[grad_at], ins[:n_state]):
+                ins[grad_at] = ins[grad_at].copy()
+            if compiled is not None and jit.contiguous(*ins[:n_state], ins[grad_at]):
                 compiled(*ins, *extra)
             else:
                 if not scratch:
@@ -185,12 +187,15 @@ def _targets(ins, out, n_state):
     return targets + list(ins[n_state:])
 
 
-def _aliased(ins, grad_at):
-    """The gradient is a view into the variable's own buffer (the variable's transpose given as its
-    gradient): the loop would read elements it has already written, so the ufunc form (NumPy guards
-    against overlapping operands) runs instead."""
-    grad, var = ins[grad_at], ins[0]
-    return grad.base is not None and (grad.base is var or grad.base is var.base) and np.may_share_memory(grad, var)
+def _views_state(grad, state):
+    """The gradient is a view into a buffer being updated (a variable's or slot's transpose given as the
+    gradient): both forms would read elements already written, so the kernel reads a copy instead."""
+    if grad.base is None:
+        return False
+    for s in state:
+        if grad.base is s or (s.base is not None and grad.base is s.base):
+            return True
+    return False
 
 
 for _op_type in UPDATES:
