@@ -13,16 +13,9 @@ import nnplug as tf
 from nnplug_numpy import jit, optimizers
 from nnplug_numpy.backend import NumpyBackend
 
-UPDATE_OPS = frozenset(optimizers.UPDATES)
-
-
-class ExpandedNumpy(NumpyBackend):
-    """The numpy backend without the fused update kernels: the compiler expands the update ops."""
-    name = "numpy-expanded"
-    kernels = {op: f for op, f in NumpyBackend.kernels.items() if op not in UPDATE_OPS}
-    inplace_ops = NumpyBackend.inplace_ops - UPDATE_OPS
-    out_ops = NumpyBackend.out_ops - UPDATE_OPS
-    fresh_ops = NumpyBackend.fresh_ops - UPDATE_OPS
+ExpandedNumpy = optimizers.expanding_backend  # the numpy backend without the fused update kernels
+needs_numba = pytest.mark.skipif(not jit.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra): the numpy "
+                                                            "backend has no fused update kernels to test")
 
 
 class KerasMomentum(tf.train.Optimizer):
@@ -85,6 +78,7 @@ def _assert_same(got, want):
         np.testing.assert_array_equal(got[name], want[name], err_msg=name)
 
 
+@needs_numba
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_fused_training_equals_the_expansion_bit_for_bit(opt):
     fused, _ = _train(NumpyBackend(), OPTIMIZERS[opt])
@@ -94,17 +88,20 @@ def test_fused_training_equals_the_expansion_bit_for_bit(opt):
     assert all(not np.array_equal(fused[n], initial[n]) for n in ("w", "b", "s"))
 
 
+@needs_numba
 @pytest.mark.parametrize("opt", sorted(OPTIMIZERS))
 def test_ufunc_forms_equal_the_expansion_bit_for_bit(opt, no_numba):
     _assert_same(_train(NumpyBackend(), OPTIMIZERS[opt])[0], _train(ExpandedNumpy(), OPTIMIZERS[opt])[0])
 
 
+@needs_numba
 @pytest.mark.parametrize("dtype,opt", [(tf.float64, "adam"), (tf.float16, "momentum")], ids=["float64", "float16"])
 def test_other_float_dtypes_train_as_the_expansion(dtype, opt):
     _assert_same(_train(NumpyBackend(), OPTIMIZERS[opt], dtype=dtype)[0],
                  _train(ExpandedNumpy(), OPTIMIZERS[opt], dtype=dtype)[0])
 
 
+@needs_numba
 def test_the_update_runs_in_place_in_one_call_per_variable():
     g = tf.Graph()
     with g.as_default():
@@ -127,6 +124,7 @@ def test_the_update_runs_in_place_in_one_call_per_variable():
             np.testing.assert_allclose(sess.run(w), np.full((4, 3), 1 - 0.2 - 0.38), rtol=1e-6)
 
 
+@needs_numba
 def test_a_variable_fetched_beside_its_update_shows_the_value_before_it():
     fused, fetched = _train(NumpyBackend(), OPTIMIZERS["momentum"], steps=3, fetch_weights=True)
     expanded, fetched_expanded = _train(ExpandedNumpy(), OPTIMIZERS["momentum"], steps=3, fetch_weights=True)
@@ -158,6 +156,7 @@ def _square_train(backend, of_slot):
             return sess.run(w), sess.run(slot)
 
 
+@needs_numba
 @pytest.mark.parametrize("of_slot", [False, True], ids=["variable", "slot"])
 def test_a_gradient_that_views_a_buffer_being_updated_is_read_before_it_is_written(of_slot):
     w, accum = np.arange(16, dtype=np.float64).reshape(4, 4), np.ones((4, 4))
@@ -171,6 +170,7 @@ def test_a_gradient_that_views_a_buffer_being_updated_is_read_before_it_is_writt
         np.testing.assert_allclose(got_accum, accum, rtol=1e-6, atol=1e-5, err_msg=backend.name)
 
 
+@needs_numba
 def test_non_contiguous_gradients_take_the_ufunc_form():
     def grads(loss, w, b, s):  # the matrix's gradient doubled, as a transposed view of a (3, 5) array
         g_w, g_b, g_s = tf.gradients(loss, [w, b, s])
@@ -179,12 +179,25 @@ def test_non_contiguous_gradients_take_the_ufunc_form():
                  _train(ExpandedNumpy(), OPTIMIZERS["rmsprop"], grads=grads)[0])
 
 
-def test_the_environment_switch_leaves_the_fused_kernels_out():
+@pytest.mark.parametrize("switch", ["NNPLUG_FUSED_KERNELS", "NNPLUG_NUMBA"])
+def test_without_numba_or_with_the_switch_off_the_updates_are_expanded(switch):
     code = ("import nnplug as tf\nfrom nnplug_numpy.backend import NumpyBackend\n"
             "print('ApplyMomentum' in NumpyBackend.kernels)\n"
             "w = tf.Variable(1.0)\nt = tf.train.MomentumOptimizer(0.5, 0.9).minimize(w * w)\n"
             "s = tf.Session(); s.run(tf.global_variables_initializer()); s.run(t); print(s.run(w))\n")
-    env = dict(os.environ, NNPLUG_FUSED_KERNELS="0")
+    env = dict(os.environ, **{switch: "0"})
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "0.0"]  # w -= 0.5 * (2 * 1)
+
+
+def test_the_comparison_backend_really_expands_the_updates():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.ones(3, np.float32))
+        train = tf.train.AdamOptimizer().minimize(tf.reduce_sum(w * w))
+        with tf.Session(backend=ExpandedNumpy()) as sess:
+            sess.run(tf.global_variables_initializer())
+            source = tf.debugging.explain(train, session=sess)
+    assert "ApplyAdam" in source and "# Sqrt" in source  # the op's name on its expansion's primitives
+    assert not any(ExpandedNumpy().has_kernel(op) for op in optimizers.UPDATES)

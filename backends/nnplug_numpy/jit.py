@@ -2,15 +2,20 @@
 (optimizer updates, softmax cross-entropy): one compiled pass costs well under a microsecond to call where
 the same arithmetic in NumPy is one ufunc call (~1 us) and one pass over memory per operation.
 
-`NNPLUG_NUMBA=0` turns numba off (the kernels' plain NumPy forms run); `NNPLUG_FUSED_KERNELS=0` also leaves
-the fused update kernels out of the numpy backend, so the compiler expands those ops into primitives (the
-"before" of a benchmark). Both are read when the backend is imported. Functions are compiled on first use
-and cached on disk (`cache=True`), so only the first process on a machine pays the compilation.
+Without numba (not installed, or `NNPLUG_NUMBA=0`) the cross-entropy runs its NumPy form and the numpy
+backend leaves the fused update kernels out, so the compiler expands those ops into primitives: their
+NumPy forms measured no faster than the expansion (benchmarks/optimizer_step.py) and serve only the arrays
+the loops do not take. `NNPLUG_FUSED_KERNELS=0` turns all of it off (the "before" of a benchmark). Both are
+read when the backend is imported. Functions are compiled on first use and cached on disk (`cache=True`),
+so only the first process on a machine pays the compilation.
 """
+import importlib.util
 import os
 
 FUSED_KERNELS = os.environ.get("NNPLUG_FUSED_KERNELS", "1") != "0"
 _WANT_NUMBA = FUSED_KERNELS and os.environ.get("NNPLUG_NUMBA", "1") != "0"
+# numba importable (found without importing it, which costs ~0.3 s): the fused update kernels are registered
+HAVE_NUMBA = _WANT_NUMBA and importlib.util.find_spec("numba") is not None
 _state = {}
 JIT_DTYPES = ("float32", "float64")  # what the compiled loops are used for; other dtypes run NumPy
 

@@ -5,7 +5,8 @@ contract) when nothing reads them later in the step; otherwise the kernel update
 
 Each update is written twice, with the same operations in the same order as the expansion (so results
 agree bit for bit): a loop numba compiles into one pass (nnplug_numpy/jit.py), used for C-contiguous
-float32/float64 arrays, and NumPy ufuncs with `out=` for everything else or when numba is absent.
+float32/float64 arrays, and NumPy ufuncs with `out=` for every other array. The backend registers these
+kernels only where numba is installed: without it the expansion is as fast as the ufunc forms.
 """
 import numpy as np
 
@@ -14,7 +15,7 @@ from nnplug.ops.training_ops import GRADIENT_INPUTS, SIGNATURES, input_names
 
 from . import jit
 
-KERNELS = Kernels()  # merged into the backend's table by kernels.py (unless NNPLUG_FUSED_KERNELS=0)
+KERNELS = Kernels()  # merged into the backend's table by kernels.py (with numba, see jit.py)
 
 
 # -- the updates as loops (numba) and as ufuncs (NumPy) ------------------------------------------------
@@ -200,3 +201,19 @@ def _views_state(grad, state):
 
 for _op_type in UPDATES:
     KERNELS.register(_op_type, inplace=True)(_update_factory(_op_type))
+
+
+def expanding_backend():
+    """A numpy backend that runs the update ops' expansion instead of these kernels (the "before" of a
+    comparison in one process; NNPLUG_FUSED_KERNELS=0 does it for a whole process)."""
+    from .backend import NumpyBackend
+    fused = frozenset(UPDATES)
+
+    class ExpandingNumpy(NumpyBackend):
+        name = "numpy-expanding"
+        aliases = ()
+        kernels = {op: f for op, f in NumpyBackend.kernels.items() if op not in fused}
+        inplace_ops = NumpyBackend.inplace_ops - fused
+        out_ops = NumpyBackend.out_ops - fused
+        fresh_ops = NumpyBackend.fresh_ops - fused
+    return ExpandingNumpy()
