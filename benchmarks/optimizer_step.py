@@ -68,8 +68,7 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=30)
     args = p.parse_args(argv)
     from nnplug_numpy import jit
-    from nnplug_numpy.backend import NumpyBackend
-    from nnplug_numpy.optimizers import expanding_backend
+    from nnplug_numpy.backend import NumpyBackend, expanding_backend
     print(f"# numba: {'on' if jit.numba() is not None else 'off (NumPy ufunc forms)'}; load {os.getloadavg()[0]:.1f}")
     print(f"{'model':8} {'optimizer':9} {'fused us':>10} {'expanded us':>12} {'speed-up':>9}")
     for name in args.model:

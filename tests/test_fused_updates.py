@@ -11,9 +11,9 @@ import pytest
 
 import nnplug as tf
 from nnplug_numpy import jit, optimizers
-from nnplug_numpy.backend import NumpyBackend
+from nnplug_numpy.backend import NumpyBackend, expanding_backend
 
-ExpandedNumpy = optimizers.expanding_backend  # the numpy backend without the fused update kernels
+ExpandedNumpy = expanding_backend  # the numpy backend without the fused update kernels
 needs_numba = pytest.mark.skipif(not jit.HAVE_NUMBA, reason="numba is not installed (the 'fast' extra): the numpy "
                                                             "backend has no fused update kernels to test")
 

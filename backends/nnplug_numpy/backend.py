@@ -4,6 +4,7 @@ import numpy as np
 from nnplug.backend import Backend
 
 from .kernels import KERNELS
+from .optimizers import UPDATES
 
 
 class NumpyBackend(Backend):
@@ -27,3 +28,18 @@ class NumpyBackend(Backend):
 
     def describe(self):
         return f"numpy {np.__version__} (cpu)"
+
+
+def expanding_backend():
+    """A numpy backend that runs the update ops' expansion instead of the fused update kernels (the "before"
+    of a comparison in one process; NNPLUG_FUSED_KERNELS=0 does it for a whole process)."""
+    fused = frozenset(UPDATES)
+
+    class ExpandingNumpy(NumpyBackend):
+        name = "numpy-expanding"
+        aliases = ()
+        kernels = {op: f for op, f in NumpyBackend.kernels.items() if op not in fused}
+        inplace_ops = NumpyBackend.inplace_ops - fused
+        out_ops = NumpyBackend.out_ops - fused
+        fresh_ops = NumpyBackend.fresh_ops - fused
+    return ExpandingNumpy()

@@ -202,18 +202,3 @@ def _views_state(grad, state):
 for _op_type in UPDATES:
     KERNELS.register(_op_type, inplace=True)(_update_factory(_op_type))
 
-
-def expanding_backend():
-    """A numpy backend that runs the update ops' expansion instead of these kernels (the "before" of a
-    comparison in one process; NNPLUG_FUSED_KERNELS=0 does it for a whole process)."""
-    from .backend import NumpyBackend
-    fused = frozenset(UPDATES)
-
-    class ExpandingNumpy(NumpyBackend):
-        name = "numpy-expanding"
-        aliases = ()
-        kernels = {op: f for op, f in NumpyBackend.kernels.items() if op not in fused}
-        inplace_ops = NumpyBackend.inplace_ops - fused
-        out_ops = NumpyBackend.out_ops - fused
-        fresh_ops = NumpyBackend.fresh_ops - fused
-    return ExpandingNumpy()
