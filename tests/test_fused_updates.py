@@ -37,6 +37,7 @@ OPTIMIZERS = {
     "nesterov": lambda: tf.train.MomentumOptimizer(0.1, 0.9, use_nesterov=True),
     "adam": lambda: tf.train.AdamOptimizer(0.01),
     "rmsprop": lambda: tf.train.RMSPropOptimizer(0.01, momentum=0.5),
+    "centered_rmsprop": lambda: tf.train.RMSPropOptimizer(0.01, momentum=0.5, centered=True),
     "adagrad": lambda: tf.train.AdagradOptimizer(0.1),
     "keras_sgd": lambda: KerasMomentum(0.1, 0.9),
     "keras_nesterov": lambda: KerasMomentum(0.1, 0.9, nesterov=True),
@@ -201,3 +202,22 @@ def test_the_comparison_backend_really_expands_the_updates():
             source = tf.debugging.explain(train, session=sess)
     assert "ApplyAdam" in source and "# Sqrt" in source  # the op's name on its expansion's primitives
     assert not any(ExpandedNumpy().has_kernel(op) for op in optimizers.UPDATES)
+
+
+def test_centered_rmsprop_keeps_the_mean_gradient_as_tf1_does():
+    g = tf.Graph()
+    with g.as_default():
+        w = tf.Variable(np.array([1.0, -2.0], np.float32))
+        opt = tf.train.RMSPropOptimizer(0.1, decay=0.9, momentum=0.5, epsilon=1e-6, centered=True)
+        train = opt.minimize(tf.reduce_sum(w * w))
+        assert opt.get_slot_names() == ["mg", "momentum", "rms"]
+        with tf.Session(backend=NumpyBackend()) as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train)
+            got = [sess.run(v) for v in (w, opt.get_slot(w, "mg"), opt.get_slot(w, "rms"))]
+    w0 = np.array([1.0, -2.0])
+    grad = 2 * w0
+    mg, ms = 0.1 * grad, 0.9 * 1.0 + 0.1 * grad ** 2
+    want = [w0 - 0.1 * grad / np.sqrt(ms - mg ** 2 + 1e-6), mg, ms]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

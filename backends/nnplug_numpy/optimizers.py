@@ -103,6 +103,29 @@ def _rmsprop_ufuncs(var, ms, mom, lr, rho, momentum, epsilon, grad, one, tmp, tm
     np.subtract(var, mom, out=var)
 
 
+def _centered_rmsprop_loop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad, one):
+    w, mg, ms, mom, g = var.ravel(), mg.ravel(), ms.ravel(), mom.ravel(), grad.ravel()
+    c = one - rho
+    for i in range(w.size):
+        mgi = mg[i] * rho + g[i] * c
+        msi = ms[i] * rho + (g[i] * g[i]) * c
+        mi = mom[i] * momentum + (lr * g[i]) / np.sqrt((msi - mgi * mgi) + epsilon)
+        mg[i] = mgi
+        ms[i] = msi
+        mom[i] = mi
+        w[i] -= mi
+
+
+def _centered_rmsprop_ufuncs(var, mg, ms, mom, lr, rho, momentum, epsilon, grad, one, tmp, tmp2):
+    c = one - rho
+    np.add(np.multiply(mg, rho, out=mg), np.multiply(grad, c, out=tmp), out=mg)
+    np.add(np.multiply(ms, rho, out=ms), np.multiply(np.square(grad, out=tmp), c, out=tmp), out=ms)
+    np.sqrt(np.add(np.subtract(ms, np.square(mg, out=tmp), out=tmp), epsilon, out=tmp), out=tmp)
+    np.divide(np.multiply(lr, grad, out=tmp2), tmp, out=tmp2)
+    np.add(np.multiply(mom, momentum, out=mom), tmp2, out=mom)
+    np.subtract(var, mom, out=var)
+
+
 def _adagrad_loop(var, accum, lr, grad):
     w, acc, g = var.ravel(), accum.ravel(), grad.ravel()
     for i in range(w.size):
@@ -124,6 +147,7 @@ UPDATES = {
     "ApplyKerasMomentum": (_keras_momentum_loop, _keras_momentum_ufuncs, 2, False),
     "ApplyAdam": (_adam_loop, _adam_ufuncs, 2, True),
     "ApplyRMSProp": (_rmsprop_loop, _rmsprop_ufuncs, 2, True),
+    "ApplyCenteredRMSProp": (_centered_rmsprop_loop, _centered_rmsprop_ufuncs, 2, True),
     "ApplyAdagrad": (_adagrad_loop, _adagrad_ufuncs, 2, False),
 }
 

@@ -1,5 +1,5 @@
 """The optimizer-update ops (TF1's training_ops: ApplyGradientDescent, ApplyMomentum, ApplyAdam,
-ApplyRMSProp, ApplyAdagrad, and TF's ApplyKerasMomentum, Keras SGD's rule). Each takes a variable, its
+ApplyRMSProp, ApplyCenteredRMSProp, ApplyAdagrad, and TF's ApplyKerasMomentum, Keras SGD's rule). Each takes a variable, its
 slots, the hyperparameters and the gradient and gives the new values of the variable and of each slot,
 which the optimizer assigns back. A backend may run
 one as a single fused pass (the numpy backend updates the variable and its slots in place, one kernel call
@@ -29,6 +29,7 @@ SIGNATURES = {
     "ApplyAdam": (("var", "m", "v"), ("beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon", "grad"),
                   {}),
     "ApplyRMSProp": (("var", "ms", "mom"), ("lr", "rho", "momentum", "epsilon", "grad"), {}),
+    "ApplyCenteredRMSProp": (("var", "mg", "ms", "mom"), ("lr", "rho", "momentum", "epsilon", "grad"), {}),
     "ApplyAdagrad": (("var", "accum"), ("lr", "grad"), {}),
 }
 GRADIENT_INPUTS = ("grad", "delta")  # shaped as the variable; every other non-state input is a scalar
@@ -114,6 +115,18 @@ def _expand_rmsprop(b, ins, attrs):
     return [b.emit("Sub", [var, mom]), ms, mom]
 
 
+def _expand_centered_rmsprop(b, ins, attrs):
+    """mg = mg*rho + grad*(1-rho); ms = ms*rho + grad^2*(1-rho);
+    mom = mom*momentum + lr*grad/sqrt(ms - mg^2 + epsilon); var -= mom."""
+    var, mg, ms, mom, lr, rho, momentum, eps, grad = ins
+    one_minus_rho = b.emit("Sub", [b.scalar(1, var), rho])
+    mg = b.emit("Add", [b.emit("Mul", [mg, rho]), b.emit("Mul", [grad, one_minus_rho])])
+    ms = b.emit("Add", [b.emit("Mul", [ms, rho]), b.emit("Mul", [b.emit("Square", [grad]), one_minus_rho])])
+    denom = b.emit("Sqrt", [b.emit("Add", [b.emit("Sub", [ms, b.emit("Square", [mg])]), eps])])
+    mom = b.emit("Add", [b.emit("Mul", [mom, momentum]), b.emit("Div", [b.emit("Mul", [lr, grad]), denom])])
+    return [b.emit("Sub", [var, mom]), mg, ms, mom]
+
+
 def _expand_adagrad(b, ins, attrs):
     """accum += grad^2; var -= lr*grad/sqrt(accum)."""
     var, accum, lr, grad = ins
@@ -123,7 +136,8 @@ def _expand_adagrad(b, ins, attrs):
 
 _EXPANSIONS = {"ApplyGradientDescent": _expand_gradient_descent, "ApplyMomentum": _expand_momentum,
                "ApplyKerasMomentum": _expand_keras_momentum, "ApplyAdam": _expand_adam,
-               "ApplyRMSProp": _expand_rmsprop, "ApplyAdagrad": _expand_adagrad}
+               "ApplyRMSProp": _expand_rmsprop, "ApplyCenteredRMSProp": _expand_centered_rmsprop,
+               "ApplyAdagrad": _expand_adagrad}
 for _op_type, _expand in _EXPANSIONS.items():
     register(_op_type, _rule(_op_type), expand=_expand)
 

@@ -41,6 +41,13 @@ def _ref_rmsprop(var, ms, mom, lr, rho, momentum, epsilon, grad):
     return [var - mom, ms, mom]
 
 
+def _ref_centered_rmsprop(var, mg, ms, mom, lr, rho, momentum, epsilon, grad):
+    mg = rho * mg + (1 - rho) * grad
+    ms = rho * ms + (1 - rho) * grad * grad
+    mom = momentum * mom + lr * grad / np.sqrt(ms - mg * mg + epsilon)
+    return [var - mom, mg, ms, mom]
+
+
 def _ref_adagrad(var, accum, lr, grad):
     accum = accum + grad * grad
     return [var - lr * grad / np.sqrt(accum), accum]
@@ -56,6 +63,8 @@ UPDATE_CASES = {
     "ApplyAdam": (_ref_adam, {"beta1_power": 0.9 ** 3, "beta2_power": 0.999 ** 3, "lr": 0.01, "beta1": 0.9,
                               "beta2": 0.999, "epsilon": 1e-7}, [{}]),
     "ApplyRMSProp": (_ref_rmsprop, {"lr": 0.01, "rho": 0.9, "momentum": 0.5, "epsilon": 1e-6}, [{}]),
+    "ApplyCenteredRMSProp": (_ref_centered_rmsprop, {"lr": 0.01, "rho": 0.9, "momentum": 0.5, "epsilon": 1e-6},
+                             [{}]),
     "ApplyAdagrad": (_ref_adagrad, {"lr": 0.1}, [{}]),
 }
 _POSITIVE_SLOTS = {"v", "ms", "accum"}
@@ -69,6 +78,8 @@ def update_inputs(op_type, shape, dtype, seed=0):
     for i, name in enumerate(state + rest):
         if name in scalars:
             out.append(np.array(scalars[name], dtype))
+        elif name == "mg":  # a mean gradient small beside the mean square, as running averages keep it
+            out.append((data(shape, dtype, "unit", seed=seed + i) * 0.25).astype(dtype))
         else:
             out.append(data(shape, dtype, "pos" if name in _POSITIVE_SLOTS else "any", seed=seed + i))
     return out

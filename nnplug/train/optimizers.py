@@ -133,17 +133,20 @@ class AdamOptimizer(Optimizer):
 
 class RMSPropOptimizer(Optimizer):
     """ms = decay*ms + (1-decay)*grad^2; mom = momentum*mom + lr*grad/sqrt(ms+eps); var -= mom.
-    As in TF1 the mean-square slot starts at ones."""
+    As in TF1 the mean-square slot starts at ones. centered=True also keeps the mean gradient
+    mg = decay*mg + (1-decay)*grad (slot 'mg') and divides by sqrt(ms - mg^2 + eps)."""
 
     def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, use_locking=False,
                  centered=False, name="RMSProp"):
         super().__init__(learning_rate, use_locking, name)
-        self._decay, self._momentum, self._eps = decay, momentum, epsilon
+        self._decay, self._momentum, self._eps, self._centered = decay, momentum, epsilon, bool(centered)
 
     def _apply(self, grad, var):
         c = lambda v: convert_to_tensor(v, dtype=var.dtype)  # noqa: E731
         slots = [self._slot(var, "rms", init=1.0), self._slot(var, "momentum")]
-        return self._update("ApplyRMSProp", var, slots,
+        if self._centered:  # TF1's input order: mg, ms, mom
+            slots.insert(0, self._slot(var, "mg"))
+        return self._update("ApplyCenteredRMSProp" if self._centered else "ApplyRMSProp", var, slots,
                             [self._lr_for(var), c(self._decay), c(self._momentum), c(self._eps), grad])
 
 
