@@ -51,13 +51,6 @@ def compiled(fn, helpers=()):
 
 
 def usable(dtype):
-    """The compiled loops take float32 or float64 arrays (check `contiguous` on each call too)."""
+    """The compiled loops take float32 or float64 arrays (C-contiguous ones: the kernels check on each call)."""
     return dtype.name in JIT_DTYPES
 
-
-def contiguous(*arrays):
-    """...and C-contiguous ones, which they index as flat vectors."""
-    for a in arrays:
-        if not a.flags.c_contiguous:
-            return False
-    return True

@@ -168,13 +168,14 @@ def _update_factory(op_type):
         compiled = jit.compiled(loop) if jit.usable(dtype) and shape else None
         scratch = []  # for the ufunc form, made on its first use
 
-        def update(*ins, out=None):
+        def update(*ins, out=None):  # lean: it runs once per variable and step
             ins = list(ins) if _in_place(ins, out, n_state) else _targets(ins, out, n_state)
             for i in scalars_at:  # 0-d arrays, or NumPy scalars from kernels of 0-d results
                 ins[i] = ins[i][()]
-            if _views_state(ins[grad_at], ins[:n_state]):
-                ins[grad_at] = ins[grad_at].copy()
-            if compiled is not None and jit.contiguous(*ins[:n_state], ins[grad_at]):
+            grad = ins[grad_at]
+            if grad.base is not None and _views_state(grad, ins[:n_state]):
+                ins[grad_at] = grad = grad.copy()
+            if compiled is not None and grad.flags.c_contiguous and _contiguous(ins, n_state):
                 compiled(*ins, *extra)
             else:
                 if not scratch:
@@ -212,11 +213,16 @@ def _targets(ins, out, n_state):
     return targets + list(ins[n_state:])
 
 
+def _contiguous(ins, n_state):
+    for j in range(n_state):
+        if not ins[j].flags.c_contiguous:
+            return False
+    return True
+
+
 def _views_state(grad, state):
-    """The gradient is a view into a buffer being updated (a variable's or slot's transpose given as the
+    """The gradient (a view) views a buffer being updated (a variable's or slot's transpose given as the
     gradient): both forms would read elements already written, so the kernel reads a copy instead."""
-    if grad.base is None:
-        return False
     for s in state:
         if grad.base is s or (s.base is not None and grad.base is s.base):
             return True
