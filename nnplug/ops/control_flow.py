@@ -384,8 +384,9 @@ class _LoopGradient:
         for t in _outside_reads(grad_ops, outs, False):
             if id(t) in fed or t.op.type == "VariableV2":
                 continue  # fed per iteration, or read where it lives
-            if id(t) in forward:
-                self.saves.append(t)  # a value of the iteration: saved by the forward loop
+            if id(t) in forward:  # a value of the iteration: saved by the forward loop, with the other
+                # outputs of its op (a plan lowers an op unless all its outputs are fed)
+                self.saves.extend(o for o in t.op.outputs if all(o is not s for s in self.saves))
             else:
                 self.cap_feeds.append(t)  # the same for every iteration: fed once
                 self.cap_values.append(value_of.get(id(t), t))
