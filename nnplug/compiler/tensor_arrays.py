@@ -30,6 +30,17 @@ class ArrayFact:
         self.name, self.size, self.declared = name, size, declared
         self.seen = None  # the concrete element shape of the writes, None where they differ
         self.varied_rank = False
+        self.firsts = {}  # index -> first dimension, for elements written at indices known when compiling
+
+    def lengths(self):
+        """The elements' first dimensions (what concat splits at), or None when unknown here."""
+        if self.size is None or not self.seen:
+            return None
+        if self.seen[0] is not None:
+            return (self.seen[0],) * self.size
+        if all(i in self.firsts for i in range(self.size)):
+            return tuple(self.firsts[i] for i in range(self.size))
+        return None
 
     def learn(self, shape):
         shape = tuple(shape)
@@ -248,8 +259,9 @@ def lower_split(low, op, inputs):
                                    f"into lengths {list(sizes)}", op)
     parts = low.emit("SplitV", [value], {"axis": 0, "sizes": sizes}, name=op.name) if sizes else []
     parts = parts if isinstance(parts, list) else [parts]
-    for p in parts:
+    for i, p in enumerate(parts):
         array.learn(p.shape)
+        array.firsts[i] = p.shape[0]
 
     def split(store, f, *pieces):
         store.unstack(pieces)
@@ -266,16 +278,17 @@ def lower_concat(low, op, inputs):
     if not elem:
         raise InvalidArgumentError(f"'{op.name}': TensorArray '{op.attrs['array']}' holds scalars; concat needs "
                                    f"elements with a leading axis", op)
-    n = array.size
-    first = n * elem[0] if n is not None and elem[0] is not None else None
-    value = Value((first,) + elem[1:], op.attrs["dtype"], persistent=True)
-    lengths = Value((n,), _dt.int64)
+    known = array.lengths()
+    value = Value((sum(known) if known is not None else None,) + elem[1:], op.attrs["dtype"], persistent=True)
+    lengths = Value((array.size,), _dt.int64)
     to_device = low.backend.to_device
 
     def concat(store, f):
         joined, sizes = store.concat()
         return joined, to_device(sizes)
     control_step(low, op, concat, inputs, [value, lengths])
+    if known is not None:  # a constant, so that a split by these lengths (concat's gradient) compiles
+        lengths = low.constant(np.array(known, np.int64), _dt.int64)
     return [value, lengths], set(), False
 
 

@@ -20,6 +20,7 @@ from ..errors import InvalidArgumentError
 from ..graph import Tensor, convert_to_tensor, get_default_graph, make, make_op, name_scope
 from ..shapes import UNKNOWN, TensorShape, fmt
 from .registry import register
+from .shape_values import constant_value
 
 # The dtype of handles (and of a loop's saved iterations): Python objects that live only inside a run.
 variant = _dt.DType("variant", np.object_)
@@ -170,10 +171,10 @@ class _Static:
 
 
 def _static_int(t):
-    """The value of a constant int scalar tensor, else None."""
-    if t.op.type == "Const" and np.ndim(t.op.attrs["value"]) == 0:
-        return int(t.op.attrs["value"])
-    return None
+    """The value of an int scalar tensor known when the graph is built (a constant, a known dimension
+    from tf.shape), else None."""
+    value = constant_value(t)
+    return int(value) if value is not None and np.ndim(value) == 0 else None
 
 
 class TensorArray:
