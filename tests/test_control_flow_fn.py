@@ -106,6 +106,7 @@ def test_nested_elems_initializers_and_a_dtype_for_another_structure(backend):
     np.testing.assert_allclose(folded.a, X.sum(0))
     assert folded.b == 32.0
     np.testing.assert_allclose(mapped_u["sum"], mapped["sum"])
+    np.testing.assert_allclose(folded_u.a, folded.a)
 
 
 def test_an_empty_leading_dimension(backend):

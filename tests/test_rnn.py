@@ -5,7 +5,6 @@ import pytest
 
 import nnplug as tf
 from nnplug.errors import InvalidArgumentError
-from nnplug.shapes import ShapeError
 
 rnn_cell = tf.nn.rnn_cell
 

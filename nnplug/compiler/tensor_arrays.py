@@ -165,7 +165,7 @@ def lower_create(low, op, inputs):
 
 
 def lower_write(low, op, inputs):
-    handle, index, value, flow = inputs
+    handle, value = inputs[0], inputs[2]
     _array(low, handle, op).learn(value.shape)
     to_host = low.backend.to_host
 
@@ -178,8 +178,7 @@ def lower_write(low, op, inputs):
 
 
 def lower_read(low, op, inputs):
-    handle, index, flow = inputs
-    shape = _array(low, handle, op).element(op)
+    shape = _array(low, inputs[0], op).element(op)
     to_host = low.backend.to_host
 
     def read(store, i, f):
@@ -201,8 +200,7 @@ def _checked(op, out_shape):
 
 
 def lower_stack(low, op, inputs):
-    handle, flow = inputs
-    array = _array(low, handle, op)
+    array = _array(low, inputs[0], op)
     elem = array.element(op)
     out = Value((array.size,) + elem, op.attrs["dtype"], persistent=True)
     check = _checked(op, out.shape)
@@ -211,7 +209,7 @@ def lower_stack(low, op, inputs):
 
 
 def lower_gather(low, op, inputs):
-    handle, indices, flow = inputs
+    handle, indices = inputs[:2]
     elem = _array(low, handle, op).element(op)
     to_host = low.backend.to_host
     out = Value(tuple(indices.shape) + elem, op.attrs["dtype"], persistent=True)
@@ -272,8 +270,7 @@ def lower_split(low, op, inputs):
 
 
 def lower_concat(low, op, inputs):
-    handle, flow = inputs
-    array = _array(low, handle, op)
+    array = _array(low, inputs[0], op)
     elem = array.element(op)
     if not elem:
         raise InvalidArgumentError(f"'{op.name}': TensorArray '{op.attrs['array']}' holds scalars; concat needs "
@@ -293,8 +290,7 @@ def lower_concat(low, op, inputs):
 
 
 def lower_size(low, op, inputs):
-    handle, flow = inputs
-    array = _array(low, handle, op)
+    array = _array(low, inputs[0], op)
     if array.size is not None:
         return [low.constant(np.array(array.size, np.int32), _dt.int32)], set(), False
     to_device = low.backend.to_device
@@ -309,8 +305,7 @@ def lower_close(low, op, inputs):
 
 
 def lower_grad(low, op, inputs):
-    handle, flow = inputs
-    array = _array(low, handle, op)
+    array = _array(low, inputs[0], op)
     source = op.attrs["source"]
     grad = Value((), variant)
     out = _flow()

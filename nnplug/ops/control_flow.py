@@ -18,7 +18,6 @@ of the body it reads, and from then on the forward loop saves those of every ite
 gradients of the captured tensors."""
 import contextlib
 
-from .. import dtypes as _dt
 from ..graph import Operation, convert_to_tensor, make_op, name_scope
 from ..shapes import TensorShape, fmt
 from .registry import register
