@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnplug as tf
-from nnplug.testing import check_gradient
+from nnplug.testing import check_gradient, numeric_gradient
 
 
 def power(x, n):
@@ -69,15 +69,11 @@ def test_loop_over_a_matmul_trains_its_variable(backend):
             sess.run(tf.global_variables_initializer())
             got_w, got_h0, got_xs = sess.run([g_w, g_h0, g_xs], feed)
 
-            def f(w_, h0_, xs_):
+            def f(args):
+                w_, h0_, xs_ = args
                 return np.sum((recurrence_np(h0_, xs_, w_) - target) ** 2)
-            for got, i, args in ((got_w, 0, [w0, h0v, xsv]), (got_h0, 1, [w0, h0v, xsv]), (got_xs, 2, [w0, h0v, xsv])):
-                num = np.zeros_like(args[i])
-                for j in np.ndindex(args[i].shape):
-                    up, down = [a.copy() for a in args], [a.copy() for a in args]
-                    up[i][j] += 1e-6
-                    down[i][j] -= 1e-6
-                    num[j] = (f(*up) - f(*down)) / 2e-6
+            for i, got in enumerate((got_w, got_h0, got_xs)):
+                num = numeric_gradient(f, [w0.copy(), h0v.copy(), xsv.copy()], i, 1e-6)
                 np.testing.assert_allclose(got, num, rtol=1e-6, atol=1e-8)
             first = sess.run(loss, feed)
             for _ in range(30):
@@ -193,18 +189,12 @@ def test_variable_made_inside_the_body_gets_its_gradient(backend):
             sess.run(tf.global_variables_initializer())
             got = sess.run(g, {x: xv})
 
-        def f(wv):
+        def f(args):
             hv = xv
             for _ in range(2):
-                hv = np.tanh(hv @ wv) + hv
+                hv = np.tanh(hv @ args[0]) + hv
             return hv.sum()
-        w0, num = np.full((3, 3), 0.1), np.zeros((3, 3))
-        for j in np.ndindex(3, 3):
-            up, down = w0.copy(), w0.copy()
-            up[j] += 1e-6
-            down[j] -= 1e-6
-            num[j] = (f(up) - f(down)) / 2e-6
-        np.testing.assert_allclose(got, num, rtol=1e-6)
+        np.testing.assert_allclose(got, numeric_gradient(f, [np.full((3, 3), 0.1)], 0, 1e-6), rtol=1e-6)
 
 
 def test_capture_that_depends_on_another_capture_counts_once(backend):

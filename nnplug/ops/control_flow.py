@@ -283,7 +283,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     unless back_prop=False. `parallel_iterations` and `swap_memory` are accepted."""
     if not callable(cond) or not callable(body):
         raise TypeError("while_loop needs callables cond and body")
-    single = not isinstance(loop_vars, (list, tuple, dict))
+    single = not isinstance(loop_vars, (list, tuple))  # a tensor, TensorArray or dict: one argument
     flat, template = _flatten(loop_vars, "while_loop's loop_vars")
     if not flat:
         raise ValueError("while_loop needs at least one loop variable")
@@ -306,7 +306,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             new = body(*args)
         if single and isinstance(new, (list, tuple)) and len(new) == 1 and template is None:
             new = new[0]
-        elif not single and not isinstance(new, (list, tuple, dict)):
+        elif not single and not isinstance(new, (list, tuple)):
             new = [new]  # as TF1: a body returning one tensor for a one-element list of loop variables
         new_flat, new_template = _flatten(new, "while_loop's body")
         where = scope[:-1]
