@@ -196,3 +196,12 @@ def test_tensor_arrays_and_structures_as_loop_variables_and_cond_outputs(backend
                                              r"TensorArray 'TensorArray' and TensorArray 'other'"):
             other = tf.TensorArray(tf.float32, size=2, tensor_array_name="other")
             tf.cond(flag, lambda: ta.write(0, 1.0), lambda: other.write(0, 1.0))
+
+
+def test_one_loop_variable_in_a_list_comes_back_on_its_own():
+    with tf.Graph().as_default():
+        alone = tf.while_loop(lambda v: v < 5, lambda v: v + 1, [tf.constant(0)])
+        same = tf.while_loop(lambda v: v < 5, lambda v: [v + 1], [tf.constant(0)], return_same_structure=True)
+        assert isinstance(alone, tf.Tensor) and isinstance(same, list) and len(same) == 1
+        with tf.Session() as sess:
+            assert sess.run(alone) == 5 and sess.run(same) == [5]

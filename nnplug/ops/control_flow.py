@@ -279,8 +279,9 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
                swap_memory=False, maximum_iterations=None, name=None, return_same_structure=False):
     """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` (at most `maximum_iterations`
     times); returns the final loop variables. They may be any nesting of tensors and TensorArrays; each
-    keeps its shape unless `shape_invariants` says which dimensions may change (None). Differentiable
-    unless back_prop=False. `parallel_iterations` and `swap_memory` are accepted."""
+    keeps its shape unless `shape_invariants` says which dimensions may change (None). One loop variable
+    in a list comes back on its own unless return_same_structure. Differentiable unless back_prop=False.
+    `parallel_iterations` and `swap_memory` are accepted."""
     if not callable(cond) or not callable(body):
         raise TypeError("while_loop needs callables cond and body")
     single = not isinstance(loop_vars, (list, tuple))  # a tensor, TensorArray or dict: one argument
@@ -344,7 +345,12 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
                       "limit_input": bool(extra), "back_prop": bool(back_prop), "inner": tuple(inner),
                       "out_specs": specs}, name="Exit")
     outs = list(op.outputs[:len(flat)])
-    return outs[0] if single and template is None else _pack(template, outs)
+    if single and template is None:
+        return outs[0]
+    packed = _pack(template, outs)
+    if not single and len(loop_vars) == 1 and not return_same_structure:
+        return packed[0]  # as TF1: one loop variable in a list comes back on its own
+    return packed
 
 
 # -- the gradient of a loop ------------------------------------------------------------------------------
