@@ -135,3 +135,9 @@ def test_bad_functions_are_refused_naming_the_function():
             tf.foldl(lambda a, r: a + r, tf.constant(1.0))
         with pytest.raises(ValueError, match="map_fn: the elements have different leading sizes"):
             tf.map_fn(lambda e: e[0], (tf.zeros((2, 3)), tf.zeros((3, 3))))
+
+
+def test_map_fn_inside_map_fn(backend, monkeypatch):
+    monkeypatch.setattr(script_ops, "UNROLL_MAX", 0)  # the inner map over 3 known elements loops too
+    check_gradient_unknown_leading(lambda t: tf.map_fn(lambda r: tf.reduce_sum(tf.map_fn(tf.sin, r) * r), t), [X],
+                                   backend)

@@ -231,3 +231,12 @@ def test_second_derivative_is_refused_by_name():
         (g,) = tf.gradients(power(x, tf.constant(3)), [x])
         with pytest.raises(NotImplementedError, match="second derivative through tf.while_loop"):
             tf.gradients(g, [x])
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_loop_inside_a_cond(backend, sign):
+    def build(x):
+        def loop():
+            return tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, tf.sin(a) * x), [0, x])[1]
+        return tf.cond(tf.reduce_sum(x) > 0, loop, lambda: x * 2.0)
+    check_gradient(build, [sign * np.linspace(0.1, 1, 4)], backend)

@@ -213,7 +213,9 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
                 raise TypeError(f"cond '{scope[:-1]}': output {i} is {a.dtype.name} in the true branch "
                                 f"('{a.name}') but {b.dtype.name} in the false branch ('{b.name}')")
             specs.append((_merged_shape(a.shape, b.shape), a.dtype))
-        caps = _outside_reads(t_ops + f_ops, t_outs + f_outs, True)
+        # what the branches' outputs need (not other ops recorded meanwhile, such as a loop gradient's body)
+        caps = _outside_reads(_reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False), t_outs + f_outs,
+                              through_subgraphs=False)
         op = make_op("Cond", [pred] + caps, {"then": tuple(t_outs), "else": tuple(f_outs),
                                              "out_specs": tuple(specs)}, name="Merge")
     outs = list(op.outputs)
