@@ -183,3 +183,23 @@ def test_shape_mismatch_clear_after_read_and_unknown_element_shape_at_run_time()
             with pytest.raises(tf.errors.InvalidArgumentError, match="TensorArray 'blind': .* needs the element "
                                                                      "shape, but no write .* element_shape"):
                 sess.run(blind.read(0))
+
+
+def test_two_gradient_computations_through_one_loop_keep_their_own_arrays(backend):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None, 2))
+        n = tf.shape(x)[0]
+        ta = tf.TensorArray(tf.float64, size=n)
+        _, ta = tf.while_loop(lambda i, ta: i < n, lambda i, ta: (i + 1, ta.write(i, tf.sin(x[0]) * tf.cast(i, tf.float64))),
+                              [0, ta])
+        y = ta.stack()
+        (g1,) = tf.gradients(tf.reduce_sum(y), [x])
+        (g2,) = tf.gradients(tf.reduce_sum(y * y), [x])  # a second computation ("gradients_1")
+        with tf.Session(backend=backend) as sess:
+            xv = np.array([[0.3, -0.7], [1.0, 2.0], [0.0, 0.0]])
+            got1, got2 = sess.run([g1, g2], {x: xv})
+            k = np.arange(3.0)
+            np.testing.assert_allclose(got1[0], np.cos(xv[0]) * k.sum(), rtol=1e-12)
+            np.testing.assert_allclose(got2[0], 2 * np.sin(xv[0]) * np.cos(xv[0]) * (k * k).sum(), rtol=1e-12)
+            np.testing.assert_array_equal(got1[1:], 0.0)
+            np.testing.assert_allclose(sess.run(g2, {x: xv}), got2, rtol=1e-12)  # alone, the same

@@ -127,10 +127,11 @@ def lower_cond(low, op, inputs):
 
 # -- loops -------------------------------------------------------------------------------------------------
 class _LoopFact:
-    """What a loop's WhileGrad needs from the forward loop: the shapes of the saved tensors (None when they
-    change between iterations) and the facts of saved variant values."""
+    """What a loop's WhileGrad needs from the forward loop: where each saved tensor is in an iteration's
+    saved tuple, their shapes (None when they change between iterations) and the facts of saved variants."""
 
-    def __init__(self, saved_shapes, saved_facts):
+    def __init__(self, saves, saved_shapes, saved_facts):
+        self.position = {id(t): i for i, t in enumerate(saves)}
         self.saved_shapes, self.saved_facts = saved_shapes, saved_facts
 
 
@@ -218,7 +219,7 @@ def lower_while(low, op, inputs):
         if not dynamic:
             specs = first_body.out_specs
             saved_shapes = tuple(specs[j][0] if src else entering[j] for src, j in order)
-    set_fact(low, trace, _LoopFact(saved_shapes, saved_facts or {}), op.outputs[-1])
+    set_fact(low, trace, _LoopFact(saves, saved_shapes, saved_facts or {}), op.outputs[-1])
     reads, assigns = _reads([p for p in (first_cond, first_body) if p is not None])
     return outs + [trace], reads, assigns
 
@@ -231,8 +232,11 @@ def lower_while_grad(low, op, inputs):
     n_f, n_c, n_g = len(grad_feeds), len(acc_feeds), len(cap_feeds)
     trace_in, g_in, cap_in = inputs[0], inputs[1:1 + n_f], inputs[1 + n_f:1 + n_f + n_g]
     loop_fact = fact(low, trace_in)
-    saved_facts = loop_fact.saved_facts if loop_fact is not None else {}
-    facts = dict(saved_facts)
+    if not isinstance(loop_fact, _LoopFact) or any(id(t) not in loop_fact.position for t in saves):
+        raise InvalidArgumentError(f"'{op.name}': the loop it differentiates does not save what it needs here "
+                                   f"(its trace reaches this step where the compiler cannot follow it)", op)
+    pick = [loop_fact.position[id(t)] for t in saves]  # this gradient's saves in each saved tuple
+    facts = {k: loop_fact.saved_facts[i] for k, i in enumerate(pick) if i in loop_fact.saved_facts}
     offset = len(saves) + n_f + n_c
     facts.update({offset + i: f for i, f in _feed_facts(low, cap_in).items()})
     plans = SubPlans(low, list(a["outs"]), saves + grad_feeds + acc_feeds + cap_feeds, facts)
@@ -242,13 +246,15 @@ def lower_while_grad(low, op, inputs):
     backend = low.backend
     zeros = [backend.to_device(np.zeros(v.shape, v.dtype.np)) for v in like[n_f:]]
     fixed = None
-    if loop_fact is not None and loop_fact.saved_shapes is not None:
-        fixed = plans.get(loop_fact.saved_shapes + tuple(v.shape for v in g_in) + acc_shapes + cap_shapes)
+    if loop_fact.saved_shapes is not None:
+        shapes = tuple(loop_fact.saved_shapes[i] for i in pick)
+        fixed = plans.get(shapes + tuple(v.shape for v in g_in) + acc_shapes + cap_shapes)
 
     def run(V, trace, *values):
         grads, caps = list(values[:n_f]), values[n_f:n_f + n_g]
         accs = list(zeros)
-        for saved in reversed(trace):
+        for row in reversed(trace):
+            saved = tuple(row[i] for i in pick)
             plan = fixed or plans.get(tuple(tuple(np.shape(x)) for x in saved + tuple(grads)) + acc_shapes + cap_shapes)
             out = plan.fn(V, *saved, *grads, *accs, *caps)
             grads, accs = out[:n_f], out[n_f:]

@@ -221,8 +221,11 @@ def lower_unstack(low, op, inputs):
     handle, value, flow = inputs
     array = _array(low, handle, op)
     array.learn(value.shape[1:])
-    rows = _rows(low, op, value)
+    return _unstacked(low, op, handle, flow, _rows(low, op, value))
 
+
+def _unstacked(low, op, handle, flow, rows):
+    """A step storing the rows as elements 0, 1, ... (rows the compiler sliced)."""
     def unstack(store, f, *parts):
         store.unstack(parts)
         return f
@@ -260,13 +263,7 @@ def lower_split(low, op, inputs):
     for i, p in enumerate(parts):
         array.learn(p.shape)
         array.firsts[i] = p.shape[0]
-
-    def split(store, f, *pieces):
-        store.unstack(pieces)
-        return f
-    out = _flow()
-    control_step(low, op, split, [handle, flow] + parts, [out])
-    return [out], set(), False
+    return _unstacked(low, op, handle, flow, parts)
 
 
 def lower_concat(low, op, inputs):

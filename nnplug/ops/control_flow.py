@@ -21,7 +21,7 @@ import contextlib
 from ..graph import Operation, convert_to_tensor, make_op, name_scope
 from ..shapes import TensorShape, fmt
 from .registry import register
-from .tensor_array import TensorArray, merge_shapes, variant
+from .tensor_array import TensorArray, _source, merge_shapes, variant
 
 
 @contextlib.contextmanager
@@ -403,10 +403,14 @@ def _grad_while(op, *grads):
     result = [None] * len(op.inputs)
     if not op.attrs["back_prop"]:
         return result
-    lg = op.attrs.get("gradient")
+    # one body gradient per gradient computation (TensorArray gradients are found by its name scope)
+    built = op.attrs.setdefault("gradients", {})
+    lg = built.get(_source())
     if lg is None:
-        lg = op.attrs["gradient"] = _LoopGradient(op)
-        op.attrs["saves"] = tuple(lg.saves)  # from now on the forward loop records them
+        lg = built[_source()] = _LoopGradient(op)
+        saves = list(op.attrs.get("saves", ()))
+        saves += [t for t in lg.saves if all(t is not s for s in saves)]
+        op.attrs["saves"] = tuple(saves)  # from now on the forward loop records them
     if not lg.floats:
         return result
     from .math_ops import zeros_like

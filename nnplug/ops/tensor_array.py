@@ -65,7 +65,7 @@ def _concat_rule(shapes, dtypes, attrs):
 
 def _source():
     """Which gradient computation a gradient op belongs to: the first part of its name scope
-    ('gradients', 'gradients_1', ...), as TF1 keys an array's gradient arrays."""
+    ('gradients', 'gradients_1', ...), as TF1 keys an array's gradient arrays (and nnplug a loop's)."""
     return get_default_graph()._name_stack.split("/")[0] or "gradients"
 
 
