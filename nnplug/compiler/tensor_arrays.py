@@ -129,8 +129,9 @@ def _flow():
     return Value((), _dt.float32, persistent=True)  # the flow that came in, passed on
 
 
-def _host_int(low, v):
-    return int(np.asarray(low.backend.to_host(v)).reshape(()))
+def _host_int(to_host, v):
+    """An index or size read on the host."""
+    return int(np.asarray(to_host(v)).reshape(()))
 
 
 def _rows(low, op, value):
@@ -148,11 +149,11 @@ def lower_create(low, op, inputs):
     (size,) = inputs
     static = None
     if size.const is not None and not a["dynamic_size"]:
-        static = _host_int(low, size.const)
+        static = _host_int(low.backend.to_host, size.const)
     kit, to_host = _Kit(low.state), low.backend.to_host
 
     def create(n):
-        n = int(np.asarray(to_host(n)).reshape(()))
+        n = _host_int(to_host, n)
         if n < 0:
             raise InvalidArgumentError(f"TensorArray '{a['array']}': size must be >= 0, got {n}", op)
         return Store(a["array"], a["dtype"], n, a["dynamic_size"], a["clear_after_read"], a["element_shape"],
@@ -170,7 +171,7 @@ def lower_write(low, op, inputs):
     to_host = low.backend.to_host
 
     def write(store, i, x, f):
-        store.write(int(np.asarray(to_host(i)).reshape(())), x)
+        store.write(_host_int(to_host, i), x)
         return f
     out = _flow()
     control_step(low, op, write, inputs, [out])
@@ -182,7 +183,7 @@ def lower_read(low, op, inputs):
     to_host = low.backend.to_host
 
     def read(store, i, f):
-        return store.read(int(np.asarray(to_host(i)).reshape(())))
+        return store.read(_host_int(to_host, i))
     out = Value(shape, op.attrs["dtype"], persistent=True)  # an element: it may alias a feed or a variable
     control_step(low, op, read, inputs, [out])
     return [out], set(), False
