@@ -138,14 +138,14 @@ def test_a_body_changing_a_shape_is_refused_at_build_compile_or_run_time():
         m = tf.constant([1.0, -2.0, 3.0])
         masked = tf.while_loop(lambda k, v: k < 2, lambda k, v: (k + 1, tf.boolean_mask(v, v > 0)), [0, m], name="mask")
         with tf.Session() as sess:
-            with pytest.raises(tf.errors.InvalidArgumentError, match=r"while_loop 'turn/Exit': loop variable 1 \('x:0'\) "
-                                                                     r"enters the loop with shape \(2, 3\) but the body "
-                                                                     r"makes it \(3, 2\)"):
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=r"while_loop 'turn/Exit': loop variable 1 \('x:0'\) enters the loop with shape "
+                                     r"\(2, 3\) but the body makes it \(3, 2\)"):
                 sess.run(turned, {x: np.ones((2, 3), np.float32)})  # compiled for these shapes
             np.testing.assert_array_equal(sess.run(turned, {x: np.ones((3, 3), np.float32)})[1], np.ones((3, 3)))
-            with pytest.raises(tf.errors.InvalidArgumentError, match=r"while_loop 'mask/Exit': loop variable 1 .* enters "
-                                                                     r"the loop with shape \(3,\) but the body makes it "
-                                                                     r"\(2,\)"):
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=r"while_loop 'mask/Exit': loop variable 1 .* enters the loop with shape \(3,\) "
+                                     r"but the body makes it \(2,\)"):
                 sess.run(masked)  # the size is known only once the body has run
 
 
@@ -185,8 +185,8 @@ def test_tensor_arrays_and_structures_as_loop_variables_and_cond_outputs(backend
         picked = tf.cond(flag, lambda: ta.write(0, 1.0).write(1, 2.0), lambda: ta.write(0, -1.0).write(1, -2.0))
         assert isinstance(picked, tf.TensorArray)
         state = {"a": tf.constant(1.0), "b": (tf.constant(2), tf.constant([3.0, 4.0]))}
-        out = tf.while_loop(lambda s: s["b"][0] < 5, lambda s: {"a": s["a"] * 2.0, "b": (s["b"][0] + 1, s["b"][1] - 1.0)},
-                            state)
+        out = tf.while_loop(lambda s: s["b"][0] < 5,
+                            lambda s: {"a": s["a"] * 2.0, "b": (s["b"][0] + 1, s["b"][1] - 1.0)}, state)
         with tf.Session(backend=backend) as sess:
             np.testing.assert_array_equal(sess.run(picked.stack(), {flag: False}), [-1.0, -2.0])
             got = sess.run(out)

@@ -85,7 +85,8 @@ def test_gradients_through_the_loop_paths(backend):
     check_gradient_unknown_leading(lambda t: tf.map_fn(lambda r: tf.tanh(r) * r, t), [X], backend)
     check_gradient_unknown_leading(lambda t: tf.scan(lambda a, r: tf.sin(a) * r + r, t), [X], backend)
     check_gradient_unknown_leading(
-        lambda t, u: tf.foldr(lambda a, r: a * r[0] + tf.exp(r[1]), (t, u), initializer=tf.reduce_sum(u, 0) * 0.0 + 1.0),
+        lambda t, u: tf.foldr(lambda a, r: a * r[0] + tf.exp(r[1]), (t, u),
+                              initializer=tf.reduce_sum(u, 0) * 0.0 + 1.0),
         [X * 0.5, X[::-1] * 0.3], backend)
 
 

@@ -144,7 +144,8 @@ def test_reading_an_unwritten_index_and_writing_twice_name_the_array():
 def test_index_out_of_range_at_build_and_run_time():
     with tf.Graph().as_default():
         ta = tf.TensorArray(tf.float32, size=2, tensor_array_name="steps")
-        with pytest.raises(ValueError, match="TensorArray 'steps': cannot write to index 2: out of range for its size 2"):
+        with pytest.raises(ValueError, match="TensorArray 'steps': cannot write to index 2: out of range for its "
+                                             "size 2"):
             ta.write(2, 1.0)
         i = tf.placeholder(tf.int32, ())
         with tf.Session() as sess:
@@ -190,8 +191,8 @@ def test_two_gradient_computations_through_one_loop_keep_their_own_arrays(backen
         x = tf.placeholder(tf.float64, (None, 2))
         n = tf.shape(x)[0]
         ta = tf.TensorArray(tf.float64, size=n)
-        _, ta = tf.while_loop(lambda i, ta: i < n, lambda i, ta: (i + 1, ta.write(i, tf.sin(x[0]) * tf.cast(i, tf.float64))),
-                              [0, ta])
+        _, ta = tf.while_loop(lambda i, ta: i < n,
+                              lambda i, ta: (i + 1, ta.write(i, tf.sin(x[0]) * tf.cast(i, tf.float64))), [0, ta])
         y = ta.stack()
         (g1,) = tf.gradients(tf.reduce_sum(y), [x])
         (g2,) = tf.gradients(tf.reduce_sum(y * y), [x])  # a second computation ("gradients_1")

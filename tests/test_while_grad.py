@@ -202,7 +202,8 @@ def test_capture_that_depends_on_another_capture_counts_once(backend):
     with tf.Graph().as_default():
         a = tf.placeholder(tf.float64, ())
         b = a * 2.0
-        y = tf.while_loop(lambda i, s: i < 2, lambda i, s: (i + 1, s + a * b), [tf.constant(0), tf.constant(0.0, tf.float64)])[1]
+        zero = tf.constant(0.0, tf.float64)
+        y = tf.while_loop(lambda i, s: i < 2, lambda i, s: (i + 1, s + a * b), [tf.constant(0), zero])[1]
         (g,) = tf.gradients(y, [a])
         with tf.Session(backend=backend) as sess:
             np.testing.assert_allclose(sess.run(g, {a: 1.5}), 2 * 4 * 1.5)  # y = 2 * 2a^2

@@ -228,7 +228,7 @@ def lower_while_grad(low, op, inputs):
     """(output Values, variable slots read, whether it assigns): the body's gradient run once per saved
     iteration, last first, with the gradients of the captured tensors added up."""
     a = op.attrs
-    saves, grad_feeds, acc_feeds, cap_feeds = (list(a[key]) for key in ("saves", "grad_feeds", "acc_feeds", "cap_feeds"))
+    saves, grad_feeds, acc_feeds, cap_feeds = (list(a[k]) for k in ("saves", "grad_feeds", "acc_feeds", "cap_feeds"))
     n_f, n_c, n_g = len(grad_feeds), len(acc_feeds), len(cap_feeds)
     trace_in, g_in, cap_in = inputs[0], inputs[1:1 + n_f], inputs[1 + n_f:1 + n_f + n_g]
     loop_fact = fact(low, trace_in)

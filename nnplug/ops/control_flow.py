@@ -21,7 +21,7 @@ import contextlib
 from ..graph import Operation, convert_to_tensor, make_op, name_scope
 from ..shapes import TensorShape, fmt
 from .registry import register
-from .tensor_array import TensorArray, _source, merge_shapes, variant
+from .tensor_array import TensorArray, gradient_source, merge_shapes, variant
 
 
 @contextlib.contextmanager
@@ -38,17 +38,17 @@ def _recording(graph):
 _ARRAY = object()  # the template kind of a TensorArray leaf
 
 
-def _flatten(structure, where):
+def flatten_structure(structure, where):
     """(flat tensors, a template to rebuild the structure): lists, tuples, namedtuples and dicts of tensors;
     a TensorArray flattens to its flow."""
     if isinstance(structure, TensorArray):
         return [structure.flow], (_ARRAY, structure)
     if isinstance(structure, (list, tuple)):
-        parts = [_flatten(s, where) for s in structure]
+        parts = [flatten_structure(s, where) for s in structure]
         return [t for flat, _ in parts for t in flat], (type(structure), [tpl for _, tpl in parts])
     if isinstance(structure, dict):
         keys = sorted(structure)
-        parts = [_flatten(structure[k], where) for k in keys]
+        parts = [flatten_structure(structure[k], where) for k in keys]
         return [t for flat, _ in parts for t in flat], (dict, list(zip(keys, [tpl for _, tpl in parts])))
     if isinstance(structure, Operation):
         raise TypeError(f"{where} returned the operation '{structure.name}'; it must return tensors")
@@ -68,8 +68,8 @@ def _flat_shapes(structure):
     return [s for item in structure for s in _flat_shapes(item)]
 
 
-def _same_structure(a, b):
-    """Templates of _flatten alike, lists and tuples counting as one kind (TF1 accepts either); arrays must
+def same_structure(a, b):
+    """Templates of flatten_structure alike, lists and tuples counting as one kind (TF1 accepts either); arrays must
     be the same array."""
     if a is None or b is None:
         return a is b
@@ -79,10 +79,10 @@ def _same_structure(a, b):
     seq = (list, tuple)
     if ka is dict or kb is dict:
         return ka is kb and [k for k, _ in ia] == [k for k, _ in ib] and all(
-            _same_structure(x, y) for (_, x), (_, y) in zip(ia, ib))
+            same_structure(x, y) for (_, x), (_, y) in zip(ia, ib))
     kinds_match = ka is kb or (issubclass(ka, seq) and issubclass(kb, seq) and not hasattr(ka, "_fields")
                                and not hasattr(kb, "_fields"))
-    return kinds_match and len(ia) == len(ib) and all(_same_structure(x, y) for x, y in zip(ia, ib))
+    return kinds_match and len(ia) == len(ib) and all(same_structure(x, y) for x, y in zip(ia, ib))
 
 
 def describe_template(tpl):
@@ -100,7 +100,7 @@ def describe_template(tpl):
     return f"[{inner}]" if issubclass(kind, list) else f"({inner}{',' if len(items) == 1 else ''})"
 
 
-def _pack(template, flat):
+def pack_structure(template, flat):
     it = iter(flat)
 
     def build(tpl):
@@ -171,7 +171,7 @@ def _rewire(ops, roots, mapping):
 def _branch(graph, fn, scope, where):
     with _recording(graph) as ops, name_scope(scope):
         structure = fn()
-    outs, template = _flatten(structure, where)
+    outs, template = flatten_structure(structure, where)
     return ops, outs, template
 
 
@@ -204,7 +204,7 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     with name_scope(name, "cond") as scope:
         t_ops, t_outs, t_tpl = _branch(graph, true_fn, "cond_true", "cond's true_fn")
         f_ops, f_outs, f_tpl = _branch(graph, false_fn, "cond_false", "cond's false_fn")
-        if not _same_structure(t_tpl, f_tpl) or len(t_outs) != len(f_outs):
+        if not same_structure(t_tpl, f_tpl) or len(t_outs) != len(f_outs):
             raise ValueError(f"cond '{scope[:-1]}': the branches return different structures: "
                              f"{describe_template(t_tpl)} and {describe_template(f_tpl)}")
         specs = []
@@ -219,7 +219,7 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
         op = make_op("Cond", [pred] + caps, {"then": tuple(t_outs), "else": tuple(f_outs),
                                              "out_specs": tuple(specs)}, name="Merge")
     outs = list(op.outputs)
-    return outs[0] if t_tpl is None else _pack(t_tpl, outs)
+    return outs[0] if t_tpl is None else pack_structure(t_tpl, outs)
 
 
 def _grad_cond(op, *grads):
@@ -287,7 +287,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if not callable(cond) or not callable(body):
         raise TypeError("while_loop needs callables cond and body")
     single = not isinstance(loop_vars, (list, tuple))  # a tensor, TensorArray or dict: one argument
-    flat, template = _flatten(loop_vars, "while_loop's loop_vars")
+    flat, template = flatten_structure(loop_vars, "while_loop's loop_vars")
     if not flat:
         raise ValueError("while_loop needs at least one loop variable")
     invariants = _flat_shapes(shape_invariants) if shape_invariants is not None else None
@@ -303,7 +303,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         with _recording(graph) as ops:
             holders = [placeholder(t.dtype, inv if invariants else t.shape, name=f"loop_var_{i}")
                        for i, (t, inv) in enumerate(zip(flat, invariants or flat))]
-            structured = _pack(template, holders)
+            structured = pack_structure(template, holders)
             args = [structured] if single or template is None else list(structured)
             pred = convert_to_tensor(cond(*args))
             new = body(*args)
@@ -311,9 +311,9 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
             new = new[0]
         elif not single and not isinstance(new, (list, tuple)):
             new = [new]  # as TF1: a body returning one tensor for a one-element list of loop variables
-        new_flat, new_template = _flatten(new, "while_loop's body")
+        new_flat, new_template = flatten_structure(new, "while_loop's body")
         where = scope[:-1]
-        if not _same_structure(new_template, template) or len(new_flat) != len(flat):
+        if not same_structure(new_template, template) or len(new_flat) != len(flat):
             raise ValueError(f"while_loop '{where}': the body returns {len(new_flat)} tensors as "
                              f"{describe_template(new_template)} for {len(flat)} loop variables "
                              f"{describe_template(template)}")
@@ -349,7 +349,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     outs = list(op.outputs[:len(flat)])
     if single and template is None:
         return outs[0]
-    packed = _pack(template, outs)
+    packed = pack_structure(template, outs)
     if not single and len(loop_vars) == 1 and not return_same_structure:
         return packed[0]  # as TF1: one loop variable in a list comes back on its own
     return packed
@@ -405,9 +405,9 @@ def _grad_while(op, *grads):
         return result
     # one body gradient per gradient computation (TensorArray gradients are found by its name scope)
     built = op.attrs.setdefault("gradients", {})
-    lg = built.get(_source())
+    lg = built.get(gradient_source())
     if lg is None:
-        lg = built[_source()] = _LoopGradient(op)
+        lg = built[gradient_source()] = _LoopGradient(op)
         saves = list(op.attrs.get("saves", ()))
         saves += [t for t in lg.saves if all(t is not s for s in saves)]
         op.attrs["saves"] = tuple(saves)  # from now on the forward loop records them

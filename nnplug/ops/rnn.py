@@ -1,10 +1,11 @@
 """TF1's RNN drivers: `static_rnn`, `dynamic_rnn`, their bidirectional forms and contrib's stacked one.
 
-Every driver unrolls the recurrence over the time steps when the graph is built when it knows their number
+Every driver unrolls the recurrence over the time steps when the graph is built if it knows their number
 then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`; plain LSTM layers run fused). When
 `dynamic_rnn` meets a number of steps known only at run time it runs the recurrence in a `tf.while_loop`
-over TensorArrays instead, as TF1 does, with the same results and gradients. The semantics and variable names are TF1's: the
-variables live under `rnn/` (or the scope given), and with a per-example `sequence_length` each example's
+over TensorArrays instead, as TF1 does, with the same results and gradients. The semantics and variable
+names are TF1's: the variables live under `rnn/` (or the scope given), and with a per-example
+`sequence_length` each example's
 outputs are zero past its length and its state stays at its last valid step. A backward direction runs the
 steps from last to first with that same rule, which is TF1's reversal of each example's valid part.
 

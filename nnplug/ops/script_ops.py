@@ -15,7 +15,7 @@ from ..errors import InvalidArgumentError
 from ..graph import convert_to_tensor, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from .array_ops import shape, stack
-from .control_flow import _flatten, _pack, _same_structure, describe_template, while_loop
+from .control_flow import describe_template, flatten_structure, pack_structure, same_structure, while_loop
 from .manip_ops import unstack
 from .registry import register
 from .tensor_array import TensorArray, constant_value
@@ -79,7 +79,7 @@ UNROLL_MAX = 16  # leading sizes up to this, known when building, are unrolled
 
 def _elements(elems, fn_name):
     """(flat tensors, their template, the leading size: an int if known when building, else a tensor)."""
-    flat, template = _flatten(elems, f"{fn_name}'s elems")
+    flat, template = flatten_structure(elems, f"{fn_name}'s elems")
     if not flat:
         raise ValueError(f"{fn_name}: elems is empty")
     for t in flat:
@@ -99,15 +99,15 @@ def _unrolled(n):
 
 def _items(tensors, template, n, reverse=False):
     columns = [unstack(t, num=n) for t in tensors]
-    rows = [_pack(template, [c[i] for c in columns]) for i in range(n)]
+    rows = [pack_structure(template, [c[i] for c in columns]) for i in range(n)]
     return rows[::-1] if reverse else rows
 
 
 def _stacked(results):
     """Stack per-element results, which are tensors or (nested) structures of tensors."""
-    flats = [_flatten(r, "the function")[0] for r in results]
-    template = _flatten(results[0], "the function")[1]
-    return _pack(template, [stack(list(column)) for column in zip(*flats)])
+    flats = [flatten_structure(r, "the function")[0] for r in results]
+    template = flatten_structure(results[0], "the function")[1]
+    return pack_structure(template, [stack(list(column)) for column in zip(*flats)])
 
 
 def _reader(flat, n, fn_name):
@@ -119,8 +119,8 @@ def _reader(flat, n, fn_name):
 
 def _checked(structure, template, dtypes, fn_name, what):
     """The flat tensors of what fn returned, after checking its nesting and dtypes against the expected."""
-    flat, got = _flatten(structure, f"{fn_name}'s fn")
-    if not _same_structure(got, template) or len(flat) != len(dtypes):
+    flat, got = flatten_structure(structure, f"{fn_name}'s fn")
+    if not same_structure(got, template) or len(flat) != len(dtypes):
         raise ValueError(f"{fn_name}: fn returns {describe_template(got)} where {what} {describe_template(template)}")
     for k, (t, d) in enumerate(zip(flat, dtypes)):
         if t.dtype != d:
@@ -149,7 +149,7 @@ def _results(arrays, template, n):
         if static is not None and not t.shape.unknown_rank:
             t.set_shape([int(static)] + list(t.shape)[1:])
         outs.append(t)
-    return _pack(template, outs)
+    return pack_structure(template, outs)
 
 
 def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False, infer_shape=True,
@@ -173,7 +173,7 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap
                    for k, d in enumerate(dtypes)]
 
         def body(i, *arrays):
-            y = _checked(fn(_pack(template, read(i))), out_template, dtypes, "map_fn", what)
+            y = _checked(fn(pack_structure(template, read(i))), out_template, dtypes, "map_fn", what)
             return (i + 1,) + tuple(ta.write(i, v) for ta, v in zip(arrays, y))
         _, *arrays = while_loop(lambda i, *_: i < n, body, [0] + outputs, back_prop=back_prop)
         return _results(arrays, out_template, n)
@@ -200,10 +200,10 @@ def _fold(fn, elems, initializer, back_prop, name, default, reverse, collect):
             return last - k if reverse else k
         start = 0
         if initializer is None:
-            acc, start = _pack(template, read(index(0))), 1  # an empty elems fails here, naming the array
+            acc, start = pack_structure(template, read(index(0))), 1  # an empty elems fails here, naming the array
         else:
             acc = initializer
-        acc_flat, acc_template = _flatten(acc, f"{default}'s initializer")
+        acc_flat, acc_template = flatten_structure(acc, f"{default}'s initializer")
         dtypes = [t.dtype for t in acc_flat]
         arrays = []
         if collect:
@@ -212,9 +212,10 @@ def _fold(fn, elems, initializer, back_prop, name, default, reverse, collect):
                 arrays = [ta.write(index(0), v) for ta, v in zip(arrays, acc_flat)]
 
         def body(k, acc, *arrays):
-            new = _checked(fn(acc, _pack(template, read(index(k)))), acc_template, dtypes, default,
+            new = _checked(fn(acc, pack_structure(template, read(index(k)))), acc_template, dtypes, default,
                            "the accumulator is")
-            return (k + 1, _pack(acc_template, new)) + tuple(ta.write(index(k), v) for ta, v in zip(arrays, new))
+            written = tuple(ta.write(index(k), v) for ta, v in zip(arrays, new))
+            return (k + 1, pack_structure(acc_template, new)) + written
         _, acc, *arrays = while_loop(lambda k, *_: k < n, body, [start, acc] + arrays, back_prop=back_prop)
         return _results(arrays, acc_template, n) if collect else acc
 

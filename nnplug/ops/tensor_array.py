@@ -63,14 +63,15 @@ def _concat_rule(shapes, dtypes, attrs):
     return [(value, attrs["dtype"]), (TensorShape([None]), _dt.int64)]
 
 
-def _source():
+def gradient_source():
     """Which gradient computation a gradient op belongs to: the first part of its name scope
     ('gradients', 'gradients_1', ...), as TF1 keys an array's gradient arrays (and nnplug a loop's)."""
     return get_default_graph()._name_stack.split("/")[0] or "gradients"
 
 
 def _grad_of(handle, flow, array):
-    op = make_op("TensorArrayGradV3", [handle, flow], {"source": _source(), "array": array}, name="TensorArrayGrad")
+    op = make_op("TensorArrayGradV3", [handle, flow], {"source": gradient_source(), "array": array},
+                 name="TensorArrayGrad")
     return op.outputs
 
 
@@ -103,7 +104,8 @@ def _grad_unstack(op, g_flow):
     handle, value, _ = op.inputs
     gh, gf = _grad_of(handle, g_flow, op.attrs["array"])
     elem = TensorShape(value.shape[1:]) if not value.shape.unknown_rank else UNKNOWN
-    attrs = dict(_attrs(op), dtype=value.dtype, element_shape=elem, size=value.shape[0] if elem is not UNKNOWN else None)
+    size = value.shape[0] if elem is not UNKNOWN else None
+    attrs = dict(_attrs(op), dtype=value.dtype, element_shape=elem, size=size)
     return [None, make("TensorArrayStackV3", [gh, gf], attrs), g_flow]
 
 
@@ -455,7 +457,8 @@ class Store:
         return value
 
     def _zeros_shape(self, index):
-        shape = self.shapes[index] if index < len(self.shapes) and self.shapes[index] is not None else self.element_shape
+        shape = self.shapes[index] if index < len(self.shapes) else None
+        shape = shape if shape is not None else self.element_shape
         if shape is None:
             self._fail(f"cannot make the zeros of unwritten index {index}: the element shape is unknown")
         return shape
