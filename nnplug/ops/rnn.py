@@ -1,9 +1,11 @@
 """TF1's RNN drivers: `static_rnn`, `dynamic_rnn`, their bidirectional forms and contrib's stacked one.
 
-Every driver unrolls the recurrence over the time steps when the graph is built: `dynamic_rnn` needs the
-number of steps known then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`), since
-gradients through `tf.while_loop` are not available. The semantics and variable names are TF1's: the
-variables live under `rnn/` (or the scope given), and with a per-example `sequence_length` each example's
+Every driver unrolls the recurrence over the time steps when the graph is built if it knows their number
+then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`; plain LSTM layers run fused). When
+`dynamic_rnn` meets a number of steps known only at run time it runs the recurrence in a `tf.while_loop`
+over TensorArrays instead, as TF1 does, with the same results and gradients. The semantics and variable
+names are TF1's: the variables live under `rnn/` (or the scope given), and with a per-example
+`sequence_length` each example's
 outputs are zero past its length and its state stays at its last valid step. A backward direction runs the
 steps from last to first with that same rule, which is TF1's reversal of each example's valid part.
 
@@ -21,12 +23,14 @@ from ..variables import variable_scope
 from . import embedding_ops  # noqa: F401 - registers CheckIndices, which ReverseSequence emits
 from . import math_ops as M
 from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
+from .control_flow import while_loop
 from .registry import register
 from .sequence_ops import range as _range
 from .lstm_sequence import lstm_sequence
 from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as
 from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state
 from .split_ops import split_v, unpack
+from .tensor_array import TensorArray
 
 
 def _check_cell(cell, what):
@@ -94,34 +98,31 @@ def _unroll(cell, step_inputs, state, lengths, reverse=False):
 
 
 def _time_axis(flat, time_major, what):
-    """The time axis of the inputs, after checking every input has one of the same, known, length."""
+    """(the time axis of the inputs, their number of steps or None when it is known only at run time),
+    after checking every input has one, of the same length where it is known."""
     axis = 0 if time_major else 1
     counts = set()
     for x in flat:
         if x.shape.unknown_rank or len(x.shape) < 3:
             raise ShapeError(f"{what}: input {describe(x)} must have rank >= 3: "
                              f"[{'time, batch' if time_major else 'batch, time'}, depth]")
-        if x.shape[axis] is None:
-            raise ShapeError(
-                f"{what}: the number of time steps of input {describe(x)} (axis {axis}) is not known when the graph "
-                f"is built. nnplug unrolls the recurrence over the time steps (gradients through tf.while_loop are "
-                f"not available yet), so give the input a fixed number of steps, e.g. tf.placeholder(tf.int32, "
-                f"(batch_size, num_steps)); for sequences of different lengths, pad them to one length and pass "
-                f"sequence_length")
         counts.add(x.shape[axis])
-    if len(counts) > 1:
+    known = counts - {None}
+    if len(known) > 1:
         raise ShapeError(f"{what}: the inputs have different numbers of time steps: "
                          + ", ".join(describe(x) for x in flat))
-    return axis
+    return axis, (known.pop() if known and None not in counts else None)
 
 
 def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, reverse, what):
     _check_cell(cell, what)
     flat = _tensors(inputs, what)
     with variable_scope(scope or "rnn"):
-        time_axis = _time_axis(flat, time_major, what)
+        time_axis, steps = _time_axis(flat, time_major, what)
         state = _initial_state(cell, initial_state, dtype, _batch_size(flat[0], 1 - time_axis), what)
         lengths = _sequence_length(sequence_length, what)
+        if steps is None:  # known only when the graph runs
+            return _looped(cell, inputs, flat, state, lengths, time_axis, reverse)
         layers = _fused_layers(cell) if lengths is None and not is_nested(inputs) else None
         if layers is not None:
             return _fused(cell, layers, flat[0], state, time_axis, reverse)
@@ -130,6 +131,37 @@ def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, sc
         outputs, state = _unroll(cell, steps, state, lengths, reverse)
         stacked = map_structure(lambda *per_step: stack(per_step, axis=time_axis), *outputs)
     return stacked, state
+
+
+def _swap_batch_time(x):
+    return transpose(x, [1, 0] + list(range(2, len(x.shape))))
+
+
+def _looped(cell, inputs, flat, state, lengths, time_axis, reverse):
+    """What _unroll computes, as a tf.while_loop over time steps whose number is known only when the graph
+    runs: each step's inputs read from TensorArrays, its outputs written to others and stacked after."""
+    xs = [_swap_batch_time(x) if time_axis == 1 else x for x in flat]  # time-major
+    steps = shape(xs[0])[0]
+    sources = [TensorArray(x.dtype, size=steps, element_shape=x.shape[1:], tensor_array_name=f"input_{k}")
+               .unstack(x) for k, x in enumerate(xs)]
+    n_out = len(flatten(cell.output_size))
+    sinks = [TensorArray(flat[0].dtype, size=steps, tensor_array_name=f"output_{k}") for k in range(n_out)]
+    last = steps - 1
+
+    def body(t, state, *arrays):
+        index = last - t if reverse else t
+        output, new_state = cell(pack_sequence_as(inputs, [ta.read(index) for ta in sources]), state)
+        if lengths is not None:
+            with name_scope("mask"):
+                valid = M.greater(lengths, index)
+                output = map_structure(lambda o: _keep_valid(valid, o, M.zeros_like(o)), output)
+                new_state = map_structure(lambda n, s: _keep_valid(valid, n, s), new_state, state)
+        return (t + 1, new_state) + tuple(ta.write(index, o) for ta, o in zip(arrays, flatten(output)))
+
+    _, state, *arrays = while_loop(lambda t, *_: t < steps, body, [0, state] + sinks)
+    outputs = [ta.stack() for ta in arrays]
+    outputs = [_swap_batch_time(o) if time_axis == 1 else o for o in outputs]
+    return pack_sequence_as(cell.output_size, outputs), state
 
 
 # -- plain LSTM layers as one LSTMSequence op each (nnplug/ops/lstm_sequence.py) ---------------------------
