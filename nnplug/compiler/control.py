@@ -266,7 +266,5 @@ def lower_while_grad(low, op, inputs):
     return outs, reads, assigns
 
 
-from .tensor_arrays import LOWERINGS as _ARRAY_LOWERINGS  # noqa: E402 - they build on the helpers above
-
 # op type -> lower(low, op, input Values) -> (output Values, variable slots read, whether it assigns)
-LOWERINGS = {"Cond": lower_cond, "While": lower_while, "WhileGrad": lower_while_grad, **_ARRAY_LOWERINGS}
+LOWERINGS = {"Cond": lower_cond, "While": lower_while, "WhileGrad": lower_while_grad}
