@@ -2,7 +2,8 @@
 in a subprocess with a timeout and reads its exit status and output.
 
 - N ranks training on 1/N of each batch with DistributedOptimizer end where one process training on the
-  whole batch ends (GradientDescent, Momentum, Adam; 3 ranks with uneven shards), broadcasts make
+  whole batch ends (GradientDescent, Momentum, Adam; 3 ranks with uneven shards), the allreduce
+  overlapped with the backward pass ends where the blocking one does, broadcasts make
   differently seeded ranks equal, Keras fit ranks agree (tests/distributed/agreement.py);
 - a rank that raises, exits or stalls ends the job, non-zero and within seconds, naming the rank
   (tests/distributed/failure.py); ranks on different backends stop at init with both named.
@@ -62,18 +63,18 @@ def test_two_ranks_match_one_process_and_agree():
     rc, out, _ = _mpi(2, "agreement.py")
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent", "Momentum", "Adam", "GradientDescent uneven", "Momentum uneven", "Adam uneven",
-                 "fusion", "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup",
-                 "mismatched shapes"):
+                 "fusion", "overlap GradientDescent", "overlap Momentum", "overlap Adam", "numpy collectives",
+                 "graph gradients", "broadcast", "keras fit", "keras warmup", "mismatched shapes"):
         assert _passed(out, case, 2), f"case {case!r} did not pass on both ranks:\n{out[-6000:]}"
     for case in ("backend mismatch", "arrayapi backend"):  # need the arrayapi plugin
         assert _passed(out, case, 2) or "SKIP" in out, out[-6000:]
 
 
 def test_three_ranks_with_uneven_shards():
-    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "keras", "mismatch", "gradients")
+    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "overlap", "keras", "mismatch", "gradients")
     assert rc == 0, out[-6000:]
-    for case in ("GradientDescent uneven", "Momentum uneven", "Adam uneven", "Adam", "keras fit",
-                 "mismatched shapes", "graph gradients"):
+    for case in ("GradientDescent uneven", "Momentum uneven", "Adam uneven", "Adam", "overlap GradientDescent",
+                 "overlap Momentum", "overlap Adam", "keras fit", "mismatched shapes", "graph gradients"):
         assert _passed(out, case, 3), f"case {case!r} did not pass on all three ranks:\n{out[-6000:]}"
 
 

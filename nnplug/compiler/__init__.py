@@ -3,8 +3,8 @@ flat kernel calls on locals, specialised to the concrete feed shapes, built once
 
 Passes over a plan IR of objects (ir.py), one module each, in this order:
   prune (here) → lower.py (shape specialisation, with fold.py's folding/CSE, simplify rules and composite
-  expansion as each op is lowered) → dce.py → fuse.py → buffers.py (in-place reuse, variables updated in
-  place, the static buffer plan) → codegen.py.
+  expansion as each op is lowered) → dce.py → fuse.py → schedule.py (collectives started early, waited
+  for late) → buffers.py (in-place reuse, variables updated in place, the static buffer plan) → codegen.py.
 It compiles against a run state (state.py) that its owner implements, not against the Session itself.
 """
 from ..errors import InvalidArgumentError
@@ -14,6 +14,7 @@ from .dce import eliminate_dead_steps
 from .fuse import fuse_elementwise
 from .lower import Lowering, lower_graph
 from .plan import Plan
+from .schedule import schedule_steps
 from .state import RunState
 
 __all__ = ["Lowering", "Plan", "RunState", "compile_plan", "prune"]
@@ -81,6 +82,7 @@ def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arra
     steps = eliminate_dead_steps(low.steps, live_out)
     if backend.fusable_ops:
         steps = fuse_elementwise(steps, live_out, backend)
+    steps = schedule_steps(steps)
     reuse_dying_buffers(steps, live_out, backend.inplace_ops)
     # without a Copy kernel an assigned constant or feed is stored as that very buffer: never write into it
     in_place = backend.inplace_ops if backend.has_kernel("Copy") and not nested else frozenset()

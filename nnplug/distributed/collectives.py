@@ -3,8 +3,9 @@ agreement check that turns ranks passing different tensors into an error naming 
 
 Tensor fusion as Horovod does it: the arrays of one call are packed, in order and by dtype, into buffers
 of at most NNPLUG_FUSION_THRESHOLD bytes (default 64 MiB; 0 sends each array alone), and each buffer
-goes out as one MPI allreduce; all buffers are posted before any is waited on. `STATS` counts the
-buffers and the seconds spent in allreduce, per call and in total.
+goes out as one MPI allreduce; all buffers are posted before any is waited on. An allreduce can also be
+started now and finished later (`start_allreduce`, `finish_allreduce`), so that a training step computes
+while it is in flight. `STATS` counts the buffers and the seconds the caller spent in allreduce.
 
 Descriptors travel as JSON bytes (never pickles), so no rank ever unpickles what another sent.
 """
@@ -75,8 +76,8 @@ def fusion_threshold(value=None):
 
 
 def buckets(arrays, threshold):
-    """Indices of `arrays` grouped into fused buffers: consecutive arrays of one dtype, at most
-    `threshold` bytes together (an array larger than that travels alone)."""
+    """Indices of `arrays` (anything with .dtype and .nbytes) grouped into fused buffers: consecutive
+    arrays of one dtype, at most `threshold` bytes together (an array larger than that travels alone)."""
     groups, current, nbytes = [], [], 0
     for i, a in enumerate(arrays):
         fits = current and arrays[current[0]].dtype == a.dtype and nbytes + a.nbytes <= threshold
@@ -103,6 +104,13 @@ class Workspace:
     def __init__(self):
         self.lock = threading.Lock()  # one run at a time may use the buffers
         self._buffers = {}
+        self.in_flight = None  # the allreduce started in these buffers and not finished yet
+
+    def settle(self):
+        """Finish an allreduce left in flight here (a step that failed between its start and its wait),
+        so that its buffers can be used again; its results are dropped."""
+        if self.in_flight is not None:
+            finish_allreduce(self.in_flight)
 
     def buffer(self, index, size, dtype):
         buf = self._buffers.get(index)
@@ -157,6 +165,33 @@ def allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", 
     """Reduce each array over all ranks (elementwise); returns new arrays in the same order.
     `check`: first exchange shapes and dtypes, and raise RankMismatchError where ranks differ.
     `workspace`: a Workspace whose buffers to reuse (a graph kernel keeps one)."""
+    return finish_allreduce(start_allreduce(arrays, op, names, threshold, what, check, workspace, background=False))
+
+
+class _Like:
+    """An array's shape and dtype without the array (a step's gradient buffers are reused after it)."""
+
+    __slots__ = ("shape", "dtype", "size", "nbytes")
+
+    def __init__(self, a):
+        self.shape, self.dtype, self.size, self.nbytes = a.shape, a.dtype, a.size, a.nbytes
+
+
+class InFlight:
+    """An allreduce started and not finished: its fused buffers, and how to cut them into the results."""
+
+    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds")
+
+    def __init__(self, pending, groups, bufs, like, workspace, seconds):
+        self.pending, self.groups, self.bufs, self.like, self.workspace = pending, groups, bufs, like, workspace
+        self.nbytes = sum(a.nbytes for a in like)
+        self.seconds = seconds
+
+
+def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", check=True, workspace=None,
+                    background=True):
+    """Pack the arrays into fused buffers and post their allreduce; returns the InFlight to finish.
+    `background`: let the progress thread move the data until finish_allreduce waits for it."""
     j = runtime.job(what)
     arrays = [np.asarray(a) for a in arrays]
     names = list(names) if names is not None else [f"{what}[{i}]" for i in range(len(arrays))]
@@ -168,14 +203,33 @@ def allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", 
     groups = buckets(arrays, fusion_threshold(threshold))
     scale = 1.0 / j.size if op == Average and j.size > 1 else None  # averaged as the buffers are packed
     with workspace.lock if workspace is not None else contextlib.nullcontext():
+        if workspace is not None:
+            workspace.settle()
         bufs = _fusion_buffers(arrays, groups, workspace)
         for g, buf in zip(groups, bufs):
             _pack([arrays[i] for i in g], buf, scale)
         start = time.perf_counter()
-        runtime.run_collective(what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs])
-        seconds = time.perf_counter() - start
-        out = _unpack(groups, bufs, arrays, copy=workspace is not None)
-    STATS.record(len(groups), sum(a.nbytes for a in arrays), seconds)
+        pending = runtime.post_collective(what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs],
+                                          background)
+        flight = InFlight(pending, groups, bufs, [_Like(a) for a in arrays], workspace, time.perf_counter() - start)
+        if workspace is not None:
+            workspace.in_flight = flight
+    return flight
+
+
+def finish_allreduce(flight):
+    """Wait for a started allreduce; returns its results (new arrays, in the order started)."""
+    workspace = flight.workspace
+    with workspace.lock if workspace is not None else contextlib.nullcontext():
+        start = time.perf_counter()
+        try:
+            runtime.wait_collective(flight.pending)
+        finally:
+            if workspace is not None and workspace.in_flight is flight:
+                workspace.in_flight = None
+        seconds = flight.seconds + time.perf_counter() - start
+        out = _unpack(flight.groups, flight.bufs, flight.like, copy=workspace is not None)
+    STATS.record(len(flight.groups), flight.nbytes, seconds)
     return out
 
 

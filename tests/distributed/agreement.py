@@ -37,10 +37,10 @@ OPTIMIZERS = {
 }
 
 
-def train(make_opt, data, distributed, global_batch, op=dist.Average):
+def train(make_opt, data, distributed, global_batch, op=dist.Average, **dist_options):
     """Weights after training the MLP on `data`: the whole batches in one process, or this rank's shard
-    of each with DistributedOptimizer. With op=Sum the loss is the shard's summed loss over the global
-    batch size, so uneven shards add up to the full batch's mean."""
+    of each with DistributedOptimizer (given `dist_options`). With op=Sum the loss is the shard's summed
+    loss over the global batch size, so uneven shards add up to the full batch's mean."""
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, (None, N_IN))
@@ -51,7 +51,7 @@ def train(make_opt, data, distributed, global_batch, op=dist.Average):
         loss = tf.reduce_sum(per_sample) / float(global_batch) if op == dist.Sum else tf.reduce_mean(per_sample)
         opt = make_opt()
         if distributed:
-            opt = dist.DistributedOptimizer(opt, op=op)
+            opt = dist.DistributedOptimizer(opt, op=op, **dist_options)
         step = opt.minimize(loss)
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph) as sess:
@@ -97,21 +97,50 @@ def case_optimizers(uneven):
         check(f"{name}{' uneven' if uneven else ''}")
 
 
-def case_fusion():
-    """One fused buffer by default; a small threshold splits the gradients as the bucket rule says."""
-    data = batches(4 * dist.size(), 1)
+def one_step_stats(**dist_options):
     dist.STATS.reset()
-    train(OPTIMIZERS["GradientDescent"], data, True, 4 * dist.size())
-    assert dist.stats()["last_buffers"] == 1, dist.stats()
-    os.environ["NNPLUG_FUSION_THRESHOLD"] = str(N_IN * N_HIDDEN * 4)  # w1 alone fills one buffer
+    train(OPTIMIZERS["GradientDescent"], batches(4 * dist.size(), 1), True, 4 * dist.size(), **dist_options)
+    return dist.stats()
+
+
+def case_fusion():
+    """One fused buffer by default; a small threshold splits the gradients as the bucket rule says: the
+    overlapped allreduce fills its buckets from the last layer's gradients, the blocking one from the first."""
+    total = sum(p.nbytes for p in params(1))  # w1 192 bytes, b1 32, w2 96, b2 12
+    for overlap in (True, False):
+        stats = one_step_stats(overlap=overlap)
+        assert (stats["calls"], stats["buffers"], stats["bytes"]) == (1, 1, total), stats
+    os.environ["NNPLUG_FUSION_THRESHOLD"] = str((N_IN + 1) * N_HIDDEN * 4)  # w1 + b1 fill one buffer
     try:
-        train(OPTIMIZERS["GradientDescent"], data, True, 4 * dist.size())
+        overlapped, blocking = one_step_stats(overlap=True), one_step_stats(overlap=False)
     finally:
         del os.environ["NNPLUG_FUSION_THRESHOLD"]
-    # [w1] [b1 + w2 + b2]: 8 + 24 + 3 floats fit within 48 floats
-    assert dist.stats()["last_buffers"] == 2, dist.stats()
-    assert dist.stats()["last_bytes"] == sum(p.nbytes for p in params(1)), dist.stats()
+    # buckets [b2 w2 b1] (140 bytes) and [w1] (192): one allreduce each, w1's waited for first by its update
+    assert (overlapped["calls"], overlapped["buffers"], overlapped["bytes"]) == (2, 2, total), overlapped
+    assert overlapped["last_bytes"] == 140, overlapped
+    # one allreduce of the buffers [w1 b1] and [w2 b2]
+    assert (blocking["calls"], blocking["buffers"], blocking["bytes"]) == (1, 2, total), blocking
     check("fusion")
+
+
+def case_overlap():
+    """The allreduce overlapped with the backward pass (three buckets here) trains to the weights the
+    blocking allreduce gives, with every optimizer."""
+    global_batch = 4 * dist.size()
+    data = batches(global_batch, STEPS)
+    os.environ["NNPLUG_FUSION_THRESHOLD"] = str((N_HIDDEN + 1) * N_OUT * 4)  # buckets [b2 w2] [b1] [w1]
+    try:
+        for name, make_opt in OPTIMIZERS.items():
+            blocking = train(make_opt, data, True, global_batch, overlap=False)
+            dist.STATS.reset()
+            overlapped = train(make_opt, data, True, global_batch, overlap=True)
+            assert dist.stats()["buffers"] == 3 * STEPS, dist.stats()
+            for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
+                np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped vs blocking")
+            same_everywhere(overlapped, f"{name} overlapped")
+            check(f"overlap {name}")
+    finally:
+        del os.environ["NNPLUG_FUSION_THRESHOLD"]
 
 
 def case_numpy_collectives():
@@ -307,6 +336,7 @@ CASES = {
     "optimizers": lambda: case_optimizers(uneven=False),
     "uneven": lambda: case_optimizers(uneven=True),
     "fusion": case_fusion,
+    "overlap": case_overlap,
     "numpy": case_numpy_collectives,
     "gradients": case_graph_gradients,
     "broadcast": case_broadcast,
