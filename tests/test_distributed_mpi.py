@@ -63,8 +63,8 @@ def test_two_ranks_match_one_process_and_agree():
     rc, out, _ = _mpi(2, "agreement.py")
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent", "Momentum", "Adam", "GradientDescent uneven", "Momentum uneven", "Adam uneven",
-                 "fusion", "overlap GradientDescent", "overlap Momentum", "overlap Adam", "numpy collectives",
-                 "graph gradients", "broadcast", "keras fit", "keras warmup", "mismatched shapes"):
+                 "fusion", "progress", "overlap GradientDescent", "overlap Momentum", "overlap Adam",
+                 "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup", "mismatched shapes"):
         assert _passed(out, case, 2), f"case {case!r} did not pass on both ranks:\n{out[-6000:]}"
     for case in ("backend mismatch", "arrayapi backend"):  # need the arrayapi plugin
         assert _passed(out, case, 2) or "SKIP" in out, out[-6000:]
@@ -78,13 +78,21 @@ def test_three_ranks_with_uneven_shards():
         assert _passed(out, case, 3), f"case {case!r} did not pass on all three ranks:\n{out[-6000:]}"
 
 
-@pytest.mark.parametrize("mode,message", [
-    ("raise", r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"),
-    ("exit", None),  # no Python cleanup runs; mpiexec reports the exit status and ends the job
-    ("stall", r"allreduce 'doubled' timed out after 2 s on rank 0 of 2 \(collective #\d+\): rank 1 did not arrive"),
+RAISED = r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"
+TIMED_OUT = r"timed out after 2 s on rank 0 of 2 \(collective #\d+\): rank 1 did not arrive"
+
+
+@pytest.mark.parametrize("mode,what,message", [
+    ("raise", "allreduce", RAISED),
+    ("exit", "allreduce", None),  # no Python cleanup runs; mpiexec reports the exit status and ends the job
+    ("stall", "allreduce", r"allreduce 'doubled' " + TIMED_OUT),
+    # the training step's bucket allreduces are posted during the backward pass and waited for at the updates
+    ("raise", "training", RAISED),
+    ("exit", "training", None),
+    ("stall", "training", r"allreduce '\S*DistributedAllreduce/start_\d+' " + TIMED_OUT),
 ])
-def test_a_failing_rank_ends_the_job_naming_it(mode, message):
-    rc, out, seconds = _mpi(2, "failure.py", mode, NNPLUG_COLLECTIVE_TIMEOUT="2")
+def test_a_failing_rank_ends_the_job_naming_it(mode, what, message):
+    rc, out, seconds = _mpi(2, "failure.py", mode, what, NNPLUG_COLLECTIVE_TIMEOUT="2")
     assert rc != 0, out[-4000:]
     assert "was never stopped" not in out, out[-4000:]
     assert seconds < 30, f"the job took {seconds:.0f} s to end"

@@ -108,9 +108,9 @@ class Workspace:
 
     def settle(self):
         """Finish an allreduce left in flight here (a step that failed between its start and its wait),
-        so that its buffers can be used again; its results are dropped."""
+        so that its buffers can be used again; its results are dropped. The caller holds the lock."""
         if self.in_flight is not None:
-            finish_allreduce(self.in_flight)
+            _finish(self.in_flight)
 
     def buffer(self, index, size, dtype):
         buf = self._buffers.get(index)
@@ -219,18 +219,23 @@ def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allred
 
 def finish_allreduce(flight):
     """Wait for a started allreduce; returns its results (new arrays, in the order started)."""
-    workspace = flight.workspace
-    with workspace.lock if workspace is not None else contextlib.nullcontext():
-        start = time.perf_counter()
-        try:
-            runtime.wait_collective(flight.pending)
-        finally:
-            if workspace is not None and workspace.in_flight is flight:
-                workspace.in_flight = None
-        seconds = flight.seconds + time.perf_counter() - start
-        out = _unpack(flight.groups, flight.bufs, flight.like, copy=workspace is not None)
+    with flight.workspace.lock if flight.workspace is not None else contextlib.nullcontext():
+        out, seconds = _finish(flight)
     STATS.record(len(flight.groups), flight.nbytes, seconds)
     return out
+
+
+def _finish(flight):
+    """(results, seconds spent in MPI) of a started allreduce, once it is complete."""
+    workspace = flight.workspace
+    start = time.perf_counter()
+    try:
+        runtime.wait_collective(flight.pending)
+    finally:
+        if workspace is not None and workspace.in_flight is flight:
+            workspace.in_flight = None
+    seconds = flight.seconds + time.perf_counter() - start
+    return _unpack(flight.groups, flight.bufs, flight.like, copy=workspace is not None), seconds
 
 
 def _check_reduce_op(op, arrays, names, what):

@@ -8,7 +8,7 @@ rank prints the rank and aborts the whole job (`MPI_Abort`), so the other ranks 
 
 A collective may also be posted now and waited for later (`post_collective`, `wait_collective`): MPI
 moves its data only while some thread calls into MPI, so a background thread polls the posted ones
-every PROGRESS_NAP seconds while the caller computes (MPI is used "serialized": one lock for all calls).
+while the caller computes (MPI is used "serialized": one lock for all calls).
 """
 import atexit
 import os
@@ -31,9 +31,12 @@ YIELD_SECONDS = 0.05
 MAX_NAP = 0.002
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 PEEK_SECONDS = 2.0  # how long a timed-out rank may take to read its peers' counters
-# An allreduce of a few MB between two ranks on one machine completes in about six polls (MPICH moves a
-# whole message per poll): polling every 0.3 ms finishes it in ~2 ms at a negligible cost to the compute.
-PROGRESS_NAP = 0.0003
+# A posted allreduce of a few MB between two ranks on one machine completes in two to six polls (MPICH
+# moves a whole message per poll, by a single copy): the progress thread polls soon after a post, then
+# ever less often (the nap doubles, up to PROGRESS_MAX_NAP), so it finishes within a few ms while
+# costing the compute a few hundred wake-ups per second at most.
+PROGRESS_FIRST_NAP = 0.0001
+PROGRESS_MAX_NAP = 0.002
 
 
 class DistributedError(RuntimeError):
@@ -100,12 +103,14 @@ class _Job:
 
 
 class Pending:
-    """A collective posted (its MPI requests) and not yet waited for."""
+    """A collective posted (its MPI requests) and not yet waited for; `done` once the progress thread or
+    a wait saw it complete."""
 
-    __slots__ = ("what", "seq", "requests")
+    __slots__ = ("what", "seq", "requests", "done")
 
     def __init__(self, what, seq, requests):
         self.what, self.seq, self.requests = what, seq, requests
+        self.done = False
 
 
 class _Progress:
@@ -119,10 +124,12 @@ class _Progress:
         self._watched = []
         self._thread = None
         self._stopped = False
+        self._nap = PROGRESS_FIRST_NAP
 
     def watch(self, pending):
         """Poll `pending` from now on (the caller holds the job's lock)."""
         self._watched.append(pending)
+        self._nap = PROGRESS_FIRST_NAP
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="nnplug-mpi-progress", daemon=True)
             self._thread.start()
@@ -140,8 +147,11 @@ class _Progress:
                     self._cond.wait()
                 if self._stopped:
                     return
-                self._watched = [p for p in self._watched if not self._testall(p.requests)]
-            time.sleep(PROGRESS_NAP)
+                for p in self._watched:
+                    p.done = self._testall(p.requests)
+                self._watched = [p for p in self._watched if not p.done]
+                nap, self._nap = self._nap, min(PROGRESS_MAX_NAP, 2 * self._nap)
+            time.sleep(nap)
 
     def stop(self):
         if self._thread is None:
@@ -292,6 +302,7 @@ def wait_collective(pending):
     with j.lock:
         j.progress.forget(pending)
         _wait(j, pending.requests, pending.what, pending.seq)
+        pending.done = True
 
 
 def _wait(j, requests, what, seq):

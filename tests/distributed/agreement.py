@@ -6,6 +6,7 @@ aborts the job with the rank named), so the test reads the exit status and the P
 """
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -141,6 +142,19 @@ def case_overlap():
             check(f"overlap {name}")
     finally:
         del os.environ["NNPLUG_FUSION_THRESHOLD"]
+
+
+def case_progress():
+    """A posted allreduce completes while this thread makes no MPI call (the progress thread polls it)."""
+    from nnplug.distributed import collectives
+    n = dist.size()
+    flight = collectives.start_allreduce([np.full(1000, dist.rank() + 1.0, np.float32)], op=dist.Sum, check=False)
+    deadline = time.monotonic() + 30
+    while not flight.pending.done and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert flight.pending.done, "the posted allreduce did not complete in the background"
+    np.testing.assert_array_equal(collectives.finish_allreduce(flight)[0], np.full(1000, n * (n + 1) / 2))
+    check("progress")
 
 
 def case_numpy_collectives():
@@ -336,6 +350,7 @@ CASES = {
     "optimizers": lambda: case_optimizers(uneven=False),
     "uneven": lambda: case_optimizers(uneven=True),
     "fusion": case_fusion,
+    "progress": case_progress,
     "overlap": case_overlap,
     "numpy": case_numpy_collectives,
     "gradients": case_graph_gradients,
