@@ -16,6 +16,7 @@ the next phase), round after round:
 - overlap: DistributedOptimizer as it is, each gradient bucket's allreduce started during the backward
   pass (--threshold sets NNPLUG_FUSION_THRESHOLD, the bucket size);
 - blocking: DistributedOptimizer(overlap=False), one allreduce once every gradient is computed;
+- mpi: as overlap, but through MPI's allreduce instead of shared memory (NNPLUG_SHARED_MEMORY=0);
 - ideal: every rank trains on its own batch with no allreduce at all: what the cores allow when N ranks
   contend for them (and for memory), so overlap / ideal is what the communication costs.
 A block's time is its slowest rank's; medians over the rounds are reported, with the load average. The
@@ -38,7 +39,7 @@ from benchmarks.common import LEARNING_RATE, MODELS, MOMENTUM, init_params, synt
 
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 RESULT = "RESULT "
-PHASES = ("solo", "overlap", "blocking", "ideal")
+PHASES = ("solo", "overlap", "blocking", "mpi", "ideal")
 
 
 def training_step(spec, batch, seed, phase):
@@ -56,8 +57,8 @@ def training_step(spec, batch, seed, phase):
             h = tf.nn.relu(h) if i < len(layers) - 1 else h
         loss = tf.losses.sparse_softmax_cross_entropy(labels=y, logits=h)
         opt = tf.train.MomentumOptimizer(LEARNING_RATE, MOMENTUM)
-        if phase in ("overlap", "blocking"):
-            opt = dist.DistributedOptimizer(opt, overlap=phase == "overlap")
+        if phase in ("overlap", "blocking", "mpi"):
+            opt = dist.DistributedOptimizer(opt, overlap=phase != "blocking")
         train = opt.minimize(loss)
         init = tf.global_variables_initializer()
     sess = tf.Session(graph=graph)
@@ -80,6 +81,15 @@ def rest_until_all_arrive():
         time.sleep(0.0005)
 
 
+def through(phase):
+    """Set the allreduce's transport for `phase`: MPI's own for 'mpi', else the default."""
+    from nnplug.distributed import shared
+    if phase == "mpi":
+        os.environ[shared.ENV] = "0"
+    else:
+        os.environ.pop(shared.ENV, None)
+
+
 def worker(args):
     """One rank of the job: every phase's blocks in turn; rank 0 prints the results as one JSON line."""
     import nnplug.distributed as dist
@@ -90,6 +100,7 @@ def worker(args):
     steps = {p: training_step(spec, solo_batch if p == "solo" else batch, rank, p) for p in args.phases
              if p != "solo" or rank == 0}
     for p in args.phases:
+        through(p)
         rest_until_all_arrive()
         for _ in range(args.warmup if p in steps else 0):
             steps[p]()
@@ -100,6 +111,7 @@ def worker(args):
         loads.append(os.getloadavg()[0])
         turn = r % len(args.phases)  # each round starts with the next phase: no phase always follows another
         for p in args.phases[turn:] + args.phases[:turn]:
+            through(p)
             rest_until_all_arrive()
             dist.STATS.reset()
             start = time.perf_counter()
@@ -108,6 +120,7 @@ def worker(args):
             seconds[p][r] = time.perf_counter() - start
             for key in stats[p]:
                 stats[p][key] += dist.stats()[key]
+    through("overlap")
     slowest = {p: dist.allreduce(seconds[p], op=dist.Max, name=f"{p} seconds") for p in args.phases}
     ready = ready_allreduce_ms(spec)
     if rank == 0:
@@ -179,12 +192,12 @@ def report(row):
             line += f"  efficiency {ph['efficiency']:.3f} (rounds: {rounds})"
         lines.append(line)
     ideal = row["phases"].get("ideal")
-    for p in ("overlap", "blocking"):
+    for p in ("overlap", "blocking", "mpi"):
         if ideal is not None and p in row["phases"]:
             lines.append(f"{n} ranks {p}: {row['phases'][p]['samples_per_s'] / ideal['samples_per_s']:.3f} of the "
                          f"ideal (allreduce-free) throughput")
-    lines.append(f"fused allreduce of all gradients with every rank ready: {row['allreduce_ready_ms']:.2f} ms; "
-                 f"load average (1 min) per round: {row['load_average_1min']}")
+    lines.append(f"fused allreduce of all gradients with every rank ready (shared memory): "
+                 f"{row['allreduce_ready_ms']:.2f} ms; load average (1 min) per round: {row['load_average_1min']}")
     return lines
 
 

@@ -456,3 +456,14 @@ def test_an_allreduce_left_in_flight_is_finished_before_its_buffers_are_reused()
     from nnplug.distributed import ops
     with pytest.raises(dist.DistributedError, match="allreduce 'x': no allreduce is in flight for ticket 12345"):
         ops._TICKETS.take(12345, "allreduce 'x'")
+
+
+def test_allreduces_go_through_shared_memory_only_when_every_rank_is_on_this_machine(monkeypatch):
+    from nnplug.distributed import shared
+    monkeypatch.delenv(shared.ENV, raising=False)
+    job = SimpleNamespace(size=4, local_size=4)
+    assert shared.usable(job)
+    assert not shared.usable(SimpleNamespace(size=4, local_size=2))  # two machines: MPI's allreduce
+    assert not shared.usable(SimpleNamespace(size=1, local_size=1))  # nothing to reduce
+    monkeypatch.setenv(shared.ENV, "0")
+    assert not shared.usable(job)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from . import runtime
+from . import runtime, shared
 from .runtime import RankMismatchError
 
 Average, Sum, Min, Max = "average", "sum", "min", "max"
@@ -99,11 +99,13 @@ def _wire_dtype(dtype):
 class Workspace:
     """The fusion buffers one kernel keeps from run to run. MPI moves data between buffers it has seen
     before far faster: a fresh 7 MB buffer costs an allreduce ~7 ms more on a 2-core VM (its memory is
-    registered anew each time). Results are copied out, so no output aliases a buffer that is reused."""
+    registered anew each time). Results are copied out, so no output aliases a buffer that is reused.
+    When every rank is on this machine the allreduce's buffers are slots in shared memory (shared.py)."""
 
     def __init__(self):
         self.lock = threading.Lock()  # one run at a time may use the buffers
         self._buffers = {}
+        self._slots = {}
         self.in_flight = None  # the allreduce started in these buffers and not finished yet
 
     def settle(self):
@@ -118,14 +120,23 @@ class Workspace:
             buf = self._buffers[index] = np.empty(size, dtype)
         return buf
 
+    def slots(self, job, index, size, dtype):
+        """The shared-memory slots of buffer `index` (a kernel's buffers keep their sizes: made once)."""
+        slots = self._slots.get(index)
+        if slots is None or slots.size != size or slots.dtype != dtype:
+            slots = self._slots[index] = shared.SharedSlots(job, size, dtype)
+        return slots
+
+
+def _layout(arrays, groups):
+    """(elements, dtype on the wire) of each group's fused buffer."""
+    return [(sum(arrays[i].size for i in g), _wire_dtype(arrays[g[0]].dtype)) for g in groups]
+
 
 def _fusion_buffers(arrays, groups, workspace):
     """One flat buffer per group, in the group's dtype on the wire: the workspace's, or new ones."""
-    bufs = []
-    for k, g in enumerate(groups):
-        size, wire = sum(arrays[i].size for i in g), _wire_dtype(arrays[g[0]].dtype)
-        bufs.append(workspace.buffer(k, size, wire) if workspace is not None else np.empty(size, wire))
-    return bufs
+    return [workspace.buffer(k, size, wire) if workspace is not None else np.empty(size, wire)
+            for k, (size, wire) in enumerate(_layout(arrays, groups))]
 
 
 def _pack(parts, buf, scale=None):
@@ -178,14 +189,16 @@ class _Like:
 
 
 class InFlight:
-    """An allreduce started and not finished: its fused buffers, and how to cut them into the results."""
+    """An allreduce started and not finished: its fused buffers (or shared-memory slots, reduced by `op`
+    once all ranks have filled theirs), and how to cut them into the results."""
 
-    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds")
+    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds", "slots", "op")
 
-    def __init__(self, pending, groups, bufs, like, workspace, seconds):
+    def __init__(self, pending, groups, bufs, like, workspace, seconds, slots, op):
         self.pending, self.groups, self.bufs, self.like, self.workspace = pending, groups, bufs, like, workspace
         self.nbytes = sum(a.nbytes for a in like)
         self.seconds = seconds
+        self.slots, self.op = slots, op
 
 
 def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", check=True, workspace=None,
@@ -203,15 +216,22 @@ def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allred
     groups = buckets(arrays, fusion_threshold(threshold))
     scale = 1.0 / j.size if op == Average and j.size > 1 else None  # averaged as the buffers are packed
     with workspace.lock if workspace is not None else contextlib.nullcontext():
+        slots = None
         if workspace is not None:
             workspace.settle()
-        bufs = _fusion_buffers(arrays, groups, workspace)
+            if shared.usable(j):
+                slots = [workspace.slots(j, k, size, wire) for k, (size, wire) in enumerate(_layout(arrays, groups))]
+        bufs = [s.mine() for s in slots] if slots is not None else _fusion_buffers(arrays, groups, workspace)
         for g, buf in zip(groups, bufs):
             _pack([arrays[i] for i in g], buf, scale)
         start = time.perf_counter()
-        pending = runtime.post_collective(what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs],
-                                          background)
-        flight = InFlight(pending, groups, bufs, [_Like(a) for a in arrays], workspace, time.perf_counter() - start)
+        if slots is not None:
+            pending = runtime.post_collective(what, lambda: shared.post(j, slots), background)
+        else:
+            pending = runtime.post_collective(
+                what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs], background)
+        flight = InFlight(pending, groups, bufs, [_Like(a) for a in arrays], workspace, time.perf_counter() - start,
+                          slots, op)
         if workspace is not None:
             workspace.in_flight = flight
     return flight
@@ -234,8 +254,12 @@ def _finish(flight):
     finally:
         if workspace is not None and workspace.in_flight is flight:
             workspace.in_flight = None
+    if flight.slots is not None:  # every rank's slots, reduced into new arrays
+        bufs, copy = [s.reduce(flight.op) for s in flight.slots], False
+    else:
+        bufs, copy = flight.bufs, workspace is not None
     seconds = flight.seconds + time.perf_counter() - start
-    return _unpack(flight.groups, flight.bufs, flight.like, copy=workspace is not None), seconds
+    return _unpack(flight.groups, bufs, flight.like, copy=copy), seconds
 
 
 def _check_reduce_op(op, arrays, names, what):

@@ -61,9 +61,9 @@ class _Job:
         self.MPI = MPI
         self.comm = comm.Dup()  # our own traffic never matches the user's messages on COMM_WORLD
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
-        self.local_rank, self.local_size = local.Get_rank(), local.Get_size()
-        local.Free()
+        self.local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)  # the ranks on this machine
+        self.local_rank, self.local_size = self.local.Get_rank(), self.local.Get_size()
+        self.shared_windows = []  # shared-memory windows over `local` (shared.py), freed at close in order
         self.window = MPI.Win.Allocate(8, 8, comm=self.comm)
         self.counter = np.frombuffer(self.window.tomemory(), dtype=np.int64)
         self.window.Lock_all()
@@ -75,11 +75,13 @@ class _Job:
         atexit.register(self.close)  # before mpi4py's MPI_Finalize (atexit runs last-registered first)
 
     def close(self):
-        """Free the window and communicator (collective: every rank does it at a normal exit)."""
+        """Free the windows and communicators (collective: every rank does it at a normal exit)."""
         self.progress.stop()
         if self.window is not None and not self.MPI.Is_finalized():
-            self.window.Unlock_all()
-            self.window.Free()
+            for window in [*self.shared_windows, self.window]:
+                window.Unlock_all()
+                window.Free()
+            self.local.Free()
             self.comm.Free()
         self.window = None
 

@@ -126,21 +126,30 @@ def case_fusion():
 
 def case_overlap():
     """The allreduce overlapped with the backward pass (three buckets here) trains to the weights the
-    blocking allreduce gives, with every optimizer."""
+    blocking allreduce gives, with every optimizer, through MPI's allreduce and through shared memory."""
+    from nnplug.distributed import runtime, shared
     global_batch = 4 * dist.size()
     data = batches(global_batch, STEPS)
     os.environ["NNPLUG_FUSION_THRESHOLD"] = str((N_HIDDEN + 1) * N_OUT * 4)  # buckets [b2 w2] [b1] [w1]
     try:
         for name, make_opt in OPTIMIZERS.items():
+            os.environ[shared.ENV] = "0"  # MPI's allreduce
             blocking = train(make_opt, data, True, global_batch, overlap=False)
+            runs = {"MPI": train(make_opt, data, True, global_batch, overlap=True)}
+            del os.environ[shared.ENV]
+            windows = len(runtime.job().shared_windows)
             dist.STATS.reset()
-            overlapped = train(make_opt, data, True, global_batch, overlap=True)
+            runs["shared memory"] = train(make_opt, data, True, global_batch, overlap=True)
             assert dist.stats()["buffers"] == 3 * STEPS, dist.stats()
-            for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
-                np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped vs blocking")
-            same_everywhere(overlapped, f"{name} overlapped")
+            assert len(runtime.job().shared_windows) == windows + 3, "the buckets did not go through shared memory"
+            for how, overlapped in runs.items():
+                for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
+                    np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped ({how}) "
+                                                                                 f"vs blocking")
+                same_everywhere(overlapped, f"{name} overlapped ({how})")
             check(f"overlap {name}")
     finally:
+        os.environ.pop(shared.ENV, None)
         del os.environ["NNPLUG_FUSION_THRESHOLD"]
 
 
