@@ -63,8 +63,9 @@ def test_two_ranks_match_one_process_and_agree():
     rc, out, _ = _mpi(2, "agreement.py")
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent", "Momentum", "Adam", "GradientDescent uneven", "Momentum uneven", "Adam uneven",
-                 "fusion", "progress", "overlap GradientDescent", "overlap Momentum", "overlap Adam",
-                 "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup", "mismatched shapes"):
+                 "fusion", "progress", "shared memory room", "overlap GradientDescent", "overlap Momentum",
+                 "overlap Adam", "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup",
+                 "mismatched shapes"):
         assert _passed(out, case, 2), f"case {case!r} did not pass on both ranks:\n{out[-6000:]}"
     for case in ("backend mismatch", "arrayapi backend"):  # need the arrayapi plugin
         assert _passed(out, case, 2) or "SKIP" in out, out[-6000:]

@@ -100,12 +100,11 @@ class Workspace:
     """The fusion buffers one kernel keeps from run to run. MPI moves data between buffers it has seen
     before far faster: a fresh 7 MB buffer costs an allreduce ~7 ms more on a 2-core VM (its memory is
     registered anew each time). Results are copied out, so no output aliases a buffer that is reused.
-    When every rank is on this machine the allreduce's buffers are slots in shared memory (shared.py)."""
+    When every rank is on this machine, a kernel's allreduce packs into shared memory instead (shared.py)."""
 
     def __init__(self):
         self.lock = threading.Lock()  # one run at a time may use the buffers
         self._buffers = {}
-        self._slots = {}
         self.in_flight = None  # the allreduce started in these buffers and not finished yet
 
     def settle(self):
@@ -120,12 +119,6 @@ class Workspace:
             buf = self._buffers[index] = np.empty(size, dtype)
         return buf
 
-    def slots(self, job, index, size, dtype):
-        """The shared-memory slots of buffer `index` (a kernel's buffers keep their sizes: made once)."""
-        slots = self._slots.get(index)
-        if slots is None or slots.size != size or slots.dtype != dtype:
-            slots = self._slots[index] = shared.SharedSlots(job, size, dtype)
-        return slots
 
 
 def _layout(arrays, groups):
@@ -220,7 +213,7 @@ def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allred
         if workspace is not None:
             workspace.settle()
             if shared.usable(j):
-                slots = [workspace.slots(j, k, size, wire) for k, (size, wire) in enumerate(_layout(arrays, groups))]
+                slots = _shared_slots(j, _layout(arrays, groups))
         bufs = [s.mine() for s in slots] if slots is not None else _fusion_buffers(arrays, groups, workspace)
         for g, buf in zip(groups, bufs):
             _pack([arrays[i] for i in g], buf, scale)
@@ -235,6 +228,19 @@ def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allred
         if workspace is not None:
             workspace.in_flight = flight
     return flight
+
+
+def _shared_slots(job, layout):
+    """A shared-memory window for each buffer of `layout` from the job's pool, or None (then MPI's
+    allreduce takes them all) where one could not be had."""
+    pool = shared.pool(job)
+    slots = [pool.take(size, wire) for size, wire in layout]
+    if any(s is None for s in slots):
+        for s in slots:
+            if s is not None:
+                pool.give(s)
+        return None
+    return slots
 
 
 def finish_allreduce(flight):
@@ -254,8 +260,10 @@ def _finish(flight):
     finally:
         if workspace is not None and workspace.in_flight is flight:
             workspace.in_flight = None
-    if flight.slots is not None:  # every rank's slots, reduced into new arrays
+    if flight.slots is not None:  # every rank's slots, reduced into new arrays; the windows go back
         bufs, copy = [s.reduce(flight.op) for s in flight.slots], False
+        for s in flight.slots:
+            shared.pool(runtime.job()).give(s)
     else:
         bufs, copy = flight.bufs, workspace is not None
     seconds = flight.seconds + time.perf_counter() - start

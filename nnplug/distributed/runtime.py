@@ -64,6 +64,7 @@ class _Job:
         self.local = self.comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)  # the ranks on this machine
         self.local_rank, self.local_size = self.local.Get_rank(), self.local.Get_size()
         self.shared_windows = []  # shared-memory windows over `local` (shared.py), freed at close in order
+        self.shared_pool = None  # shared.py's pool of those windows, made on first use
         self.window = MPI.Win.Allocate(8, 8, comm=self.comm)
         self.counter = np.frombuffer(self.window.tomemory(), dtype=np.int64)
         self.window.Lock_all()

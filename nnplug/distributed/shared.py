@@ -7,9 +7,15 @@ meet once (a non-blocking barrier, which the progress thread polls while the bac
 each rank then reduces all ranks' slots, in rank order, straight into a new output array: every rank
 gets bitwise the same result, and no rank waits for another a second time.
 
-Each buffer has two slots per rank, used in turn: a rank fills a slot again only two calls later, after
+Each window has two slots per rank, used in turn: a rank fills a slot again only two calls later, after
 all ranks have met once more, by which time every peer has finished reading it. Stores are made visible
 to the other ranks by MPI_Win_sync before and after the barrier (MPI's unified memory model).
+
+Windows are made collectively and live until the job ends, so they come from one pool per job, by size
+and dtype: an allreduce takes one when it starts and gives it back when it finishes, in the same order
+on every rank, and a training step needs only as many as it has buckets in flight. A window is made only
+where /dev/shm has room for it twice over (tmpfs pages that are not there kill a process with SIGBUS
+when touched), as every rank of the machine must agree; otherwise that allreduce goes through MPI.
 
 Used for a graph kernel's allreduce when every rank of the job is on this machine; NNPLUG_SHARED_MEMORY=0
 uses MPI's allreduce instead.
@@ -18,7 +24,10 @@ import os
 
 import numpy as np
 
+from . import runtime
+
 ENV = "NNPLUG_SHARED_MEMORY"
+SHM_DIR = "/dev/shm"
 UFUNCS = {"average": np.add, "sum": np.add, "min": np.minimum, "max": np.maximum}
 
 
@@ -27,20 +36,12 @@ def usable(job):
     return job.size > 1 and job.local_size == job.size and os.environ.get(ENV, "").strip() != "0"
 
 
-def post(job, slots):
-    """Once this rank has filled its slots: make them visible and post the barrier (the caller holds the
-    job's lock); returns its MPI requests."""
-    for s in slots:
-        s.window.Sync()
-    return [job.local.Ibarrier()]
-
-
 class SharedSlots:
     """Two slots of `size` elements of `dtype` for every rank of the machine, in one shared window."""
 
     def __init__(self, job, size, dtype):
         MPI, self.job, self.size, self.dtype = job.MPI, job, size, np.dtype(dtype)
-        with job.lock:  # a collective over the machine's ranks: made on a kernel's first run, in plan order
+        with job.lock:  # a collective over the machine's ranks
             self.window = MPI.Win.Allocate_shared(2 * size * self.dtype.itemsize, self.dtype.itemsize, comm=job.local)
             self.window.Lock_all()
             job.shared_windows.append(self.window)  # freed at exit, in creation order, by every rank alike
@@ -62,3 +63,55 @@ class SharedSlots:
             ufunc(out, part, out=out)
         self.turn ^= 1
         return out
+
+
+def post(job, slots):
+    """Once this rank has filled its slots: make them visible and post the barrier (the caller holds the
+    job's lock); returns its MPI requests."""
+    for s in slots:
+        s.window.Sync()
+    return [job.local.Ibarrier()]
+
+
+class Pool:
+    """The job's windows that no allreduce in flight holds, by (size, dtype)."""
+
+    def __init__(self, job):
+        self.job = job
+        self._free = {}
+        self._refused = set()  # (size, dtype) that /dev/shm had no room for on some rank
+
+    def take(self, size, dtype):
+        """A free window for `size` elements of `dtype` (made if none is free), or None: use MPI."""
+        key = (size, np.dtype(dtype))
+        free = self._free.get(key)
+        if free:
+            return free.pop(0)
+        if key in self._refused:
+            return None
+        if not _room_everywhere(self.job, self.job.local_size * 2 * size * key[1].itemsize):
+            self._refused.add(key)
+            return None
+        return SharedSlots(self.job, size, dtype)
+
+    def give(self, slots):
+        self._free.setdefault((slots.size, slots.dtype), []).append(slots)
+
+
+def pool(job):
+    """The job's pool of windows (made on first use)."""
+    if job.shared_pool is None:
+        job.shared_pool = Pool(job)
+    return job.shared_pool
+
+
+def _room_everywhere(job, nbytes):
+    """Whether /dev/shm has room for `nbytes` twice over on every rank of the machine (they agree)."""
+    try:
+        stat = os.statvfs(SHM_DIR)
+        ok = stat.f_bavail * stat.f_frsize >= 2 * nbytes
+    except OSError:  # no /dev/shm: MPI keeps its shared memory elsewhere
+        ok = True
+    flag = np.array([int(ok)], np.int32)
+    runtime.run_collective("shared memory", lambda: [job.local.Iallreduce(job.MPI.IN_PLACE, flag, job.MPI.MIN)])
+    return bool(flag[0])

@@ -137,11 +137,12 @@ def case_overlap():
             blocking = train(make_opt, data, True, global_batch, overlap=False)
             runs = {"MPI": train(make_opt, data, True, global_batch, overlap=True)}
             del os.environ[shared.ENV]
-            windows = len(runtime.job().shared_windows)
             dist.STATS.reset()
             runs["shared memory"] = train(make_opt, data, True, global_batch, overlap=True)
             assert dist.stats()["buffers"] == 3 * STEPS, dist.stats()
-            assert len(runtime.job().shared_windows) == windows + 3, "the buckets did not go through shared memory"
+            free = shared.pool(runtime.job())._free  # the buckets' windows, back in the pool
+            sizes = (N_HIDDEN * N_OUT + N_OUT, N_HIDDEN, N_IN * N_HIDDEN)
+            assert all(free.get((n, np.dtype(np.float32))) for n in sizes), free
             for how, overlapped in runs.items():
                 for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
                     np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped ({how}) "
@@ -151,6 +152,30 @@ def case_overlap():
     finally:
         os.environ.pop(shared.ENV, None)
         del os.environ["NNPLUG_FUSION_THRESHOLD"]
+
+
+def case_shared_memory_room():
+    """Where /dev/shm lacks room on one rank, every rank leaves that allreduce to MPI (and trains alike)."""
+    from types import SimpleNamespace
+
+    from nnplug.distributed import runtime, shared
+    data = batches(4 * dist.size(), 2)
+    want = train(OPTIMIZERS["Momentum"], data, True, 4 * dist.size(), fusion_threshold=1)  # one window per tensor
+    real_statvfs = shared.os.statvfs
+    if dist.rank() == dist.size() - 1:
+        shared.os.statvfs = lambda path: SimpleNamespace(f_bavail=0, f_frsize=4096)
+    pool = shared.pool(runtime.job())
+    free, pool._free = pool._free, {}  # as if no window of these sizes had been made yet
+    try:
+        got = train(OPTIMIZERS["Momentum"], data, True, 4 * dist.size(), fusion_threshold=1)
+        assert not pool._free and (N_IN * N_HIDDEN, np.dtype(np.float32)) in pool._refused, (pool._free, pool._refused)
+    finally:
+        shared.os.statvfs = real_statvfs
+        pool._free = free
+        pool._refused.clear()
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-6)
+    check("shared memory room")
 
 
 def case_progress():
@@ -360,6 +385,7 @@ CASES = {
     "uneven": lambda: case_optimizers(uneven=True),
     "fusion": case_fusion,
     "progress": case_progress,
+    "room": case_shared_memory_room,
     "overlap": case_overlap,
     "numpy": case_numpy_collectives,
     "gradients": case_graph_gradients,
