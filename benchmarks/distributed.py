@@ -194,8 +194,9 @@ def report(row):
     ideal = row["phases"].get("ideal")
     for p in ("overlap", "blocking", "mpi"):
         if ideal is not None and p in row["phases"]:
-            lines.append(f"{n} ranks {p}: {row['phases'][p]['samples_per_s'] / ideal['samples_per_s']:.3f} of the "
-                         f"ideal (allreduce-free) throughput")
+            ratios = np.array(row["phases"][p]["samples_per_s_rounds"]) / np.array(ideal["samples_per_s_rounds"])
+            lines.append(f"{n} ranks {p}: {np.median(ratios):.3f} of the ideal (allreduce-free) throughput "
+                         f"(median over rounds)")
     lines.append(f"fused allreduce of all gradients with every rank ready (shared memory): "
                  f"{row['allreduce_ready_ms']:.2f} ms; load average (1 min) per round: {row['load_average_1min']}")
     return lines

@@ -5,7 +5,8 @@ Tensor fusion as Horovod does it: the arrays of one call are packed, in order an
 of at most NNPLUG_FUSION_THRESHOLD bytes (default 64 MiB; 0 sends each array alone), and each buffer
 goes out as one MPI allreduce; all buffers are posted before any is waited on. An allreduce can also be
 started now and finished later (`start_allreduce`, `finish_allreduce`), so that a training step computes
-while it is in flight. `STATS` counts the buffers and the seconds the caller spent in allreduce.
+while it is in flight. A graph kernel's allreduce between ranks that all share this machine goes through
+shared memory instead (shared.py). `STATS` counts the buffers and the seconds the caller spent in allreduce.
 
 Descriptors travel as JSON bytes (never pickles), so no rank ever unpickles what another sent.
 """
