@@ -6,10 +6,12 @@ in a subprocess with a timeout and reads its exit status and output.
   overlapped with the backward pass ends where the blocking one does, broadcasts make
   differently seeded ranks equal, Keras fit ranks agree (tests/distributed/agreement.py);
 - a rank that raises, exits or stalls ends the job, non-zero and within seconds, naming the rank
-  (tests/distributed/failure.py); ranks on different backends stop at init with both named.
+  (tests/distributed/failure.py); ranks on different backends stop at init with both named;
+- the scaling benchmark (benchmarks/distributed.py) runs and reports every phase.
 Skipped, with the reason, where mpi4py or mpiexec is missing.
 """
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -136,3 +138,17 @@ def test_distributed_mlp_example_trains_on_mnist():
     accuracy = re.search(r"^Test accuracy: ([\d.]+)%", out, re.M)
     assert accuracy and out.count("Test accuracy") == 1, out[-4000:]  # printed by rank 0 only
     assert float(accuracy.group(1)) > 80, out[-4000:]
+
+
+def test_the_scaling_benchmark_runs_and_reports_every_phase(tmp_path):
+    _mpiexec()
+    out_json = tmp_path / "scaling.json"
+    rc, out, _ = _run([sys.executable, str(REPO / "benchmarks" / "distributed.py"), "--model", "chapter",
+                       "--batch", "8", "--rounds", "2", "--block", "2", "--warmup", "1", "--json", str(out_json)])
+    assert rc == 0, out[-4000:]
+    row = json.loads(out_json.read_text())[0]
+    assert set(row["phases"]) == {"solo", "overlap", "blocking", "mpi", "ideal"}
+    for phase, numbers in row["phases"].items():
+        assert numbers["steps_per_s"] > 0 and len(numbers["efficiency_rounds"]) == 2, (phase, numbers)
+        assert numbers["fused_buffers_per_step"] == (0 if phase in ("solo", "ideal") else 1), (phase, numbers)
+    assert "of the ideal (allreduce-free) throughput" in out and "load average" in out

@@ -12,7 +12,8 @@ Horovod's gradients (an allreduce's gradient is the allreduce of its gradient).
 - DistAllgatherGrad: the gradient of an allgather, this rank's rows of the summed gradient.
 
 Each kernel checks on its first run that every rank passes the same tensors (names, shapes, dtypes) on the
-same backend, and raises RankMismatchError naming them otherwise; later runs skip the check.
+same backend (and, for an allreduce, takes the same road: shared memory or MPI), and raises
+RankMismatchError naming them otherwise; later runs skip the check.
 """
 import itertools
 
@@ -24,7 +25,7 @@ from ..ops import registry
 from ..ops.math_ops import zeros_like
 from ..shapes import ShapeError, TensorShape
 from . import collectives as C
-from . import runtime
+from . import runtime, shared
 
 ALLREDUCE, BROADCAST, ALLGATHER, ALLGATHER_GRAD = "DistAllreduce", "DistBroadcast", "DistAllgather", "DistAllgatherGrad"
 OVERLAPPED, START, WAIT = "DistAllreduceOverlapped", "DistAllreduceStart", "DistAllreduceWait"
@@ -52,7 +53,7 @@ def _single_or_tuple(out):
 def _allreduce_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
-    check = _first_run_check(spec, "allreduce", op=op)
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
     workspace = C.Workspace()
 
     def allreduce(*arrays):
@@ -132,7 +133,7 @@ _TICKETS = _Tickets()
 def _start_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
-    check = _first_run_check(spec, "allreduce", op=op)
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
     workspace, last = C.Workspace(), [None]
 
     def start(*arrays):

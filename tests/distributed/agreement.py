@@ -342,6 +342,18 @@ def case_mismatched_shapes():
         expect_mismatch(run, "tensor 'odd:0'", "rank 0 has shape (3, 4) float32", "rank 1 has (3, 5) float32")
         expect_mismatch(lambda: dist.allreduce(np.zeros(2 + r, np.float32), name="metric"),
                         "tensor 'metric'", "rank 0 has shape (2,)")
+        from nnplug.distributed import shared
+        if r == 1:  # one rank leaves shared memory: every rank learns it before any data moves
+            os.environ[shared.ENV] = "0"
+
+        def road():
+            with tf.Graph().as_default(), tf.Session() as sess:
+                sess.run(dist.allreduce(tf.constant([1.0]), name="road"))
+        try:
+            expect_mismatch(road, "allreduce 'road': ranks disagree: rank 0 passes shared_memory=True, rank 1 "
+                                  "shared_memory=False")
+        finally:
+            os.environ.pop(shared.ENV, None)
     check("mismatched shapes")
 
 
