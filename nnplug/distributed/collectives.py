@@ -121,7 +121,6 @@ class Workspace:
         return buf
 
 
-
 def _layout(arrays, groups):
     """(elements, dtype on the wire) of each group's fused buffer."""
     return [(sum(arrays[i].size for i in g), _wire_dtype(arrays[g[0]].dtype)) for g in groups]
