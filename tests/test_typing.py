@@ -46,7 +46,8 @@ TYPED_MODULES = [
     "nnplug/hookspecs.py", "nnplug/backend.py", "nnplug/kernels.py", "nnplug/plugins.py",
     *(f"nnplug/ops/{m}.py" for m in (
         "elementwise", "math_ops", "array_ops", "random_ops", "manip_ops", "sequence_ops", "clip_ops", "stats_ops",
-        "math_extra_ops", "debug_ops", "nn_ops", "embedding_ops", "sort_ops", "split_ops", "norm_ops")),
+        "math_extra_ops", "debug_ops", "nn_ops", "embedding_ops", "sort_ops", "split_ops", "norm_ops",
+        "tensor_array")),
     "nnplug/train/saver.py", "nnplug/train/learning_rate_decay.py", "nnplug/train/meta_graph.py",
     "nnplug/summary/ops.py", "nnplug/summary/writer.py", "nnplug/summary/graph_def.py",
     "nnplug/data/__init__.py", "nnplug/data/dataset.py", "nnplug/data/iterator.py", "nnplug/data/structure.py",
