@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -209,3 +210,17 @@ def test_the_typed_user_program_trains_both_ways():
     assert program.train_tf1(points, labels) > 0.95
     sequential, functional = program.train_keras(points, labels)
     assert sequential > 0.95 and functional > 0.95
+
+
+def test_the_typed_user_programs_loops_run():
+    """The while_loop's TensorArray holds NumPy's running sums; dynamic_rnn's last output is its final h."""
+    sys.path.insert(0, str(PROGRAMS))
+    try:
+        program = importlib.import_module("user_program")
+    finally:
+        sys.path.remove(str(PROGRAMS))
+    rows = np.random.default_rng(3).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(program.running_sums(rows), np.cumsum(rows.astype(np.float64), axis=0), rtol=1e-5)
+    last, h = program.lstm_last_step(np.random.default_rng(4).normal(size=(2, 6, 3)).astype(np.float32))
+    assert last.shape == (2, 4) and np.abs(last).max() > 0
+    np.testing.assert_array_equal(last, h)
