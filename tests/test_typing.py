@@ -199,13 +199,17 @@ def test_mypy_run_is_bounded(mypy_report):
 
 
 # -- the user program runs ---------------------------------------------------------------------------------
-def test_the_typed_user_program_trains_both_ways():
-    """Two blobs 5.7 standard deviations apart: any working classifier separates them almost perfectly."""
+def _user_program():
     sys.path.insert(0, str(PROGRAMS))
     try:
-        program = importlib.import_module("user_program")
+        return importlib.import_module("user_program")
     finally:
         sys.path.remove(str(PROGRAMS))
+
+
+def test_the_typed_user_program_trains_both_ways():
+    """Two blobs 5.7 standard deviations apart: any working classifier separates them almost perfectly."""
+    program = _user_program()
     points, labels = program.blobs(256)
     assert program.train_tf1(points, labels) > 0.95
     sequential, functional = program.train_keras(points, labels)
@@ -214,11 +218,7 @@ def test_the_typed_user_program_trains_both_ways():
 
 def test_the_typed_user_programs_loops_run():
     """The while_loop's TensorArray holds NumPy's running sums; dynamic_rnn's last output is its final h."""
-    sys.path.insert(0, str(PROGRAMS))
-    try:
-        program = importlib.import_module("user_program")
-    finally:
-        sys.path.remove(str(PROGRAMS))
+    program = _user_program()
     rows = np.random.default_rng(3).normal(size=(5, 3)).astype(np.float32)
     np.testing.assert_allclose(program.running_sums(rows), np.cumsum(rows.astype(np.float64), axis=0), rtol=1e-5)
     last, h = program.lstm_last_step(np.random.default_rng(4).normal(size=(2, 6, 3)).astype(np.float32))

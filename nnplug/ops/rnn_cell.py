@@ -191,7 +191,21 @@ def _gates(inputs, h, kernel, bias):
     return nn_ops.bias_add(M.matmul(concat([inputs, h], 1), kernel), bias)
 
 
-class BasicRNNCell(RNNCell):
+class _OneSized(RNNCell):
+    """A cell whose state and output are both [batch, num_units] (BasicRNNCell, GRUCell)."""
+
+    _num_units: int
+
+    @property
+    def state_size(self) -> int:
+        return self._num_units
+
+    @property
+    def output_size(self) -> int:
+        return self._num_units
+
+
+class BasicRNNCell(_OneSized):
     """h' = activation([x, h] @ kernel + bias); output and state are h'."""
 
     _base_name = "basic_rnn_cell"
@@ -202,14 +216,6 @@ class BasicRNNCell(RNNCell):
         super().__init__(name=name, dtype=dtype, reuse=reuse, **kwargs)
         self._num_units = _units(num_units, "BasicRNNCell")
         self._activation = _activation(activation, "BasicRNNCell")
-
-    @property
-    def state_size(self) -> int:
-        return self._num_units
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
 
     def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth = self._input_depth(inputs_shape)
@@ -323,7 +329,7 @@ class LSTMCell(BasicLSTMCell):
         return m, (LSTMStateTuple(new_c, m) if self._state_is_tuple else concat([new_c, m], 1))
 
 
-class GRUCell(RNNCell):
+class GRUCell(_OneSized):
     """TF1's GRUCell: r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2);
     c = activation([x, r * h] @ candidate/kernel + candidate/bias); h' = u * h + (1 - u) * c. The gate bias
     starts at 1 (so the cell starts by keeping its state), as in TF1."""
@@ -339,14 +345,6 @@ class GRUCell(RNNCell):
         self._activation = _activation(activation, "GRUCell")
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
-
-    @property
-    def state_size(self) -> int:
-        return self._num_units
-
-    @property
-    def output_size(self) -> int:
-        return self._num_units
 
     def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth, n = self._input_depth(inputs_shape), self._num_units
