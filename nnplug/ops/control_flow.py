@@ -16,12 +16,17 @@ the body's gradient with respect to its placeholders, itself a small graph; buil
 of the body it reads, and from then on the forward loop saves those of every iteration in its last output
 (`trace`). A `WhileGrad` op runs the body's gradient once per saved iteration, last to first, adding up the
 gradients of the captured tensors."""
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ..graph import Operation, convert_to_tensor, make_op, name_scope
 from ..shapes import TensorShape, fmt
 from .registry import register
 from .tensor_array import TensorArray, gradient_source, merge_shapes, variant
+from .._types import Structure, TensorLike
 
 
 @contextlib.contextmanager
@@ -191,7 +196,9 @@ def _check_bool_scalar(pred, what):
                         f"{fmt(pred.shape)}")
 
 
-def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, fn2=None):
+def cond(pred: TensorLike, true_fn: Callable[[], Structure] | None = None,
+         false_fn: Callable[[], Structure] | None = None, strict: bool = False, name: str | None = None,
+         fn1: Callable[[], Structure] | None = None, fn2: Callable[[], Structure] | None = None) -> Structure:
     """`true_fn()` if `pred` else `false_fn()`; only the taken branch runs. Both must return the same
     structure of tensors with the same dtypes."""
     true_fn = true_fn if true_fn is not None else fn1
@@ -248,7 +255,9 @@ def _grad_cond(op, *grads):
 register("Cond", _specs_rule, grad=_grad_cond, stateful=True, session_op=True)  # the compiler runs it
 
 
-def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
+def case(pred_fn_pairs: Mapping[Any, Callable[[], Structure]] | Iterable[tuple[TensorLike, Callable[[], Structure]]],
+         default: Callable[[], Structure] | None = None, exclusive: bool = False, strict: bool = False,
+         name: str = "case") -> Structure:
     """The function of the first true predicate, else `default` (TF1 checks `exclusive` at run time; here
     the first true predicate wins)."""
     pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(pred_fn_pairs)
@@ -277,8 +286,10 @@ def _check_body(scope, holders, new_flat, entering):
                              f"may change")
 
 
-def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10, back_prop=True,
-               swap_memory=False, maximum_iterations=None, name=None, return_same_structure=False):
+def while_loop(cond: Callable[..., TensorLike], body: Callable[..., Structure], loop_vars: Structure,
+               shape_invariants: Structure = None, parallel_iterations: int = 10, back_prop: bool = True,
+               swap_memory: bool = False, maximum_iterations: TensorLike | None = None, name: str | None = None,
+               return_same_structure: bool = False) -> Structure:
     """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` (at most `maximum_iterations`
     times); returns the final loop variables. They may be any nesting of tensors and TensorArrays; each
     keeps its shape unless `shape_invariants` says which dimensions may change (None). One loop variable

@@ -12,7 +12,10 @@ steps from last to first with that same rule, which is TF1's reversal of each ex
 Also here: `sequence_mask` and `reverse_sequence` (a composite op, `ReverseSequence`: one Gather of rows,
 and its own gradient, since reversing is its own inverse).
 """
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,9 +31,11 @@ from .registry import register
 from .sequence_ops import range as _range
 from .lstm_sequence import lstm_sequence
 from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as
-from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state
+from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, RNNCell, check_state
 from .split_ops import split_v, unpack
 from .tensor_array import TensorArray
+from .._types import DTypeLike, Structure, Tensor, TensorLike
+from ..variables import VariableScope
 
 
 def _check_cell(cell, what):
@@ -216,14 +221,18 @@ def _fused(cell, layers, x, state, time_axis, reverse):
     return (transpose(x, (1, 0, 2)) if time_axis == 1 else x), (tuple(finals) if multi else finals[0])
 
 
-def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None, parallel_iterations=None,
-                swap_memory=False, time_major=False, scope=None):
+def dynamic_rnn(cell: RNNCell, inputs: Structure, sequence_length: TensorLike | None = None,
+                initial_state: Structure = None, dtype: DTypeLike | None = None,
+                parallel_iterations: int | None = None, swap_memory: bool = False, time_major: bool = False,
+                scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
     """(outputs [batch, time, output_size] (time-major: [time, batch, ...]), final state). With
     sequence_length, outputs past each example's length are zero and its state is the one at its last step."""
     return _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, False, "dynamic_rnn")
 
 
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
+def static_rnn(cell: RNNCell, inputs: Sequence[Structure], initial_state: Structure = None,
+               dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+               scope: str | VariableScope | None = None) -> tuple[list[Structure], Structure]:
     """(a list of outputs, one per step, final state) for a list of [batch, depth] inputs."""
     what = "static_rnn"
     _check_cell(cell, what)
@@ -248,9 +257,12 @@ def _bidirectional(run, cell_fw, cell_bw, scope, what):
     return fw, bw
 
 
-def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
-                              initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
-                              time_major=False, scope=None):
+def bidirectional_dynamic_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Structure,
+                              sequence_length: TensorLike | None = None, initial_state_fw: Structure = None,
+                              initial_state_bw: Structure = None, dtype: DTypeLike | None = None,
+                              parallel_iterations: int | None = None, swap_memory: bool = False,
+                              time_major: bool = False, scope: str | VariableScope | None = None,
+                              ) -> tuple[tuple[Structure, Structure], tuple[Structure, Structure]]:
     """((outputs_fw, outputs_bw), (state_fw, state_bw)); outputs_bw[:, t] is the backward pass at step t."""
     what = "bidirectional_dynamic_rnn"
     init = {False: initial_state_fw, True: initial_state_bw}
@@ -260,8 +272,10 @@ def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, in
     return (out_fw, out_bw), (st_fw, st_bw)
 
 
-def static_bidirectional_rnn(cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
-                             sequence_length=None, scope=None):
+def static_bidirectional_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Sequence[TensorLike],
+                             initial_state_fw: Structure = None, initial_state_bw: Structure = None,
+                             dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+                             scope: str | VariableScope | None = None) -> tuple[list[Tensor], Structure, Structure]:
     """(outputs: per step concat([fw, bw], 1), state_fw, state_bw)."""
     what = "static_bidirectional_rnn"
     if not isinstance(inputs, (list, tuple)) or not inputs:
@@ -280,9 +294,13 @@ def static_bidirectional_rnn(cell_fw, cell_bw, inputs, initial_state_fw=None, in
     return [concat([f, b], 1) for f, b in zip(out_fw, out_bw)], st_fw, st_bw
 
 
-def stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
-                                    dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
-                                    scope=None, swap_memory=False):
+def stack_bidirectional_dynamic_rnn(cells_fw: Sequence[RNNCell], cells_bw: Sequence[RNNCell], inputs: Structure,
+                                    initial_states_fw: Sequence[Structure] | None = None,
+                                    initial_states_bw: Sequence[Structure] | None = None,
+                                    dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+                                    parallel_iterations: int | None = None, time_major: bool = False,
+                                    scope: str | VariableScope | None = None, swap_memory: bool = False,
+                                    ) -> tuple[Tensor, tuple[Structure, ...], tuple[Structure, ...]]:
     """contrib's stacked bidirectional RNN: layer i reads concat(fw, bw) of layer i-1 (`cell_<i>/` scopes);
     returns (outputs, final fw states, final bw states)."""
     what = "stack_bidirectional_dynamic_rnn"
@@ -308,7 +326,8 @@ def stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, inputs, initial_states_f
 
 
 # -- sequences of different lengths ------------------------------------------------------------------------
-def sequence_mask(lengths, maxlen=None, dtype=_dt.bool_, name=None):
+def sequence_mask(lengths: TensorLike, maxlen: TensorLike | None = None, dtype: DTypeLike = _dt.bool_,
+                  name: str | None = None) -> Tensor:
     """mask[..., j] = j < lengths[...]: one row of maxlen entries per length (maxlen defaults to the
     largest length, which must then be known when the plan is compiled: from constants or shapes)."""
     with name_scope(name, "SequenceMask"):
@@ -356,8 +375,9 @@ register("ReverseSequence", _reverse_sequence_rule,
          grad=lambda op, g: [make("ReverseSequence", [g, op.inputs[1]]), None], expand=_expand_reverse_sequence)
 
 
-def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
-                     batch_dim=None):
+def reverse_sequence(input: TensorLike, seq_lengths: TensorLike, seq_axis: int | None = None,  # noqa: A002
+                     batch_axis: int | None = None, name: str | None = None, seq_dim: int | None = None,
+                     batch_dim: int | None = None) -> Tensor:
     """Reverse the first seq_lengths[i] entries along seq_axis of each slice i along batch_axis (the rest
     stay where they are); a length above the axis's size raises InvalidArgumentError."""
     x = convert_to_tensor(input)

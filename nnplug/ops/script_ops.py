@@ -8,6 +8,11 @@ known when the graph is built they are unrolled instead (unstack, call, stack): 
 several times faster than a loop's per-iteration sub-plan calls at such sizes (tests/test_control_flow_fn.py
 measures it).
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -19,6 +24,7 @@ from .control_flow import describe_template, flatten_structure, pack_structure, 
 from .manip_ops import unstack
 from .registry import register
 from .tensor_array import TensorArray, constant_value
+from .._types import DTypeLike, Structure, Tensor, TensorLike
 
 
 # -- py_func -------------------------------------------------------------------------------------
@@ -59,7 +65,20 @@ register("PyFunc", _py_func_rule, stateful=True, host=_py_func_host,
          grad=lambda op, *gs: [None] * len(op.inputs))  # TF1: not differentiable
 
 
-def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF1's argument name
+@overload
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike],
+            Tout: list[DTypeLike] | tuple[DTypeLike, ...],  # noqa: N803 - TF1's argument name
+            stateful: bool = True, name: str | None = None) -> list[Tensor]: ...
+
+
+@overload
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike], Tout: DTypeLike,  # noqa: N803
+            stateful: bool = True, name: str | None = None) -> Tensor: ...
+
+
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike],
+            Tout: DTypeLike | list[DTypeLike] | tuple[DTypeLike, ...],  # noqa: N803 - TF1's argument name
+            stateful: bool = True, name: str | None = None) -> Tensor | list[Tensor]:
     """Run `func` on the NumPy values of `inp` each time the op runs; its results become tensors of the
     dtypes `Tout` (one dtype: one tensor; a list: a list). Outputs have unknown shapes until set_shape."""
     if not callable(func):
@@ -152,8 +171,9 @@ def _results(arrays, template, n):
     return pack_structure(template, outs)
 
 
-def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False, infer_shape=True,
-           name=None):
+def map_fn(fn: Callable[[Structure], Structure], elems: Structure, dtype: Structure = None,
+           parallel_iterations: int | None = None, back_prop: bool = True, swap_memory: bool = False,
+           infer_shape: bool = True, name: str | None = None) -> Structure:
     """fn applied to each slice elems[i] (elems may be a nested structure: fn gets the same structure of
     slices), the results stacked. fn returns the structure of elems unless `dtype` (a nested structure of
     dtypes) says otherwise."""
@@ -220,18 +240,23 @@ def _fold(fn, elems, initializer, back_prop, name, default, reverse, collect):
         return _results(arrays, acc_template, n) if collect else acc
 
 
-def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+def foldl(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+          parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+          name: str | None = None) -> Structure:
     """acc = fn(acc, elems[i]) from the first element on (acc starts at initializer, else elems[0])."""
     return _fold(fn, elems, initializer, back_prop, name, "foldl", reverse=False, collect=False)
 
 
-def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+def foldr(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+          parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+          name: str | None = None) -> Structure:
     """foldl from the last element back."""
     return _fold(fn, elems, initializer, back_prop, name, "foldr", reverse=True, collect=False)
 
 
-def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
-         infer_shape=True, reverse=False, name=None):
+def scan(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+         parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False, infer_shape: bool = True,
+         reverse: bool = False, name: str | None = None) -> Structure:
     """Every intermediate acc of a fold, stacked in the order of elems (the first is elems[0] when no
     initializer is given; with reverse=True the fold runs from the last element)."""
     return _fold(fn, elems, initializer, back_prop, name, "scan", reverse=reverse, collect=True)

@@ -13,14 +13,17 @@ forward one and the name scope of the gradient computation), the gradient of a r
 (writes to one index add up) and the gradient of a write is a read of it (an index never written reads as
 zeros). The compiler runs these ops itself (nnplug/compiler/tensor_arrays.py): they are session ops.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import Tensor, convert_to_tensor, get_default_graph, make, make_op, name_scope
+from ..graph import Operation, Tensor, convert_to_tensor, get_default_graph, make, make_op, name_scope
 from ..shapes import UNKNOWN, TensorShape, fmt
 from .registry import register
 from .shape_values import constant_value
+from .._types import DType, DTypeLike, Shape, TensorLike
 
 # The dtype of handles (and of a loop's saved iterations): Python objects that live only inside a run.
 variant = _dt.DType("variant", np.object_)
@@ -185,9 +188,11 @@ class TensorArray:
     `size` is an int or an int32 scalar tensor; with `dynamic_size=True` writes past it grow the array.
     Each index is written once; with `clear_after_read` (the default) each is read once, too."""
 
-    def __init__(self, dtype, size=None, dynamic_size=None, clear_after_read=None, tensor_array_name=None,
-                 handle=None, flow=None, infer_shape=True, element_shape=None, colocate_with_first_write_call=True,
-                 name=None):
+    def __init__(self, dtype: DTypeLike, size: TensorLike | None = None, dynamic_size: bool | None = None,
+                 clear_after_read: bool | None = None, tensor_array_name: str | None = None,
+                 handle: Tensor | None = None, flow: TensorLike | None = None, infer_shape: bool = True,
+                 element_shape: Shape | None = None, colocate_with_first_write_call: bool = True,
+                 name: str | None = None) -> None:
         dtype = _dt.as_dtype(dtype)
         dynamic = bool(dynamic_size)
         clear = True if clear_after_read is None else bool(clear_after_read)
@@ -221,27 +226,27 @@ class TensorArray:
 
     # -- properties ------------------------------------------------------------------------------------
     @property
-    def handle(self):
+    def handle(self) -> Tensor:
         return self._handle
 
     @property
-    def flow(self):
+    def flow(self) -> Tensor:
         return self._flow
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         return self._static.dtype
 
     @property
-    def element_shape(self):
+    def element_shape(self) -> TensorShape:
         return self._static.element_shape
 
     @property
-    def dynamic_size(self):
+    def dynamic_size(self) -> bool:
         return self._static.dynamic_size
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._static.name
 
     def __repr__(self):
@@ -308,13 +313,13 @@ class TensorArray:
         return {"dtype": st.dtype, "element_shape": st.element_shape if st.infer_shape else st.declared}
 
     # -- writing ---------------------------------------------------------------------------------------
-    def write(self, index, value, name=None):
+    def write(self, index: TensorLike, value: TensorLike, name: str | None = None) -> TensorArray:
         index = self._index(index, "write to")
         value = self._value(value, f"write to index {index.name} of it")
         self._learn(value.shape, f"the write of '{value.name}'")
         return self._with_flow(self._op("TensorArrayWriteV3", [index, value], name).outputs[0])
 
-    def unstack(self, value, name=None):
+    def unstack(self, value: TensorLike, name: str | None = None) -> TensorArray:
         value = self._rows(value, "unstack")
         st = self._static
         if not value.shape.unknown_rank:
@@ -325,7 +330,7 @@ class TensorArray:
             self._learn(TensorShape(value.shape[1:]), f"unstack of '{value.name}'")
         return self._with_flow(self._op("TensorArrayUnstackV3", [value], name).outputs[0])
 
-    def scatter(self, indices, value, name=None):
+    def scatter(self, indices: TensorLike, value: TensorLike, name: str | None = None) -> TensorArray:
         indices = convert_to_tensor(indices)
         value = self._rows(value, "scatter")
         if not indices.dtype.is_integer:
@@ -334,7 +339,7 @@ class TensorArray:
             self._learn(TensorShape(value.shape[1:]), f"scatter of '{value.name}'")
         return self._with_flow(self._op("TensorArrayScatterV3", [indices, value], name).outputs[0])
 
-    def split(self, value, lengths, name=None):
+    def split(self, value: TensorLike, lengths: TensorLike, name: str | None = None) -> TensorArray:
         value = self._rows(value, "split")
         lengths = convert_to_tensor(lengths)
         if not lengths.dtype.is_integer:
@@ -344,35 +349,35 @@ class TensorArray:
         return self._with_flow(self._op("TensorArraySplitV3", [value, lengths], name).outputs[0])
 
     # -- reading ---------------------------------------------------------------------------------------
-    def read(self, index, name=None):
+    def read(self, index: TensorLike, name: str | None = None) -> Tensor:
         index = self._index(index, "read")
         return self._op("TensorArrayReadV3", [index], name, **self._read_attrs()).outputs[0]
 
-    def gather(self, indices, name=None):
+    def gather(self, indices: TensorLike, name: str | None = None) -> Tensor:
         indices = convert_to_tensor(indices)
         if not indices.dtype.is_integer or (not indices.shape.unknown_rank and len(indices.shape) != 1):
             raise TypeError(f"TensorArray '{self.name}': gather takes a vector of integer indices, got "
                             f"{indices.dtype.name} '{indices.name}' {fmt(indices.shape)}")
         return self._op("TensorArrayGatherV3", [indices], name, **self._read_attrs()).outputs[0]
 
-    def stack(self, name=None):
+    def stack(self, name: str | None = None) -> Tensor:
         return self._op("TensorArrayStackV3", [], name, size=self._static.size, **self._read_attrs()).outputs[0]
 
-    def concat(self, name=None):
+    def concat(self, name: str | None = None) -> Tensor:
         return self._op("TensorArrayConcatV3", [], name, **self._read_attrs()).outputs[0]
 
-    def size(self, name=None):
+    def size(self, name: str | None = None) -> Tensor:
         return self._op("TensorArraySizeV3", [], name).outputs[0]
 
     # -- the rest --------------------------------------------------------------------------------------
-    def identity(self):
+    def identity(self) -> TensorArray:
         from .array_ops import identity
         return self._with_flow(identity(self._flow))
 
-    def close(self, name=None):
+    def close(self, name: str | None = None) -> Operation:
         return make_op("TensorArrayCloseV3", [self._handle], {"array": self.name}, name=name or "TensorArrayClose")
 
-    def grad(self, source, flow=None, name=None):
+    def grad(self, source: str, flow: TensorLike | None = None, name: str | None = None) -> TensorArray:
         flow = self._flow if flow is None else convert_to_tensor(flow)
         with name_scope(name, "TensorArrayGrad"):
             op = make_op("TensorArrayGradV3", [self._handle, flow], {"source": str(source), "array": self.name})
