@@ -60,6 +60,7 @@ from .ops.sequence_ops import eye, lin_space, linspace, range  # noqa: E402,F401
 from .ops.clip_ops import clip_by_global_norm, clip_by_norm, global_norm, norm  # noqa: E402,F401
 from .ops.stats_ops import count_nonzero  # noqa: E402,F401
 from .ops.control_flow import case, cond, while_loop  # noqa: E402,F401
+from .ops.tensor_array import TensorArray  # noqa: E402,F401
 # -- recurrent networks' sequence helpers (nnplug/ops/rnn.py) -----------------------------------
 from .ops.rnn import reverse_sequence, sequence_mask  # noqa: E402,F401
 # -- end recurrent networks -----------------------------------------------------------------------

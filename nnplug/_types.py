@@ -21,7 +21,8 @@ from .shapes import TensorShape
 
 __all__ = [
     "ActivationFn", "Axis", "BinaryOp", "DType", "DTypeLike", "FeedDict", "Fetches", "InitializerLike", "Reducer",
-    "Regularizer", "Shape", "ShapeLike", "StrPath", "SupportsTensor", "Tensor", "TensorLike", "TensorShape", "UnaryOp",
+    "Regularizer", "Shape", "ShapeLike", "StrPath", "Structure", "SupportsTensor", "Tensor", "TensorLike",
+    "TensorShape", "UnaryOp",
 ]
 
 
@@ -51,6 +52,10 @@ ActivationFn: TypeAlias = Callable[[Tensor], Tensor]
 Regularizer: TypeAlias = Callable[[Tensor], Union[Tensor, None]]
 # A file name: a str or a path object (pathlib.Path).
 StrPath: TypeAlias = Union[str, "os.PathLike[str]"]
+# A nested structure (lists, tuples, namedtuples, dicts) of tensors or TensorArrays, as cond, while_loop,
+# map_fn and the RNN drivers take and give back (or of shapes or dtypes, as their shape_invariants and dtype
+# arguments): Any, because what comes back mirrors what the user's function returned, which no alias states.
+Structure: TypeAlias = Any
 # An initializer: a name (`"glorot_uniform"`), or a callable (shape, dtype) -> initial value (an Initializer).
 InitializerLike: TypeAlias = Union[str, Callable[..., Any]]
 

@@ -3,9 +3,13 @@ before absl: `flags.DEFINE_string(name, default, help)` and friends declare flag
 sys.argv on its first attribute read (unknown arguments are left for the program), `tf.app.run()` parses
 and calls `main(remaining argv)`. Booleans take `--x`, `--nox` and `--x=true|false`.
 """
+from __future__ import annotations
+
 import argparse
 import sys
 import types
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 
 def _boolean(text):
@@ -20,7 +24,7 @@ def _boolean(text):
 class _FlagValues:
     """The parsed flags: attributes by flag name, parsed from sys.argv when first read."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "_defs", {})  # name -> (type, default, help)
         object.__setattr__(self, "_values", None)
         object.__setattr__(self, "_rest", None)
@@ -56,10 +60,10 @@ class _FlagValues:
         object.__setattr__(self, "_argv", argv)
         return self._rest
 
-    def __call__(self, argv):
+    def __call__(self, argv: Sequence[str]) -> list[str]:
         return self._parse(argv)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
         if self._values is None:
@@ -68,17 +72,17 @@ class _FlagValues:
             raise AttributeError(f"no flag '{name}' is defined (flags: {sorted(self._defs)})")
         return self._values[name]
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if self._values is None:
             self._parse(sys.argv)
         if name not in self._defs:
             raise AttributeError(f"no flag '{name}' is defined (flags: {sorted(self._defs)})")
         self._values[name] = value
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self._defs
 
-    def flag_values_dict(self):
+    def flag_values_dict(self) -> dict[str, Any]:
         if self._values is None:
             self._parse(sys.argv)
         return dict(self._values)
@@ -88,7 +92,7 @@ FLAGS = _FlagValues()
 
 
 def _definer(kind):
-    def define(name, default, help=None, **kwargs):  # noqa: A002 - TF1's argument name
+    def define(name: str, default: Any, help: str | None = None, **kwargs: Any) -> None:  # noqa: A002 - TF1's name
         FLAGS._define(name, default, help, kind)
     return define
 
@@ -99,7 +103,7 @@ flags = types.SimpleNamespace(
 )
 
 
-def run(main=None, argv=None):
+def run(main: Callable[[list[str]], Any] | None = None, argv: Sequence[str] | None = None) -> NoReturn:
     """Parse the flags from argv (default sys.argv), call main(remaining argv) (default: __main__.main)
     and exit with its result, as TF1."""
     args = FLAGS._parse(sys.argv if argv is None else argv)

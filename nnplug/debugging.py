@@ -9,16 +9,24 @@ While checking, backends do not fuse elementwise chains (a fused kernel would hi
 wrapper switches fusion off on the backend instance it compiles for and disabling switches it back.
 Constant-folded values are computed at compile time and not checked.
 """
+from __future__ import annotations
+
 import contextlib
 import threading
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
 from . import plugins
 from .errors import InvalidArgumentError
-from .graph import Operation, Tensor, get_default_graph, get_default_session
+from .graph import Graph, Operation, Tensor, get_default_graph, get_default_session
 from .hookspecs import hookimpl
 from .shapes import fmt
+from ._types import FeedDict, Fetches
+
+if TYPE_CHECKING:
+    from .session import Session
 
 _PLUGIN_NAME = "nnplug-check-numerics"
 _state = {"enabled": False}
@@ -100,7 +108,7 @@ def _clear_plan_caches():
             s._plans.clear()
 
 
-def enable_check_numerics():
+def enable_check_numerics() -> None:
     """Check every kernel output of plans compiled from now on for NaN/Inf; clears live plan caches."""
     with _lock:
         if not _state["enabled"]:
@@ -109,7 +117,7 @@ def enable_check_numerics():
             _clear_plan_caches()
 
 
-def disable_check_numerics():
+def disable_check_numerics() -> None:
     """Stop checking; plans recompile without the wrappers, at full speed."""
     with _lock:
         if _state["enabled"]:
@@ -121,12 +129,12 @@ def disable_check_numerics():
             _clear_plan_caches()
 
 
-def check_numerics_enabled():
+def check_numerics_enabled() -> bool:
     return _state["enabled"]
 
 
 @contextlib.contextmanager
-def check_numerics():
+def check_numerics() -> Iterator[None]:
     """`with nnplug.debugging.check_numerics(): sess.run(...)` — checks on inside the block only."""
     was = _state["enabled"]
     enable_check_numerics()
@@ -137,7 +145,8 @@ def check_numerics():
             disable_check_numerics()
 
 
-def explain(fetches, feed_dict=None, session=None, file=None):
+def explain(fetches: Fetches, feed_dict: FeedDict | None = None, session: Session | None = None,
+            file: IO[str] | None = None) -> str:
     """The generated Python source of the plan that `session.run(fetches, feed_dict)` would execute:
     one kernel call per line, with the op each comes from, then the buffers it writes temporaries into
     (`out=bN`, allocated once). Printed to `file` if given; always returned."""
@@ -157,7 +166,7 @@ def _dot_quote(s):
     return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def to_dot(graph_or_fetches=None):
+def to_dot(graph_or_fetches: Graph | Fetches | None = None) -> str:
     """Graphviz DOT text of a Graph (every op), or of the ops that some fetches need (a tensor, an op or a
     list of them). Edges carry the tensor's shape and dtype; control dependencies are dashed."""
     from .compiler import prune

@@ -16,13 +16,20 @@ it to the CPU); without it the Session refuses, naming the op and the device, as
 explicit `Session(backend=...)`, the first op pinned to a GPU picks the session's backend (`backend_for`).
 The compiler then gives each step the kernel of its op's backend and copies values where they cross
 devices (nnplug/compiler/place.py); `log_device_placement` prints where each op runs."""
+from __future__ import annotations
+
 import contextlib
 import functools
 import re
+from typing import TYPE_CHECKING, Any, ContextManager
 
 import numpy as np
 
 from .errors import BackendError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .backend import Backend
+    from .graph import Graph, Operation
 
 _DEVICE = re.compile(r"(?:/job:\w+)?(?:/replica:\d+)?(?:/task:\d+)?/?(?:device:)?(?P<kind>cpu|gpu|xla_gpu|xla_cpu)"
                      r"(?::(?P<index>\d+|\*))?\Z", re.IGNORECASE)
@@ -31,7 +38,7 @@ COLOCATED = frozenset({"Assign", "AssignAdd", "AssignSub"})  # run on their vari
 ON_SESSION_BACKEND = frozenset({"Cond", "While"})  # read their predicate on the session's backend
 
 
-def parse(spec):
+def parse(spec: str | None) -> tuple[str, int | None]:
     """('CPU'|'GPU', index or None) for a TF device string; ('', None) for '' (no constraint)."""
     spec = (spec or "").strip()
     if not spec or re.fullmatch(r"(/job:\w+)?(/replica:\d+)?(/task:\d+)?", spec):
@@ -45,7 +52,7 @@ def parse(spec):
     return kind, None if index in (None, "*") else int(index)
 
 
-def canonical(spec):
+def canonical(spec: str | None) -> str:
     kind, index = parse(spec)
     return "" if not kind else f"/device:{kind}:{0 if index is None else index}"
 
@@ -53,7 +60,8 @@ def canonical(spec):
 class GPUOptions:
     """TF1's GPU options: accepted; nnplug's GPU backend grows its memory pool as needed (allow_growth)."""
 
-    def __init__(self, allow_growth=True, per_process_gpu_memory_fraction=1.0, visible_device_list="", **kw):
+    def __init__(self, allow_growth: bool = True, per_process_gpu_memory_fraction: float = 1.0,
+                 visible_device_list: str = "", **kw: Any) -> None:
         self.allow_growth = allow_growth
         self.per_process_gpu_memory_fraction = per_process_gpu_memory_fraction
         self.visible_device_list = visible_device_list
@@ -63,8 +71,9 @@ class ConfigProto:
     """TF1's session configuration: the placement options are honoured (see the module docstring); thread
     counts and device counts are accepted and have no effect."""
 
-    def __init__(self, allow_soft_placement=False, log_device_placement=False, gpu_options=None,
-                 device_count=None, intra_op_parallelism_threads=0, inter_op_parallelism_threads=0, **kw):
+    def __init__(self, allow_soft_placement: bool = False, log_device_placement: bool = False,
+                 gpu_options: GPUOptions | None = None, device_count: dict[str, int] | None = None,
+                 intra_op_parallelism_threads: int = 0, inter_op_parallelism_threads: int = 0, **kw: Any) -> None:
         self.allow_soft_placement = allow_soft_placement
         self.log_device_placement = log_device_placement
         self.gpu_options = gpu_options if gpu_options is not None else GPUOptions()
@@ -74,12 +83,12 @@ class ConfigProto:
 
 
 @functools.lru_cache(maxsize=64)
-def is_host(backend):
+def is_host(backend: Backend) -> bool:
     """A backend whose arrays are NumPy arrays runs on the host: nothing to copy between it and numpy."""
     return type(backend.to_device(np.zeros(1, np.float32))) is np.ndarray
 
 
-def host_for(backend):
+def host_for(backend: Backend) -> Backend:
     """The backend that stands for '/cpu:0' beside `backend`: itself on the host, else numpy."""
     from . import plugins
     return backend if is_host(backend) else plugins.get_backend("numpy")
@@ -118,7 +127,7 @@ def _cannot_place(op, spec, why):
                                 f"backend, or remove the tf.device block", op)
 
 
-def backend_for(graph, config):
+def backend_for(graph: Graph, config: ConfigProto | None) -> str | None:
     """The backend name a Session on `graph` should use given its ops' devices, or None for the default."""
     from . import plugins
     for op in graph.get_operations():
@@ -139,17 +148,17 @@ class Placer:
     """The backend instance each op of a Session on `backend` runs on (the rules in the module docstring),
     decided once per op. Raises InvalidArgumentError naming the op for a device it cannot satisfy."""
 
-    def __init__(self, backend, config=None):
+    def __init__(self, backend: Backend, config: ConfigProto | None = None) -> None:
         self.backend = backend
         self.soft = bool(config is not None and config.allow_soft_placement)
         self._of = {}  # op -> backend
         self._gpus = {}  # index -> (backend or None, why)
 
     @functools.cached_property
-    def host(self):
+    def host(self) -> Backend:
         return host_for(self.backend)
 
-    def __call__(self, op):
+    def __call__(self, op: Operation) -> Backend:
         found = self._of.get(op)
         if found is None:
             found = self._of[op] = self._place(op)
@@ -174,7 +183,7 @@ class Placer:
             return self.backend
         raise _cannot_place(op, pinned.device, why)
 
-    def device_name(self, backend):
+    def device_name(self, backend: Backend) -> str:
         """TF1's full name of the device `backend` stands for, as log_device_placement prints it."""
         if backend is self.host:
             return f"{_TASK}/device:CPU:0"
@@ -182,15 +191,15 @@ class Placer:
         return f"{_TASK}/device:{kind}:{_index(backend)}"
 
 
-def device_scope(backend):
+def device_scope(backend: Backend) -> ContextManager[Any] | None:
     """A context manager that makes `backend`'s device current for the work inside (and the one before
     current again after), or None when it has none: CuPy launches on the current CUDA device, so the steps
     of a plan spanning CUDA devices each run in their device's."""
     if backend.name == "cupy":
-        return backend.cupy.cuda.Device(_index(backend))
+        return backend.cupy.cuda.Device(_index(backend))  # type: ignore[attr-defined]  # the CuPy backend's module
     return None
 
 
-def on_device(backend):
+def on_device(backend: Backend) -> ContextManager[Any]:
     """`device_scope(backend)`, or a scope that does nothing."""
     return device_scope(backend) or contextlib.nullcontext()

@@ -5,6 +5,7 @@ import collections
 import threading
 import time
 import weakref
+from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any, ContextManager
 
 import numpy as np
@@ -23,8 +24,12 @@ from .shapes import compatible, fmt
 from ._types import FeedDict, Fetches
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from .backend import Backend
+    from .compiler.plan import Plan
     from .graph import Graph
+    from .variables import Variable
 
 PLAN_CACHE_SIZE = 64
 _live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
@@ -131,6 +136,8 @@ class Session(RunState):
     compiled against (nnplug/compiler/state.py): placement, variable slots, constants, random streams and
     the memory of planned temporaries."""
 
+    backend: Backend  # set by __init__ (RunState's class default is None)
+
     def __init__(self, target: str = "", graph: Graph | None = None, config: Any = None,
                  backend: str | Backend | None = None) -> None:
         self.graph = graph if graph is not None else get_default_graph()
@@ -160,7 +167,7 @@ class Session(RunState):
         _live_sessions.add(self)
 
     # -- state owned by the session ---------------------------------------------------------
-    def variable_slot(self, var):
+    def variable_slot(self, var: Variable) -> int:
         slot = self._slots.get(var)
         if slot is None:
             slot = len(self._values)
@@ -171,7 +178,7 @@ class Session(RunState):
             self._n_uninit += 1
         return slot
 
-    def rng_for(self, op):
+    def rng_for(self, op: Operation) -> Any:
         rng = self._rngs.get(op)
         if rng is None:
             seed = op.attrs.get("seed")
@@ -180,7 +187,7 @@ class Session(RunState):
             rng = self._rngs[op] = self.placement(op).make_rng(seed)
         return rng
 
-    def constant(self, op):
+    def constant(self, op: Operation) -> Any:
         """Constants go to the device once per session, shared by every plan."""
         arr = self._consts.get(op)
         if arr is None:
@@ -189,7 +196,7 @@ class Session(RunState):
             self._consts[op] = arr
         return arr
 
-    def resource(self, key, make):
+    def resource(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """Per-session state of a stateful host op (an iterator's position, a writer), made once."""
         with self._lock:
             r = self._resources.get(key)
@@ -197,7 +204,7 @@ class Session(RunState):
                 r = self._resources[key] = make()
             return r
 
-    def step_allocator(self, backend=None):
+    def step_allocator(self, backend: Backend | None = None) -> Callable[..., Any]:
         """Allocator for the planned temporaries of one plan that updates variables, on `backend` (default:
         the session's). Such plans run one at a time under the session lock, so they share memory: the i-th
         buffer of a dtype in one plan is a view of the same flat block as the i-th in every other, grown when
@@ -216,7 +223,7 @@ class Session(RunState):
             return block[:size].reshape(shape)
         return allocate
 
-    def load_variable(self, var, value):
+    def load_variable(self, var: Variable, value: ArrayLike) -> None:
         self._check_open()
         raw = np.asarray(value)
         if raw.dtype.kind in "iu":
@@ -236,7 +243,7 @@ class Session(RunState):
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
 
-    def variable_value(self, var):
+    def variable_value(self, var: Variable) -> np.ndarray | None:
         """The variable's value as a NumPy array, or None if this session has not initialised it."""
         self._check_open()
         slot = self._slots.get(var)
@@ -407,7 +414,7 @@ class Session(RunState):
             results.append(h[()] if h.ndim == 0 else h)
         return results
 
-    def plan_for(self, fetches, feed_dict=None):
+    def plan_for(self, fetches: Fetches, feed_dict: FeedDict | None = None) -> Plan:
         """The compiled Plan a run with these arguments uses (compiling it if needed)."""
         spec = _Fetches(self.graph, fetches)
         tensors = [self._feed_target(k) for k in (feed_dict or {})]

@@ -120,20 +120,88 @@ def test_while_loop_values_and_limits(backend):
 
 def test_while_loop_bad_input():
     with tf.Graph().as_default():
-        with pytest.raises(ValueError, match="body returns 1 tensors .* for 2 loop variables"):
+        with pytest.raises(ValueError, match=r"body returns 1 tensors as \[T\] for 2 loop variables \[T, T\]"):
             tf.while_loop(lambda a, b: a < 3, lambda a, b: a + 1, [tf.constant(0), tf.constant(1)])
-        with pytest.raises(TypeError, match="enters as int32 but the body returns float32"):
+        with pytest.raises(TypeError, match="loop variable 0 .* enters as int32 but the body returns float32"):
             tf.while_loop(lambda a: a < 3, lambda a: tf.cast(a, tf.float32), [tf.constant(0)])
-        grow = tf.while_loop(lambda v: tf.size(v) < 8, lambda v: tf.concat([v, v], 0), [tf.ones((1,))],
-                             shape_invariants=[tf.TensorShape([None])], name="grow")
-        with tf.Session() as sess:
-            with pytest.raises(tf.errors.InvalidArgumentError, match="while_loop 'grow/Exit'.*change shape"):
-                sess.run(grow)
+        with pytest.raises(TypeError, match="while_loop 'while_2': cond must be a bool scalar, got int32"):
+            tf.while_loop(lambda a: a, lambda a: a - 1, [tf.constant(3)])
 
 
-def test_while_loop_gradient_is_refused_by_name():
+def test_a_body_changing_a_shape_is_refused_at_build_compile_or_run_time():
     with tf.Graph().as_default():
-        x = tf.placeholder(tf.float32, ())
-        y = tf.while_loop(lambda k, a: k < 2, lambda k, a: (k + 1, a * x), [tf.constant(0), x], name="power")[1]
-        with pytest.raises(NotImplementedError, match="tf.while_loop 'power/Exit'"):
-            tf.gradients(y, x)
+        with pytest.raises(ValueError, match=r"while_loop 'while': loop variable 0 \('ones:0'\) enters the loop with "
+                                             r"shape \(2,\) but the body returns .* shape \(4,\); .*shape_invariants"):
+            tf.while_loop(lambda v: tf.size(v) < 8, lambda v: tf.concat([v, v], 0), [tf.ones((2,))])
+        x = tf.placeholder(tf.float32, (None, 3), name="x")
+        turned = tf.while_loop(lambda k, v: k < 1, lambda k, v: (k + 1, tf.reshape(v, [3, -1])), [0, x], name="turn")
+        m = tf.constant([1.0, -2.0, 3.0])
+        masked = tf.while_loop(lambda k, v: k < 2, lambda k, v: (k + 1, tf.boolean_mask(v, v > 0)), [0, m], name="mask")
+        with tf.Session() as sess:
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=r"while_loop 'turn/Exit': loop variable 1 \('x:0'\) enters the loop with shape "
+                                     r"\(2, 3\) but the body makes it \(3, 2\)"):
+                sess.run(turned, {x: np.ones((2, 3), np.float32)})  # compiled for these shapes
+            np.testing.assert_array_equal(sess.run(turned, {x: np.ones((3, 3), np.float32)})[1], np.ones((3, 3)))
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=r"while_loop 'mask/Exit': loop variable 1 .* enters the loop with shape \(3,\) "
+                                     r"but the body makes it \(2,\)"):
+                sess.run(masked)  # the size is known only once the body has run
+
+
+def test_shape_invariants_let_a_loop_variable_grow(backend):
+    with tf.Graph().as_default():
+        n = tf.placeholder(tf.int32, ())
+        grown = tf.while_loop(lambda v: tf.size(v) < n, lambda v: tf.concat([v, v * 2.0], 0), tf.ones((1,)),
+                              shape_invariants=tf.TensorShape([None]))
+        assert grown.shape.as_list() == [None]
+        with tf.Session(backend=backend) as sess:
+            np.testing.assert_array_equal(sess.run(grown, {n: 8}), [1, 2, 2, 4, 2, 4, 4, 8])
+            np.testing.assert_array_equal(sess.run(grown, {n: 2}), [1, 2])
+            with pytest.raises(tf.errors.InvalidArgumentError, match="size depends on fed values"):
+                sess.run(grown * 2.0, {n: 2})  # its size is known only once the loop has run
+        with pytest.raises(ValueError, match=r"loop variable 0 .* has shape \(1,\), which its shape invariant \(2,\)"):
+            tf.while_loop(lambda v: True, lambda v: v, [tf.ones((1,))], shape_invariants=[tf.TensorShape([2])])
+
+
+def test_a_body_updating_a_variable_sees_each_new_value(backend):
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0)
+
+        def body(k, total):
+            with tf.control_dependencies([v.assign(v * 2.0)]):
+                return k + 1, total + tf.identity(v.value())
+        _, total = tf.while_loop(lambda k, t: k < 3, body, [0, tf.constant(0.0)])
+        with tf.Session(backend=backend) as sess:
+            sess.run(tf.global_variables_initializer())
+            assert sess.run(total) == 2.0 + 4.0 + 8.0
+            assert sess.run(v) == 8.0
+
+
+def test_tensor_arrays_and_structures_as_loop_variables_and_cond_outputs(backend):
+    with tf.Graph().as_default():
+        flag = tf.placeholder(tf.bool, ())
+        ta = tf.TensorArray(tf.float32, size=2)
+        picked = tf.cond(flag, lambda: ta.write(0, 1.0).write(1, 2.0), lambda: ta.write(0, -1.0).write(1, -2.0))
+        assert isinstance(picked, tf.TensorArray)
+        state = {"a": tf.constant(1.0), "b": (tf.constant(2), tf.constant([3.0, 4.0]))}
+        out = tf.while_loop(lambda s: s["b"][0] < 5,
+                            lambda s: {"a": s["a"] * 2.0, "b": (s["b"][0] + 1, s["b"][1] - 1.0)}, state)
+        with tf.Session(backend=backend) as sess:
+            np.testing.assert_array_equal(sess.run(picked.stack(), {flag: False}), [-1.0, -2.0])
+            got = sess.run(out)
+            assert got["a"] == 8.0 and got["b"][0] == 5
+            np.testing.assert_array_equal(got["b"][1], [0.0, 1.0])
+        with pytest.raises(ValueError, match="cond 'cond_1': the branches return different structures: "
+                                             r"TensorArray 'TensorArray' and TensorArray 'other'"):
+            other = tf.TensorArray(tf.float32, size=2, tensor_array_name="other")
+            tf.cond(flag, lambda: ta.write(0, 1.0), lambda: other.write(0, 1.0))
+
+
+def test_one_loop_variable_in_a_list_comes_back_on_its_own():
+    with tf.Graph().as_default():
+        alone = tf.while_loop(lambda v: v < 5, lambda v: v + 1, [tf.constant(0)])
+        same = tf.while_loop(lambda v: v < 5, lambda v: [v + 1], [tf.constant(0)], return_same_structure=True)
+        assert isinstance(alone, tf.Tensor) and isinstance(same, list) and len(same) == 1
+        with tf.Session() as sess:
+            assert sess.run(alone) == 5 and sess.run(same) == [5]

@@ -321,3 +321,149 @@ def test_results_never_alias_the_fusion_buffers_a_kernel_reuses():
         np.testing.assert_array_equal(b, p * 5)
     halves = [np.ones(4, np.float16)]  # travels as float32, comes back as float16
     assert collectives.allreduce(halves, op=dist.Sum, workspace=workspace, check=False)[0].dtype == np.float16
+
+
+# -- the allreduce overlapped with the backward pass (one rank: the plan, and values unchanged) -----
+def _mlp_step(overlap, threshold, sizes=(6, 8, 8, 3), optimizer=None):
+    """(session, train op, feed, variables) of an MLP whose gradients go through grouped_allreduce."""
+    rng = np.random.default_rng(0)
+    graph = tf.Graph()
+    with graph.as_default():
+        x, y = tf.placeholder(tf.float32, (None, sizes[0])), tf.placeholder(tf.int32, (None,))
+        h, variables = x, []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            w = tf.Variable(rng.normal(0, 0.5, (a, b)).astype(np.float32), name=f"w{i + 1}")
+            bias = tf.Variable(rng.normal(0, 0.1, b).astype(np.float32), name=f"b{i + 1}")
+            variables += [w, bias]
+            h = tf.matmul(h, w) + bias
+            h = tf.nn.relu(h) if i < len(sizes) - 2 else h
+        loss = tf.losses.sparse_softmax_cross_entropy(labels=y, logits=h)
+        opt = optimizer() if optimizer else tf.train.MomentumOptimizer(0.1, 0.9)
+        grads_and_vars = opt.compute_gradients(loss)
+        if overlap is not None:
+            reduced = dist.grouped_allreduce([g for g, _ in grads_and_vars], names=[v.name for _, v in grads_and_vars],
+                                             fusion_threshold=threshold, overlap=overlap)
+            grads_and_vars = list(zip(reduced, [v for _, v in grads_and_vars]))
+        train = opt.apply_gradients(grads_and_vars)
+        init = tf.global_variables_initializer()
+    sess = tf.Session(graph=graph)
+    sess.run(init)
+    feed = {x: rng.normal(size=(5, sizes[0])).astype(np.float32), y: rng.integers(0, sizes[-1], 5).astype(np.int32)}
+    return sess, train, feed, variables
+
+
+def _listing(sess, train, feed):
+    """The plan's steps as (op type, graph name, names it assigns, names it reads), in order."""
+    steps = []
+    for line in sess.plan_for(train, feed).source.splitlines()[1:-1]:
+        code, _, comment = line.strip().partition("  # ")
+        op_type, _, name = comment.partition(" ")
+        lhs, _, rhs = code.rpartition(" = ") if " = " in code else ("", "", code)
+        writes = [w.strip() for w in lhs.split(",") if w.strip()]
+        reads = rhs[rhs.find("(") + 1:rhs.rfind(")")].replace("out=", "").split(", ") if "(" in rhs else [rhs]
+        steps.append((op_type, name, writes, [r.strip() for r in reads if r.strip()]))
+    return steps
+
+
+@needs_mpi
+def test_overlapped_buckets_start_during_the_backward_pass_and_are_waited_for_at_the_updates():
+    dist.init()
+    # gradients of w1 (6x8) b1 w2 (8x8) b2 w3 (8x3) b3; bucketed from the last: [b3 w3 b2] [w2] [b1] [w1]
+    sess, train, feed, _ = _mlp_step(overlap=True, threshold=(8 * 3 + 3 + 8) * 4)
+    steps = _listing(sess, train, feed)
+    kinds = [s[0] for s in steps]
+    starts = [i for i, k in enumerate(kinds) if k == "DistAllreduceStart"]
+    waits = [i for i, k in enumerate(kinds) if k == "DistAllreduceWait"]
+    assert len(starts) == len(waits) == 4, kinds
+    made_by = {w: i for i, s in enumerate(steps) for w in s[2]}
+    backward = [i for i, s in enumerate(steps) if s[1].startswith("gradients/")]
+    first_layer_gemm = max(i for i in backward if kinds[i] == "MatMul")  # the last backward GEMM: dL/dw1
+    for i in starts:  # each start right after the last step making its gradients
+        assert made_by and i == max(made_by[r] for r in steps[i][3]) + 1, steps[i]
+    assert max(starts[:3]) < first_layer_gemm < starts[3]  # three of four overlap with dL/dw1's GEMM
+    assert [len(steps[i][3]) for i in starts] == [3, 1, 1, 1]  # [b3 w3 b2] is ready first
+    for i in waits:  # after every backward step, each just before the first step reading what it waited for
+        assert i > max(backward)
+        readers = [k for k, s in enumerate(steps) if set(s[3]) & set(steps[i][2])]
+        assert readers and min(readers) == i + 1, (steps[i], readers)
+
+
+@needs_mpi
+@pytest.mark.parametrize("optimizer", ["GradientDescent", "Momentum", "Adam"])
+def test_a_job_of_one_rank_trains_alike_overlapped_blocking_and_without_allreduce(optimizer):
+    dist.init()
+    make = {"GradientDescent": lambda: tf.train.GradientDescentOptimizer(0.3),
+            "Momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9), "Adam": lambda: tf.train.AdamOptimizer(0.05)}
+    results = []
+    for overlap in (True, False, None):
+        sess, train, feed, variables = _mlp_step(overlap, threshold=64, optimizer=make[optimizer])
+        for _ in range(3):
+            sess.run(train, feed)
+        results.append(sess.run(variables))
+    for got in results[:2]:
+        for a, b in zip(got, results[2]):
+            np.testing.assert_array_equal(a, b)
+    fresh, _, _, variables = _mlp_step(None, 0)
+    assert not np.allclose(results[2][0], fresh.run(variables[0]))  # training moved w1
+
+
+def test_the_schedule_pass_moves_starts_up_and_waits_down_only_past_steps_they_do_not_depend_on():
+    from nnplug import dtypes
+    from nnplug.compiler.ir import Step, Value
+    from nnplug.compiler.schedule import schedule_steps
+    spec = object()  # any spec: the pass reads only the op type's OpDef
+
+    def val(kind="temp", index=None):
+        return Value((2,), dtypes.float32, kind, index=index)
+
+    def step(op, ins, outs, name):
+        return Step(op, None, ins, outs, name, spec=spec)
+
+    var, g1, g2, t, u, ticket, reduced = val("var", 0), val(), val(), val(), val(), val(), val()
+    steps = [step("MatMul", [var], [g1], "grad1"),
+             step("Mul", [g1], [t], "backward"),
+             step("Mul", [t], [g2], "grad2"),
+             step("DistAllreduceStart", [g1], [ticket], "start"),
+             step("Mul", [t], [u], "more backward"),
+             step("DistAllreduceWait", [ticket], [reduced], "wait"),
+             step("Sub", [u], [val()], "update 1"),
+             step("Sub", [reduced], [val()], "update 2")]
+    names = [s.name for s in schedule_steps(steps)]
+    assert names == ["grad1", "start", "backward", "grad2", "more backward", "update 1", "wait", "update 2"]
+    # a start stays after a store into a variable it reads, and after any other host op (collective order)
+    stored = Step("Assign", None, [g2], [var], "store", store=0)
+    blocking = step("DistAllreduce", [g2], [val()], "blocking allreduce")
+    for barrier in (stored, blocking):
+        moved = schedule_steps([steps[1], steps[2], barrier, step("DistAllreduceStart", [var], [ticket], "start")])
+        assert [s.name for s in moved][-2:] == [barrier.name, "start"]
+    # ... and every step stays put where no op asks to move
+    plain = steps[:3] + steps[4:5]
+    assert schedule_steps(plain) is plain
+
+
+@needs_mpi
+def test_an_allreduce_left_in_flight_is_finished_before_its_buffers_are_reused():
+    """A step that fails between a bucket's start and its wait leaves the allreduce in flight: the next
+    start in the same buffers finishes it first, and the old ticket is no longer valid."""
+    dist.init()
+    workspace = collectives.Workspace()
+    parts = [np.ones(3, np.float32), np.full((2, 2), 2.0, np.float32)]
+    collectives.start_allreduce(parts, op=dist.Sum, workspace=workspace, check=False)  # never finished
+    flight = collectives.start_allreduce([p * 3 for p in parts], op=dist.Sum, workspace=workspace, check=False)
+    for got, p in zip(collectives.finish_allreduce(flight), parts):
+        np.testing.assert_array_equal(got, p * 3)
+    assert workspace.in_flight is None
+    from nnplug.distributed import ops
+    with pytest.raises(dist.DistributedError, match="allreduce 'x': no allreduce is in flight for ticket 12345"):
+        ops._TICKETS.take(12345, "allreduce 'x'")
+
+
+def test_allreduces_go_through_shared_memory_only_when_every_rank_is_on_this_machine(monkeypatch):
+    from nnplug.distributed import shared
+    monkeypatch.delenv(shared.ENV, raising=False)
+    job = SimpleNamespace(size=4, local_size=4)
+    assert shared.usable(job)
+    assert not shared.usable(SimpleNamespace(size=4, local_size=2))  # two machines: MPI's allreduce
+    assert not shared.usable(SimpleNamespace(size=1, local_size=1))  # nothing to reduce
+    monkeypatch.setenv(shared.ENV, "0")
+    assert not shared.usable(job)

@@ -2,13 +2,16 @@
 in a subprocess with a timeout and reads its exit status and output.
 
 - N ranks training on 1/N of each batch with DistributedOptimizer end where one process training on the
-  whole batch ends (GradientDescent, Momentum, Adam; 3 ranks with uneven shards), broadcasts make
+  whole batch ends (GradientDescent, Momentum, Adam; 3 ranks with uneven shards), the allreduce
+  overlapped with the backward pass ends where the blocking one does, broadcasts make
   differently seeded ranks equal, Keras fit ranks agree (tests/distributed/agreement.py);
 - a rank that raises, exits or stalls ends the job, non-zero and within seconds, naming the rank
-  (tests/distributed/failure.py); ranks on different backends stop at init with both named.
+  (tests/distributed/failure.py); ranks on different backends stop at init with both named;
+- the scaling benchmark (benchmarks/distributed.py) runs and reports every phase.
 Skipped, with the reason, where mpi4py or mpiexec is missing.
 """
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -62,7 +65,8 @@ def test_two_ranks_match_one_process_and_agree():
     rc, out, _ = _mpi(2, "agreement.py")
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent", "Momentum", "Adam", "GradientDescent uneven", "Momentum uneven", "Adam uneven",
-                 "fusion", "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup",
+                 "fusion", "progress", "shared memory room", "overlap GradientDescent", "overlap Momentum",
+                 "overlap Adam", "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup",
                  "mismatched shapes"):
         assert _passed(out, case, 2), f"case {case!r} did not pass on both ranks:\n{out[-6000:]}"
     for case in ("backend mismatch", "arrayapi backend"):  # need the arrayapi plugin
@@ -70,20 +74,28 @@ def test_two_ranks_match_one_process_and_agree():
 
 
 def test_three_ranks_with_uneven_shards():
-    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "keras", "mismatch", "gradients")
+    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "overlap", "keras", "mismatch", "gradients")
     assert rc == 0, out[-6000:]
-    for case in ("GradientDescent uneven", "Momentum uneven", "Adam uneven", "Adam", "keras fit",
-                 "mismatched shapes", "graph gradients"):
+    for case in ("GradientDescent uneven", "Momentum uneven", "Adam uneven", "Adam", "overlap GradientDescent",
+                 "overlap Momentum", "overlap Adam", "keras fit", "mismatched shapes", "graph gradients"):
         assert _passed(out, case, 3), f"case {case!r} did not pass on all three ranks:\n{out[-6000:]}"
 
 
-@pytest.mark.parametrize("mode,message", [
-    ("raise", r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"),
-    ("exit", None),  # no Python cleanup runs; mpiexec reports the exit status and ends the job
-    ("stall", r"allreduce 'doubled' timed out after 2 s on rank 0 of 2 \(collective #\d+\): rank 1 did not arrive"),
+RAISED = r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"
+TIMED_OUT = r"timed out after 2 s on rank 0 of 2 \(collective #\d+\): rank 1 did not arrive"
+
+
+@pytest.mark.parametrize("mode,what,message", [
+    ("raise", "allreduce", RAISED),
+    ("exit", "allreduce", None),  # no Python cleanup runs; mpiexec reports the exit status and ends the job
+    ("stall", "allreduce", r"allreduce 'doubled' " + TIMED_OUT),
+    # the training step's bucket allreduces are posted during the backward pass and waited for at the updates
+    ("raise", "training", RAISED),
+    ("exit", "training", None),
+    ("stall", "training", r"allreduce '\S*DistributedAllreduce/start_\d+' " + TIMED_OUT),
 ])
-def test_a_failing_rank_ends_the_job_naming_it(mode, message):
-    rc, out, seconds = _mpi(2, "failure.py", mode, NNPLUG_COLLECTIVE_TIMEOUT="2")
+def test_a_failing_rank_ends_the_job_naming_it(mode, what, message):
+    rc, out, seconds = _mpi(2, "failure.py", mode, what, NNPLUG_COLLECTIVE_TIMEOUT="2")
     assert rc != 0, out[-4000:]
     assert "was never stopped" not in out, out[-4000:]
     assert seconds < 30, f"the job took {seconds:.0f} s to end"
@@ -126,3 +138,17 @@ def test_distributed_mlp_example_trains_on_mnist():
     accuracy = re.search(r"^Test accuracy: ([\d.]+)%", out, re.M)
     assert accuracy and out.count("Test accuracy") == 1, out[-4000:]  # printed by rank 0 only
     assert float(accuracy.group(1)) > 80, out[-4000:]
+
+
+def test_the_scaling_benchmark_runs_and_reports_every_phase(tmp_path):
+    _mpiexec()
+    out_json = tmp_path / "scaling.json"
+    rc, out, _ = _run([sys.executable, str(REPO / "benchmarks" / "distributed.py"), "--model", "chapter",
+                       "--batch", "8", "--rounds", "2", "--block", "2", "--warmup", "1", "--json", str(out_json)])
+    assert rc == 0, out[-4000:]
+    row = json.loads(out_json.read_text())[0]
+    assert set(row["phases"]) == {"solo", "overlap", "blocking", "mpi", "ideal"}
+    for phase, numbers in row["phases"].items():
+        assert numbers["steps_per_s"] > 0 and len(numbers["efficiency_rounds"]) == 2, (phase, numbers)
+        assert numbers["fused_buffers_per_step"] == (0 if phase in ("solo", "ideal") else 1), (phase, numbers)
+    assert "of the ideal (allreduce-free) throughput" in out and "load average" in out

@@ -5,7 +5,6 @@ import pytest
 
 import nnplug as tf
 from nnplug.errors import InvalidArgumentError
-from nnplug.shapes import ShapeError
 
 rnn_cell = tf.nn.rnn_cell
 
@@ -282,12 +281,12 @@ def test_sequence_loss_weights_and_averages():
 
 
 # -- errors -----------------------------------------------------------------------------------------------
-def test_unknown_number_of_steps_is_refused_naming_the_input():
+def test_unknown_number_of_steps_runs_in_a_loop():  # tests/test_control_flow_rnn.py compares it with this path
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, (8, None, 3), name="chars")
-        with pytest.raises(ShapeError, match=r"dynamic_rnn: the number of time steps of input 'chars:0' "
-                                             r"\(8, \?, 3\) \(axis 1\) is not known.*while_loop"):
-            tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(4), x, dtype=tf.float32)
+        out, _ = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(4), x, dtype=tf.float32)
+        assert out.shape.as_list() == [8, None, 4]
+        assert any(op.type == "While" for op in tf.get_default_graph().get_operations())
 
 
 def test_mismatched_state_structure_is_refused_naming_both():

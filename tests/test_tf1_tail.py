@@ -204,9 +204,12 @@ def test_map_fn_foldl_foldr_scan(backend):
     check_gradient(lambda t: tf.map_fn(lambda r: tf.tanh(r) * r, t), [x], backend)
 
 
-def test_map_fn_needs_a_known_leading_size():
-    with tf.Graph().as_default(), pytest.raises(Exception, match="map_fn.*first axis.*Placeholder"):
-        tf.map_fn(lambda r: r, tf.placeholder(tf.float32, (None, 3)))
+def test_map_fn_over_an_unknown_leading_size():  # a while_loop (tests/test_control_flow_fn.py has more)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 3))
+        with tf.Session() as sess:
+            assert_close(sess.run(tf.map_fn(lambda r: r * 2.0, x), {x: np.ones((2, 3), np.float32)}),
+                         np.full((2, 3), 2.0, np.float32))
 
 
 def test_py_func_errors_name_the_op(backend):

@@ -4,8 +4,9 @@ flat kernel calls on locals, specialised to the concrete feed shapes, built once
 Passes over a plan IR of objects (ir.py), one module each, in this order:
   prune (here) → lower.py (shape specialisation, with fold.py's folding/CSE, simplify rules and composite
   expansion as each op is lowered, each for the backend its op is placed on) → dce.py → place.py (copies
-  where a value crosses devices, for plans spanning several) → fuse.py → buffers.py (in-place reuse,
-  variables updated in place, the static buffer plan; per device) → codegen.py.
+  where a value crosses devices, for plans spanning several) → fuse.py → schedule.py (collectives started
+  early, waited for late) → buffers.py (in-place reuse, variables updated in place, the static buffer
+  plan; per device) → codegen.py.
 It compiles against a run state (state.py) that its owner implements, not against the Session itself.
 """
 from ..devices import host_for
@@ -17,6 +18,7 @@ from .fuse import fuse_elementwise
 from .lower import Lowering, lower_graph
 from .place import COPY, device_groups, enter_device_scopes, place_steps, runner
 from .plan import Plan
+from .schedule import schedule_steps
 from .state import RunState
 
 __all__ = ["Lowering", "Plan", "RunState", "compile_plan", "prune"]
@@ -90,6 +92,7 @@ def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arra
     live_out = set(fetched)
     if backend.fusable_ops:
         steps = fuse_elementwise(steps, live_out, backend)
+    steps = schedule_steps(steps)
     for b, only in groups:
         reuse_dying_buffers(steps, live_out, b.inplace_ops, only)
     for b, only in groups:

@@ -14,8 +14,11 @@ from ..ops import registry
 from ..shapes import ShapeError, TensorShape, fmt
 from ..simplify import simplify
 from . import fold, place
-from .control import lower_cond, lower_while
+from .control import LOWERINGS as _CONTROL
+from .tensor_arrays import LOWERINGS as _ARRAYS
 from .ir import Step, Value
+
+LOWERINGS = {**_CONTROL, **_ARRAYS}  # ops lowered by their own rule: control flow and TensorArrays
 
 
 def _snapshot(x):
@@ -205,9 +208,8 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
             continue
         elif kind in ("Identity", "StopGradient", "PlaceholderWithDefault"):
             values[id(op.outputs[0])] = values[id(op.inputs[0])]
-        elif kind in ("Cond", "While"):
-            lower = lower_cond if kind == "Cond" else lower_while
-            outs, reads, assigns = lower(low, op, [values[id(t)] for t in op.inputs])
+        elif kind in LOWERINGS:  # control flow and TensorArrays (compiler/control.py, tensor_arrays.py)
+            outs, reads, assigns = LOWERINGS[kind](low, op, [values[id(t)] for t in op.inputs])
             var_reads |= reads
             has_assign = has_assign or assigns
             for t, v in zip(op.outputs, outs):

@@ -1,5 +1,8 @@
 """`tf.contrib.layers`: flatten, the Xavier (Glorot) initializers and the L1/L2 weight regularizers."""
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
 
 from .. import dtypes as _dt
 from .. import initializers
@@ -7,9 +10,10 @@ from ..graph import convert_to_tensor, name_scope
 from ..layers import flatten as _flatten
 from ..ops import math_ops as M
 from ..ops import random_ops as R
+from .._types import DTypeLike, Regularizer, Tensor, TensorLike
 
 
-def flatten(inputs, outputs_collections=None, scope=None):
+def flatten(inputs: TensorLike, outputs_collections: Sequence[str] | None = None, scope: str | None = None) -> Tensor:
     """(batch, a, b, ...) -> (batch, a*b*...)."""
     with name_scope(scope, "Flatten"):
         return _flatten(inputs)
@@ -27,7 +31,8 @@ class _XavierNormal(initializers.Initializer):
         return R.truncated_normal(shape, 0.0, stddev, dtype or self.dtype, seed=self.seed)
 
 
-def xavier_initializer(uniform=True, seed=None, dtype=_dt.float32):
+def xavier_initializer(uniform: bool = True, seed: int | None = None,
+                       dtype: DTypeLike = _dt.float32) -> initializers.Initializer:
     """Glorot's initializer: uniform in +-sqrt(6 / (fan_in + fan_out)), or the truncated normal above."""
     if not _dt.as_dtype(dtype).is_floating:
         raise TypeError(f"xavier_initializer needs a floating-point dtype, got {_dt.as_dtype(dtype).name}")
@@ -57,17 +62,18 @@ def _regularizer(scale, scope, kind, penalty, factor):
     return regularize
 
 
-def l2_regularizer(scale, scope=None):
+def l2_regularizer(scale: float, scope: str | None = None) -> Regularizer:
     """A function weights -> scale * sum(weights**2) / 2 (None when scale is 0, as TF1)."""
     return _regularizer(scale, scope, "l2_regularizer", M.square, 0.5)
 
 
-def l1_regularizer(scale, scope=None):
+def l1_regularizer(scale: float, scope: str | None = None) -> Regularizer:
     """A function weights -> scale * sum(|weights|) (None when scale is 0, as TF1)."""
     return _regularizer(scale, scope, "l1_regularizer", M.abs, 1.0)
 
 
-def apply_regularization(regularizer, weights_list=None):
+def apply_regularization(regularizer: Callable[[Tensor], Tensor | None],
+                         weights_list: Sequence[TensorLike] | None = None) -> Tensor:
     """The sum of `regularizer` over `weights_list` (default: the weights collection), added to the
     regularization losses."""
     from ..graph import add_to_collection, get_collection

@@ -76,8 +76,8 @@ def broadcast(tensor, root_rank, name=None):
 
 
 def stats():
-    """Allreduce costs so far: calls, fused buffers, bytes, seconds (totals, and `last_*` for the last
-    call, i.e. the last training step's gradients). `STATS.reset()` starts over."""
+    """Allreduce costs so far: calls, fused buffers, bytes, seconds spent in them (totals, and `last_*`
+    for the last call: one bucket of a training step's gradients). `STATS.reset()` starts over."""
     return STATS.as_dict()
 
 

@@ -3,8 +3,10 @@ agreement check that turns ranks passing different tensors into an error naming 
 
 Tensor fusion as Horovod does it: the arrays of one call are packed, in order and by dtype, into buffers
 of at most NNPLUG_FUSION_THRESHOLD bytes (default 64 MiB; 0 sends each array alone), and each buffer
-goes out as one MPI allreduce; all buffers are posted before any is waited on. `STATS` counts the
-buffers and the seconds spent in allreduce, per call and in total.
+goes out as one MPI allreduce; all buffers are posted before any is waited on. An allreduce can also be
+started now and finished later (`start_allreduce`, `finish_allreduce`), so that a training step computes
+while it is in flight. A graph kernel's allreduce between ranks that all share this machine goes through
+shared memory instead (shared.py). `STATS` counts the buffers and the seconds the caller spent in allreduce.
 
 Descriptors travel as JSON bytes (never pickles), so no rank ever unpickles what another sent.
 """
@@ -16,7 +18,7 @@ import time
 
 import numpy as np
 
-from . import runtime
+from . import runtime, shared
 from .runtime import RankMismatchError
 
 Average, Sum, Min, Max = "average", "sum", "min", "max"
@@ -75,8 +77,8 @@ def fusion_threshold(value=None):
 
 
 def buckets(arrays, threshold):
-    """Indices of `arrays` grouped into fused buffers: consecutive arrays of one dtype, at most
-    `threshold` bytes together (an array larger than that travels alone)."""
+    """Indices of `arrays` (anything with .dtype and .nbytes) grouped into fused buffers: consecutive
+    arrays of one dtype, at most `threshold` bytes together (an array larger than that travels alone)."""
     groups, current, nbytes = [], [], 0
     for i, a in enumerate(arrays):
         fits = current and arrays[current[0]].dtype == a.dtype and nbytes + a.nbytes <= threshold
@@ -98,11 +100,19 @@ def _wire_dtype(dtype):
 class Workspace:
     """The fusion buffers one kernel keeps from run to run. MPI moves data between buffers it has seen
     before far faster: a fresh 7 MB buffer costs an allreduce ~7 ms more on a 2-core VM (its memory is
-    registered anew each time). Results are copied out, so no output aliases a buffer that is reused."""
+    registered anew each time). Results are copied out, so no output aliases a buffer that is reused.
+    When every rank is on this machine, a kernel's allreduce packs into shared memory instead (shared.py)."""
 
     def __init__(self):
         self.lock = threading.Lock()  # one run at a time may use the buffers
         self._buffers = {}
+        self.in_flight = None  # the allreduce started in these buffers and not finished yet
+
+    def settle(self):
+        """Finish an allreduce left in flight here (a step that failed between its start and its wait),
+        so that its buffers can be used again; its results are dropped. The caller holds the lock."""
+        if self.in_flight is not None:
+            _finish(self.in_flight)
 
     def buffer(self, index, size, dtype):
         buf = self._buffers.get(index)
@@ -111,13 +121,15 @@ class Workspace:
         return buf
 
 
+def _layout(arrays, groups):
+    """(elements, dtype on the wire) of each group's fused buffer."""
+    return [(sum(arrays[i].size for i in g), _wire_dtype(arrays[g[0]].dtype)) for g in groups]
+
+
 def _fusion_buffers(arrays, groups, workspace):
     """One flat buffer per group, in the group's dtype on the wire: the workspace's, or new ones."""
-    bufs = []
-    for k, g in enumerate(groups):
-        size, wire = sum(arrays[i].size for i in g), _wire_dtype(arrays[g[0]].dtype)
-        bufs.append(workspace.buffer(k, size, wire) if workspace is not None else np.empty(size, wire))
-    return bufs
+    return [workspace.buffer(k, size, wire) if workspace is not None else np.empty(size, wire)
+            for k, (size, wire) in enumerate(_layout(arrays, groups))]
 
 
 def _pack(parts, buf, scale=None):
@@ -157,6 +169,35 @@ def allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", 
     """Reduce each array over all ranks (elementwise); returns new arrays in the same order.
     `check`: first exchange shapes and dtypes, and raise RankMismatchError where ranks differ.
     `workspace`: a Workspace whose buffers to reuse (a graph kernel keeps one)."""
+    return finish_allreduce(start_allreduce(arrays, op, names, threshold, what, check, workspace, background=False))
+
+
+class _Like:
+    """An array's shape and dtype without the array (a step's gradient buffers are reused after it)."""
+
+    __slots__ = ("shape", "dtype", "size", "nbytes")
+
+    def __init__(self, a):
+        self.shape, self.dtype, self.size, self.nbytes = a.shape, a.dtype, a.size, a.nbytes
+
+
+class InFlight:
+    """An allreduce started and not finished: its fused buffers (or shared-memory slots, reduced by `op`
+    once all ranks have filled theirs), and how to cut them into the results."""
+
+    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds", "slots", "op")
+
+    def __init__(self, pending, groups, bufs, like, workspace, seconds, slots, op):
+        self.pending, self.groups, self.bufs, self.like, self.workspace = pending, groups, bufs, like, workspace
+        self.nbytes = sum(a.nbytes for a in like)
+        self.seconds = seconds
+        self.slots, self.op = slots, op
+
+
+def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", check=True, workspace=None,
+                    background=True):
+    """Pack the arrays into fused buffers and post their allreduce; returns the InFlight to finish.
+    `background`: let the progress thread move the data until finish_allreduce waits for it."""
     j = runtime.job(what)
     arrays = [np.asarray(a) for a in arrays]
     names = list(names) if names is not None else [f"{what}[{i}]" for i in range(len(arrays))]
@@ -168,15 +209,65 @@ def allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", 
     groups = buckets(arrays, fusion_threshold(threshold))
     scale = 1.0 / j.size if op == Average and j.size > 1 else None  # averaged as the buffers are packed
     with workspace.lock if workspace is not None else contextlib.nullcontext():
-        bufs = _fusion_buffers(arrays, groups, workspace)
+        slots = None
+        if workspace is not None:
+            workspace.settle()
+            if shared.usable(j):
+                slots = _shared_slots(j, _layout(arrays, groups))
+        bufs = [s.mine() for s in slots] if slots is not None else _fusion_buffers(arrays, groups, workspace)
         for g, buf in zip(groups, bufs):
             _pack([arrays[i] for i in g], buf, scale)
         start = time.perf_counter()
-        runtime.run_collective(what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs])
-        seconds = time.perf_counter() - start
-        out = _unpack(groups, bufs, arrays, copy=workspace is not None)
-    STATS.record(len(groups), sum(a.nbytes for a in arrays), seconds)
+        if slots is not None:
+            pending = runtime.post_collective(what, lambda: shared.post(j, slots), background)
+        else:
+            pending = runtime.post_collective(
+                what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs], background)
+        flight = InFlight(pending, groups, bufs, [_Like(a) for a in arrays], workspace, time.perf_counter() - start,
+                          slots, op)
+        if workspace is not None:
+            workspace.in_flight = flight
+    return flight
+
+
+def _shared_slots(job, layout):
+    """A shared-memory window for each buffer of `layout` from the job's pool, or None (then MPI's
+    allreduce takes them all) where one could not be had."""
+    pool = shared.pool(job)
+    slots = [pool.take(size, wire) for size, wire in layout]
+    if any(s is None for s in slots):
+        for s in slots:
+            if s is not None:
+                pool.give(s)
+        return None
+    return slots
+
+
+def finish_allreduce(flight):
+    """Wait for a started allreduce; returns its results (new arrays, in the order started)."""
+    with flight.workspace.lock if flight.workspace is not None else contextlib.nullcontext():
+        out, seconds = _finish(flight)
+    STATS.record(len(flight.groups), flight.nbytes, seconds)
     return out
+
+
+def _finish(flight):
+    """(results, seconds spent in MPI) of a started allreduce, once it is complete."""
+    workspace = flight.workspace
+    start = time.perf_counter()
+    try:
+        runtime.wait_collective(flight.pending)
+    finally:
+        if workspace is not None and workspace.in_flight is flight:
+            workspace.in_flight = None
+    if flight.slots is not None:  # every rank's slots, reduced into new arrays; the windows go back
+        bufs, copy = [s.reduce(flight.op) for s in flight.slots], False
+        for s in flight.slots:
+            shared.pool(runtime.job()).give(s)
+    else:
+        bufs, copy = flight.bufs, workspace is not None
+    seconds = flight.seconds + time.perf_counter() - start
+    return _unpack(flight.groups, bufs, flight.like, copy=copy), seconds
 
 
 def _check_reduce_op(op, arrays, names, what):

@@ -3,21 +3,32 @@ Horovod's gradients (an allreduce's gradient is the allreduce of its gradient).
 
 - DistAllreduce: N inputs, N outputs — one op per step for all of a model's gradients, so tensor fusion
   packs them into few MPI calls (collectives.py).
+- DistAllreduceOverlapped: the same, overlapped with the backward pass. When compiled it becomes, per
+  fused bucket, a DistAllreduceStart step (packs the bucket and posts its allreduce; returns a ticket),
+  which the compiler runs as soon as the bucket's gradients exist, and a DistAllreduceWait step (the
+  ticket in, the reduced tensors out), run only where a step first reads them (OpDef.schedule).
 - DistBroadcast: N inputs, N outputs, root_rank's values everywhere.
 - DistAllgather: one input, concatenated along axis 0 over ranks (equal shapes on every rank).
 - DistAllgatherGrad: the gradient of an allgather, this rank's rows of the summed gradient.
 
 Each kernel checks on its first run that every rank passes the same tensors (names, shapes, dtypes) on the
-same backend, and raises RankMismatchError naming them otherwise; later runs skip the check.
+same backend (and, for an allreduce, takes the same road: shared memory or MPI), and raises
+RankMismatchError naming them otherwise; later runs skip the check.
 """
+import itertools
+
+import numpy as np
+
+from .. import dtypes as _dt
 from ..graph import convert_to_tensor, make_op
 from ..ops import registry
 from ..ops.math_ops import zeros_like
 from ..shapes import ShapeError, TensorShape
 from . import collectives as C
-from . import runtime
+from . import runtime, shared
 
 ALLREDUCE, BROADCAST, ALLGATHER, ALLGATHER_GRAD = "DistAllreduce", "DistBroadcast", "DistAllgather", "DistAllgatherGrad"
+OVERLAPPED, START, WAIT = "DistAllreduceOverlapped", "DistAllreduceStart", "DistAllreduceWait"
 
 
 def _first_run_check(spec, kind, **fields):
@@ -42,7 +53,7 @@ def _single_or_tuple(out):
 def _allreduce_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
-    check = _first_run_check(spec, "allreduce", op=op)
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
     workspace = C.Workspace()
 
     def allreduce(*arrays):
@@ -62,6 +73,92 @@ def _allreduce_grad(op, *grads):
 
 def _same_as_inputs(shapes, dtypes, attrs):
     return list(zip(shapes, dtypes))
+
+
+# -- allreduce overlapped with the backward pass --------------------------------------------------
+class _Size:
+    """A plan value's dtype and bytes, for the bucket rule."""
+
+    def __init__(self, value):
+        self.dtype = value.dtype.np
+        self.nbytes = int(np.prod(value.shape, dtype=np.int64)) * self.dtype.itemsize
+
+
+def _expand_overlapped(low, inputs, attrs):
+    """The buckets, on concrete shapes: the tensors from last to first (a model's last layer gets its
+    gradient first, so Horovod and PyTorch DDP fill buckets in reverse layer order) cut by the bucket
+    rule; every bucket's start step, then every bucket's wait step (the compiler moves them)."""
+    names, threshold = attrs["names"], C.fusion_threshold(attrs["threshold"])
+    order = list(reversed(range(len(inputs))))
+    groups = [[order[k] for k in g] for g in C.buckets([_Size(inputs[i]) for i in order], threshold)]
+    base = low.current.name if low.current is not None else OVERLAPPED
+    tickets = [low.emit(START, [inputs[i] for i in g], {"op": attrs["op"], "names": tuple(names[i] for i in g),
+                                                        "threshold": threshold}, name=f"{base}/start_{k}")
+               for k, g in enumerate(groups)]
+    outs = [None] * len(inputs)
+    for k, (g, ticket) in enumerate(zip(groups, tickets)):
+        wait_attrs = {"shapes": tuple(inputs[i].shape for i in g), "dtypes": tuple(inputs[i].dtype for i in g)}
+        reduced = low.emit(WAIT, [ticket], wait_attrs, name=f"{base}/wait_{k}")
+        for i, r in zip(g, reduced if isinstance(reduced, list) else [reduced]):
+            outs[i] = r
+    return outs
+
+
+class _Tickets:
+    """Allreduces in flight between a start step and its wait step, by the ticket the start returned."""
+
+    def __init__(self):
+        self._numbers = itertools.count(1)
+        self._flights = {}
+
+    def issue(self, flight):
+        ticket = next(self._numbers)
+        self._flights[ticket] = flight
+        return ticket
+
+    def drop(self, ticket):
+        self._flights.pop(ticket, None)
+
+    def take(self, ticket, what):
+        flight = self._flights.pop(ticket, None)
+        if flight is None:
+            raise runtime.DistributedError(f"{what}: no allreduce is in flight for ticket {ticket} (each start "
+                                           f"step's ticket is waited for once, in the same run)")
+        return flight
+
+
+_TICKETS = _Tickets()
+
+
+def _start_host(spec):
+    op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
+    what = f"allreduce '{spec.name}'"
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
+    workspace, last = C.Workspace(), [None]
+
+    def start(*arrays):
+        check(what)
+        _TICKETS.drop(last[0])  # a run that failed before its wait: the workspace finishes that allreduce
+        flight = C.start_allreduce(arrays, op, names, threshold, what, check=False, workspace=workspace)
+        last[0] = _TICKETS.issue(flight)
+        return np.int64(last[0])
+    return start
+
+
+def _wait_host(spec):
+    what = f"allreduce '{spec.name}'"
+
+    def wait(ticket):
+        return _single_or_tuple(C.finish_allreduce(_TICKETS.take(int(ticket), what)))
+    return wait
+
+
+def _ticket_rule(shapes, dtypes, attrs):
+    return [(TensorShape([]), _dt.int64)]
+
+
+def _waited_rule(shapes, dtypes, attrs):
+    return [(TensorShape(s), d) for s, d in zip(attrs["shapes"], attrs["dtypes"])]
 
 
 # -- broadcast ------------------------------------------------------------------------------------
@@ -134,6 +231,9 @@ def register_ops():
     if registry.find(ALLREDUCE) is not None:
         return
     registry.register(ALLREDUCE, _same_as_inputs, grad=_allreduce_grad, stateful=True, host=_allreduce_host)
+    registry.register(OVERLAPPED, _same_as_inputs, grad=_allreduce_grad, stateful=True, expand=_expand_overlapped)
+    registry.register(START, _ticket_rule, stateful=True, host=_start_host, schedule="early")
+    registry.register(WAIT, _waited_rule, stateful=True, host=_wait_host, schedule="late")
     registry.register(BROADCAST, _same_as_inputs, grad=_broadcast_grad, stateful=True, host=_broadcast_host)
     registry.register(ALLGATHER, _allgather_rule, grad=_allgather_grad, stateful=True, host=_allgather_host)
     registry.register(ALLGATHER_GRAD, _allgather_grad_rule, stateful=True, host=_allgather_grad_host)
@@ -147,9 +247,12 @@ def _tensors(values, what):
     return tensors
 
 
-def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_threshold=None):
+def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_threshold=None, overlap=False):
     """One DistAllreduce op over `tensors` (returns its outputs, in order): the fused allreduce that
-    DistributedOptimizer puts in every training step. `names` label the tensors in errors."""
+    DistributedOptimizer puts in every training step. `names` label the tensors in errors. `overlap`:
+    a DistAllreduceOverlapped op instead, whose buckets each start as soon as their tensors are computed
+    and are waited for only where they are read (give the tensors in layer order: they are bucketed from
+    the last)."""
     runtime.job("allreduce")
     tensors = _tensors(tensors, "allreduce")
     names = tuple(names) if names is not None else tuple(t.name for t in tensors)
@@ -163,7 +266,7 @@ def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_thres
     if fusion_threshold is not None:
         fusion_threshold = C.fusion_threshold(fusion_threshold)
     attrs = {"op": op, "names": names, "threshold": fusion_threshold}
-    return list(make_op(ALLREDUCE, tensors, attrs, name or "DistributedAllreduce").outputs)
+    return list(make_op(OVERLAPPED if overlap else ALLREDUCE, tensors, attrs, name or "DistributedAllreduce").outputs)
 
 
 def grouped_broadcast(tensors, root_rank, name=None, names=None):

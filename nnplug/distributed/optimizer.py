@@ -10,14 +10,18 @@ from .ops import grouped_allreduce, grouped_broadcast
 
 class DistributedOptimizer(Optimizer):
     """Wraps any nnplug.train optimizer: `compute_gradients` computes this rank's gradients, then averages
-    them over all ranks with one fused allreduce op; `apply_gradients` is the wrapped optimizer's, so
-    every rank takes the same step. `minimize` works as usual. In a job of one rank it adds no op.
+    them over all ranks with one fused allreduce op (overlapped with the backward pass); `apply_gradients`
+    is the wrapped optimizer's, so every rank takes the same step. `minimize` works as usual. In a job of
+    one rank it adds no op.
 
     op: Average (default) or Sum — Sum suits a loss already divided by the global batch size (uneven
     shards). fusion_threshold: bytes per fused buffer (default NNPLUG_FUSION_THRESHOLD, else 64 MiB).
+    overlap (default True): the gradients are bucketed from the last layer's, and each bucket's allreduce
+    starts as soon as its gradients are computed, so it runs while the rest of the backward pass does;
+    False: one allreduce of all of them once all are computed.
     """
 
-    def __init__(self, optimizer, name=None, use_locking=False, op=C.Average, fusion_threshold=None):
+    def __init__(self, optimizer, name=None, use_locking=False, op=C.Average, fusion_threshold=None, overlap=True):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"DistributedOptimizer wraps an nnplug.train optimizer, got {optimizer!r:.80}")
         runtime.job("DistributedOptimizer")
@@ -27,6 +31,7 @@ class DistributedOptimizer(Optimizer):
         self._optimizer = optimizer
         self._op = op
         self._threshold = None if fusion_threshold is None else C.fusion_threshold(fusion_threshold)
+        self._overlap = bool(overlap)
 
     def compute_gradients(self, *args, **kwargs):
         grads_and_vars = self._optimizer.compute_gradients(*args, **kwargs)
@@ -36,7 +41,8 @@ class DistributedOptimizer(Optimizer):
         graph = present[0][0].graph
         with graph.name_scope(f"{self._name}_Allreduce"):
             reduced = iter(grouped_allreduce([g for g, _ in present], op=self._op,
-                                             names=[v.name for _, v in present], fusion_threshold=self._threshold))
+                                             names=[v.name for _, v in present], fusion_threshold=self._threshold,
+                                             overlap=self._overlap))
         return [(next(reduced) if g is not None else None, v) for g, v in grads_and_vars]
 
     def apply_gradients(self, grads_and_vars, global_step=None, name=None):

@@ -13,10 +13,14 @@ instead of one per step and their sum.
 `blocks` gives where the input gate, the candidate, the forget gate and the output gate sit among the four
 blocks of a step's gates: (0, 1, 2, 3) for TF1 (i, j, f, o), (0, 2, 1, 3) for Keras (i, f, c, o).
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
 from ..graph import convert_to_tensor, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from . import math_ops as M
 from .registry import register
+from .._types import Tensor, TensorLike
 
 SAVED = 5  # per step: h, c, sigmoid of all gate blocks, tanh of the candidate, tanh of c
 
@@ -120,7 +124,8 @@ register("LSTMSequence", _sequence_rule, grad=_grad_sequence, expand=_expand_seq
 register("LSTMSequenceGrad", _grad_rule, expand=_expand_grad)
 
 
-def lstm_sequence(xp, kh, c0, h0, blocks):
+def lstm_sequence(xp: TensorLike, kh: TensorLike, c0: TensorLike, h0: TensorLike,
+                  blocks: Sequence[int]) -> tuple[list[Tensor], Tensor]:
     """(outputs h_1..h_T, last c) of an LSTM layer over time-major projected inputs xp [steps, batch,
     4 * units]."""
     ins = [convert_to_tensor(t) for t in (xp, kh, c0, h0)]

@@ -24,10 +24,14 @@ class OpDef:
     source: a stateful host op without inputs whose output shapes are known only when it runs (a dataset
     iterator's next element): the Session runs its host kernel before the plan and feeds the results, so
     the plan is specialised to their shapes.
+    schedule: 'early' — the compiler runs the step as soon as its inputs exist; 'late' — only just before
+    a step reads its outputs (a collective's start and its wait, so the work between them overlaps with
+    the communication: nnplug/compiler/schedule.py).
     """
 
     def __init__(self, name, infer, grad=None, expand=None, stateful=False, host=None, shape_inputs=(),
-                 session_op=False, simplify=None, elementwise=None, value_inputs=None, source=False):
+                 session_op=False, simplify=None, elementwise=None, value_inputs=None, source=False,
+                 schedule=None):
         self.name = name
         self.infer = infer
         self.grad = grad
@@ -40,6 +44,9 @@ class OpDef:
         self.simplify = simplify
         self.elementwise = elementwise
         self.source = source
+        if schedule not in (None, "early", "late"):
+            raise ValueError(f"op type '{name}': schedule must be 'early', 'late' or None, got {schedule!r}")
+        self.schedule = schedule
 
     @property
     def composite(self):

@@ -1,16 +1,21 @@
 """TF1's RNN drivers: `static_rnn`, `dynamic_rnn`, their bidirectional forms and contrib's stacked one.
 
-Every driver unrolls the recurrence over the time steps when the graph is built: `dynamic_rnn` needs the
-number of steps known then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`), since
-gradients through `tf.while_loop` are not available. The semantics and variable names are TF1's: the
-variables live under `rnn/` (or the scope given), and with a per-example `sequence_length` each example's
+Every driver unrolls the recurrence over the time steps when the graph is built if it knows their number
+then (the common case, `tf.placeholder(tf.int32, (batch, num_steps))`; plain LSTM layers run fused). When
+`dynamic_rnn` meets a number of steps known only at run time it runs the recurrence in a `tf.while_loop`
+over TensorArrays instead, as TF1 does, with the same results and gradients. The semantics and variable
+names are TF1's: the variables live under `rnn/` (or the scope given), and with a per-example
+`sequence_length` each example's
 outputs are zero past its length and its state stays at its last valid step. A backward direction runs the
 steps from last to first with that same rule, which is TF1's reversal of each example's valid part.
 
 Also here: `sequence_mask` and `reverse_sequence` (a composite op, `ReverseSequence`: one Gather of rows,
 and its own gradient, since reversing is its own inverse).
 """
+from __future__ import annotations
+
 import contextlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,12 +26,16 @@ from ..variables import variable_scope
 from . import embedding_ops  # noqa: F401 - registers CheckIndices, which ReverseSequence emits
 from . import math_ops as M
 from .array_ops import concat, expand_dims, reshape, shape, stack, transpose
+from .control_flow import while_loop
 from .registry import register
 from .sequence_ops import range as _range
 from .lstm_sequence import lstm_sequence
 from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as
-from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, check_state
+from .rnn_cell import BasicLSTMCell, DropoutWrapper, LSTMCell, LSTMStateTuple, MultiRNNCell, RNNCell, check_state
 from .split_ops import split_v, unpack
+from .tensor_array import TensorArray
+from .._types import DTypeLike, Structure, Tensor, TensorLike
+from ..variables import VariableScope
 
 
 def _check_cell(cell, what):
@@ -94,34 +103,31 @@ def _unroll(cell, step_inputs, state, lengths, reverse=False):
 
 
 def _time_axis(flat, time_major, what):
-    """The time axis of the inputs, after checking every input has one of the same, known, length."""
+    """(the time axis of the inputs, their number of steps or None when it is known only at run time),
+    after checking every input has one, of the same length where it is known."""
     axis = 0 if time_major else 1
     counts = set()
     for x in flat:
         if x.shape.unknown_rank or len(x.shape) < 3:
             raise ShapeError(f"{what}: input {describe(x)} must have rank >= 3: "
                              f"[{'time, batch' if time_major else 'batch, time'}, depth]")
-        if x.shape[axis] is None:
-            raise ShapeError(
-                f"{what}: the number of time steps of input {describe(x)} (axis {axis}) is not known when the graph "
-                f"is built. nnplug unrolls the recurrence over the time steps (gradients through tf.while_loop are "
-                f"not available yet), so give the input a fixed number of steps, e.g. tf.placeholder(tf.int32, "
-                f"(batch_size, num_steps)); for sequences of different lengths, pad them to one length and pass "
-                f"sequence_length")
         counts.add(x.shape[axis])
-    if len(counts) > 1:
+    known = counts - {None}
+    if len(known) > 1:
         raise ShapeError(f"{what}: the inputs have different numbers of time steps: "
                          + ", ".join(describe(x) for x in flat))
-    return axis
+    return axis, (known.pop() if known and None not in counts else None)
 
 
 def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, reverse, what):
     _check_cell(cell, what)
     flat = _tensors(inputs, what)
     with variable_scope(scope or "rnn"):
-        time_axis = _time_axis(flat, time_major, what)
+        time_axis, steps = _time_axis(flat, time_major, what)
         state = _initial_state(cell, initial_state, dtype, _batch_size(flat[0], 1 - time_axis), what)
         lengths = _sequence_length(sequence_length, what)
+        if steps is None:  # known only when the graph runs
+            return _looped(cell, inputs, flat, state, lengths, time_axis, reverse)
         layers = _fused_layers(cell) if lengths is None and not is_nested(inputs) else None
         if layers is not None:
             return _fused(cell, layers, flat[0], state, time_axis, reverse)
@@ -130,6 +136,37 @@ def _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, sc
         outputs, state = _unroll(cell, steps, state, lengths, reverse)
         stacked = map_structure(lambda *per_step: stack(per_step, axis=time_axis), *outputs)
     return stacked, state
+
+
+def _swap_batch_time(x):
+    return transpose(x, [1, 0] + list(range(2, len(x.shape))))
+
+
+def _looped(cell, inputs, flat, state, lengths, time_axis, reverse):
+    """What _unroll computes, as a tf.while_loop over time steps whose number is known only when the graph
+    runs: each step's inputs read from TensorArrays, its outputs written to others and stacked after."""
+    xs = [_swap_batch_time(x) if time_axis == 1 else x for x in flat]  # time-major
+    steps = shape(xs[0])[0]
+    sources = [TensorArray(x.dtype, size=steps, element_shape=x.shape[1:], tensor_array_name=f"input_{k}")
+               .unstack(x) for k, x in enumerate(xs)]
+    n_out = len(flatten(cell.output_size))
+    sinks = [TensorArray(flat[0].dtype, size=steps, tensor_array_name=f"output_{k}") for k in range(n_out)]
+    last = steps - 1
+
+    def body(t, state, *arrays):
+        index = last - t if reverse else t
+        output, new_state = cell(pack_sequence_as(inputs, [ta.read(index) for ta in sources]), state)
+        if lengths is not None:
+            with name_scope("mask"):
+                valid = M.greater(lengths, index)
+                output = map_structure(lambda o: _keep_valid(valid, o, M.zeros_like(o)), output)
+                new_state = map_structure(lambda n, s: _keep_valid(valid, n, s), new_state, state)
+        return (t + 1, new_state) + tuple(ta.write(index, o) for ta, o in zip(arrays, flatten(output)))
+
+    _, state, *arrays = while_loop(lambda t, *_: t < steps, body, [0, state] + sinks)
+    outputs = [ta.stack() for ta in arrays]
+    outputs = [_swap_batch_time(o) if time_axis == 1 else o for o in outputs]
+    return pack_sequence_as(cell.output_size, outputs), state
 
 
 # -- plain LSTM layers as one LSTMSequence op each (nnplug/ops/lstm_sequence.py) ---------------------------
@@ -184,14 +221,18 @@ def _fused(cell, layers, x, state, time_axis, reverse):
     return (transpose(x, (1, 0, 2)) if time_axis == 1 else x), (tuple(finals) if multi else finals[0])
 
 
-def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=None, parallel_iterations=None,
-                swap_memory=False, time_major=False, scope=None):
+def dynamic_rnn(cell: RNNCell, inputs: Structure, sequence_length: TensorLike | None = None,
+                initial_state: Structure = None, dtype: DTypeLike | None = None,
+                parallel_iterations: int | None = None, swap_memory: bool = False, time_major: bool = False,
+                scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
     """(outputs [batch, time, output_size] (time-major: [time, batch, ...]), final state). With
     sequence_length, outputs past each example's length are zero and its state is the one at its last step."""
     return _dynamic(cell, inputs, sequence_length, initial_state, dtype, time_major, scope, False, "dynamic_rnn")
 
 
-def static_rnn(cell, inputs, initial_state=None, dtype=None, sequence_length=None, scope=None):
+def static_rnn(cell: RNNCell, inputs: Sequence[Structure], initial_state: Structure = None,
+               dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+               scope: str | VariableScope | None = None) -> tuple[list[Structure], Structure]:
     """(a list of outputs, one per step, final state) for a list of [batch, depth] inputs."""
     what = "static_rnn"
     _check_cell(cell, what)
@@ -216,9 +257,12 @@ def _bidirectional(run, cell_fw, cell_bw, scope, what):
     return fw, bw
 
 
-def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
-                              initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
-                              time_major=False, scope=None):
+def bidirectional_dynamic_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Structure,
+                              sequence_length: TensorLike | None = None, initial_state_fw: Structure = None,
+                              initial_state_bw: Structure = None, dtype: DTypeLike | None = None,
+                              parallel_iterations: int | None = None, swap_memory: bool = False,
+                              time_major: bool = False, scope: str | VariableScope | None = None,
+                              ) -> tuple[tuple[Structure, Structure], tuple[Structure, Structure]]:
     """((outputs_fw, outputs_bw), (state_fw, state_bw)); outputs_bw[:, t] is the backward pass at step t."""
     what = "bidirectional_dynamic_rnn"
     init = {False: initial_state_fw, True: initial_state_bw}
@@ -228,8 +272,10 @@ def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, in
     return (out_fw, out_bw), (st_fw, st_bw)
 
 
-def static_bidirectional_rnn(cell_fw, cell_bw, inputs, initial_state_fw=None, initial_state_bw=None, dtype=None,
-                             sequence_length=None, scope=None):
+def static_bidirectional_rnn(cell_fw: RNNCell, cell_bw: RNNCell, inputs: Sequence[TensorLike],
+                             initial_state_fw: Structure = None, initial_state_bw: Structure = None,
+                             dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+                             scope: str | VariableScope | None = None) -> tuple[list[Tensor], Structure, Structure]:
     """(outputs: per step concat([fw, bw], 1), state_fw, state_bw)."""
     what = "static_bidirectional_rnn"
     if not isinstance(inputs, (list, tuple)) or not inputs:
@@ -248,9 +294,13 @@ def static_bidirectional_rnn(cell_fw, cell_bw, inputs, initial_state_fw=None, in
     return [concat([f, b], 1) for f, b in zip(out_fw, out_bw)], st_fw, st_bw
 
 
-def stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, inputs, initial_states_fw=None, initial_states_bw=None,
-                                    dtype=None, sequence_length=None, parallel_iterations=None, time_major=False,
-                                    scope=None, swap_memory=False):
+def stack_bidirectional_dynamic_rnn(cells_fw: Sequence[RNNCell], cells_bw: Sequence[RNNCell], inputs: Structure,
+                                    initial_states_fw: Sequence[Structure] | None = None,
+                                    initial_states_bw: Sequence[Structure] | None = None,
+                                    dtype: DTypeLike | None = None, sequence_length: TensorLike | None = None,
+                                    parallel_iterations: int | None = None, time_major: bool = False,
+                                    scope: str | VariableScope | None = None, swap_memory: bool = False,
+                                    ) -> tuple[Tensor, tuple[Structure, ...], tuple[Structure, ...]]:
     """contrib's stacked bidirectional RNN: layer i reads concat(fw, bw) of layer i-1 (`cell_<i>/` scopes);
     returns (outputs, final fw states, final bw states)."""
     what = "stack_bidirectional_dynamic_rnn"
@@ -276,7 +326,8 @@ def stack_bidirectional_dynamic_rnn(cells_fw, cells_bw, inputs, initial_states_f
 
 
 # -- sequences of different lengths ------------------------------------------------------------------------
-def sequence_mask(lengths, maxlen=None, dtype=_dt.bool_, name=None):
+def sequence_mask(lengths: TensorLike, maxlen: TensorLike | None = None, dtype: DTypeLike = _dt.bool_,
+                  name: str | None = None) -> Tensor:
     """mask[..., j] = j < lengths[...]: one row of maxlen entries per length (maxlen defaults to the
     largest length, which must then be known when the plan is compiled: from constants or shapes)."""
     with name_scope(name, "SequenceMask"):
@@ -324,8 +375,9 @@ register("ReverseSequence", _reverse_sequence_rule,
          grad=lambda op, g: [make("ReverseSequence", [g, op.inputs[1]]), None], expand=_expand_reverse_sequence)
 
 
-def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None,  # noqa: A002
-                     batch_dim=None):
+def reverse_sequence(input: TensorLike, seq_lengths: TensorLike, seq_axis: int | None = None,  # noqa: A002
+                     batch_axis: int | None = None, name: str | None = None, seq_dim: int | None = None,
+                     batch_dim: int | None = None) -> Tensor:
     """Reverse the first seq_lengths[i] entries along seq_axis of each slice i along batch_axis (the rest
     stay where they are); a length above the axis's size raises InvalidArgumentError."""
     x = convert_to_tensor(input)

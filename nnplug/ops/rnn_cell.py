@@ -10,8 +10,12 @@ A state is a tensor or a nesting of tuples of tensors (`LSTMStateTuple(c, h)`, a
 `MultiRNNCell`, walked with nnplug/ops/nest.py); `state_size` has the same structure with sizes in place of
 tensors. The orthogonal initializer (for recurrent kernels) is here too.
 """
+from __future__ import annotations
+
 import collections
 import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +31,13 @@ from .nest import describe, flatten, is_nested, map_structure, pack_sequence_as,
 from .random_ops import random_normal
 from .registry import register
 from .split_ops import split_v
+from .._types import DType, DTypeLike, InitializerLike, Shape, Structure, TensorLike
+from ..variables import Variable, VariableScope
+
+__all__ = [  # what tf.nn.rnn_cell holds (and the orthogonal initializer); the rest are helpers for the drivers
+    "BasicLSTMCell", "BasicRNNCell", "DeviceWrapper", "DropoutWrapper", "GRUCell", "LSTMCell", "LSTMStateTuple",
+    "MultiRNNCell", "Orthogonal", "RNNCell", "ResidualWrapper", "orthogonal_initializer",
+]
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     """An LSTM's state: the cell memory `c` and the output `h`, each [batch, units]."""
@@ -34,7 +45,7 @@ class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
     __slots__ = ()
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         c, h = self
         if c.dtype != h.dtype:
             raise TypeError(f"LSTMStateTuple: c is {c.dtype.name} but h is {h.dtype.name}")
@@ -46,7 +57,7 @@ def _size_dims(size):
     return list(TensorShape(size)) if isinstance(size, (list, TensorShape)) else [int(size)]
 
 
-def check_state(what, state, state_size):
+def check_state(what: str, state: Structure, state_size: Structure) -> None:
     """A clear error unless `state` nests like `state_size` with tensors of the sizes it gives."""
     if not same_structure(state, state_size):
         raise ValueError(f"{what}: the state given has the structure {describe(state)}, but the cell's "
@@ -82,7 +93,8 @@ class RNNCell:
 
     _base_name = "rnn_cell"
 
-    def __init__(self, trainable=True, name=None, dtype=None, reuse=None, **kwargs):
+    def __init__(self, trainable: bool = True, name: str | None = None, dtype: DTypeLike | None = None,
+                 reuse: bool | None = None, **kwargs: Any) -> None:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.trainable = trainable
@@ -95,24 +107,25 @@ class RNNCell:
         self._build_dtype = None
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._scope.name.rsplit("/", 1)[-1] if self._scope is not None else (self._name or self._base_name)
 
     @property
-    def state_size(self):
+    def state_size(self) -> Structure:
         raise NotImplementedError(f"{type(self).__name__} must define state_size")
 
     @property
-    def output_size(self):
+    def output_size(self) -> Structure:
         raise NotImplementedError(f"{type(self).__name__} must define output_size")
 
-    def build(self, inputs_shape):
+    def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         pass
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Structure, Structure]:
         raise NotImplementedError(f"{type(self).__name__} must define call(inputs, state)")
 
-    def __call__(self, inputs, state, scope=None):
+    def __call__(self, inputs: Structure, state: Structure,
+                 scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
         inputs = inputs if is_nested(inputs) else convert_to_tensor(inputs)
         flat = [convert_to_tensor(x) for x in flatten(inputs)]
         with self.entered(flat[0].shape if not is_nested(inputs) else [x.shape for x in flat], flat[0].dtype,
@@ -121,7 +134,8 @@ class RNNCell:
             return self.call(inputs, state)
 
     @contextlib.contextmanager
-    def entered(self, inputs_shape, dtype, scope=None):
+    def entered(self, inputs_shape: TensorShape | list[TensorShape], dtype: DTypeLike | None,
+                scope: str | VariableScope | None = None) -> Iterator[VariableScope]:
         """Inside the cell's variable scope (made on the first call, re-entered after), built for inputs of
         this shape and dtype: what a call runs in, and a driver that computes the cell's steps itself."""
         if self._scope is None:
@@ -137,7 +151,9 @@ class RNNCell:
                 self.built = True
             yield vs
 
-    def add_variable(self, name, shape, dtype=None, initializer=None, trainable=None, **kwargs):
+    def add_variable(self, name: str, shape: Shape, dtype: DTypeLike | None = None,
+                     initializer: InitializerLike | TensorLike | None = None, trainable: bool | None = None,
+                     **kwargs: Any) -> Variable:
         """A variable of this cell, in its scope (`<scope>/<name>`), made once."""
         var = get_variable(name, shape, dtype=dtype or self._build_dtype or _dt.float32, initializer=initializer,
                            trainable=self.trainable if trainable is None else trainable)
@@ -147,18 +163,18 @@ class RNNCell:
     add_weight = add_variable
 
     @property
-    def variables(self):
+    def variables(self) -> list[Variable]:
         return list(self._variables)
 
     weights = variables
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> list[Variable]:
         return [v for v in self._variables if v.trainable]
 
     trainable_weights = trainable_variables
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: TensorLike, dtype: DTypeLike) -> Structure:
         """Zeros in the structure of state_size, each [batch_size] + size; batch_size may be a tensor."""
         with name_scope(f"{type(self).__name__}ZeroState"):
             return map_structure(lambda size: zeros([batch_size] + _size_dims(size), dtype=dtype), self.state_size)
@@ -175,25 +191,38 @@ def _gates(inputs, h, kernel, bias):
     return nn_ops.bias_add(M.matmul(concat([inputs, h], 1), kernel), bias)
 
 
-class BasicRNNCell(RNNCell):
+class _OneSized(RNNCell):
+    """A cell whose state and output are both [batch, num_units] (BasicRNNCell, GRUCell)."""
+
+    _num_units: int
+
+    @property
+    def state_size(self) -> int:
+        return self._num_units
+
+    @property
+    def output_size(self) -> int:
+        return self._num_units
+
+
+class BasicRNNCell(_OneSized):
     """h' = activation([x, h] @ kernel + bias); output and state are h'."""
 
     _base_name = "basic_rnn_cell"
 
-    def __init__(self, num_units, activation=None, reuse=None, name=None, dtype=None, **kwargs):
+    def __init__(self, num_units: int, activation: Callable[[Tensor], Tensor] | None = None,
+                 reuse: bool | None = None, name: str | None = None, dtype: DTypeLike | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(name=name, dtype=dtype, reuse=reuse, **kwargs)
         self._num_units = _units(num_units, "BasicRNNCell")
         self._activation = _activation(activation, "BasicRNNCell")
 
-    state_size = property(lambda self: self._num_units)
-    output_size = property(lambda self: self._num_units)
-
-    def build(self, inputs_shape):
+    def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth = self._input_depth(inputs_shape)
         self._kernel = self.add_variable("kernel", [depth + self._num_units, self._num_units])
         self._bias = self.add_variable("bias", [self._num_units], initializer=initializers.zeros())
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Tensor, Tensor]:
         out = self._activation(_gates(inputs, state, self._kernel, self._bias))
         return out, out
 
@@ -204,8 +233,9 @@ class BasicLSTMCell(RNNCell):
 
     _base_name = "basic_lstm_cell"
 
-    def __init__(self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None, name=None,
-                 dtype=None, **kwargs):
+    def __init__(self, num_units: int, forget_bias: float = 1.0, state_is_tuple: bool = True,
+                 activation: Callable[[Tensor], Tensor] | None = None, reuse: bool | None = None,
+                 name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, dtype=dtype, reuse=reuse, **kwargs)
         self._num_units = _units(num_units, type(self).__name__)
         self._forget_bias = float(forget_bias)
@@ -213,18 +243,20 @@ class BasicLSTMCell(RNNCell):
         self._activation = _activation(activation, type(self).__name__)
 
     @property
-    def state_size(self):
+    def state_size(self) -> LSTMStateTuple | int:
         n = self._num_units
         return LSTMStateTuple(n, n) if self._state_is_tuple else 2 * n
 
-    output_size = property(lambda self: self._num_units)
+    @property
+    def output_size(self) -> int:
+        return self._num_units
 
-    def build(self, inputs_shape):
+    def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth = self._input_depth(inputs_shape)
         self._kernel = self.add_variable("kernel", [depth + self._num_units, 4 * self._num_units])
         self._bias = self.add_variable("bias", [4 * self._num_units], initializer=initializers.zeros())
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Tensor, LSTMStateTuple | Tensor]:
         c, h = state if self._state_is_tuple else split_v(state, 2, axis=1)
         i, j, f, o = split_v(_gates(inputs, h, self._kernel, self._bias), 4, axis=1)
         new_c = c * M.sigmoid(f + self._forget_bias) + M.sigmoid(i) * self._activation(j)
@@ -239,9 +271,12 @@ class LSTMCell(BasicLSTMCell):
 
     _base_name = "lstm_cell"
 
-    def __init__(self, num_units, use_peepholes=False, cell_clip=None, initializer=None, num_proj=None,
-                 proj_clip=None, num_unit_shards=None, num_proj_shards=None, forget_bias=1.0, state_is_tuple=True,
-                 activation=None, reuse=None, name=None, dtype=None, **kwargs):
+    def __init__(self, num_units: int, use_peepholes: bool = False, cell_clip: float | None = None,
+                 initializer: InitializerLike | None = None, num_proj: int | None = None,
+                 proj_clip: float | None = None, num_unit_shards: int | None = None,
+                 num_proj_shards: int | None = None, forget_bias: float = 1.0, state_is_tuple: bool = True,
+                 activation: Callable[[Tensor], Tensor] | None = None, reuse: bool | None = None,
+                 name: str | None = None, dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(num_units, forget_bias, state_is_tuple, activation, reuse, name, dtype, **kwargs)
         if num_unit_shards is not None or num_proj_shards is not None:
             raise NotImplementedError("LSTMCell: num_unit_shards/num_proj_shards (deprecated in TF1) are not "
@@ -252,13 +287,15 @@ class LSTMCell(BasicLSTMCell):
         self._num_proj = None if num_proj is None else _units(num_proj, "LSTMCell num_proj")
 
     @property
-    def state_size(self):
+    def state_size(self) -> LSTMStateTuple | int:
         n, p = self._num_units, self._num_proj or self._num_units
         return LSTMStateTuple(n, p) if self._state_is_tuple else n + p
 
-    output_size = property(lambda self: self._num_proj or self._num_units)
+    @property
+    def output_size(self) -> int:
+        return self._num_proj or self._num_units
 
-    def build(self, inputs_shape):
+    def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth = self._input_depth(inputs_shape)
         n, h_depth = self._num_units, self._num_proj or self._num_units
         self._kernel = self.add_variable("kernel", [depth + h_depth, 4 * n], initializer=self._initializer)
@@ -270,7 +307,7 @@ class LSTMCell(BasicLSTMCell):
             with variable_scope("projection"):
                 self._proj = self.add_variable("kernel", [n, self._num_proj], initializer=self._initializer)
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Tensor, LSTMStateTuple | Tensor]:
         n = self._num_units
         if self._state_is_tuple:
             c, h = state
@@ -292,25 +329,24 @@ class LSTMCell(BasicLSTMCell):
         return m, (LSTMStateTuple(new_c, m) if self._state_is_tuple else concat([new_c, m], 1))
 
 
-class GRUCell(RNNCell):
+class GRUCell(_OneSized):
     """TF1's GRUCell: r, u = split(sigmoid([x, h] @ gates/kernel + gates/bias), 2);
     c = activation([x, r * h] @ candidate/kernel + candidate/bias); h' = u * h + (1 - u) * c. The gate bias
     starts at 1 (so the cell starts by keeping its state), as in TF1."""
 
     _base_name = "gru_cell"
 
-    def __init__(self, num_units, activation=None, reuse=None, kernel_initializer=None, bias_initializer=None,
-                 name=None, dtype=None, **kwargs):
+    def __init__(self, num_units: int, activation: Callable[[Tensor], Tensor] | None = None,
+                 reuse: bool | None = None, kernel_initializer: InitializerLike | None = None,
+                 bias_initializer: InitializerLike | None = None, name: str | None = None,
+                 dtype: DTypeLike | None = None, **kwargs: Any) -> None:
         super().__init__(name=name, dtype=dtype, reuse=reuse, **kwargs)
         self._num_units = _units(num_units, "GRUCell")
         self._activation = _activation(activation, "GRUCell")
         self._kernel_initializer = initializers.get(kernel_initializer)
         self._bias_initializer = initializers.get(bias_initializer)
 
-    state_size = property(lambda self: self._num_units)
-    output_size = property(lambda self: self._num_units)
-
-    def build(self, inputs_shape):
+    def build(self, inputs_shape: TensorShape | list[TensorShape]) -> None:
         depth, n = self._input_depth(inputs_shape), self._num_units
         with variable_scope("gates"):
             self._gate_kernel = self.add_variable("kernel", [depth + n, 2 * n], initializer=self._kernel_initializer)
@@ -320,7 +356,7 @@ class GRUCell(RNNCell):
             self._cand_kernel = self.add_variable("kernel", [depth + n, n], initializer=self._kernel_initializer)
             self._cand_bias = self.add_variable("bias", [n], initializer=self._bias_initializer or initializers.zeros())
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Tensor, Tensor]:
         r, u = split_v(M.sigmoid(_gates(inputs, state, self._gate_kernel, self._gate_bias)), 2, axis=1)
         c = self._activation(_gates(inputs, r * state, self._cand_kernel, self._cand_bias))
         new_h = u * state + (1.0 - u) * c
@@ -333,7 +369,7 @@ class MultiRNNCell(RNNCell):
 
     _base_name = "multi_rnn_cell"
 
-    def __init__(self, cells, state_is_tuple=True):
+    def __init__(self, cells: Iterable[RNNCell], state_is_tuple: bool = True) -> None:
         super().__init__()
         cells = list(cells)
         if not cells:
@@ -350,29 +386,31 @@ class MultiRNNCell(RNNCell):
         self._state_is_tuple = bool(state_is_tuple)
 
     @property
-    def state_size(self):
+    def state_size(self) -> Structure:
         sizes = tuple(c.state_size for c in self._cells)
         return sizes if self._state_is_tuple else sum(sizes)
 
-    output_size = property(lambda self: self._cells[-1].output_size)
+    @property
+    def output_size(self) -> Structure:
+        return self._cells[-1].output_size
 
     @property
-    def variables(self):
+    def variables(self) -> list[Variable]:
         return [v for c in self._cells for v in c.variables]
 
     weights = variables
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> list[Variable]:
         return [v for c in self._cells for v in c.trainable_variables]
 
-    def zero_state(self, batch_size, dtype):
+    def zero_state(self, batch_size: TensorLike, dtype: DTypeLike) -> Structure:
         if not self._state_is_tuple:
             return super().zero_state(batch_size, dtype)
         with name_scope(f"{type(self).__name__}ZeroState"):
             return tuple(c.zero_state(batch_size, dtype) for c in self._cells)
 
-    def call(self, inputs, state):
+    def call(self, inputs: Structure, state: Structure) -> tuple[Structure, Structure]:
         states = state if self._state_is_tuple else split_v(state, [c.state_size for c in self._cells], axis=1)
         out, new_states = inputs, []
         for i, (cell, s) in enumerate(zip(self._cells, states)):
@@ -384,24 +422,37 @@ class MultiRNNCell(RNNCell):
 
 # -- wrappers: no variable scope of their own, as in TF1 --------------------------------------------------------
 class _Wrapper(RNNCell):
-    def __init__(self, cell, what):
+    def __init__(self, cell: RNNCell, what: str) -> None:
         super().__init__()
         if not hasattr(cell, "state_size") or not callable(cell):
             raise TypeError(f"{what} wraps an RNN cell, got {cell!r:.60}")
         self._cell = cell
 
-    state_size = property(lambda self: self._cell.state_size)
-    output_size = property(lambda self: self._cell.output_size)
-    variables = property(lambda self: self._cell.variables)
-    weights = variables
-    trainable_variables = property(lambda self: self._cell.trainable_variables)
+    @property
+    def state_size(self) -> Structure:
+        return self._cell.state_size
 
-    def zero_state(self, batch_size, dtype):
+    @property
+    def output_size(self) -> Structure:
+        return self._cell.output_size
+
+    @property
+    def variables(self) -> list[Variable]:
+        return self._cell.variables
+
+    weights = variables
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return self._cell.trainable_variables
+
+    def zero_state(self, batch_size: TensorLike, dtype: DTypeLike) -> Structure:
         with name_scope(f"{type(self).__name__}ZeroState"):
             return self._cell.zero_state(batch_size, dtype)
 
-    def __call__(self, inputs, state, scope=None):
-        return self.call(inputs, state, scope)
+    def __call__(self, inputs: Structure, state: Structure,
+                 scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
+        return self.call(inputs, state, scope)  # type: ignore[call-arg]  # a wrapper's call takes the scope
 
 
 def _keep_prob(value, what):
@@ -443,9 +494,10 @@ class DropoutWrapper(_Wrapper):
     """Dropout on a cell's inputs, outputs and (new) state, each with its keep probability (a number or a
     tensor). The state's LSTM memory `c` is left alone unless `dropout_state_filter_visitor` says otherwise."""
 
-    def __init__(self, cell, input_keep_prob=1.0, output_keep_prob=1.0, state_keep_prob=1.0,
-                 variational_recurrent=False, input_size=None, dtype=None, seed=None,
-                 dropout_state_filter_visitor=None):
+    def __init__(self, cell: RNNCell, input_keep_prob: TensorLike = 1.0, output_keep_prob: TensorLike = 1.0,
+                 state_keep_prob: TensorLike = 1.0, variational_recurrent: bool = False, input_size: Any = None,
+                 dtype: DTypeLike | None = None, seed: int | None = None,
+                 dropout_state_filter_visitor: Callable[[Structure], Any] | None = None) -> None:
         super().__init__(cell, "DropoutWrapper")
         if variational_recurrent:
             raise NotImplementedError("DropoutWrapper(variational_recurrent=True) is not supported; the same "
@@ -464,7 +516,8 @@ class DropoutWrapper(_Wrapper):
             return nn_ops.dropout(x, rate=1.0 - keep, seed=seed)
         return nn_ops.dropout(x, rate=1.0 - M.cast(keep, x.dtype), seed=seed)
 
-    def call(self, inputs, state, scope=None):
+    def call(self, inputs: Structure, state: Structure,
+             scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
         inputs = map_structure(lambda x: self._dropout(convert_to_tensor(x), self._input_keep, 0), inputs)
         output, new_state = self._cell(inputs, state, scope=scope)
         if not (isinstance(self._state_keep, float) and self._state_keep == 1.0):
@@ -479,11 +532,12 @@ class DropoutWrapper(_Wrapper):
 class ResidualWrapper(_Wrapper):
     """output = inputs + cell output (the state is the cell's)."""
 
-    def __init__(self, cell, residual_fn=None):
+    def __init__(self, cell: RNNCell, residual_fn: Callable[[Structure, Structure], Structure] | None = None) -> None:
         super().__init__(cell, "ResidualWrapper")
         self._residual_fn = residual_fn or (lambda i, o: map_structure(M.add, i, o))
 
-    def call(self, inputs, state, scope=None):
+    def call(self, inputs: Structure, state: Structure,
+             scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
         output, new_state = self._cell(inputs, state, scope=scope)
         return self._residual_fn(inputs, output), new_state
 
@@ -491,11 +545,12 @@ class ResidualWrapper(_Wrapper):
 class DeviceWrapper(_Wrapper):
     """Runs the cell's ops under `tf.device(device)`."""
 
-    def __init__(self, cell, device):
+    def __init__(self, cell: RNNCell, device: str | Callable[..., Any] | None) -> None:
         super().__init__(cell, "DeviceWrapper")
         self._device = device
 
-    def call(self, inputs, state, scope=None):
+    def call(self, inputs: Structure, state: Structure,
+             scope: str | VariableScope | None = None) -> tuple[Structure, Structure]:
         from ..graph import device
         with device(self._device):
             return self._cell(inputs, state, scope=scope)
@@ -527,17 +582,17 @@ class Orthogonal(initializers.Initializer):
     """TF1's `orthogonal_initializer` / Keras's 'orthogonal': the matrix [prod(shape[:-1]), shape[-1]] has
     orthonormal rows or columns (times `gain`), from the graph's seeded normal draw."""
 
-    def __init__(self, gain=1.0, seed=None, dtype=_dt.float32):
+    def __init__(self, gain: float = 1.0, seed: int | None = None, dtype: DTypeLike = _dt.float32) -> None:
         self.gain, self.seed = float(gain), seed
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"gain": self.gain, "seed": self.seed}
 
-    def __call__(self, shape, dtype=_dt.float32, partition_info=None):
+    def __call__(self, shape: Shape, dtype: DTypeLike = _dt.float32, partition_info: Any = None) -> Tensor:
         shape = [int(d) for d in shape]
         if len(shape) < 2:
             raise ValueError(f"the orthogonal initializer needs a shape of rank >= 2, got {shape}")
-        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
         draw = random_normal([max(rows, cols), min(rows, cols)], dtype=dtype or _dt.float32, seed=self.seed)
         return make("Orthonormalize", [draw], {"gain": self.gain, "shape": tuple(shape), "transpose": rows < cols})
 

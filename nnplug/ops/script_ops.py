@@ -1,16 +1,30 @@
 """Python callables in a graph: `tf.py_func` (the user's function run on NumPy values at run time) and the
-higher-order functions `map_fn`, `foldl`, `foldr` and `scan`, unrolled over a leading dimension known when
-the graph is built (unstack, call, stack), so they need no loop op and have gradients.
+higher-order functions `map_fn`, `foldl`, `foldr` and `scan`.
+
+The higher-order functions run as TF1 runs them: a `tf.while_loop` over the leading dimension, reading the
+elements from TensorArrays and writing the results to others, so the leading dimension may be unknown until
+the graph runs and everything is differentiable. Over a leading dimension of at most `UNROLL_MAX` elements
+known when the graph is built they are unrolled instead (unstack, call, stack): one plan of flat kernels,
+several times faster than a loop's per-iteration sub-plan calls at such sizes (tests/test_control_flow_fn.py
+measures it).
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, overload
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import convert_to_tensor, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
-from .array_ops import stack
+from .array_ops import shape, stack
+from .control_flow import describe_template, flatten_structure, pack_structure, same_structure, while_loop
 from .manip_ops import unstack
 from .registry import register
+from .tensor_array import TensorArray, constant_value
+from .._types import DTypeLike, Structure, Tensor, TensorLike
 
 
 # -- py_func -------------------------------------------------------------------------------------
@@ -51,7 +65,20 @@ register("PyFunc", _py_func_rule, stateful=True, host=_py_func_host,
          grad=lambda op, *gs: [None] * len(op.inputs))  # TF1: not differentiable
 
 
-def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF1's argument name
+@overload
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike],
+            Tout: list[DTypeLike] | tuple[DTypeLike, ...],  # noqa: N803 - TF1's argument name
+            stateful: bool = True, name: str | None = None) -> list[Tensor]: ...
+
+
+@overload
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike], Tout: DTypeLike,  # noqa: N803
+            stateful: bool = True, name: str | None = None) -> Tensor: ...
+
+
+def py_func(func: Callable[..., Any], inp: Sequence[TensorLike],
+            Tout: DTypeLike | list[DTypeLike] | tuple[DTypeLike, ...],  # noqa: N803 - TF1's argument name
+            stateful: bool = True, name: str | None = None) -> Tensor | list[Tensor]:
     """Run `func` on the NumPy values of `inp` each time the op runs; its results become tensors of the
     dtypes `Tout` (one dtype: one tensor; a list: a list). Outputs have unknown shapes until set_shape."""
     if not callable(func):
@@ -65,84 +92,171 @@ def py_func(func, inp, Tout, stateful=True, name=None):  # noqa: N803 - TF1's ar
     return op.outputs[0] if single else list(op.outputs)
 
 
-# -- unrolled higher-order functions -------------------------------------------------------------
-def _flat(elems, fn_name):
-    """elems as a list of tensors and whether it was a sequence; every one needs a known leading size."""
-    seq = isinstance(elems, (list, tuple))
-    tensors = [convert_to_tensor(e) for e in (elems if seq else [elems])]
-    if not tensors:
+# -- higher-order functions --------------------------------------------------------------------
+UNROLL_MAX = 16  # leading sizes up to this, known when building, are unrolled
+
+
+def _elements(elems, fn_name):
+    """(flat tensors, their template, the leading size: an int if known when building, else a tensor)."""
+    flat, template = flatten_structure(elems, f"{fn_name}'s elems")
+    if not flat:
         raise ValueError(f"{fn_name}: elems is empty")
-    sizes = {t.shape[0] if t.shape.ndims else None for t in tensors}
-    n = sizes.pop() if len(sizes) == 1 else None
-    if n is None:
-        shown = ", ".join(f"'{t.name}' {fmt(t.shape)}" for t in tensors)
-        raise ShapeError(f"{fn_name}: nnplug unrolls over the first axis, which must have one size known when "
-                         f"the graph is built; got {shown}")
-    return tensors, seq, int(n)
+    for t in flat:
+        if not t.shape.unknown_rank and len(t.shape) == 0:
+            raise ValueError(f"{fn_name}: the element '{t.name}' is a scalar; elems need a leading axis to run over")
+    sizes = {t.shape[0] for t in flat if not t.shape.unknown_rank and t.shape[0] is not None}
+    if len(sizes) > 1:
+        shown = ", ".join(f"'{t.name}' {fmt(t.shape)}" for t in flat)
+        raise ShapeError(f"{fn_name}: the elements have different leading sizes: {shown}")
+    n = sizes.pop() if sizes else None
+    return flat, template, (n if n is not None else shape(flat[0])[0])
 
 
-def _items(tensors, seq, n, reverse=False):
+def _unrolled(n):
+    return isinstance(n, int) and 0 < n <= UNROLL_MAX
+
+
+def _items(tensors, template, n, reverse=False):
     columns = [unstack(t, num=n) for t in tensors]
-    rows = [tuple(c[i] for c in columns) if seq else columns[0][i] for i in range(n)]
+    rows = [pack_structure(template, [c[i] for c in columns]) for i in range(n)]
     return rows[::-1] if reverse else rows
 
 
 def _stacked(results):
-    """Stack per-element results, which are tensors or (nested) lists/tuples of tensors."""
-    first = results[0]
-    if isinstance(first, (list, tuple)):
-        return type(first)(_stacked([r[i] for r in results]) for i in range(len(first)))
-    return stack([convert_to_tensor(r) for r in results])
+    """Stack per-element results, which are tensors or (nested) structures of tensors."""
+    flats = [flatten_structure(r, "the function")[0] for r in results]
+    template = flatten_structure(results[0], "the function")[1]
+    return pack_structure(template, [stack(list(column)) for column in zip(*flats)])
 
 
-def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False, infer_shape=True,
-           name=None):
-    """fn applied to each slice elems[i] (a tuple of slices when elems is a sequence), results stacked."""
-    tensors, seq, n = _flat(elems, "map_fn")
-    if n == 0:
-        raise ShapeError("map_fn over a first axis of size 0 is not supported (nnplug unrolls it)")
+def _reader(flat, n, fn_name):
+    """TensorArrays holding the elements, one per flat tensor, and a function reading element i of them."""
+    arrays = [TensorArray(t.dtype, size=n, element_shape=t.shape[1:] if not t.shape.unknown_rank else None,
+                          tensor_array_name=f"{fn_name}_elems_{k}").unstack(t) for k, t in enumerate(flat)]
+    return lambda i: [ta.read(i) for ta in arrays]
+
+
+def _checked(structure, template, dtypes, fn_name, what):
+    """The flat tensors of what fn returned, after checking its nesting and dtypes against the expected."""
+    flat, got = flatten_structure(structure, f"{fn_name}'s fn")
+    if not same_structure(got, template) or len(flat) != len(dtypes):
+        raise ValueError(f"{fn_name}: fn returns {describe_template(got)} where {what} {describe_template(template)}")
+    for k, (t, d) in enumerate(zip(flat, dtypes)):
+        if t.dtype != d:
+            raise TypeError(f"{fn_name}: output {k} of fn ('{t.name}') is {t.dtype.name}, expected {d.name}")
+    return flat
+
+
+def _dtype_structure(dtype):
+    """(flat DTypes, template) of a nested dtype structure (as map_fn's `dtype`)."""
+    if isinstance(dtype, (list, tuple)):
+        parts = [_dtype_structure(d) for d in dtype]
+        return [x for flat, _ in parts for x in flat], (type(dtype), [tpl for _, tpl in parts])
+    if isinstance(dtype, dict):
+        keys = sorted(dtype)
+        parts = [_dtype_structure(dtype[k]) for k in keys]
+        return [x for flat, _ in parts for x in flat], (dict, list(zip(keys, [tpl for _, tpl in parts])))
+    return [_dt.as_dtype(dtype)], None
+
+
+def _results(arrays, template, n):
+    """The output arrays stacked, with the leading size set where it is known when building."""
+    static = n if isinstance(n, int) else constant_value(n)
+    outs = []
+    for ta in arrays:
+        t = ta.stack()
+        if static is not None and not t.shape.unknown_rank:
+            t.set_shape([int(static)] + list(t.shape)[1:])
+        outs.append(t)
+    return pack_structure(template, outs)
+
+
+def map_fn(fn: Callable[[Structure], Structure], elems: Structure, dtype: Structure = None,
+           parallel_iterations: int | None = None, back_prop: bool = True, swap_memory: bool = False,
+           infer_shape: bool = True, name: str | None = None) -> Structure:
+    """fn applied to each slice elems[i] (elems may be a nested structure: fn gets the same structure of
+    slices), the results stacked. fn returns the structure of elems unless `dtype` (a nested structure of
+    dtypes) says otherwise."""
+    flat, template, n = _elements(elems, "map_fn")
+    if dtype is None:
+        dtypes, out_template, what = [t.dtype for t in flat], template, "elems (pass dtype for another) are"
+    else:
+        (dtypes, out_template), what = _dtype_structure(dtype), "dtype says"
     with name_scope(name, "map"):
-        return _stacked([fn(x) for x in _items(tensors, seq, n)])
+        if _unrolled(n):
+            results = [fn(x) for x in _items(flat, template, n)]
+            for r in results:
+                _checked(r, out_template, dtypes, "map_fn", what)
+            return _stacked(results)
+        read = _reader(flat, n, "map")
+        outputs = [TensorArray(d, size=n, infer_shape=infer_shape, tensor_array_name=f"map_out_{k}")
+                   for k, d in enumerate(dtypes)]
+
+        def body(i, *arrays):
+            y = _checked(fn(pack_structure(template, read(i))), out_template, dtypes, "map_fn", what)
+            return (i + 1,) + tuple(ta.write(i, v) for ta, v in zip(arrays, y))
+        _, *arrays = while_loop(lambda i, *_: i < n, body, [0] + outputs, back_prop=back_prop)
+        return _results(arrays, out_template, n)
 
 
-def _fold(fn, elems, initializer, name, default, reverse):
-    tensors, seq, n = _flat(elems, default)
-    items = _items(tensors, seq, n, reverse)
+def _fold(fn, elems, initializer, back_prop, name, default, reverse, collect):
+    """What foldl/foldr (collect=False) and scan (collect=True, every accumulator stacked) compute."""
+    flat, template, n = _elements(elems, default)
     with name_scope(name, default):
+        if _unrolled(n):
+            items = _items(flat, template, n, reverse)
+            acc, items = (items[0], items[1:]) if initializer is None else (initializer, items)
+            outs = [acc] if initializer is None else []
+            for x in items:
+                acc = fn(acc, x)
+                outs.append(acc)
+            if not collect:
+                return acc
+            return _stacked(outs[::-1] if reverse else outs)
+        read = _reader(flat, n, default)
+        last = n - 1
+
+        def index(k):
+            return last - k if reverse else k
+        start = 0
         if initializer is None:
-            if n == 0:
-                raise ShapeError(f"{default}: elems is empty and no initializer is given")
-            acc, items = items[0], items[1:]
+            acc, start = pack_structure(template, read(index(0))), 1  # an empty elems fails here, naming the array
         else:
             acc = initializer
-        for x in items:
-            acc = fn(acc, x)
-        return acc
+        acc_flat, acc_template = flatten_structure(acc, f"{default}'s initializer")
+        dtypes = [t.dtype for t in acc_flat]
+        arrays = []
+        if collect:
+            arrays = [TensorArray(d, size=n, tensor_array_name=f"{default}_out_{k}") for k, d in enumerate(dtypes)]
+            if initializer is None:
+                arrays = [ta.write(index(0), v) for ta, v in zip(arrays, acc_flat)]
+
+        def body(k, acc, *arrays):
+            new = _checked(fn(acc, pack_structure(template, read(index(k)))), acc_template, dtypes, default,
+                           "the accumulator is")
+            written = tuple(ta.write(index(k), v) for ta, v in zip(arrays, new))
+            return (k + 1, pack_structure(acc_template, new)) + written
+        _, acc, *arrays = while_loop(lambda k, *_: k < n, body, [start, acc] + arrays, back_prop=back_prop)
+        return _results(arrays, acc_template, n) if collect else acc
 
 
-def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+def foldl(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+          parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+          name: str | None = None) -> Structure:
     """acc = fn(acc, elems[i]) from the first element on (acc starts at initializer, else elems[0])."""
-    return _fold(fn, elems, initializer, name, "foldl", reverse=False)
+    return _fold(fn, elems, initializer, back_prop, name, "foldl", reverse=False, collect=False)
 
 
-def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False, name=None):
+def foldr(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+          parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False,
+          name: str | None = None) -> Structure:
     """foldl from the last element back."""
-    return _fold(fn, elems, initializer, name, "foldr", reverse=True)
+    return _fold(fn, elems, initializer, back_prop, name, "foldr", reverse=True, collect=False)
 
 
-def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
-         infer_shape=True, reverse=False, name=None):
-    """Every intermediate acc of a fold, stacked (the first is elems[0] when no initializer is given)."""
-    tensors, seq, n = _flat(elems, "scan")
-    items = _items(tensors, seq, n, reverse)
-    with name_scope(name, "scan"):
-        if initializer is None:
-            acc, items, outs = items[0], items[1:], [items[0]]
-        else:
-            acc, outs = initializer, []
-        for x in items:
-            acc = fn(acc, x)
-            outs.append(acc)
-        if not outs:
-            raise ShapeError("scan over a first axis of size 0 is not supported (nnplug unrolls it)")
-        return _stacked(outs[::-1] if reverse else outs)
+def scan(fn: Callable[[Structure, Structure], Structure], elems: Structure, initializer: Structure = None,
+         parallel_iterations: int = 10, back_prop: bool = True, swap_memory: bool = False, infer_shape: bool = True,
+         reverse: bool = False, name: str | None = None) -> Structure:
+    """Every intermediate acc of a fold, stacked in the order of elems (the first is elems[0] when no
+    initializer is given; with reverse=True the fold runs from the last element)."""
+    return _fold(fn, elems, initializer, back_prop, name, "scan", reverse=reverse, collect=True)

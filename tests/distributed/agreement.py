@@ -6,6 +6,7 @@ aborts the job with the rank named), so the test reads the exit status and the P
 """
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -37,10 +38,10 @@ OPTIMIZERS = {
 }
 
 
-def train(make_opt, data, distributed, global_batch, op=dist.Average):
+def train(make_opt, data, distributed, global_batch, op=dist.Average, **dist_options):
     """Weights after training the MLP on `data`: the whole batches in one process, or this rank's shard
-    of each with DistributedOptimizer. With op=Sum the loss is the shard's summed loss over the global
-    batch size, so uneven shards add up to the full batch's mean."""
+    of each with DistributedOptimizer (given `dist_options`). With op=Sum the loss is the shard's summed
+    loss over the global batch size, so uneven shards add up to the full batch's mean."""
     graph = tf.Graph()
     with graph.as_default():
         x = tf.placeholder(tf.float32, (None, N_IN))
@@ -51,7 +52,7 @@ def train(make_opt, data, distributed, global_batch, op=dist.Average):
         loss = tf.reduce_sum(per_sample) / float(global_batch) if op == dist.Sum else tf.reduce_mean(per_sample)
         opt = make_opt()
         if distributed:
-            opt = dist.DistributedOptimizer(opt, op=op)
+            opt = dist.DistributedOptimizer(opt, op=op, **dist_options)
         step = opt.minimize(loss)
         init = tf.global_variables_initializer()
     with tf.Session(graph=graph) as sess:
@@ -97,21 +98,97 @@ def case_optimizers(uneven):
         check(f"{name}{' uneven' if uneven else ''}")
 
 
-def case_fusion():
-    """One fused buffer by default; a small threshold splits the gradients as the bucket rule says."""
-    data = batches(4 * dist.size(), 1)
+def one_step_stats(**dist_options):
     dist.STATS.reset()
-    train(OPTIMIZERS["GradientDescent"], data, True, 4 * dist.size())
-    assert dist.stats()["last_buffers"] == 1, dist.stats()
-    os.environ["NNPLUG_FUSION_THRESHOLD"] = str(N_IN * N_HIDDEN * 4)  # w1 alone fills one buffer
+    train(OPTIMIZERS["GradientDescent"], batches(4 * dist.size(), 1), True, 4 * dist.size(), **dist_options)
+    return dist.stats()
+
+
+def case_fusion():
+    """One fused buffer by default; a small threshold splits the gradients as the bucket rule says: the
+    overlapped allreduce fills its buckets from the last layer's gradients, the blocking one from the first."""
+    total = sum(p.nbytes for p in params(1))  # w1 192 bytes, b1 32, w2 96, b2 12
+    for overlap in (True, False):
+        stats = one_step_stats(overlap=overlap)
+        assert (stats["calls"], stats["buffers"], stats["bytes"]) == (1, 1, total), stats
+    os.environ["NNPLUG_FUSION_THRESHOLD"] = str((N_IN + 1) * N_HIDDEN * 4)  # w1 + b1 fill one buffer
     try:
-        train(OPTIMIZERS["GradientDescent"], data, True, 4 * dist.size())
+        overlapped, blocking = one_step_stats(overlap=True), one_step_stats(overlap=False)
     finally:
         del os.environ["NNPLUG_FUSION_THRESHOLD"]
-    # [w1] [b1 + w2 + b2]: 8 + 24 + 3 floats fit within 48 floats
-    assert dist.stats()["last_buffers"] == 2, dist.stats()
-    assert dist.stats()["last_bytes"] == sum(p.nbytes for p in params(1)), dist.stats()
+    # buckets [b2 w2 b1] (140 bytes) and [w1] (192): one allreduce each, w1's waited for first by its update
+    assert (overlapped["calls"], overlapped["buffers"], overlapped["bytes"]) == (2, 2, total), overlapped
+    assert overlapped["last_bytes"] == 140, overlapped
+    # one allreduce of the buffers [w1 b1] and [w2 b2]
+    assert (blocking["calls"], blocking["buffers"], blocking["bytes"]) == (1, 2, total), blocking
     check("fusion")
+
+
+def case_overlap():
+    """The allreduce overlapped with the backward pass (three buckets here) trains to the weights the
+    blocking allreduce gives, with every optimizer, through MPI's allreduce and through shared memory."""
+    from nnplug.distributed import runtime, shared
+    global_batch = 4 * dist.size()
+    data = batches(global_batch, STEPS)
+    os.environ["NNPLUG_FUSION_THRESHOLD"] = str((N_HIDDEN + 1) * N_OUT * 4)  # buckets [b2 w2] [b1] [w1]
+    try:
+        for name, make_opt in OPTIMIZERS.items():
+            os.environ[shared.ENV] = "0"  # MPI's allreduce
+            blocking = train(make_opt, data, True, global_batch, overlap=False)
+            runs = {"MPI": train(make_opt, data, True, global_batch, overlap=True)}
+            del os.environ[shared.ENV]
+            dist.STATS.reset()
+            runs["shared memory"] = train(make_opt, data, True, global_batch, overlap=True)
+            assert dist.stats()["buffers"] == 3 * STEPS, dist.stats()
+            free = shared.pool(runtime.job())._free  # the buckets' windows, back in the pool
+            sizes = (N_HIDDEN * N_OUT + N_OUT, N_HIDDEN, N_IN * N_HIDDEN)
+            assert all(free.get((n, np.dtype(np.float32))) for n in sizes), free
+            for how, overlapped in runs.items():
+                for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
+                    np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped ({how}) "
+                                                                                 f"vs blocking")
+                same_everywhere(overlapped, f"{name} overlapped ({how})")
+            check(f"overlap {name}")
+    finally:
+        os.environ.pop(shared.ENV, None)
+        del os.environ["NNPLUG_FUSION_THRESHOLD"]
+
+
+def case_shared_memory_room():
+    """Where /dev/shm lacks room on one rank, every rank leaves that allreduce to MPI (and trains alike)."""
+    from types import SimpleNamespace
+
+    from nnplug.distributed import runtime, shared
+    data = batches(4 * dist.size(), 2)
+    want = train(OPTIMIZERS["Momentum"], data, True, 4 * dist.size(), fusion_threshold=1)  # one window per tensor
+    real_statvfs = shared.os.statvfs
+    if dist.rank() == dist.size() - 1:
+        shared.os.statvfs = lambda path: SimpleNamespace(f_bavail=0, f_frsize=4096)
+    pool = shared.pool(runtime.job())
+    free, pool._free = pool._free, {}  # as if no window of these sizes had been made yet
+    try:
+        got = train(OPTIMIZERS["Momentum"], data, True, 4 * dist.size(), fusion_threshold=1)
+        assert not pool._free and (N_IN * N_HIDDEN, np.dtype(np.float32)) in pool._refused, (pool._free, pool._refused)
+    finally:
+        shared.os.statvfs = real_statvfs
+        pool._free = free
+        pool._refused.clear()
+    for w, g in zip(want, got):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-6)
+    check("shared memory room")
+
+
+def case_progress():
+    """A posted allreduce completes while this thread makes no MPI call (the progress thread polls it)."""
+    from nnplug.distributed import collectives
+    n = dist.size()
+    flight = collectives.start_allreduce([np.full(1000, dist.rank() + 1.0, np.float32)], op=dist.Sum, check=False)
+    deadline = time.monotonic() + 30
+    while not flight.pending.done and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert flight.pending.done, "the posted allreduce did not complete in the background"
+    np.testing.assert_array_equal(collectives.finish_allreduce(flight)[0], np.full(1000, n * (n + 1) / 2))
+    check("progress")
 
 
 def case_numpy_collectives():
@@ -265,6 +342,18 @@ def case_mismatched_shapes():
         expect_mismatch(run, "tensor 'odd:0'", "rank 0 has shape (3, 4) float32", "rank 1 has (3, 5) float32")
         expect_mismatch(lambda: dist.allreduce(np.zeros(2 + r, np.float32), name="metric"),
                         "tensor 'metric'", "rank 0 has shape (2,)")
+        from nnplug.distributed import shared
+        if r == 1:  # one rank leaves shared memory: every rank learns it before any data moves
+            os.environ[shared.ENV] = "0"
+
+        def road():
+            with tf.Graph().as_default(), tf.Session() as sess:
+                sess.run(dist.allreduce(tf.constant([1.0]), name="road"))
+        try:
+            expect_mismatch(road, "allreduce 'road': ranks disagree: rank 0 passes shared_memory=True, rank 1 "
+                                  "shared_memory=False")
+        finally:
+            os.environ.pop(shared.ENV, None)
     check("mismatched shapes")
 
 
@@ -307,6 +396,9 @@ CASES = {
     "optimizers": lambda: case_optimizers(uneven=False),
     "uneven": lambda: case_optimizers(uneven=True),
     "fusion": case_fusion,
+    "progress": case_progress,
+    "room": case_shared_memory_room,
+    "overlap": case_overlap,
     "numpy": case_numpy_collectives,
     "gradients": case_graph_gradients,
     "broadcast": case_broadcast,

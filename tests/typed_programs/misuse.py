@@ -19,6 +19,11 @@ reveal_type(tf.global_variables_initializer())  # reveal: nnplug.graph.Operation
 reveal_type(keras.layers.Dense(4)(keras.Input(shape=(3,))))  # reveal: nnplug.keras.layers.base.KerasTensor
 reveal_type(keras.layers.Dense(4)(y))  # reveal: nnplug.graph.Tensor
 reveal_type(tf.data.Dataset.range(10).batch(2))  # reveal: nnplug.data.dataset.Dataset
+ta = tf.TensorArray(tf.float32, size=3).write(0, y[0])
+reveal_type(ta)  # reveal: nnplug.ops.tensor_array.TensorArray
+reveal_type(ta.stack())  # reveal: nnplug.graph.Tensor
+reveal_type(tf.py_func(np.sin, [y], tf.float32))  # reveal: nnplug.graph.Tensor
+reveal_type(tf.py_func(np.sin, [y], [tf.float32]))  # reveal: list[nnplug.graph.Tensor]
 
 tf.placeholder(tf.float32, shape="3")  # error: arg-type
 tf.reduce_mean(y, axis="1")  # error: arg-type
@@ -28,3 +33,7 @@ keras.layers.Dense(10, activation=3)  # error: arg-type
 keras.Model(inputs=x, outputs=y)  # error: arg-type
 tf.Session().run(y, feed_dict=[1, 2])  # error: arg-type
 y.numpy()  # error: attr-defined
+flag = tf.placeholder(tf.bool, shape=())
+tf.cond(flag, tf.zeros([1]), tf.ones([1]))  # error: arg-type
+tf.nn.rnn_cell.LSTMCell("4")  # error: arg-type
+ta.write(1)  # error: call-arg

@@ -1,6 +1,7 @@
 """A typed program written as a user would: a two-layer MLP in TF1 style (placeholders, tf.layers, a Session)
-and the same classifier in Keras, Sequential and functional. tests/test_typing.py type-checks it with mypy
-against nnplug (no error allowed) and runs it."""
+and the same classifier in Keras, Sequential and functional; a tf.while_loop filling a TensorArray, and an
+LSTM cell under dynamic_rnn. tests/test_typing.py type-checks it with mypy against nnplug (no error allowed)
+and runs it."""
 from __future__ import annotations
 
 import numpy as np
@@ -58,6 +59,40 @@ def train_keras(xs: np.ndarray, ys: np.ndarray, epochs: int = 15) -> tuple[float
         model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=0)
         accuracies.append(float(model.evaluate(xs, ys, verbose=0)[1]))
     return accuracies[0], accuracies[1]
+
+
+def running_sums(xs: np.ndarray) -> np.ndarray:
+    """The running sums of xs's rows, by a tf.while_loop over a row count known only at run time that writes
+    each step's sum into a TensorArray."""
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.placeholder(tf.float32, shape=(None, xs.shape[1]), name="x")
+        n = tf.shape(x)[0]
+
+        def body(i: tf.Tensor, total: tf.Tensor, sums: tf.TensorArray) -> tuple[tf.Tensor, tf.Tensor, tf.TensorArray]:
+            total = total + tf.gather(x, i)
+            return i + 1, total, sums.write(i, total)
+
+        start = [tf.constant(0), tf.zeros([xs.shape[1]]), tf.TensorArray(tf.float32, size=n)]
+        _, _, sums = tf.while_loop(lambda i, total, sums: i < n, body, start)
+        stacked: tf.Tensor = sums.stack()
+        with tf.Session(graph=graph) as sess:
+            return sess.run(stacked, {x: xs})
+
+
+def lstm_last_step(xs: np.ndarray, units: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """An LSTM cell under dynamic_rnn over [batch, time, depth] sequences of a length known only at run time:
+    (the outputs at the last step, the final state's h), which TF1 defines to be the same."""
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.set_random_seed(2)
+        x = tf.placeholder(tf.float32, shape=(None, None, xs.shape[2]), name="sequences")
+        cell = tf.nn.rnn_cell.LSTMCell(units)
+        outputs, state = tf.nn.dynamic_rnn(cell, x, dtype=tf.float32)
+        with tf.Session(graph=graph) as sess:
+            sess.run(tf.global_variables_initializer())
+            out, h = sess.run([outputs, state.h], {x: xs})
+            return out[:, -1], h
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
 """contrib.seq2seq's `sequence_loss`: softmax cross-entropy per time step, weighted, averaged as asked."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..._types import Tensor, TensorLike
 from ...graph import convert_to_tensor, name_scope
 from ...ops import math_ops as M
 from ...ops.array_ops import reshape, shape
@@ -25,8 +30,9 @@ def _average(total, weights, axis):
     return total / (M.reduce_sum(weights, axis=axis) + _EPSILON)
 
 
-def sequence_loss(logits, targets, weights, average_across_timesteps=True, average_across_batch=True,
-                  softmax_loss_function=None, name=None):
+def sequence_loss(logits: TensorLike, targets: TensorLike, weights: TensorLike, average_across_timesteps: bool = True,
+                  average_across_batch: bool = True, softmax_loss_function: Callable[..., Tensor] | None = None,
+                  name: str | None = None) -> Tensor:
     """Cross-entropy of logits [batch, time, classes] against targets [batch, time], times weights [batch,
     time]; summed and divided by the summed weights over time and/or batch (a scalar when averaged over
     both, [batch] or [time] when over one, [batch, time] when over neither)."""

@@ -2,8 +2,9 @@
 
 `DistributedOptimizer(SGD(...))` returns a copy of the optimizer whose class is a subclass of the
 original's (and keeps its name, so a saved model loads as plain SGD): its gradients, once clipped, go
-through one fused allreduce op, and its learning rate is read from `optimizer.learning_rate` by a host op
-at each step, so LearningRateWarmupCallback can change it while `fit` runs.
+through one fused allreduce op (overlapped with the backward pass), and its learning rate is read from
+`optimizer.learning_rate` by a host op at each step, so LearningRateWarmupCallback can change it while
+`fit` runs.
 """
 import copy
 
@@ -46,7 +47,8 @@ class _Distributed:
         grads = super()._clip(grads)  # each rank clips its own gradients, then they are averaged (Horovod)
         if not grads or runtime.size() == 1:
             return grads
-        return grouped_allreduce(grads, op=self._dist_op, names=self._dist_names, fusion_threshold=self._dist_threshold)
+        return grouped_allreduce(grads, op=self._dist_op, names=self._dist_names, fusion_threshold=self._dist_threshold,
+                                 overlap=self._dist_overlap)
 
     def _lr(self):
         lr = host_scalar(lambda: self.learning_rate, name="learning_rate")
@@ -56,9 +58,10 @@ class _Distributed:
         return lr
 
 
-def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None):  # noqa: N802 - Horovod's name
+def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None, overlap=True):  # noqa: N802 - Horovod's name
     """A copy of the Keras `optimizer` (an object or a name like 'sgd') whose gradients are averaged over all
-    ranks (op=Sum adds them). Wrap it before `compile`; scale its learning rate by size() yourself."""
+    ranks (op=Sum adds them). Wrap it before `compile`; scale its learning rate by size() yourself.
+    overlap: as nnplug.distributed.DistributedOptimizer's (buckets start during the backward pass)."""
     runtime.job("keras DistributedOptimizer")
     optimizer = _keras_optimizers.get(optimizer)
     if isinstance(optimizer, _Distributed):
@@ -76,6 +79,7 @@ def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None):  # noq
     wrapped._dist_op = op
     wrapped._dist_threshold = None if fusion_threshold is None else C.fusion_threshold(fusion_threshold)
     wrapped._dist_names = None
+    wrapped._dist_overlap = bool(overlap)
     return wrapped
 
 
