@@ -229,7 +229,9 @@ def _train(backend, steps=6):
                 losses.append(sess.run([loss, train], feed)[0])
             plan = sess.plan_for([loss, train], feed)
             where = type(sess._values[sess._slots[table]])
-            return losses, sess.run(table), sess.run(w), plan, where
+            slot = tf.get_collection(tf.GraphKeys.GLOBAL_VARIABLES)
+            accum = next(v for v in slot if v.op.name.endswith("table/Momentum_momentum"))
+            return losses, sess.run(table), sess.run(w), plan, where, type(sess._values[sess._slots[accum]])
 
 
 @pytest.mark.parametrize("backend", [pytest.param("opencl", marks=needs_opencl),
@@ -242,9 +244,9 @@ def test_training_with_an_embedding_table_on_the_cpu_matches_one_device(backend,
         np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=2e-5, atol=2e-6)
     assert host[0][-1] < host[0][0]  # it trains
     plan, table_storage = spanning[3], spanning[4]
-    assert table_storage is np.ndarray  # the table lives on the host
+    assert table_storage is np.ndarray and spanning[5] is np.ndarray  # the table and its slot live on the host
     ran = _kernel_backends(plan)
-    assert ran["embedding_lookup/Gather"] == {"numpy"} and ran["Momentum/AssignSub"] == {"numpy"}
+    assert ran["embedding_lookup/Gather"] == {"numpy"} and ran["Momentum/ApplyMomentum"] == {"numpy"}
     assert ran["MatMul"] == {backend}
     # looked-up rows and checked ids to the device; the table's gradient back to the host for its update
     # (GatherGrad reads the table only for its shape: never copied); the target feed to the device

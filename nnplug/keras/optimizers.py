@@ -17,6 +17,7 @@ from .. import dtypes as _dt
 from ..autodiff import gradients
 from ..graph import Tensor, constant, control_dependencies, convert_to_tensor, name_scope
 from ..ops import math_ops as M
+from ..ops.training_ops import apply_update
 from ..variables import Variable
 from .utils import unknown_name
 
@@ -137,8 +138,10 @@ class SGD(Optimizer):
                 continue
             m = self._slot(p, "momentum")
             mom = convert_to_tensor(self.momentum, dtype=p.dtype)
-            v = m.assign(mom * m - lr * g)
-            updates.append(p.assign_add(mom * v - lr * g if self.nesterov else v))
+            # one fused update op (nnplug/ops/training_ops.py): v = mom*v - lr*g; p += v (or Nesterov's step)
+            new_p, new_m = apply_update("ApplyKerasMomentum", [p.value(), m.value(), M.cast(lr, p.dtype), g, mom],
+                                        use_nesterov=self.nesterov)
+            updates.extend([m.assign(new_m), p.assign(new_p)])
         return updates
 
     def get_config(self) -> dict[str, Any]:

@@ -31,7 +31,11 @@ class Optimizer:
             names = ", ".join(v.name for _, v in grads_and_vars)
             raise ValueError(f"no gradients provided for any variable ({names}); does the loss depend on them?")
         with name_scope(name, self._name) as scope:
-            updates = [self._apply(g, v) for g, v in grads_and_vars if g is not None]
+            updates = []
+            for g, v in grads_and_vars:
+                if g is not None:
+                    with v.graph.device(v.op.device):  # the update runs where its variable lives, as in TF1
+                        updates.append(self._apply(g, v))
             updates.extend(self._finish(updates))
             if global_step is not None:
                 with control_dependencies(updates):
@@ -59,7 +63,8 @@ class Optimizer:
     def _slot(self, var, name, init=0.0):
         key = (var, name)
         if key not in self._slots:
-            with control_dependencies(None):  # as TF1's init_scope: a slot's initializer waits for nothing
+            # as TF1's init_scope, a slot's initializer waits for nothing; and as TF1, the slot lives with its variable
+            with control_dependencies(None), var.graph.device(var.op.device):
                 value = constant(init, dtype=var.dtype, shape=tuple(var.shape))  # not from var: maybe uninitialised
                 self._slots[key] = Variable(value, trainable=False, name=f"{var.op.name}/{self._name}_{name}")
         return self._slots[key]
