@@ -2,30 +2,42 @@
 ApplyAdam, ...) whose outputs are assigned back to the variable and its slots: a backend with a fused
 kernel runs it as one pass, every other backend runs its expansion into primitives.
 `minimize` = `compute_gradients` + `apply_gradients`."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeAlias
+
 from ..autodiff import gradients
-from ..graph import GraphKeys, constant, control_dependencies, convert_to_tensor, get_default_graph, name_scope
+from ..graph import (Graph, GraphKeys, Operation, Tensor, constant, control_dependencies, convert_to_tensor,
+                     get_default_graph, name_scope)
 from ..ops import math_ops as M
 from ..ops.training_ops import apply_update
 from ..variables import Variable, group, trainable_variables
 from .. import dtypes as _dt
+from .._types import TensorLike
+
+# (gradient, variable) pairs, as compute_gradients gives and apply_gradients takes; None: no gradient.
+GradsAndVars: TypeAlias = "list[tuple[Tensor | None, Variable]]"
 
 
 class Optimizer:
-    def __init__(self, learning_rate, use_locking=False, name="Optimizer"):
+    def __init__(self, learning_rate: TensorLike, use_locking: bool = False, name: str = "Optimizer") -> None:
         self._lr = learning_rate
         self._name = name
         self._slots = {}
 
     # -- the TF1 interface --------------------------------------------------------------
-    def compute_gradients(self, loss, var_list=None, gate_gradients=None, aggregation_method=None,
-                          colocate_gradients_with_ops=False, grad_loss=None):
+    def compute_gradients(self, loss: Tensor, var_list: Iterable[Variable] | None = None, gate_gradients: Any = None,
+                          aggregation_method: Any = None, colocate_gradients_with_ops: bool = False,
+                          grad_loss: TensorLike | None = None) -> GradsAndVars:
         var_list = list(var_list) if var_list is not None else trainable_variables()
         if not var_list:
             raise ValueError("no variables to optimize: create Variables first or pass var_list")
         grads = gradients(loss, var_list, grad_ys=grad_loss)
         return list(zip(grads, var_list))
 
-    def apply_gradients(self, grads_and_vars, global_step=None, name=None):
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Tensor | None, Variable]],
+                        global_step: Variable | None = None, name: str | None = None) -> Operation:
         grads_and_vars = [(g, v) for g, v in grads_and_vars]
         if all(g is None for g, _ in grads_and_vars):
             names = ", ".join(v.name for _, v in grads_and_vars)
@@ -42,18 +54,19 @@ class Optimizer:
                     updates.append(global_step.assign_add(convert_to_tensor(1, dtype=global_step.dtype)))
             return group(*updates, name=scope)  # as in TF1, the op carries the scope's own name
 
-    def minimize(self, loss, global_step=None, var_list=None, gate_gradients=None, aggregation_method=None,
-                 colocate_gradients_with_ops=False, name=None, grad_loss=None):
+    def minimize(self, loss: Tensor, global_step: Variable | None = None, var_list: Iterable[Variable] | None = None,
+                 gate_gradients: Any = None, aggregation_method: Any = None, colocate_gradients_with_ops: bool = False,
+                 name: str | None = None, grad_loss: TensorLike | None = None) -> Operation:
         return self.apply_gradients(self.compute_gradients(loss, var_list, grad_loss=grad_loss),
                                     global_step=global_step, name=name)
 
-    def get_slot(self, var, name):
+    def get_slot(self, var: Variable, name: str) -> Variable | None:
         return self._slots.get((var, name))
 
-    def get_slot_names(self):
+    def get_slot_names(self) -> list[str]:
         return sorted({n for _, n in self._slots})
 
-    def variables(self):
+    def variables(self) -> list[Variable]:
         return list(self._slots.values())
 
     # -- for subclasses -----------------------------------------------------------------
@@ -87,7 +100,7 @@ class Optimizer:
 class GradientDescentOptimizer(Optimizer):
     """var -= lr * grad"""
 
-    def __init__(self, learning_rate, use_locking=False, name="GradientDescent"):
+    def __init__(self, learning_rate: TensorLike, use_locking: bool = False, name: str = "GradientDescent") -> None:
         super().__init__(learning_rate, use_locking, name)
 
     def _apply(self, grad, var):
@@ -97,7 +110,8 @@ class GradientDescentOptimizer(Optimizer):
 class MomentumOptimizer(Optimizer):
     """accum = momentum*accum + grad; var -= lr*accum (Nesterov: var -= lr*(grad + momentum*accum))."""
 
-    def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False):
+    def __init__(self, learning_rate: TensorLike, momentum: float, use_locking: bool = False, name: str = "Momentum",
+                 use_nesterov: bool = False) -> None:
         super().__init__(learning_rate, use_locking, name)
         self._momentum = momentum
         self._nesterov = use_nesterov
@@ -111,7 +125,8 @@ class MomentumOptimizer(Optimizer):
 class AdamOptimizer(Optimizer):
     """Adam as TF1 writes it: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); var -= lr_t*m/(sqrt(v)+eps)."""
 
-    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, use_locking=False, name="Adam"):
+    def __init__(self, learning_rate: TensorLike = 0.001, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
+                 use_locking: bool = False, name: str = "Adam") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._b1, self._b2, self._eps = beta1, beta2, epsilon
         self._powers = None
@@ -141,8 +156,8 @@ class RMSPropOptimizer(Optimizer):
     As in TF1 the mean-square slot starts at ones. centered=True also keeps the mean gradient
     mg = decay*mg + (1-decay)*grad (slot 'mg') and divides by sqrt(ms - mg^2 + eps)."""
 
-    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10, use_locking=False,
-                 centered=False, name="RMSProp"):
+    def __init__(self, learning_rate: TensorLike, decay: float = 0.9, momentum: float = 0.0, epsilon: float = 1e-10,
+                 use_locking: bool = False, centered: bool = False, name: str = "RMSProp") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._decay, self._momentum, self._eps, self._centered = decay, momentum, epsilon, bool(centered)
 
@@ -158,7 +173,8 @@ class RMSPropOptimizer(Optimizer):
 class AdagradOptimizer(Optimizer):
     """accum += grad^2; var -= lr*grad/sqrt(accum); accumulators start at 0.1 as in TF1."""
 
-    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False, name="Adagrad"):
+    def __init__(self, learning_rate: TensorLike, initial_accumulator_value: float = 0.1, use_locking: bool = False,
+                 name: str = "Adagrad") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._init = initial_accumulator_value
 
@@ -167,7 +183,7 @@ class AdagradOptimizer(Optimizer):
                             [self._lr_for(var), grad])
 
 
-def create_global_step(graph=None):
+def create_global_step(graph: Graph | None = None) -> Variable:
     graph = graph or get_default_graph()
     if graph.get_collection(GraphKeys.GLOBAL_STEP):
         raise ValueError("a global step already exists in this graph")
@@ -177,10 +193,10 @@ def create_global_step(graph=None):
     return step
 
 
-def get_global_step(graph=None):
+def get_global_step(graph: Graph | None = None) -> Variable | None:
     steps = (graph or get_default_graph()).get_collection(GraphKeys.GLOBAL_STEP)
     return steps[0] if steps else None
 
 
-def get_or_create_global_step(graph=None):
+def get_or_create_global_step(graph: Graph | None = None) -> Variable:
     return get_global_step(graph) or create_global_step(graph)

@@ -2,14 +2,22 @@
 from graph ops as the others in optimizers.py, and the input-pipeline and hook scaffolding TF1 training
 loops expect: `Coordinator`, `start_queue_runners` (nnplug has no queue runners: it starts none) and the
 `SessionRunHook` base class."""
+from __future__ import annotations
+
 import collections
 import sys
 import threading
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from ..graph import control_dependencies, convert_to_tensor
 from ..ops import math_ops as M
+from .._types import TensorLike
 from .optimizers import Optimizer
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 
 def _const(value, var):
@@ -20,7 +28,8 @@ class AdadeltaOptimizer(Optimizer):
     """accum = rho accum + (1 - rho) g^2; update = sqrt(accum_update + eps) / sqrt(accum + eps) g;
     accum_update = rho accum_update + (1 - rho) update^2; var -= lr update."""
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-8, use_locking=False, name="Adadelta"):
+    def __init__(self, learning_rate: TensorLike = 0.001, rho: float = 0.95, epsilon: float = 1e-8,
+                 use_locking: bool = False, name: str = "Adadelta") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._rho, self._eps = rho, epsilon
 
@@ -39,9 +48,11 @@ class FtrlOptimizer(Optimizer):
     linear += g' - (accum_new^-p - accum^-p) / lr var (g' = g + 2 l2_shrinkage var);
     var = (sign(linear) l1 - linear) / (accum_new^-p / lr + 2 l2) where |linear| > l1, else 0."""
 
-    def __init__(self, learning_rate, learning_rate_power=-0.5, initial_accumulator_value=0.1,
-                 l1_regularization_strength=0.0, l2_regularization_strength=0.0, use_locking=False, name="Ftrl",
-                 accum_name=None, linear_name=None, l2_shrinkage_regularization_strength=0.0):
+    def __init__(self, learning_rate: TensorLike, learning_rate_power: float = -0.5,
+                 initial_accumulator_value: float = 0.1, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0, use_locking: bool = False, name: str = "Ftrl",
+                 accum_name: str | None = None, linear_name: str | None = None,
+                 l2_shrinkage_regularization_strength: float = 0.0) -> None:
         super().__init__(learning_rate, use_locking, name)
         if learning_rate_power > 0:
             raise ValueError(f"FtrlOptimizer: learning_rate_power must be <= 0, got {learning_rate_power}")
@@ -77,8 +88,9 @@ class FtrlOptimizer(Optimizer):
 class ProximalGradientDescentOptimizer(Optimizer):
     """prox = var - lr g; var = sign(prox) max(|prox| - lr l1, 0) / (1 + lr l2)."""
 
-    def __init__(self, learning_rate, l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-                 use_locking=False, name="ProximalGradientDescent"):
+    def __init__(self, learning_rate: TensorLike, l1_regularization_strength: float = 0.0,
+                 l2_regularization_strength: float = 0.0, use_locking: bool = False,
+                 name: str = "ProximalGradientDescent") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._l1, self._l2 = l1_regularization_strength, l2_regularization_strength
 
@@ -96,35 +108,35 @@ class Coordinator:
     that made it stop, if any); the others poll should_stop; join waits for them and re-raises that
     exception."""
 
-    def __init__(self, clean_stop_exception_types=None):
+    def __init__(self, clean_stop_exception_types: Iterable[type[BaseException]] | None = None) -> None:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._exc_info = None
         self._clean = tuple(clean_stop_exception_types or ())
         self._threads = []
 
-    def request_stop(self, ex=None):
+    def request_stop(self, ex: BaseException | None = None) -> None:
         with self._lock:
             if ex is not None and self._exc_info is None and not isinstance(ex, self._clean):
                 self._exc_info = sys.exc_info() if isinstance(ex, BaseException) and sys.exc_info()[1] is ex \
                     else (type(ex), ex, getattr(ex, "__traceback__", None))
             self._stop.set()
 
-    def should_stop(self):
+    def should_stop(self) -> bool:
         return self._stop.is_set()
 
-    def clear_stop(self):
+    def clear_stop(self) -> None:
         with self._lock:
             self._exc_info = None
             self._stop.clear()
 
-    def wait_for_stop(self, timeout=None):
+    def wait_for_stop(self, timeout: float | None = None) -> bool:
         return self._stop.wait(timeout)
 
-    def register_thread(self, thread):
+    def register_thread(self, thread: threading.Thread) -> None:
         self._threads.append(thread)
 
-    def stop_on_exception(self):
+    def stop_on_exception(self) -> ContextManager[Coordinator]:
         coord = self
 
         class _Guard:
@@ -137,12 +149,13 @@ class Coordinator:
                 return True  # reported to the coordinator; join re-raises it
         return _Guard()
 
-    def raise_requested_exception(self):
+    def raise_requested_exception(self) -> None:
         with self._lock:
             if self._exc_info is not None:
                 raise self._exc_info[1].with_traceback(self._exc_info[2])
 
-    def join(self, threads=None, stop_grace_period_secs=120, ignore_live_threads=False):
+    def join(self, threads: Iterable[threading.Thread] | None = None, stop_grace_period_secs: float = 120,
+             ignore_live_threads: bool = False) -> None:
         """Wait for the threads to finish once a stop is requested (or they end); threads still alive
         stop_grace_period_secs after the request raise RuntimeError naming them unless ignored."""
         threads = list(self._threads) + list(threads or [])
@@ -157,11 +170,12 @@ class Coordinator:
             raise RuntimeError(f"Coordinator stopped with threads still running: {alive}")
 
     @property
-    def joined(self):
+    def joined(self) -> bool:
         return not any(t.is_alive() for t in self._threads)
 
 
-def start_queue_runners(sess=None, coord=None, daemon=True, start=True, collection=None):
+def start_queue_runners(sess: Session | None = None, coord: Coordinator | None = None, daemon: bool = True,
+                        start: bool = True, collection: str | None = None) -> list[threading.Thread]:
     """TF1 programs call this before reading from queues; nnplug's inputs are feeds and tf.data, so
     there are no queue runners to start: returns []."""
     return []
@@ -176,32 +190,32 @@ class SessionRunContext:
     """What a hook's before_run/after_run sees: the original arguments and the session; request_stop
     asks the loop to end."""
 
-    def __init__(self, original_args, session):
+    def __init__(self, original_args: Any, session: Session) -> None:
         self.original_args, self.session = original_args, session
         self._stop_requested = False
 
-    def request_stop(self):
+    def request_stop(self) -> None:
         self._stop_requested = True
 
     @property
-    def stop_requested(self):
+    def stop_requested(self) -> bool:
         return self._stop_requested
 
 
 class SessionRunHook:
     """TF1's hook interface for training loops: every method is a no-op to override."""
 
-    def begin(self):
+    def begin(self) -> None:
         pass
 
-    def after_create_session(self, session, coord):
+    def after_create_session(self, session: Session, coord: Coordinator | None) -> None:
         pass
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return None
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         pass
 
-    def end(self, session):
+    def end(self, session: Session) -> None:
         pass
