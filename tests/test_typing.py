@@ -48,7 +48,7 @@ TYPED_MODULES = [
     *(f"nnplug/ops/{m}.py" for m in (
         "elementwise", "math_ops", "array_ops", "random_ops", "manip_ops", "sequence_ops", "clip_ops", "stats_ops",
         "math_extra_ops", "debug_ops", "nn_ops", "embedding_ops", "sort_ops", "split_ops", "norm_ops",
-        "tensor_array", "control_flow", "script_ops", "rnn", "rnn_cell", "lstm_sequence")),
+        "tensor_array", "control_flow", "script_ops", "rnn", "rnn_cell", "lstm_sequence", "training_ops")),
     "nnplug/train/saver.py", "nnplug/train/learning_rate_decay.py", "nnplug/train/meta_graph.py",
     "nnplug/train/optimizers.py", "nnplug/train/optimizers_extra.py",
     "nnplug/summary/ops.py", "nnplug/summary/writer.py", "nnplug/summary/graph_def.py",
