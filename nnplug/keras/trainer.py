@@ -2,9 +2,14 @@
 of a fixed fetch list (compile_utils.TrainingGraph), so the loops build no graph; the data adapter turns the
 user's arrays into those batches, and arguments.py checks the scalar arguments first.
 """
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import arguments as args
 from . import callbacks as cbks
@@ -13,6 +18,17 @@ from . import losses as _losses
 from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .compile_utils import TrainingGraph
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..graph import Tensor
+    from ..session import Session
+
+# What fit, evaluate and predict take as x: array data (an ndarray, nested lists) or a tf.data Dataset of batches.
+Data: TypeAlias = "ArrayLike | Dataset"
+# What evaluate and the single-batch calls return: the loss as a float, [loss, *metrics] when compile had
+# metrics, or with return_dict=True {name: value}; which one depends on compile, so a checker is told Any.
+Scalars: TypeAlias = Any
 
 
 def _scalars(values):
@@ -23,8 +39,18 @@ class Trainer:
     """The training half of a Model (mixed into it): needs `_build`, `_graph`, `_session`, `_x`, `_y_pred`,
     `_y_train` and their logits from the model's structure."""
 
+    if TYPE_CHECKING:  # what the model provides (models.py), as its training methods read it
+        _session: Session | None
+        _x: Tensor
+        _y_pred: Tensor
+
+        @property
+        def output_shape(self) -> tuple[int | None, ...]: ...
+
     # -- compile -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
+    def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop", loss: str | Callable[..., Any] | None = None,
+                metrics: Sequence[str | Callable[..., Any]] | None = None, loss_weights: Any = None,
+                **kwargs: Any) -> None:
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
         if isinstance(loss, (list, dict)):
@@ -81,7 +107,7 @@ class Trainer:
         return sums / max(n, 1)
 
     # -- predict -------------------------------------------------------------------------
-    def predict(self, x, batch_size=None, verbose=0, steps=None):
+    def predict(self, x: Data, batch_size: int | None = None, verbose: int = 0, steps: int | None = None) -> np.ndarray:
         if data.is_dataset(x):
             x, _, batch_size = data.from_dataset(x, None, steps, "predict")
         batch_size = args.batch_size("predict", batch_size)
@@ -91,25 +117,27 @@ class Trainer:
         return np.concatenate([self._session.run(self._y_pred, {self._x: x[i:i + batch_size]})
                                for i in data.batch_slices(len(x), batch_size)])
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: ArrayLike) -> np.ndarray:
         x = data.check_nonempty(self._check_x(x, "predict_on_batch"), "predict_on_batch")
         return self._session.run(self._y_pred, {self._x: x})
 
-    def predict_classes(self, x, batch_size=32, verbose=0):
+    def predict_classes(self, x: Data, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         warnings.warn("predict_classes is deprecated (Keras removed it); use np.argmax(model.predict(x), "
                       "axis=-1), i.e. model.predict(...).argmax(-1), or (model.predict(x) > 0.5) for a "
                       "sigmoid output", DeprecationWarning, stacklevel=2)
         p = self.predict(x, batch_size, verbose)
         return p.argmax(-1) if p.shape[-1] > 1 else (p > 0.5).astype(np.int32)
 
-    def predict_proba(self, x, batch_size=32, verbose=0):
+    def predict_proba(self, x: Data, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         warnings.warn("predict_proba is deprecated (Keras removed it); use model.predict(x) — the class is "
                       "model.predict(...).argmax(-1)", DeprecationWarning, stacklevel=2)
         return self.predict(x, batch_size, verbose)
 
     # -- evaluate and single batches -----------------------------------------------------
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=0, sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+    def evaluate(self, x: Data | None = None, y: ArrayLike | None = None, batch_size: int | None = None,
+                 verbose: int = 0, sample_weight: ArrayLike | None = None, steps: int | None = None,
+                 callbacks: Sequence[cbks.Callback] | None = None, return_dict: bool = False,
+                 **kwargs: Any) -> Scalars:
         """The loss (sample-weighted when weights are given) and metrics over (x, y): a float, a list, or with
         return_dict=True a {name: value} dict."""
         if kwargs:
@@ -136,18 +164,22 @@ class Trainer:
         out = self._session.run(train if training else test, dict(zip(placeholders, arrays)))
         return t, out[1:] if training else out
 
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+    def train_on_batch(self, x: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                       class_weight: Mapping[int, float] | None = None, return_dict: bool = False) -> Scalars:
         t, out = self._one_batch("train_on_batch", x, y, sample_weight, class_weight, True)
         return dict(zip(t.names, map(float, out))) if return_dict else _scalars(out)
 
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+    def test_on_batch(self, x: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                      return_dict: bool = False) -> Scalars:
         t, out = self._one_batch("test_on_batch", x, y, sample_weight, None, False)
         return dict(zip(t.names, map(float, out))) if return_dict else _scalars(out)
 
     # -- fit -----------------------------------------------------------------------------
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, **kwargs):
+    def fit(self, x: Data | None = None, y: ArrayLike | None = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: int = 1, callbacks: Sequence[cbks.Callback] | None = None, validation_split: float = 0.0,
+            validation_data: Sequence[ArrayLike] | None = None, shuffle: bool = True,
+            class_weight: Mapping[int, float] | None = None, sample_weight: ArrayLike | None = None,
+            initial_epoch: int = 0, steps_per_epoch: int | None = None, **kwargs: Any) -> cbks.History:
         """Train for `epochs` epochs; returns the History (`.history` has loss, val_loss and metrics). With
         sample_weight and/or class_weight (multiplied), each batch's loss is sum(w * loss) / batch size."""
         if kwargs.get("nb_epoch") is not None:
@@ -219,7 +251,7 @@ class Trainer:
                     break
         return {nm: float(v) for nm, v in zip(names, sums / seen)}
 
-    def _training_data(self, x, y):
+    def _training_data(self, x, y) -> tuple[np.ndarray, np.ndarray, Callable[..., Any] | None]:
         """(x, y, to_device): the training set staged on the session's device where that pays."""
         return data.stage_on_device(self._session, x, y)
 

@@ -125,8 +125,8 @@ class MomentumOptimizer(Optimizer):
 class AdamOptimizer(Optimizer):
     """Adam as TF1 writes it: lr_t = lr*sqrt(1-b2^t)/(1-b1^t); var -= lr_t*m/(sqrt(v)+eps)."""
 
-    def __init__(self, learning_rate: TensorLike = 0.001, beta1: float = 0.9, beta2: float = 0.999, epsilon: float = 1e-8,
-                 use_locking: bool = False, name: str = "Adam") -> None:
+    def __init__(self, learning_rate: TensorLike = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, use_locking: bool = False, name: str = "Adam") -> None:
         super().__init__(learning_rate, use_locking, name)
         self._b1, self._b2, self._eps = beta1, beta2, epsilon
         self._powers = None

@@ -9,11 +9,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ContextManager
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
+from .._types import TensorLike
 from ..graph import control_dependencies, convert_to_tensor
 from ..ops import math_ops as M
-from .._types import TensorLike
 from .optimizers import Optimizer
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class Coordinator:
     def register_thread(self, thread: threading.Thread) -> None:
         self._threads.append(thread)
 
-    def stop_on_exception(self) -> ContextManager[Coordinator]:
+    def stop_on_exception(self) -> AbstractContextManager[Coordinator]:
         coord = self
 
         class _Guard:
