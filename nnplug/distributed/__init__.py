@@ -17,7 +17,12 @@ job has one rank and the collectives return their inputs. Keras: `nnplug.distrib
 
 Collectives take graph tensors (and then add ops to the graph) or NumPy arrays (and then run at once).
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeGuard, overload
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import collectives as _collectives
 from . import ops as _ops
@@ -34,8 +39,12 @@ from .runtime import (
 
 _ops.register_ops()
 
+if TYPE_CHECKING:
+    from ..graph import Tensor
+    from .._types import SupportsTensor
 
-def _is_graph(value):
+
+def _is_graph(value: object) -> TypeGuard[Tensor | SupportsTensor]:
     from ..graph import Tensor
     return isinstance(value, Tensor) or hasattr(value, "_as_tensor")
 
@@ -48,7 +57,14 @@ def _reduce_op(average, op):
     return Average if average is None or average else Sum
 
 
-def allreduce(tensor, average=None, name=None, op=None):
+@overload
+def allreduce(tensor: Tensor | SupportsTensor, average: bool | None = None, name: str | None = None,
+              op: str | None = None) -> Tensor: ...
+@overload
+def allreduce(tensor: ArrayLike, average: bool | None = None, name: str | None = None,
+              op: str | None = None) -> np.ndarray: ...
+def allreduce(tensor: Tensor | SupportsTensor | ArrayLike, average: bool | None = None, name: str | None = None,
+              op: str | None = None) -> Tensor | np.ndarray:
     """The elementwise mean (op=Average, the default; average=False or op=Sum: the sum; Min, Max) of
     `tensor` over all ranks: an op for a graph tensor or Variable, else a NumPy array computed now."""
     op = _reduce_op(average, op)
@@ -58,7 +74,11 @@ def allreduce(tensor, average=None, name=None, op=None):
     return _collectives.allreduce([np.asarray(tensor)], op, [label], what=f"allreduce '{label}'")[0]
 
 
-def allgather(tensor, name=None):
+@overload
+def allgather(tensor: Tensor | SupportsTensor, name: str | None = None) -> Tensor: ...
+@overload
+def allgather(tensor: ArrayLike, name: str | None = None) -> np.ndarray: ...
+def allgather(tensor: Tensor | SupportsTensor | ArrayLike, name: str | None = None) -> Tensor | np.ndarray:
     """The ranks' tensors concatenated along axis 0 in rank order. NumPy arrays may differ in their first
     dimension; a graph tensor needs the same shape on every rank (its plan fixes the output shape)."""
     if _is_graph(tensor):
@@ -67,7 +87,12 @@ def allgather(tensor, name=None):
     return _collectives.allgather(tensor, label, what=f"allgather '{label}'")
 
 
-def broadcast(tensor, root_rank, name=None):
+@overload
+def broadcast(tensor: Tensor | SupportsTensor, root_rank: int, name: str | None = None) -> Tensor: ...
+@overload
+def broadcast(tensor: ArrayLike, root_rank: int, name: str | None = None) -> np.ndarray: ...
+def broadcast(tensor: Tensor | SupportsTensor | ArrayLike, root_rank: int,
+              name: str | None = None) -> Tensor | np.ndarray:
     """root_rank's value of `tensor` on every rank: an op for a graph tensor, else a NumPy array now."""
     if _is_graph(tensor):
         return grouped_broadcast([tensor], root_rank, name=name)[0]
@@ -75,7 +100,7 @@ def broadcast(tensor, root_rank, name=None):
     return _collectives.broadcast([np.asarray(tensor)], root_rank, [label], what=f"broadcast '{label}'")[0]
 
 
-def stats():
+def stats() -> dict[str, Any]:
     """Allreduce costs so far: calls, fused buffers, bytes, seconds spent in them (totals, and `last_*`
     for the last call: one bucket of a training step's gradients). `STATS.reset()` starts over."""
     return STATS.as_dict()

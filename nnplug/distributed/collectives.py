@@ -10,6 +10,8 @@ shared memory instead (shared.py). `STATS` counts the buffers and the seconds th
 
 Descriptors travel as JSON bytes (never pickles), so no rank ever unpickles what another sent.
 """
+from __future__ import annotations
+
 import contextlib
 import json
 import os
@@ -59,7 +61,7 @@ class Stats:
 STATS = Stats()
 
 
-def fusion_threshold(value=None):
+def fusion_threshold(value: int | str | None = None) -> int:
     """Bytes per fused buffer: `value`, else NNPLUG_FUSION_THRESHOLD, else 64 MiB (0: no fusion)."""
     source = "fusion_threshold"
     if value is None:

@@ -15,12 +15,16 @@ Each kernel checks on its first run that every rank passes the same tensors (nam
 same backend (and, for an allreduce, takes the same road: shared memory or MPI), and raises
 RankMismatchError naming them otherwise; later runs skip the check.
 """
+from __future__ import annotations
+
 import itertools
+from collections.abc import Sequence
 
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, make_op
+from .._types import TensorLike
+from ..graph import Tensor, convert_to_tensor, make_op
 from ..ops import registry
 from ..ops.math_ops import zeros_like
 from ..shapes import ShapeError, TensorShape
@@ -247,7 +251,9 @@ def _tensors(values, what):
     return tensors
 
 
-def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_threshold=None, overlap=False):
+def grouped_allreduce(tensors: Sequence[TensorLike], op: str = C.Average, name: str | None = None,
+                      names: Sequence[str] | None = None, fusion_threshold: int | None = None,
+                      overlap: bool = False) -> list[Tensor]:
     """One DistAllreduce op over `tensors` (returns its outputs, in order): the fused allreduce that
     DistributedOptimizer puts in every training step. `names` label the tensors in errors. `overlap`:
     a DistAllreduceOverlapped op instead, whose buckets each start as soon as their tensors are computed
@@ -269,7 +275,8 @@ def grouped_allreduce(tensors, op=C.Average, name=None, names=None, fusion_thres
     return list(make_op(OVERLAPPED if overlap else ALLREDUCE, tensors, attrs, name or "DistributedAllreduce").outputs)
 
 
-def grouped_broadcast(tensors, root_rank, name=None, names=None):
+def grouped_broadcast(tensors: Sequence[TensorLike], root_rank: int, name: str | None = None,
+                      names: Sequence[str] | None = None) -> list[Tensor]:
     """One DistBroadcast op: root_rank's values of `tensors` on every rank."""
     j = runtime.job("broadcast")
     tensors = _tensors(tensors, "broadcast")
@@ -279,7 +286,7 @@ def grouped_broadcast(tensors, root_rank, name=None, names=None):
     return list(make_op(BROADCAST, tensors, attrs, name or "DistributedBroadcast").outputs)
 
 
-def allgather_op(tensor, name=None):
+def allgather_op(tensor: TensorLike, name: str | None = None) -> Tensor:
     j = runtime.job("allgather")
     tensors = _tensors([tensor], "allgather")
     return make_op(ALLGATHER, tensors, {"size": j.size}, name or "DistributedAllgather").outputs[0]

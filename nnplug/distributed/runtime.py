@@ -10,12 +10,15 @@ A collective may also be posted now and waited for later (`post_collective`, `wa
 moves its data only while some thread calls into MPI, so a background thread polls the posted ones
 while the caller computes (MPI is used "serialized": one lock for all calls).
 """
+from __future__ import annotations
+
 import atexit
 import os
 import sys
 import threading
 import time
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -186,7 +189,7 @@ def _import_mpi():
     return MPI
 
 
-def init(comm=None):
+def init(comm: Any = None) -> None:
     """Join the MPI job (once; later calls do nothing). Without mpiexec this is a job of one rank."""
     global _job
     if _job is not None:
@@ -239,7 +242,7 @@ def _share_cores(ranks_here):
     _thread_limit.append(threadpool_limits(limits=threads))
 
 
-def is_initialized():
+def is_initialized() -> bool:
     return _job is not None
 
 
@@ -250,22 +253,22 @@ def job(what="this"):
     return _job
 
 
-def size():
+def size() -> int:
     """Number of ranks in the job."""
     return job("size()").size
 
 
-def rank():
+def rank() -> int:
     """This process's rank, 0 .. size()-1."""
     return job("rank()").rank
 
 
-def local_size():
+def local_size() -> int:
     """Number of ranks on this machine."""
     return job("local_size()").local_size
 
 
-def local_rank():
+def local_rank() -> int:
     """This process's rank among those on its machine (pick the GPU with it)."""
     return job("local_rank()").local_rank
 

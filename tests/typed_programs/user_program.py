@@ -32,7 +32,8 @@ def train_tf1(xs: np.ndarray, ys: np.ndarray, steps: int = 60) -> float:
         y = tf.placeholder(tf.int32, shape=(None,), name="y")
         logits = mlp(x, 16, 2)
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-        train = tf.train.GradientDescentOptimizer(0.3).minimize(loss)
+        step = tf.train.get_or_create_global_step()
+        train: tf.Operation = tf.train.GradientDescentOptimizer(0.3).minimize(loss, global_step=step)
         hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y)
         accuracy = tf.reduce_mean(tf.cast(hits, tf.float32))
         feed = {x: xs, y: ys}
@@ -40,6 +41,7 @@ def train_tf1(xs: np.ndarray, ys: np.ndarray, steps: int = 60) -> float:
             sess.run(tf.global_variables_initializer())
             for _ in range(steps):
                 sess.run(train, feed)
+            assert int(sess.run(step)) == steps  # minimize counted the steps
             return float(sess.run(accuracy, feed))
 
 
@@ -56,7 +58,8 @@ def train_keras(xs: np.ndarray, ys: np.ndarray, epochs: int = 15) -> tuple[float
     for model in (sequential, functional):
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.3), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=0)
+        history: keras.callbacks.History = model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=0)
+        assert len(history.history["loss"]) == epochs
         accuracies.append(float(model.evaluate(xs, ys, verbose=0)[1]))
     return accuracies[0], accuracies[1]
 

@@ -17,7 +17,7 @@ from . import callbacks
 from .optimizers import DistributedOptimizer
 
 
-def verbose(level=1):
+def verbose(level: int = 1) -> int:
     """`level` on rank 0 and 0 elsewhere: pass it to fit/evaluate so that only rank 0 prints progress."""
     return level if rank() == 0 else 0
 

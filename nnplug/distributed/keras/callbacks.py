@@ -4,6 +4,10 @@ Order them as Horovod advises: BroadcastGlobalVariablesCallback first (every ran
 weights), MetricAverageCallback before any callback that reads the epoch's metrics (it averages them over
 ranks in place), LearningRateWarmupCallback anywhere.
 """
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ...keras.callbacks import Callback
@@ -16,12 +20,12 @@ class BroadcastGlobalVariablesCallback(Callback):
     """At the start of training, set the model's weights and the optimizer's state on every rank to
     root_rank's (one fused broadcast), so ranks initialised with different seeds start alike."""
 
-    def __init__(self, root_rank=0):
+    def __init__(self, root_rank: int = 0) -> None:
         super().__init__()
         self.root_rank = root_rank
         self.broadcast_done = False
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         if self.broadcast_done:
             return
         model = self.model
@@ -42,7 +46,7 @@ class MetricAverageCallback(Callback):
     """At each epoch's end, replace every metric in the logs by its mean over ranks (each rank measured it
     on its own shard), so rank 0 prints and checkpoints on the average."""
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
             return
         keys = sorted(k for k, v in logs.items() if isinstance(v, (int, float, np.floating, np.integer)))
@@ -61,7 +65,10 @@ class LearningRateWarmupCallback(Callback):
     Needs the optimizer from nnplug.distributed.keras.DistributedOptimizer, whose learning rate is read at
     every step. Horovod's momentum correction is not applied (the momentum is fixed in the graph)."""
 
-    def __init__(self, warmup_epochs=5, initial_lr=None, steps_per_epoch=None, verbose=0):
+    initial_lr: float  # None only until on_train_begin reads the optimizer's rate
+
+    def __init__(self, warmup_epochs: float = 5, initial_lr: float | None = None, steps_per_epoch: int | None = None,
+                 verbose: int = 0) -> None:
         super().__init__()
         if not warmup_epochs > 0:
             raise ValueError(f"LearningRateWarmupCallback: warmup_epochs must be positive, got {warmup_epochs}")
@@ -69,7 +76,7 @@ class LearningRateWarmupCallback(Callback):
         self.steps_per_epoch, self.verbose = steps_per_epoch, verbose
         self.current_epoch = 0
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         opt = self.model.optimizer
         if not is_distributed(opt):
             raise TypeError("LearningRateWarmupCallback changes the learning rate while fit runs, which needs the "
@@ -83,10 +90,10 @@ class LearningRateWarmupCallback(Callback):
                 raise ValueError("LearningRateWarmupCallback: pass steps_per_epoch (fit did not say its batches)")
             self.steps_per_epoch = -(-samples // batch)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.current_epoch = epoch
 
-    def learning_rate(self, epoch, batch):
+    def learning_rate(self, epoch: int, batch: int) -> float:
         """The rate for `batch` of `epoch` (both from 0)."""
         progress = epoch + batch / self.steps_per_epoch
         if progress >= self.warmup_epochs:
@@ -94,9 +101,9 @@ class LearningRateWarmupCallback(Callback):
         n = runtime.size()
         return self.initial_lr / n * (progress * (n - 1) / self.warmup_epochs + 1)
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         self.model.optimizer.learning_rate = self.learning_rate(self.current_epoch, batch)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if epoch == self.warmup_epochs - 1 and self.verbose and runtime.rank() == 0:
             print(f"\nEpoch {epoch + 1}: finished gradual learning rate warmup to {self.initial_lr:g}.")

@@ -6,12 +6,16 @@ through one fused allreduce op (overlapped with the backward pass), and its lear
 `optimizer.learning_rate` by a host op at each step, so LearningRateWarmupCallback can change it while
 `fit` runs.
 """
+from __future__ import annotations
+
 import copy
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ... import dtypes as _dt
-from ...graph import convert_to_tensor, make
+from ...graph import Tensor, convert_to_tensor, make
 from ...keras import optimizers as _keras_optimizers
 from ...ops import math_ops as M
 from ...ops import registry
@@ -31,7 +35,7 @@ if registry.find(HOST_SCALAR) is None:
     registry.register(HOST_SCALAR, lambda s, d, a: [((), a["dtype"])], stateful=True, host=_host_scalar_kernel)
 
 
-def host_scalar(read, dtype=_dt.float32, name="HostScalar"):
+def host_scalar(read: Callable[[], float], dtype: _dt.DType = _dt.float32, name: str = "HostScalar") -> Tensor:
     """A scalar tensor whose value is `read()` at each run (a Python number that may change between runs)."""
     return make(HOST_SCALAR, [], {"read": read, "dtype": dtype}, name=name)
 
@@ -58,7 +62,8 @@ class _Distributed:
         return lr
 
 
-def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None, overlap=True):  # noqa: N802 - Horovod's name
+def DistributedOptimizer(optimizer: str | _keras_optimizers.Optimizer, op: str = C.Average,  # noqa: N802 - Horovod's name
+                         fusion_threshold: int | None = None, overlap: bool = True) -> _keras_optimizers.Optimizer:
     """A copy of the Keras `optimizer` (an object or a name like 'sgd') whose gradients are averaged over all
     ranks (op=Sum adds them). Wrap it before `compile`; scale its learning rate by size() yourself.
     overlap: as nnplug.distributed.DistributedOptimizer's (buckets start during the backward pass)."""
@@ -73,7 +78,7 @@ def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None, overlap
         raise ValueError(f"DistributedOptimizer: op must be Average or Sum, got {op!r}")
     base = type(optimizer)
     cls = type(base.__name__, (_Distributed, base), {"__module__": base.__module__, "__doc__": base.__doc__})
-    wrapped = copy.copy(optimizer)
+    wrapped: Any = copy.copy(optimizer)  # it becomes a `cls` below
     wrapped.weights = []
     wrapped.__class__ = cls
     wrapped._dist_op = op
@@ -83,5 +88,5 @@ def DistributedOptimizer(optimizer, op=C.Average, fusion_threshold=None, overlap
     return wrapped
 
 
-def is_distributed(optimizer):
+def is_distributed(optimizer: Any) -> bool:
     return isinstance(optimizer, _Distributed)
