@@ -15,7 +15,8 @@ TensorFlow 2 when installed (a `compat.v1` graph run by a Session, and tf.keras 
 live in benchmarks/contenders.py (`pip install -e ".[bench]"`). Every contender starts from the same weights
 and sees the same batches, in its own Python process, with the same threads: `--threads N` (default: the
 cores this process may use) sets BLAS/OpenMP/MKL, PyTorch's set_num_threads, XLA's CPU flags and
-TensorFlow's intra/inter-op pools, all recorded in the JSON. Numbers are medians over repeats, after a
+TensorFlow's intra/inter-op pools, and when N is fewer than our cores pins each worker to N of them (XLA
+sizes its pool by the cores it may use), all recorded in the JSON. Numbers are medians over repeats, after a
 warm-up that is not timed, with a device synchronisation before each clock read. With `--rounds N` every
 contender is measured N times, in turn, and the medians over rounds are reported (on a shared machine whose
 speed drifts, a slow spell then hits every contender alike); a warning with the load average is printed
@@ -291,9 +292,13 @@ class Resident:
 resident = Resident()
 
 
+def _allowed_cpus():
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+
+
 def thread_settings(threads):
     """The environment that gives every contender `threads` threads (0: nothing set, each library's default):
-    BLAS and OpenMP (NumPy, PyTorch's OpenMP), XLA's CPU pool (JAX), TensorFlow's intra/inter-op pools; PyTorch
+    BLAS and OpenMP (NumPy, PyTorch's OpenMP), XLA's CPU flags (JAX), TensorFlow's intra/inter-op pools; PyTorch
     and TensorFlow also read NNPLUG_BENCH_THREADS in the worker (set_num_threads, ConfigProto)."""
     if not threads:
         return {}
@@ -303,12 +308,22 @@ def thread_settings(threads):
     return env
 
 
+def worker_cpus(threads):
+    """The cores a worker may run on: the first `threads` of ours when that is fewer than we have, since XLA's
+    CPU runtime sizes its pool by the cores it may use and ignores its thread flags (measured with JAX 0.10:
+    four threads busy under intra_op_parallelism_threads=1, one under a one-core mask); None: all of ours."""
+    cpus = _allowed_cpus()
+    return cpus[:threads] if threads and threads < len(cpus) and hasattr(os, "sched_setaffinity") else None
+
+
 def run_isolated(job, args):
     """Run one measurement in a fresh interpreter, so contenders cannot disturb each other: importing
     PyTorch starts OpenMP threads that slow NumPy's BLAS several-fold on a 2-core machine."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(dict(job, args=vars(args)))]
     env = dict(os.environ, **thread_settings(args.threads))
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    cpus = worker_cpus(args.threads)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None  # before exec: every thread inherits it
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=pin)
     if proc.returncode != 0:
         raise RuntimeError(f"measuring {job} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -325,6 +340,8 @@ def worker(payload):
     if row is not None and job["kind"] == "torch":
         import torch
         row["torch_threads"] = torch.get_num_threads()
+    if row is not None:
+        row["worker_cpus"] = len(_allowed_cpus())
     print(json.dumps(row))
     return 0
 
@@ -494,10 +511,10 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=5, help="untimed warm-up steps")
     p.add_argument("--epoch-rows", type=int, default=54000, help="rows of the chapter-MLP epoch")
     p.add_argument("--cnn-epoch-rows", type=int, default=3200, help="rows of the CNN epoch (default: 50 steps)")
-    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                   else os.cpu_count(),
-                   help="threads for every contender's BLAS, OpenMP, PyTorch, XLA and TensorFlow pools (default: "
-                        "the cores this process may use, %(default)s; 0: each library's own choice)")
+    p.add_argument("--threads", type=int, default=len(_allowed_cpus()),
+                   help="threads for every contender's BLAS, OpenMP, PyTorch, XLA and TensorFlow pools; fewer than "
+                        "our cores also pins each worker to that many (default: the cores this process may use, "
+                        "%(default)s; 0: each library's own choice)")
     p.add_argument("--epoch-repeats", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quick", action="store_true", help="CI speed: 2 short repeats, 2000-row epoch")
@@ -516,6 +533,7 @@ def main(argv=None):
 
     env = environment()
     env["thread_settings"] = thread_settings(args.threads)
+    env["worker_cpus"] = worker_cpus(args.threads) or _allowed_cpus()
     print(f"# {env.get('cpu')} ({env['cpus']} CPUs) · python {env['python']} · numpy {env['numpy']}"
           + (f" · torch {env['torch']}" if "torch" in env else " · no torch")
           + "".join(f" · {d} {env[d]}" for d in ("jax", "tensorflow-cpu", "tensorflow") if d in env)

@@ -40,6 +40,7 @@ def test_each_contender_trains_as_the_floor_does(floor_loss, kind, arg):
     moved = floor_loss["loss_before"] - floor_loss["loss"]
     assert moved > 0.01  # 8 steps of lr 0.01 / momentum 0.9 move the loss enough to tell rules apart
     assert row["steps"] == 8
+    assert row["worker_cpus"] == (1 if compare.worker_cpus(1) else len(compare._allowed_cpus()))  # --threads 1
     assert row["loss_before"] == pytest.approx(floor_loss["loss_before"], rel=1e-6)
     # float32 agreement to a thousandth of what training moved (lr 0.009 or no momentum would be off by > 5 %)
     assert abs(row["loss"] - floor_loss["loss"]) <= 1e-3 * moved, (row, floor_loss)
@@ -59,6 +60,10 @@ def test_every_library_gets_the_same_thread_count():
     assert "--xla_cpu_multi_thread_eigen=false" in contenders.xla_flags(1)
     assert contenders.xla_flags(2, "--xla_dump_to=/tmp/x").startswith("--xla_dump_to=/tmp/x ")
     assert compare.thread_settings(0) == {}  # 0: each library's own default
+    cpus = compare._allowed_cpus()
+    if len(cpus) > 1:  # fewer threads than cores: the worker is held to that many (XLA sizes its pool so)
+        assert compare.worker_cpus(1) == cpus[:1]
+    assert compare.worker_cpus(len(cpus)) is None and compare.worker_cpus(0) is None
 
 
 def test_flops_per_step_counts_the_training_gemms():
