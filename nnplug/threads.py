@@ -134,23 +134,24 @@ class BlasThreads:
         self.switches += 1
 
     def wrap(self, gemm, flops):
-        """`gemm` (a kernel with NumPy's calling convention) run with the thread count its size calls for."""
+        """`gemm(a, b, out=None)` run with the thread count its size calls for (the count then stays as it
+        left it: the next GEMM sets its own)."""
         if not self.libraries:
             return gemm
         use = self.use
         if self.fixed is not None or flops < self.split_flops:
             n = self.threads_for(flops)
 
-            def fixed_threads(*args, **kwargs):
+            def fixed_threads(a, b, out=None):  # the common case, so as lean as Python allows
                 if self.current != n:
                     use(n)
-                return gemm(*args, **kwargs)
+                return gemm(a, b, out=out)
             return fixed_threads
         threads_for = self.threads_for
 
-        def free_threads(*args, **kwargs):
+        def free_threads(a, b, out=None):
             use(threads_for(flops))
-            return gemm(*args, **kwargs)
+            return gemm(a, b, out=out)
         return free_threads
 
 

@@ -116,7 +116,7 @@ class FixedCores:
 def test_small_gemms_run_on_one_thread_large_ones_on_the_free_cores():
     lib, cores = FakeBlas(4), FixedCores(3)
     policy = threads.BlasThreads([lib], cores, split_flops=1000)
-    small = policy.wrap(lambda a, b: ("small", a, b), 999)
+    small = policy.wrap(lambda a, b, out=None: ("small", a, b), 999)
     large = policy.wrap(lambda a, b, out=None: ("large", out), 1000)
     assert small(1, 2) == ("small", 1, 2) and lib.calls == [1]
     assert small(1, 2) and lib.calls == [1]  # unchanged choice: nothing set
@@ -131,18 +131,18 @@ def test_small_gemms_run_on_one_thread_large_ones_on_the_free_cores():
 def test_a_count_set_by_someone_else_becomes_the_ceiling():
     lib = FakeBlas(4)
     policy = threads.BlasThreads([lib], FixedCores(4), split_flops=10)
-    small, large = policy.wrap(lambda: 1, 1), policy.wrap(lambda: 2, 100)
-    small()
+    small, large = policy.wrap(np.matmul, 1), policy.wrap(np.matmul, 100)
+    small(np.eye(2), np.eye(2))
     lib.now = 2  # e.g. the distributed runtime's threadpool_limits
-    large()
+    large(np.eye(2), np.eye(2))
     assert lib.calls == [1, 2] and policy.ceiling == 2
 
 
 def test_a_fixed_count_applies_to_every_gemm():
     lib = FakeBlas(2)
     policy = threads.BlasThreads([lib], FixedCores(1), split_flops=10, fixed=3)
-    policy.wrap(lambda: 0, 1)()
-    policy.wrap(lambda: 0, 10 ** 9)()
+    policy.wrap(np.matmul, 1)(np.eye(2), np.eye(2))
+    policy.wrap(np.matmul, 10 ** 9)(np.eye(2), np.eye(2))
     assert lib.calls == [3]
 
 
