@@ -21,7 +21,6 @@ the program set) stays the ceiling; a count someone else sets later becomes the 
 """
 import math
 import os
-import statistics
 import time
 
 ENV_THREADS = "NNPLUG_BLAS_THREADS"
@@ -189,17 +188,18 @@ def blas_threads():
 
 
 # -- `python -m nnplug.threads`: this machine's one-thread/all-threads crossover --------------------------
-def _median_seconds(fn, repeats, inner):
+def _best_seconds(fn, repeats, inner):
+    """The fastest of `repeats` timings (of `inner` calls each): on a shared machine, the closest to quiet."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(inner):
             fn()
         times.append((time.perf_counter() - t0) / inner)
-    return statistics.median(times)
+    return min(times)
 
 
-def measure_crossover(batches=(64, 256), widths=(16, 32, 64, 128, 256, 512, 1024), gain=1.1, repeats=7):
+def measure_crossover(batches=(64, 256), widths=(16, 32, 64, 128, 256, 512, 1024), gain=1.1, repeats=15):
     """[(flops, one-thread s, all-threads s)] for (batch, width) @ (width, width) float32 GEMMs, and the
     smallest FLOP count from which all threads are at least `gain` times faster than one."""
     import numpy as np
@@ -214,12 +214,12 @@ def measure_crossover(batches=(64, 256), widths=(16, 32, 64, 128, 256, 512, 1024
             b = rng.standard_normal((width, width), dtype=np.float32)
             out = np.empty((batch, width), np.float32)
             flops = gemm_flops(a.shape, out.shape)
-            inner = max(1, int(2e7 / flops))
+            inner = max(1, int(5e6 / flops))
             timed = []
             for n in (1, most):
                 for lib in libraries:
                     lib.set_num_threads(n)
-                timed.append(_median_seconds(lambda: np.matmul(a, b, out=out), repeats, inner))
+                timed.append(_best_seconds(lambda: np.matmul(a, b, out=out), repeats, inner))
             rows.append((flops, *timed))
     for lib in libraries:
         lib.set_num_threads(most)
