@@ -3,10 +3,12 @@
     python benchmarks/busy_neighbour.py                        # nnplug's choice (NNPLUG_BLAS_THREADS=auto)
     python benchmarks/busy_neighbour.py --policies auto 1 2    # ... beside one BLAS thread and two for all
     python benchmarks/busy_neighbour.py --rounds 7 --json busy.json --data /path/to/mnist
+    python benchmarks/busy_neighbour.py --model wide --rows 12800 --policies auto 2   # GEMMs above the split
 
 The model is examples/keras_mlp.py's (784-50-50-10 tanh, SGD with momentum), fitted for one epoch of batch
 64 with the chapter's validation split, on the real MNIST when --data holds it (else seeded synthetic rows of
-the same shape). Each BLAS policy runs in its own process (nnplug reads NNPLUG_BLAS_THREADS once), which
+the same shape). `--model wide` fits 784-1024-1024-10 ReLU at batch 256 instead, whose large GEMMs run on
+the cores nnplug judges free. Each BLAS policy runs in its own process (nnplug reads NNPLUG_BLAS_THREADS once), which
 times, round after round, one epoch quiet and one beside a busy loop (a multiprocessing child spinning on a
 core, started `--settle` seconds before the epoch), alternating which comes first. Reported: the median
 epoch times and the busy/quiet ratio of the medians (the issue's target: at most 1.3x), with the load average
@@ -73,20 +75,37 @@ def chapter_data(path, seed=0):
     return x, onehot, source
 
 
-def measure(args):
-    """In this process: warm up, then per round one quiet and one busy epoch; their times and loads."""
+BATCH = {"chapter": 64, "wide": 256}
+
+
+def build(name, n_in, n_out):
+    """examples/keras_mlp.py's chapter model, or the wide MLP (784-1024-1024-10 ReLU) with the same optimizer."""
     sys.path.insert(0, str(REPO / "examples"))
     import keras_mlp
+    if name == "chapter":
+        return keras_mlp.build_model(n_in, n_out)
+    from nnplug import keras
+    model = keras.models.Sequential()
+    model.add(keras.layers.Dense(units=1024, input_dim=n_in, activation="relu"))
+    model.add(keras.layers.Dense(units=1024, activation="relu"))
+    model.add(keras.layers.Dense(units=n_out, activation="softmax"))
+    model.compile(optimizer=keras.optimizers.SGD(lr=0.001, decay=1e-7, momentum=.9), loss="categorical_crossentropy")
+    return model
 
+
+def measure(args):
+    """In this process: warm up, then per round one quiet and one busy epoch; their times and loads."""
     import nnplug as tf
     from nnplug.threads import blas_threads
     x, y, source = chapter_data(args.data)
+    x, y = x[:args.rows], y[:args.rows]
     tf.set_random_seed(1)
-    model = keras_mlp.build_model(x.shape[1], y.shape[1])
+    model = build(args.model, x.shape[1], y.shape[1])
+    batch = BATCH[args.model]
 
     def epoch():
         t0 = time.perf_counter()
-        model.fit(x, y, batch_size=64, epochs=1, verbose=0, validation_split=0.1)
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, validation_split=0.1)
         return time.perf_counter() - t0
     epoch()  # warm-up: compiles the training and validation plans
     rows = []
@@ -104,14 +123,14 @@ def measure(args):
                 row[key + "_s"] = epoch()
         rows.append(row)
     policy = blas_threads()
-    return dict(rounds=rows, source=source, steps=-(-int(len(x) * 0.9) // 64),
+    return dict(rounds=rows, source=source, steps=-(-int(len(x) * 0.9) // batch),
                 blas_switches=policy.switches, blas_ceiling=policy.ceiling, split_flops=policy.split_flops)
 
 
 def run_policy(policy, args):
     """One policy's rounds in a fresh interpreter with NNPLUG_BLAS_THREADS=`policy`."""
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--rounds", str(args.rounds), "--settle",
-           str(args.settle), "--data", args.data]
+           str(args.settle), "--data", args.data, "--model", args.model, "--rows", str(args.rows)]
     env = dict(os.environ, NNPLUG_BLAS_THREADS=policy)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "backends"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -132,6 +151,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--policies", nargs="+", default=["auto"],
                    help="NNPLUG_BLAS_THREADS values to compare: 'auto' (nnplug's choice per GEMM) or a count")
+    p.add_argument("--model", choices=sorted(BATCH), default="chapter")
+    p.add_argument("--rows", type=int, default=60000, help="training rows (the chapter's: all 60000)")
     p.add_argument("--rounds", type=int, default=5, help="quiet/busy pairs per policy (medians reported)")
     p.add_argument("--settle", type=float, default=0.5,
                    help="seconds the neighbour runs before an epoch (and the machine rests before a quiet one)")
@@ -143,7 +164,7 @@ def main(argv=None):
         print(json.dumps(measure(args)))
         return 0
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"# chapter Keras epoch, quiet vs beside one busy loop · {cores} cores · load average "
+    print(f"# {args.model} Keras epoch, quiet vs beside one busy loop · {cores} cores · load average "
           f"{os.getloadavg()[0]:.2f} at the start · {args.rounds} rounds per policy")
     results = [summary(policy, run_policy(policy, args)) for policy in args.policies]
     print(f"# data: {results[0]['source']}, {results[0]['steps']} steps per epoch\n")
