@@ -14,7 +14,7 @@ Settings (read once, when the first GEMM kernel is made):
 
 - `NNPLUG_BLAS_THREADS=N`: every GEMM on N threads, nothing sampled; `auto` (default) decides per GEMM.
 - `NNPLUG_BLAS_SPLIT_FLOPS=F`: GEMMs of fewer than F floating-point operations run on one thread
-  (default `DEFAULT_SPLIT_FLOPS`; `python -m nnplug.threads` measures this machine's crossover).
+  (default `DEFAULT_SPLIT_FLOPS`, 2 MFLOP; `python -m nnplug.threads` measures this machine's crossover).
 
 The thread count a BLAS library had when nnplug first met it (OPENBLAS_NUM_THREADS, a threadpoolctl limit
 the program set) stays the ceiling; a count someone else sets later becomes the new ceiling.
@@ -25,10 +25,11 @@ import time
 
 ENV_THREADS = "NNPLUG_BLAS_THREADS"
 ENV_SPLIT = "NNPLUG_BLAS_SPLIT_FLOPS"
-# One-thread/two-thread crossover of OpenBLAS 0.3.31 sgemm on the project's 2-core AMD EPYC VM (benchmarks/
-# RESULTS.md, 2026-12-02): below ~8 MFLOP a second thread gains under 10 % quiet and loses 2-3x beside a busy
-# core; the chapter MLP's largest GEMM (64 x 784 x 50) is 5 MFLOP, the wide MLP's (256 x 784 x 1024) 411 MFLOP.
-DEFAULT_SPLIT_FLOPS = 8e6
+# Measured with `python -m nnplug.threads` on the project's 2-core VM (OpenBLAS 0.3.31, benchmarks/RESULTS.md
+# 2026-12-02): up to 1.2 MFLOP two threads take the time one does (OpenBLAS stays on one by itself); from
+# 2.1 MFLOP two were 1.3-2x faster in quiet moments, and 100-1000x slower (a time slice per GEMM) while other
+# processes held the cores. The chapter MLP's first-layer GEMMs (64 x 784 x 50) are 5 MFLOP.
+DEFAULT_SPLIT_FLOPS = 2e6
 SAMPLE_SECONDS = 0.25  # how stale the free-core count may get: reading /proc/stat costs ~20 µs
 BUSY_FRACTION = 0.3  # a core counts as taken when other processes use at least this share of it
 
