@@ -19,7 +19,8 @@ TensorFlow's intra/inter-op pools, and when N is fewer than our cores pins each 
 sizes its pool by the cores it may use), all recorded in the JSON. Numbers are medians over repeats, after a
 warm-up that is not timed, with a device synchronisation before each clock read. With `--rounds N` every
 contender is measured N times, in turn, and the medians over rounds are reported (on a shared machine whose
-speed drifts, a slow spell then hits every contender alike); a warning with the load average is printed
+speed drifts, a slow spell then hits every contender alike), and each ratio is the median of the same-round
+ratios; a warning with the load average is printed
 when a round starts on a busy machine (load above 0.5).
 
 Beside the table: each MLP's physical limit, its GEMM FLOPs per training step over the best float32 GEMM
@@ -359,15 +360,24 @@ def merge_rounds(rows):
 REFERENCES = {"vs_floor": "numpy loop (floor)", "vs_jax_scan": optional.JAX_KINDS["scan"]}
 
 
+def speedup(row, ref, key, higher_is_better=True):
+    """How many times faster `row` is than `ref`: the median of the same-round ratios when both were measured
+    in the same rounds (a slow spell of the machine then cancels), else the ratio of the medians."""
+    ours, theirs = row.get(key + "_rounds") or [row[key]], ref.get(key + "_rounds") or [ref[key]]
+    if len(ours) != len(theirs):
+        ours, theirs = [row[key]], [ref[key]]
+    return statistics.median(a / b if higher_is_better else b / a for a, b in zip(ours, theirs))
+
+
 def add_ratios(rows, key, higher_is_better=True):
-    """Ratio of each row to the NumPy floor, PyTorch and JAX jit(lax.scan) of the same model (x faster than
-    it: > 1)."""
+    """Speed-up of each row over the NumPy floor, PyTorch and JAX jit(lax.scan) of the same model (> 1:
+    faster than it)."""
     for r in rows:
         same = [o for o in rows if o["model"] == r["model"]]
         refs = {name: next((o for o in same if o["contender"] == label), None) for name, label in REFERENCES.items()}
         refs["vs_torch"] = next((o for o in same if o["kind"] == "torch"), None)
         for name, ref in refs.items():
-            r[name] = None if ref is None else (r[key] / ref[key] if higher_is_better else ref[key] / r[key])
+            r[name] = None if ref is None else speedup(r, ref, key, higher_is_better)
 
 
 def add_limits(rows, limits):
@@ -522,10 +532,15 @@ def main(argv=None):
     p.add_argument("--png", metavar="PATH", default="compare.png", help="bar chart (default: compare.png)")
     p.add_argument("--no-png", action="store_true")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    p.add_argument("--table-from", metavar="PATH", help="print the tables of an earlier run's --json, measuring nothing")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one measurement, JSON on stdout
     args = p.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.table_from:
+        with open(args.table_from) as f:
+            report(json.load(f))
+        return 0
     if args.quick:
         args.repeats, args.target_seconds, args.pool, args.warmup = 2, 0.05, 4, 2
         args.epoch_rows, args.epoch_repeats = min(args.epoch_rows, 2000), 2
@@ -551,22 +566,28 @@ def main(argv=None):
     gflops = max(p["gflops"] for p in peaks)
     limits = {m: dict(flops_per_step=f, gflops=gflops, steps_per_s=gflops * 1e9 / f)
               for m in args.models if (f := flops_per_step(ALL_MODELS[m])) is not None}
-    add_ratios(step_rows, "steps_per_s")
-    add_ratios(epoch_rows, "epoch_s", higher_is_better=False)
-    add_limits(step_rows, limits)
-    print()
-    print(table(step_rows, epoch_rows))
-    print()
-    print("\n".join(limit_lines(limits) + env["load_warnings"]))
+    results = {"environment": env, "args": vars(args), "steps": step_rows, "epoch": epoch_rows,
+               "sgemm_peak": peaks, "limits": limits}
+    report(results)
     if not args.no_png:
         plot(step_rows, epoch_rows, args.png)
         print(f"\nbar chart: {args.png}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"environment": env, "args": vars(args), "steps": step_rows, "epoch": epoch_rows,
-                       "sgemm_peak": peaks, "limits": limits}, f, indent=1)
+            json.dump(results, f, indent=1)
         print(f"numbers: {args.json}")
     return 0
+
+
+def report(results):
+    """Ratios and shares of the limit added to `results`' rows, then the tables, limits and warnings printed."""
+    add_ratios(results["steps"], "steps_per_s")
+    add_ratios(results["epoch"], "epoch_s", higher_is_better=False)
+    add_limits(results["steps"], results.get("limits", {}))
+    print()
+    print(table(results["steps"], results["epoch"]))
+    print()
+    print("\n".join(limit_lines(results.get("limits", {})) + results["environment"].get("load_warnings", [])))
 
 
 def measure_rounds(jobs, args, env):

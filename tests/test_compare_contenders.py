@@ -73,6 +73,15 @@ def test_flops_per_step_counts_the_training_gemms():
     assert compare.flops_per_step(compare.ALL_MODELS["cnn"]) is None
 
 
+def test_ratios_are_medians_of_same_round_ratios():
+    row = dict(steps_per_s=20.0, steps_per_s_rounds=[10.0, 30.0, 20.0])
+    ref = dict(steps_per_s=10.0, steps_per_s_rounds=[10.0, 10.0, 40.0])
+    assert compare.speedup(row, ref, "steps_per_s") == 1.0  # rounds: 1, 3, 0.5 (the medians' ratio would be 2)
+    assert compare.speedup(ref, row, "steps_per_s", higher_is_better=False) == 1.0
+    assert compare.speedup(dict(epoch_s=2.0), dict(epoch_s=3.0), "epoch_s", higher_is_better=False) == 1.5
+    assert compare.speedup(row, dict(steps_per_s=5.0, steps_per_s_rounds=[5.0]), "steps_per_s") == 4.0
+
+
 def test_load_warning_names_the_load_only_when_busy(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (0.3, 0.2, 0.1))
     assert compare.load_warning("at the start", 2) is None
@@ -100,3 +109,6 @@ def test_a_run_prints_its_limit_and_warns_of_load(tmp_path, capsys, monkeypatch)
     rows = {r["contender"]: r for r in data["steps"]}
     floor = rows["numpy loop (floor)"]
     assert floor["of_limit"] == pytest.approx(floor["steps_per_s"] / limit["steps_per_s"])
+    assert compare.main(["--table-from", str(out)]) == 0  # the same tables again, from the JSON alone
+    again = capsys.readouterr().out
+    assert "| chapter | numpy loop (floor) |" in again and f"chapter limit: {limit['steps_per_s']:.0f}" in again
