@@ -201,8 +201,9 @@ def _best_seconds(fn, repeats, inner):
 
 
 def measure_crossover(batches=(64, 256), widths=(16, 32, 64, 128, 256, 512, 1024), gain=1.1, repeats=15):
-    """[(flops, one-thread s, all-threads s)] for (batch, width) @ (width, width) float32 GEMMs, and the
-    smallest FLOP count from which all threads are at least `gain` times faster than one."""
+    """[(flops, batch, width, one-thread s, all-threads s)] for (batch, width) @ (width, width) float32 GEMMs,
+    the smallest FLOP count from which all threads are at least `gain` times faster than one, and that count
+    of threads."""
     import numpy as np
     from threadpoolctl import ThreadpoolController
     libraries = ThreadpoolController().select(user_api="blas").lib_controllers
@@ -221,19 +222,20 @@ def measure_crossover(batches=(64, 256), widths=(16, 32, 64, 128, 256, 512, 1024
                 for lib in libraries:
                     lib.set_num_threads(n)
                 timed.append(_best_seconds(lambda: np.matmul(a, b, out=out), repeats, inner))
-            rows.append((flops, *timed))
+            rows.append((flops, batch, width, *timed))
     for lib in libraries:
         lib.set_num_threads(most)
     rows.sort()
-    wins = [f for f, one, many in rows if one / many >= gain]
+    wins = [f for f, _, _, one, many in rows if one / many >= gain]
     return rows, (min(wins) if wins else None), most
 
 
 def main():
     rows, split, most = measure_crossover()
-    print(f"{'MFLOP':>9} {'1 thread us':>12} {str(most) + ' threads us':>12} {'gain':>6}")
-    for flops, one, many in rows:
-        print(f"{flops / 1e6:9.2f} {one * 1e6:12.1f} {many * 1e6:12.1f} {one / many:6.2f}x")
+    print(f"{'MFLOP':>9} {'GEMM':>16} {'1 thread us':>12} {str(most) + ' threads us':>12} {'gain':>6}")
+    for flops, batch, width, one, many in rows:
+        print(f"{flops / 1e6:9.2f} {f'{batch}x{width}x{width}':>16} {one * 1e6:12.1f} {many * 1e6:12.1f} "
+              f"{one / many:6.2f}x")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average {load:.2f} (a busy machine blurs this)")
     if split is None:

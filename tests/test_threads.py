@@ -198,3 +198,16 @@ def test_numpy_backend_matmul_runs_small_gemms_on_one_blas_thread(monkeypatch):
     finally:
         for lib, n in zip(libraries, before):
             lib.set_num_threads(n)
+
+
+def test_the_crossover_measurement_times_each_gemm_both_ways_and_restores_the_count():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    libraries = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+    if not libraries:
+        pytest.skip("no BLAS library that threadpoolctl can control")
+    before = max(lib.get_num_threads() for lib in libraries)
+    rows, split, most = threads.measure_crossover(batches=(8,), widths=(4, 16), repeats=2)
+    assert most == before and max(lib.get_num_threads() for lib in libraries) == before
+    assert [(f, b, w) for f, b, w, _, _ in rows] == [(2 * 8 * 4 * 4, 8, 4), (2 * 8 * 16 * 16, 8, 16)]
+    assert all(one > 0 and many > 0 for *_, one, many in rows)
+    assert split is None or split in {f for f, *_ in rows}
