@@ -9,6 +9,7 @@ import numpy as np
 from nnplug.backend import IDENTITY
 from nnplug.kernels import Kernels
 from nnplug.ops.elementwise import ROWS
+from nnplug.threads import blas_threads, gemm_flops
 from nnplug.xp_kernels import XP_KERNELS, matmul_kernel, reduction_axes, sum_to_axes
 
 KERNELS = Kernels(XP_KERNELS)
@@ -89,10 +90,12 @@ def _relu_grad(spec):
     return relu_grad
 
 
-# transposed operands as views: BLAS reads them as they are, nothing is copied
+# transposed operands as views: BLAS reads them as they are, nothing is copied; the BLAS thread count is
+# chosen for the GEMM's size and the cores free now (nnplug/threads.py)
 @kernel("MatMul", out=True)
 def _matmul(spec):
-    return matmul_kernel(spec, np.matmul, lambda a: a.swapaxes(-1, -2))
+    gemm = matmul_kernel(spec, np.matmul, lambda a: a.swapaxes(-1, -2))
+    return blas_threads().wrap(gemm, gemm_flops(spec.in_shapes[0], spec.out_shape, spec.attrs["transpose_a"]))
 
 
 def _reducer(fn):
