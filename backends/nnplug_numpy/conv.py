@@ -21,6 +21,7 @@ from nnplug.ops.conv_ops import conv_spec_geometry, geometry
 KERNELS = Kernels()  # merged into the backend's table by kernels.py
 
 BLOCK_BYTES = 8 << 20  # the patch block each GEMM reads (measured: 2 MB blocks are slower, 8-64 MB alike)
+CACHE_BYTES = 3 << 19  # the patch-gradient block of the input gradient: kept in (L2) cache between GEMM and adds
 THIN = 16  # fewer input channels than this: the input gradient by col2im (a GEMM this thin is slow)
 _SCRATCH = threading.local()
 
@@ -175,6 +176,8 @@ def flipped_filter(w, geo, out):
 @KERNELS.register("Conv2DBackpropInput", out=True)
 def conv2d_backprop_input(spec):
     geo, dtype = _setup(spec)
+    if geo.groups == 1:
+        return offset_col2im(geo, dtype)
     tgeo = transposed_geometry(geo) if geo.c >= THIN else None
     if tgeo is not None:  # patches of g and a GEMM: no scatter
         conv = forward(tgeo, dtype)
@@ -204,5 +207,31 @@ def col2im(geo, dtype):
             if patches.pad is not None:
                 rows, cs = geo.interior()
                 dx[a:b] = target[:, rows, cs]
+        return dx
+    return run
+
+
+def offset_col2im(geo, dtype):
+    """dx without groups: per block of images, one GEMM per kernel offset (g @ w[i, j]^T, laid out offset by
+    offset, so a block's patch gradient stays in cache and each add reads one contiguous run), each added
+    where that offset read, clipped to the input (`ConvGeometry.valid`), so no padded copy is made."""
+    blocks = image_blocks(geo, dtype.itemsize, CACHE_BYTES)
+    taps = [(k, geo.valid(i, j)) for k, (i, j) in enumerate(geo.offsets()) if geo.valid(i, j) is not None]
+    wk = np.empty((geo.kh * geo.kw, geo.o, geo.c), dtype)
+    pixels = geo.oh * geo.ow
+
+    def run(w, g, *shape_value, out=None):
+        dx = np.empty(geo.x_shape, dtype) if out is None else out
+        np.copyto(wk, w.reshape(geo.kh * geo.kw, geo.c, geo.o).transpose(0, 2, 1))
+        for a, b in blocks:
+            m = b - a
+            parts = scratch((geo.kh * geo.kw, m * pixels, geo.c), dtype)
+            np.matmul(g[a:b].reshape(1, m * pixels, geo.o), wk, out=parts)
+            parts = parts.reshape(-1, m, geo.oh, geo.ow, geo.c)
+            target = dx[a:b]
+            target.fill(0)
+            for k, (o_rows, o_cols, i_rows, i_cols) in taps:
+                t = target[:, i_rows, i_cols]
+                np.add(t, parts[k, :, o_rows, o_cols], out=t)
         return dx
     return run
