@@ -12,13 +12,15 @@ by 0, so the inner loops have no branches.
 - Conv2DBackpropInput: rows are input pixels, columns input channels, reduction over (kh, kw, o) of the
   outputs whose window holds the pixel (the filter transposed once per call so its channels are rows).
 
-Pooling: a work-item per output (MaxPool, AvgPool) or per input (their gradients, gathering from the
-windows that hold the pixel: no atomics).
+Pooling: a work-item per output (MaxPool, AvgPool, MaxPoolWithArgmax) or per input (their gradients,
+gathering from the windows that hold the pixel: no atomics; MaxPoolGradWithArgmax first checks on the host
+that each argmax lies in its own window, so gathering sees every one).
 """
 from nnplug.backend import KernelSpec
+from nnplug.errors import InvalidArgumentError
 from nnplug.kernels import Kernels
 from nnplug.ops.conv_ops import conv_spec_geometry
-from nnplug.ops.pool_ops import pool_geometry
+from nnplug.ops.pool_ops import argmax_misplaced, misplaced_message, pool_geometry
 
 from . import arrays
 from .codegen import ctype, header
@@ -374,3 +376,66 @@ def max_pool_grad(spec):
 def avg_pool_grad(spec):
     knl = _pool_kernel(spec, spec.in_shapes[1], _avg_grad_source, _inputs, lambda g: g.x_shape)
     return lambda grad, x_like: knl(grad)
+
+
+@register("MaxPoolWithArgmax", fresh=True)
+def max_pool_with_argmax(spec):
+    """The first tap of the window, then each strictly greater one (TF1's CPU kernel)."""
+    be, dtype, index = spec.backend, spec.out_dtype, spec.out_dtypes[1]
+    g = pool_geometry(tuple(spec.in_shapes[0]), spec.attrs)[1]
+    t, it, n, per_image = ctype(dtype), ctype(index), _outputs(g), g.h * g.w * g.c
+    batch = f"b * {per_image}L + " if spec.attrs["include_batch_in_index"] else ""
+    src = header([dtype]) + f"""__kernel void pool(__global const {t} *restrict X, __global {t} *restrict Y,
+    __global {it} *restrict A) {{
+  const long i = get_global_id(0);
+  if (i >= {n}L) return;
+{_output_coords(g)}  {t} m = 0; long at = -1;
+  for (int yy = ya; yy < yb; ++yy) for (int xx = xa; xx < xb; ++xx) {{
+    const long k = (yy * {g.w} + xx) * {g.c} + c;
+    const {t} v = X[b * {per_image}L + k];
+    if (at < 0 || v > m) {{ m = v; at = k; }}
+  }}
+  Y[i] = m; A[i] = ({it})({batch}at);
+}}"""
+    knl = be.cl_kernel(src, "pool")
+
+    def run(x):
+        y, idx = be.empty(g.y_shape, dtype.np), be.empty(g.y_shape, index.np)
+        if n:
+            knl(be.queue, be.gsize(n), (be.wg,), be.buf(x), y.base_data, idx.base_data)
+        return y, idx
+    return run
+
+
+@register("MaxPoolGradWithArgmax", fresh=True)
+def max_pool_grad_with_argmax(spec):
+    """A work-item per input pixel sums the gradients of the windows holding it whose argmax names it."""
+    be, dtype = spec.backend, spec.out_dtype
+    g = pool_geometry(tuple(spec.in_shapes[0]), spec.attrs)[1]
+    include_batch = spec.attrs["include_batch_in_index"]
+    t, n = ctype(dtype), _inputs(g)
+    me = "i" if include_batch else f"i - b * {g.h * g.w * g.c}L"
+    src = header([dtype]) + f"""__kernel void pool(__global const {t} *restrict G,
+    __global const {ctype(spec.in_dtypes[2])} *restrict A, __global {t} *restrict Y) {{
+  const long i = get_global_id(0);
+  if (i >= {n}L) return;
+{_windows_of_input(g)}  const long me = {me};
+  {t} s = 0;
+  for (int oy = oya; oy <= oyb; ++oy) for (int ox = oxa; ox <= oxb; ++ox) {{
+    const long o = ((b * {g.oh} + oy) * {g.ow} + ox) * {g.c} + c;
+    if ((long)A[o] == me) s += G[o];
+  }}
+  Y[i] = s;
+}}"""
+    knl = be.cl_kernel(src, "pool")
+
+    def check(argmax):
+        bad = argmax_misplaced(g, argmax, include_batch)
+        if bad is not None:
+            raise InvalidArgumentError(misplaced_message(spec, argmax, bad))
+
+    def run(x_like, grad, argmax):
+        if argmax.size:
+            be.host_check(check, argmax)
+        return be.launch(knl, n, [grad, argmax], g.x_shape, dtype.np)
+    return run
