@@ -144,6 +144,8 @@ CONVS = [  # (x shape, w shape, strides, padding, dilations)
     ((2, 5, 4, 3), (3, 3, 3, 8), (1, 2), "SAME", (1, 1)),  # 8 output channels (OpenCL: float8 rows of g)
     ((3, 5, 7, 2), (3, 3, 2, 3), (1, 1), "SAME", (1, 1)),  # 105 pixels: a partial last block of rows
     ((2, 6, 7, 1), (3, 3, 1, 4), (2, 1), "SAME", (1, 2)),  # one input channel (NumPy: offset-major patches)
+    ((1, 5, 4, 16), (3, 3, 16, 16), (1, 1), "SAME", (1, 1)),  # 16 in and out (OpenCL: float16 filter gradient)
+    ((2, 4, 5, 32), (2, 3, 32, 16), (2, 1), "VALID", (1, 1)),  # ... in blocks of 32 taps
 ]
 CONV_IDS = [f"{x}{w}s{s}{p}d{d}" for x, w, s, p, d in CONVS]
 
