@@ -4,11 +4,12 @@ The patch matrix of a whole batch is large (64 MNIST images through a 5x5x32 fil
 kernel fills it for a block of images at a time (about BLOCK_BYTES), with one strided copy from a
 sliding-window view, into a scratch area that every convolution kernel of a thread shares (kernels of one
 thread run one at a time, and none keeps patches between calls). A padded input block is each kernel's own
-(its zero border is written once). The input gradient is, for stride 1, the convolution of the output
-gradient with the flipped filter (patches and a GEMM again); otherwise (and for few input channels, where
-that GEMM would be thin) the patches' gradient g @ w^T added back one kernel offset at a time (col2im).
-Grouped (and depthwise) convolutions lay the patches out as (pixel, group, offset, channel) and run one
-batched GEMM over the groups.
+(its zero border is written once); one-channel inputs store their patches offset-major, a copy of whole
+output rows per kernel offset. Without groups the input gradient is, per block of images small enough to
+stay in cache, one GEMM per kernel offset (g @ w[i, j]^T) each added where that offset read (col2im, every
+add a contiguous run); grouped ones use, for stride 1, the convolution of the output gradient with the
+flipped filter, else the same col2im from one batched GEMM. Grouped (and depthwise) convolutions lay the
+patches out as (pixel, group, offset, channel) and run one batched GEMM over the groups.
 """
 import threading
 
