@@ -9,7 +9,7 @@ from .ops.conv_ops import (  # noqa: E402,F401
     atrous_conv2d, conv1d, conv2d, conv2d_backprop_filter, conv2d_backprop_input, conv2d_transpose, depthwise_conv2d,
     separable_conv2d,
 )
-from .ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d  # noqa: E402,F401
+from .ops.pool_ops import avg_pool, avg_pool2d, max_pool, max_pool2d, max_pool_with_argmax  # noqa: E402,F401
 from .ops.norm_ops import (  # noqa: E402,F401
     batch_normalization, fused_batch_norm, local_response_normalization, lrn,
 )

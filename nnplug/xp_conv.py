@@ -4,9 +4,12 @@ and col2im as the same slices added back. Pooling loops over the window offsets 
 pairing as the NumPy kernels (`ConvGeometry.valid`), so padding is never materialised there."""
 import numpy as np
 
+from .errors import InvalidArgumentError
 from .ops.conv_ops import conv_spec_geometry
-from .ops.pool_ops import inverse_tap_counts, pool_geometry, pool_taps
-from .xp_kernels import XP_KERNELS, fn, xp_dtype
+from .ops.pool_ops import (
+    argmax_misplaced, argmax_taps, inverse_tap_counts, misplaced_message, pool_geometry, pool_taps,
+)
+from .xp_kernels import XP_KERNELS, astype, fn, xp_dtype
 
 register = XP_KERNELS.register
 ALL = slice(None)
@@ -119,6 +122,50 @@ def max_pool_grad(spec):
             hit = (x[i] == y[o]) & ~taken[o]
             taken[o] = taken[o] | hit
             dx[i] = dx[i] + xp.where(hit, g[o], zero)
+        return dx
+    return run
+
+
+@register("MaxPoolWithArgmax", fresh=True)
+def max_pool_with_argmax(spec):
+    """The first tap of each window, then every strictly greater one (TF1's CPU kernel)."""
+    xp, geo, dtype, _ = _pool_setup(spec)
+    taps, base = argmax_taps(geo, spec.attrs["include_batch_in_index"])
+    base = spec.backend.to_device(base)
+    index = xp_dtype(xp, spec.out_dtypes[1])
+
+    def run(x):
+        y = xp.zeros(geo.y_shape, dtype=dtype)
+        idx = xp.full(geo.y_shape, -1, dtype=xp.int64)
+        for o, i, offset in taps:
+            better = (x[i] > y[o]) | (idx[o] < 0)
+            y[o] = xp.where(better, x[i], y[o])
+            idx[o] = xp.where(better, base[o] + offset, idx[o])
+        return y, astype(xp, idx, index)
+    return run
+
+
+@register("MaxPoolGradWithArgmax", fresh=True)
+def max_pool_grad_with_argmax(spec):
+    """Each input pixel gathers the gradients of the windows holding it whose argmax names it, once every
+    argmax is checked (on the host) to lie in its own window."""
+    xp, geo, dtype, _ = _pool_setup(spec)
+    include_batch = spec.attrs["include_batch_in_index"]
+    taps, _ = argmax_taps(geo, include_batch)
+    per_image = geo.h * geo.w * geo.c
+    flat = np.arange(geo.n * per_image).reshape(geo.x_shape)
+    me = spec.backend.to_device(flat if include_batch else flat % per_image)
+
+    def run(x_like, g, argmax):
+        host = np.asarray(spec.backend.to_host(argmax))
+        bad = argmax_misplaced(geo, host, include_batch)
+        if bad is not None:
+            raise InvalidArgumentError(misplaced_message(spec, host, bad))
+        at = astype(xp, argmax, xp.int64)
+        dx = xp.zeros(geo.x_shape, dtype=dtype)
+        zero = xp.zeros((), dtype=dtype)
+        for o, i, _offset in taps:
+            dx[i] = dx[i] + xp.where(at[o] == me[i], g[o], zero)
         return dx
     return run
 

@@ -53,3 +53,26 @@ def test_compare_measures_the_cnn_per_round(tmp_path):
         assert r["model"] == "cnn" and len(r["load_rounds"]) == 2
     assert len(steps["nnplug[numpy]"]["steps_per_s_rounds"]) == 2
     assert epoch["nnplug[numpy]"]["peak_rss_bytes"] > 0 and epoch["nnplug[numpy]"]["peak_traced_bytes"] > 0
+
+
+def test_opencl_cnn_gradients_match_numpy():
+    """The whole CNN's gradients on OpenCL (its implicit-GEMM convolutions, pooling, and the dense layer's
+    3136x1024 products, whose weights it reads packed into column panels) against the NumPy backend's."""
+    from nnplug.testing import available_backends
+    if "opencl" not in available_backends():
+        pytest.skip("no OpenCL device")
+    import nnplug as tf
+    params = init_cnn_params(SPEC, seed=3)
+    x, y = synthetic_data(32, SPEC.n_in, SPEC.n_classes, seed=4)
+    grads = []
+    for backend in ("numpy", "opencl"):
+        model = NnplugCNN(SPEC, backend, params)
+        with model.graph.as_default():
+            fetch = tf.gradients(model.loss, model.variables)
+        grads.append(model.sess.run(fetch, {model.x: x, model.y: y}))
+    for var, want, got in zip(SPEC_VARIABLES, *grads):
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=2e-5 * np.abs(want).max(), err_msg=var)
+
+
+SPEC_VARIABLES = ["conv1/kernel", "conv1/bias", "conv2/kernel", "conv2/bias", "fc3/kernel", "fc3/bias", "fc4/kernel",
+                  "fc4/bias"]

@@ -119,3 +119,20 @@ def test_layers_name_themselves_and_build_nothing_on_bad_arguments():
     _raises(TypeError, lambda: layers.batch_normalization(x, training=tf.placeholder(tf.float32, ())),
             "training", "bool")
     assert [v.name for v in tf.global_variables() if "c1" in v.name or "conv2d/" in v.name] == []
+
+
+def test_max_pool_with_argmax_arguments():
+    pool = tf.nn.max_pool_with_argmax
+    _raises(ValueError, lambda: pool(_x(), [1, 2, 2, 1], [1, 2, 2, 1], "SAME", data_format="NCHW"),
+            "max_pool_with_argmax", "NHWC", "'NCHW'")
+    _raises(TypeError, lambda: pool(_x(), [1, 2, 2, 1], [1, 2, 2, 1], "SAME", Targmax=tf.float32),
+            "max_pool_with_argmax", "Targmax", "int32 or int64", "float32")
+    _raises(ValueError, lambda: pool(_x(), [1, 2, 2, 1], [1, 2, 2, 1], "SAME", Targmax=tf.int32,
+                                     output_dtype=tf.int64), "Targmax", "output_dtype", "disagree")
+    _raises(ShapeError, lambda: pool(_x((None, 8, 8)), [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
+            "max_pool_with_argmax", "images", "rank 4")
+    _raises(ValueError, lambda: pool(_x(), [1, 2, 2, 1], [1, 2, 2, 1], "FULL"), "max_pool_with_argmax", "FULL")
+    _raises(TypeError, lambda: pool(tf.placeholder(tf.bool, (1, 4, 4, 1)), [1, 2, 2, 1], [1, 2, 2, 1], "SAME"),
+            "max_pool_with_argmax", "real number", "bool")
+    y, idx = pool(_x(), [1, 2, 2, 1], [1, 2, 2, 1], "SAME", output_dtype=tf.int32)  # TF1's old name still works
+    assert idx.dtype == tf.int32 and tuple(y.shape) == (None, 4, 4, 3)

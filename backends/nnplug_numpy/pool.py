@@ -4,8 +4,11 @@ lands inside the input with those input pixels (`ConvGeometry.valid`), so SAME m
 border and SAME average pooling divides by the taps that landed."""
 import numpy as np
 
+from nnplug.errors import InvalidArgumentError
 from nnplug.kernels import Kernels
-from nnplug.ops.pool_ops import inverse_tap_counts, pool_geometry, pool_taps
+from nnplug.ops.pool_ops import (
+    argmax_misplaced, argmax_taps, inverse_tap_counts, misplaced_message, pool_geometry, pool_taps,
+)
 
 KERNELS = Kernels()  # merged into the backend's table by kernels.py
 
@@ -89,6 +92,50 @@ def max_pool_grad(spec):
                 np.multiply(g[o], h, out=p)
                 np.add(dx[i], p, out=dx[i])
         return dx
+    return run
+
+
+@KERNELS.register("MaxPoolWithArgmax", fresh=True)
+def max_pool_with_argmax(spec):
+    """The first tap of a window is taken, then each later tap strictly greater (TF1's CPU kernel)."""
+    geo, dtype = _geometry(spec, spec.in_shapes[0]), spec.out_dtype.np
+    taps, base = argmax_taps(geo, spec.attrs["include_batch_in_index"])
+    first_full = _covers_all(geo, taps[0][0])
+    better = np.empty(geo.y_shape, bool)
+
+    def run(x):
+        y, idx = np.empty(geo.y_shape, dtype), np.empty(geo.y_shape, spec.out_dtypes[1].np)
+        rest = taps
+        if first_full:
+            (o, i, offset), rest = taps[0], taps[1:]
+            np.copyto(y, x[i])
+            np.add(base, offset, out=idx, casting="unsafe")
+        else:
+            idx.fill(-1)  # no tap yet: the next one is taken whatever its value
+        for o, i, offset in rest:
+            b = np.greater(x[i], y[o], out=better[o])
+            if not first_full:
+                b |= idx[o] < 0
+            np.copyto(y[o], x[i], where=b)
+            np.add(base[o], offset, out=idx[o], where=b, casting="unsafe")
+        return y, idx
+    return run
+
+
+@KERNELS.register("MaxPoolGradWithArgmax", fresh=True)
+def max_pool_grad_with_argmax(spec):
+    """dx = each output's gradient added at its argmax (np.bincount sums repeats: windows may overlap)."""
+    geo, dtype = _geometry(spec, spec.in_shapes[0]), spec.out_dtype.np
+    include_batch = spec.attrs["include_batch_in_index"]
+    first = 0 if include_batch else np.arange(geo.n).reshape(-1, 1, 1, 1) * (geo.h * geo.w * geo.c)
+    size = geo.n * geo.h * geo.w * geo.c
+
+    def run(x_like, g, argmax):
+        bad = argmax_misplaced(geo, argmax, include_batch)
+        if bad is not None:
+            raise InvalidArgumentError(misplaced_message(spec, argmax, bad))
+        at = (argmax.astype(np.int64) + first).reshape(-1)
+        return np.bincount(at, weights=g.reshape(-1), minlength=size).astype(dtype).reshape(geo.x_shape)
     return run
 
 

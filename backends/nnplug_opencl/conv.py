@@ -12,46 +12,48 @@ by 0, so the inner loops have no branches.
 - Conv2DBackpropInput: rows are input pixels, columns input channels, reduction over (kh, kw, o) of the
   outputs whose window holds the pixel (the filter transposed once per call so its channels are rows).
 
-Pooling: a work-item per output (MaxPool, AvgPool) or per input (their gradients, gathering from the
-windows that hold the pixel: no atomics).
+Pooling: a work-item per output (MaxPool, AvgPool, MaxPoolWithArgmax) or per input (their gradients,
+gathering from the windows that hold the pixel: no atomics; MaxPoolGradWithArgmax first checks on the host
+that each argmax lies in its own window, so gathering sees every one).
 """
 from nnplug.backend import KernelSpec
+from nnplug.errors import InvalidArgumentError
 from nnplug.kernels import Kernels
 from nnplug.ops.conv_ops import conv_spec_geometry
-from nnplug.ops.pool_ops import pool_geometry
+from nnplug.ops.pool_ops import argmax_misplaced, misplaced_message, pool_geometry
 
 from . import arrays
 from .codegen import ctype, header
 
 KERNELS = Kernels()
 register = KERNELS.register
-VEC, NVEC = 8, 2  # columns per work-item: up to NVEC float8 vectors
+VEC, NVEC = 8, 4  # columns per work-item: up to NVEC vectors of VEC (measured on PoCL, 2-core AVX-512)
 
 
-def column_blocks(width):
-    """(block width, blocks) covering `width` columns with blocks of at most NVEC vectors."""
-    n_blocks = -(-width // (NVEC * VEC))
+def column_blocks(width, vec=VEC, nvec=NVEC):
+    """(block width, blocks) covering `width` columns with blocks of at most `nvec` vectors."""
+    n_blocks = -(-width // (nvec * vec))
     cb = -(-width // n_blocks)
-    cb = -(-cb // VEC) * VEC if cb > VEC else cb
+    cb = -(-cb // vec) * vec if cb > vec else cb
     return cb, -(-width // cb)
 
 
 class Blocked:
-    """The accumulator part of a register-blocked kernel: `rows` x `width` outputs in float8 vectors (and
+    """The accumulator part of a register-blocked kernel: `rows` x `width` outputs in vectors of `vec` (and
     scalars for a remainder); rows read their A value into `a{r}` before `fma`."""
 
-    def __init__(self, t, rows, width):
-        self.t, self.rows, self.width = t, rows, width
-        self.nv, self.ns = divmod(width, VEC)
+    def __init__(self, t, rows, width, vec=VEC):
+        self.t, self.rows, self.width, self.vec = t, rows, width, vec
+        self.nv, self.ns = divmod(width, vec)
 
     def declare(self):
-        vt = f"{self.t}{VEC}"
+        vt = f"{self.t}{self.vec}"
         return [f"{vt} acc{r}_{v} = ({vt})(0);" for r in range(self.rows) for v in range(self.nv)] + \
                [f"{self.t} s{r}_{q} = 0;" for r in range(self.rows) for q in range(self.ns)]
 
     def load_b(self, ptr):
-        return [f"const {self.t}{VEC} b{v} = vload{VEC}({v}, {ptr});" for v in range(self.nv)] + \
-               [f"const {self.t} bs{q} = ({ptr})[{self.nv * VEC + q}];" for q in range(self.ns)]
+        return [f"const {self.t}{self.vec} b{v} = vload{self.vec}({v}, {ptr});" for v in range(self.nv)] + \
+               [f"const {self.t} bs{q} = ({ptr})[{self.nv * self.vec + q}];" for q in range(self.ns)]
 
     def fma(self):
         return [f"acc{r}_{v} += a{r} * b{v};" for r in range(self.rows) for v in range(self.nv)] + \
@@ -60,17 +62,17 @@ class Blocked:
     def reduce_loop(self, var, length, a_of_row, f_of_row, b_ptr):
         """`for var < length: acc += A[row][var] * B[var]`, where a_of_row(r) + var addresses row r's A (a
         contiguous run over var), f_of_row(r) is 0 or 1 (a tap in the padding) and b_ptr(var) the B row.
-        Lengths that are a multiple of 8 read each row's A as float8 vectors, 8 steps per iteration."""
-        t, vt = self.t, f"{self.t}{VEC}"
+        Lengths that are a multiple of `vec` read each row's A as vectors, `vec` steps per iteration."""
+        t, vt = self.t, f"{self.t}{self.vec}"
         rows = range(self.rows)
-        if length % VEC:
+        if length % self.vec:
             lines = [f"for (int {var} = 0; {var} < {length}; ++{var}) {{"]
             lines += ["  " + s for s in self.load_b(b_ptr(var))]
             lines += [f"  const {t} a{r} = ({a_of_row(r)})[{var}] * {f_of_row(r)};" for r in rows]
             return lines + ["  " + s for s in self.fma()] + ["}"]
-        lines = [f"for (int {var}0 = 0; {var}0 < {length}; {var}0 += {VEC}) {{"]
-        lines += [f"  const {vt} av{r} = vload{VEC}(0, {a_of_row(r)} + {var}0) * {f_of_row(r)};" for r in rows]
-        for u in range(VEC):
+        lines = [f"for (int {var}0 = 0; {var}0 < {length}; {var}0 += {self.vec}) {{"]
+        lines += [f"  const {vt} av{r} = vload{self.vec}(0, {a_of_row(r)} + {var}0) * {f_of_row(r)};" for r in rows]
+        for u in range(self.vec):
             lines.append("  {")
             lines += ["    " + s for s in self.load_b(b_ptr(f"({var}0 + {u})"))]
             lines += [f"    const {t} a{r} = av{r}.s{u:x};" for r in rows]
@@ -81,22 +83,22 @@ class Blocked:
         lines = []
         for r in range(self.rows):
             lines.append(f"if ({valid_of_row(r)}) {{ __global {self.t} *c = {ptr_of_row(r)};")
-            lines += [f"  vstore{VEC}(acc{r}_{v}, {v}, c);" for v in range(self.nv)]
-            lines += [f"  c[{self.nv * VEC + q}] = s{r}_{q};" for q in range(self.ns)]
+            lines += [f"  vstore{self.vec}(acc{r}_{v}, {v}, c);" for v in range(self.nv)]
+            lines += [f"  c[{self.nv * self.vec + q}] = s{r}_{q};" for q in range(self.ns)]
             lines.append("}")
         return lines
 
 
-def blocked_kernel(dtype, rows, cols, body, args="X, W, Y"):
+def blocked_kernel(dtype, rows, cols, body, args="X, W, Y", vec=VEC, nvec=NVEC):
     """A kernel over (row blocks, groups x column blocks): `body(blocked)` gives its statements for one
     block width; the last (narrower) block of each group gets its own branch, its width a literal too.
     In the body: `m0` (first row), `grp` (group), `j0` (first column within the group)."""
     t = ctype(dtype)
-    cb, n_blocks = column_blocks(cols)
+    cb, n_blocks = column_blocks(cols, vec, nvec)
     rem = cols - (n_blocks - 1) * cb
 
     def block(width):
-        return "{\n" + "\n".join(body(Blocked(t, rows, width))) + "\n}"
+        return "{\n" + "\n".join(body(Blocked(t, rows, width, vec))) + "\n}"
     inner = block(rem) if n_blocks == 1 else f"if (j0 + {cb} <= {cols}) {block(cb)} else {block(rem)}"
     a, b, c = args.split(", ")
     src = header([dtype]) + f"""__kernel void conv(__global const {t} *restrict {a}, __global const {t} *restrict {b},
@@ -120,8 +122,8 @@ def _launcher(be, knl, grid, out_shape, dtype, prepare=None):
     return run
 
 
-def _rows_for(m):
-    return 16 if m >= 64 else 2
+def _rows_for(m, big=16):
+    return big if m >= 64 else 2
 
 
 @register("Conv2D", fresh=True)
@@ -158,8 +160,11 @@ def conv2d_backprop_filter(spec):
     g = conv_spec_geometry(spec.op_type, spec.in_shapes, spec.out_shapes, spec.attrs)
     be, t = spec.backend, ctype(spec.out_dtype)
     k = g.kh * g.kw * g.cg
-    vector = g.cg % VEC == 0  # a block of rows is consecutive channels of one tap: float8 loads
-    rows = (2 * VEC if g.cg % (2 * VEC) == 0 else VEC) if vector else _rows_for(k)
+    # float16 when channels allow: the CNN's 5x5x32x64 filter by 25 work-items of 32 taps x 64 columns,
+    # each reading the input and gradient once (24 ms of CPU, 85 with float8 and 16 x 16 blocks)
+    vec = 16 if g.cg % 16 == 0 and g.og % 16 == 0 else VEC
+    vector = g.cg % vec == 0  # a block of rows is consecutive channels of one tap: vector loads
+    rows = (2 * vec if g.cg % (2 * vec) == 0 else vec) if vector else _rows_for(k)
 
     def body(blk):
         r_ = range(rows)
@@ -182,15 +187,15 @@ def conv2d_backprop_filter(spec):
             lines.append(f"    const int x{r} = ox * {g.sw} + dx{r}, v{r} = vy{r} && x{r} >= 0 && x{r} < {g.w};")
             lines.append(f"    const {t} f{r} = v{r} ? 1 : 0; const long at{r} = row{r} + (v{r} ? x{r} : 0) * {g.c};")
         if vector:
-            lines += [f"    const {t}{VEC} av{q} = vload{VEC}({q}, X + at0) * f0;" for q in range(rows // VEC)]
-            lines += [f"    const {t} a{r} = av{r // VEC}.s{r % VEC:x};" for r in r_]
+            lines += [f"    const {t}{vec} av{q} = vload{vec}({q}, X + at0) * f0;" for q in range(rows // vec)]
+            lines += [f"    const {t} a{r} = av{r // vec}.s{r % vec:x};" for r in r_]
         else:
             lines += [f"    const {t} a{r} = X[at{r}] * f{r};" for r in r_]
         lines += ["    " + s for s in blk.fma()]
         lines.append("  }\n}")
         return lines + blk.store(lambda r: f"DW + (m0 + {r}L) * {g.o} + grp * {g.og} + j0",
                                  lambda r: f"m0 + {r}L < {k}L")
-    src, n_blocks = blocked_kernel(spec.out_dtype, rows, g.og, body, args="X, G, DW")
+    src, n_blocks = blocked_kernel(spec.out_dtype, rows, g.og, body, args="X, G, DW", vec=vec)
     grid = (-(-k // rows), g.groups * n_blocks)
     knl = be.cl_kernel(src, "conv")
     run = _launcher(be, knl, grid, g.w_shape, spec.out_dtype.np)
@@ -201,7 +206,7 @@ def conv2d_backprop_filter(spec):
 def conv2d_backprop_input(spec):
     g = conv_spec_geometry(spec.op_type, spec.in_shapes, spec.out_shapes, spec.attrs)
     be, t = spec.backend, ctype(spec.out_dtype)
-    p, rows = g.n * g.h * g.w, _rows_for(g.n * g.h * g.w)
+    p, rows = g.n * g.h * g.w, _rows_for(g.n * g.h * g.w, big=8)  # 8 x 32: 36 ms for the CNN's, 46 at 16 x 16
     # the filter with its channels as rows: (kh, kw, o, cg), so a row of input channels is contiguous
     wt_shape = (g.kh, g.kw, g.o, g.cg)
     flip = arrays.transpose(KernelSpec("Transpose", spec.name, {"perm": (0, 1, 3, 2)}, [g.w_shape],
@@ -374,3 +379,66 @@ def max_pool_grad(spec):
 def avg_pool_grad(spec):
     knl = _pool_kernel(spec, spec.in_shapes[1], _avg_grad_source, _inputs, lambda g: g.x_shape)
     return lambda grad, x_like: knl(grad)
+
+
+@register("MaxPoolWithArgmax", fresh=True)
+def max_pool_with_argmax(spec):
+    """The first tap of the window, then each strictly greater one (TF1's CPU kernel)."""
+    be, dtype, index = spec.backend, spec.out_dtype, spec.out_dtypes[1]
+    g = pool_geometry(tuple(spec.in_shapes[0]), spec.attrs)[1]
+    t, it, n, per_image = ctype(dtype), ctype(index), _outputs(g), g.h * g.w * g.c
+    batch = f"b * {per_image}L + " if spec.attrs["include_batch_in_index"] else ""
+    src = header([dtype]) + f"""__kernel void pool(__global const {t} *restrict X, __global {t} *restrict Y,
+    __global {it} *restrict A) {{
+  const long i = get_global_id(0);
+  if (i >= {n}L) return;
+{_output_coords(g)}  {t} m = 0; long at = -1;
+  for (int yy = ya; yy < yb; ++yy) for (int xx = xa; xx < xb; ++xx) {{
+    const long k = (yy * {g.w} + xx) * {g.c} + c;
+    const {t} v = X[b * {per_image}L + k];
+    if (at < 0 || v > m) {{ m = v; at = k; }}
+  }}
+  Y[i] = m; A[i] = ({it})({batch}at);
+}}"""
+    knl = be.cl_kernel(src, "pool")
+
+    def run(x):
+        y, idx = be.empty(g.y_shape, dtype.np), be.empty(g.y_shape, index.np)
+        if n:
+            knl(be.queue, be.gsize(n), (be.wg,), be.buf(x), y.base_data, idx.base_data)
+        return y, idx
+    return run
+
+
+@register("MaxPoolGradWithArgmax", fresh=True)
+def max_pool_grad_with_argmax(spec):
+    """A work-item per input pixel sums the gradients of the windows holding it whose argmax names it."""
+    be, dtype = spec.backend, spec.out_dtype
+    g = pool_geometry(tuple(spec.in_shapes[0]), spec.attrs)[1]
+    include_batch = spec.attrs["include_batch_in_index"]
+    t, n = ctype(dtype), _inputs(g)
+    me = "i" if include_batch else f"i - b * {g.h * g.w * g.c}L"
+    src = header([dtype]) + f"""__kernel void pool(__global const {t} *restrict G,
+    __global const {ctype(spec.in_dtypes[2])} *restrict A, __global {t} *restrict Y) {{
+  const long i = get_global_id(0);
+  if (i >= {n}L) return;
+{_windows_of_input(g)}  const long me = {me};
+  {t} s = 0;
+  for (int oy = oya; oy <= oyb; ++oy) for (int ox = oxa; ox <= oxb; ++ox) {{
+    const long o = ((b * {g.oh} + oy) * {g.ow} + ox) * {g.c} + c;
+    if ((long)A[o] == me) s += G[o];
+  }}
+  Y[i] = s;
+}}"""
+    knl = be.cl_kernel(src, "pool")
+
+    def check(argmax):
+        bad = argmax_misplaced(g, argmax, include_batch)
+        if bad is not None:
+            raise InvalidArgumentError(misplaced_message(spec, argmax, bad))
+
+    def run(x_like, grad, argmax):
+        if argmax.size:
+            be.host_check(check, argmax)
+        return be.launch(knl, n, [grad, argmax], g.x_shape, dtype.np)
+    return run

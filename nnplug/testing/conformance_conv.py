@@ -12,7 +12,8 @@ from nnplug.graph import make
 from . import assert_close, check_gradient, run
 from .cases import covers, data, f64
 
-covers("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPool", "MaxPoolGrad", "AvgPool", "AvgPoolGrad")
+covers("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MaxPool", "MaxPoolGrad", "AvgPool", "AvgPoolGrad",
+       "MaxPoolWithArgmax", "MaxPoolGradWithArgmax")
 
 
 def tf_pads(size, k, stride, dilation, padding):
@@ -108,6 +109,23 @@ def ref_pool_grads(x, g, k, s, padding):
     return dmax, davg
 
 
+def ref_pool_argmax(x, k, s, padding, include_batch):
+    """(max, argmax) of max_pool_with_argmax: each window's first maximum (rows, then columns) and its index
+    flattened as ((b * height + y) * width + x) * channels + c, the batch term only with include_batch."""
+    x = f64(x)
+    n, h, w, c = x.shape
+    y_shape, wins = _pool_windows(x.shape, k, s, padding)
+    y, idx = np.zeros(y_shape), np.zeros(y_shape, np.int64)
+    for p, q, rows, cols in wins:
+        for b in range(n):
+            for ch in range(c):
+                win = x[b, rows, cols, ch]
+                a, d = np.unravel_index(np.argmax(win), win.shape)
+                y[b, p, q, ch] = win[a, d]
+                idx[b, p, q, ch] = (((b * h if include_batch else 0) + rows.start + a) * w + cols.start + d) * c + ch
+    return y, idx
+
+
 # -- convolution values ----------------------------------------------------------------------------------
 CONVS = [  # (x shape, w shape, strides, padding, dilations)
     ((2, 7, 8, 3), (3, 3, 3, 4), (1, 1), "SAME", (1, 1)),
@@ -125,6 +143,9 @@ CONVS = [  # (x shape, w shape, strides, padding, dilations)
     ((1, 7, 6, 16), (2, 3, 8, 4), (1, 1), "VALID", (2, 1)),  # ... with groups and dilations
     ((2, 5, 4, 3), (3, 3, 3, 8), (1, 2), "SAME", (1, 1)),  # 8 output channels (OpenCL: float8 rows of g)
     ((3, 5, 7, 2), (3, 3, 2, 3), (1, 1), "SAME", (1, 1)),  # 105 pixels: a partial last block of rows
+    ((2, 6, 7, 1), (3, 3, 1, 4), (2, 1), "SAME", (1, 2)),  # one input channel (NumPy: offset-major patches)
+    ((1, 5, 4, 16), (3, 3, 16, 16), (1, 1), "SAME", (1, 1)),  # 16 in and out (OpenCL: float16 filter gradient)
+    ((2, 4, 5, 32), (2, 3, 32, 16), (2, 1), "VALID", (1, 1)),  # ... in blocks of 32 taps
 ]
 CONV_IDS = [f"{x}{w}s{s}{p}d{d}" for x, w, s, p, d in CONVS]
 
@@ -220,6 +241,40 @@ def test_pool_grads(backend, xs, k, s, padding):
     assert_close(davg, want_avg, "float64", what="AvgPoolGrad")
 
 
+@pytest.mark.parametrize("xs,k,s,padding", POOLS, ids=POOL_IDS)
+@pytest.mark.parametrize("include_batch", [False, True])
+def test_max_pool_with_argmax(backend, xs, k, s, padding, include_batch):
+    """Values, argmax (int64 with the batch term, int32 without) and the gradient, which adds each output's
+    gradient at its argmax (overlapping windows may name one pixel twice). Small integers: many ties."""
+    x = np.random.default_rng(2).integers(-1, 2, xs).astype(np.float64)
+    want_y, want_idx = ref_pool_argmax(x, k, s, padding, include_batch)
+    g = data(want_y.shape, "float64", seed=3)
+    index = tf.int64 if include_batch else tf.int32
+
+    def build(t, gt):
+        y, idx = tf.nn.max_pool_with_argmax(t, [1, *k, 1], [1, *s, 1], padding, Targmax=index,
+                                            include_batch_in_index=include_batch)
+        return [y, idx, tf.gradients(tf.reduce_sum(y * gt), t)[0]]
+    y, idx, dx = run(build, [x, g], backend)
+    assert_close(y, want_y, "float64", what="max_pool_with_argmax")
+    assert_close(idx, want_idx, index.name, what="the argmax")
+    want_dx = np.zeros(x.size)
+    np.add.at(want_dx, (want_idx + (0 if include_batch else np.arange(xs[0]).reshape(-1, 1, 1, 1) * x[0].size))
+              .reshape(-1), g.reshape(-1))
+    assert_close(dx, want_dx.reshape(xs), "float64", what="MaxPoolGradWithArgmax")
+
+
+def test_max_pool_grad_with_argmax_refuses_a_misplaced_argmax(backend):
+    """An argmax that names a pixel outside its output's window (one max_pool_with_argmax did not make) is
+    an error naming the op, not a silent scatter."""
+    x, g = data((1, 4, 4, 2), "float64", seed=1), data((1, 2, 2, 2), "float64", seed=2)
+    _, idx = ref_pool_argmax(x, (2, 2), (2, 2), "VALID", False)
+    idx[0, 1, 1, 0] = 0  # pixel (0, 0), channel 0: the first window's
+    attrs = {"ksize": (2, 2), "strides": (2, 2), "padding": "VALID", "include_batch_in_index": False}
+    with pytest.raises(tf.errors.InvalidArgumentError, match="MaxPoolGradWithArgmax.*argmax\\[6\\] = 0"):
+        run(lambda a, b, c: make("MaxPoolGradWithArgmax", [a, b, c], attrs), [x, g, idx], backend)
+
+
 def test_max_pool_int32(backend):
     x = data((2, 5, 5, 3), "int32", seed=4)
     got = run(lambda t: tf.nn.max_pool(t, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"), [x], backend)
@@ -279,6 +334,13 @@ CONV_GRADS = [
      [_g((2, 5, 6, 2)), _g((2, 3, 3, 3), 1)]),
     ("MaxPool-same", ("MaxPool",), lambda x: tf.nn.max_pool(x, [1, 3, 3, 1], [1, 2, 2, 1], "SAME"),
      [_g((2, 5, 6, 2))]),
+    ("MaxPoolWithArgmax", ("MaxPoolWithArgmax",),
+     lambda x: tf.nn.max_pool_with_argmax(x, [1, 3, 3, 1], [1, 2, 2, 1], "SAME")[0], [_g((2, 5, 6, 2))]),
+    ("MaxPoolGradWithArgmax", ("MaxPoolGradWithArgmax",),  # linear in g: its gradient reads gg at the argmax
+     lambda g: make("MaxPoolGradWithArgmax", [tf.zeros((2, 5, 6, 2), tf.float64), g, tf.constant(
+         ref_pool_argmax(_g((2, 5, 6, 2)), (3, 3), (2, 2), "SAME", False)[1])],
+         {"ksize": (3, 3), "strides": (2, 2), "padding": "SAME", "include_batch_in_index": False}),
+     [_g((2, 3, 3, 2), 1)]),
     ("AvgPool-same", ("AvgPool",), lambda x: tf.nn.avg_pool(x, [1, 3, 2, 1], [1, 2, 2, 1], "SAME"), [_g((2, 5, 6, 2))]),
     ("AvgPoolGrad", ("AvgPoolGrad",),
      lambda g: make("AvgPoolGrad", [g, tf.zeros((2, 5, 6, 2), tf.float64)],
