@@ -116,7 +116,8 @@ def test_op_benchmarks_compute_the_op():
 
 def test_compare_quick_writes_table_chart_and_json(tmp_path, capsys):
     out_json, out_png = tmp_path / "cmp.json", tmp_path / "cmp.png"
-    assert compare.main(["--quick", "--no-progress", "--no-jax", "--no-tf", "--json", str(out_json), "--png", str(out_png)]) == 0
+    assert compare.main(["--quick", "--no-progress", "--no-jax", "--no-tf", "--json", str(out_json),
+                         "--png", str(out_png)]) == 0
     printed = capsys.readouterr().out
     assert "| chapter | nnplug[numpy] |" in printed and "| wide | numpy loop (floor) |" in printed
     assert out_png.stat().st_size > 1000 and out_png.read_bytes()[:4] == b"\x89PNG"
