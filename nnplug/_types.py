@@ -42,6 +42,10 @@ ShapeLike: TypeAlias = Union[Shape, Tensor, SupportsTensor, Sequence[Union[int, 
 DTypeLike: TypeAlias = Union[DType, str, np.dtype, type]
 # An axis argument: one axis, several, or None (all of them).
 Axis: TypeAlias = Union[int, Sequence[int], None]
+# strides, window sizes, dilations: one int for every spatial axis or one per axis (TF1 accepts both)
+Ints: TypeAlias = Union[int, Sequence[int], None]
+# 'SAME' / 'VALID', or explicit (before, after) pairs per axis
+Padding: TypeAlias = Union[str, Sequence[Sequence[int]], None]
 # What Session.run fetches: tensors, operations, variables, tensor names, nested in lists, tuples, dicts.
 Fetches: TypeAlias = Union[Tensor, Operation, SupportsTensor, str, Sequence["Fetches"], Mapping[Any, "Fetches"]]
 # placeholder (or tensor name) -> value; Any so that a user's dict[Tensor, ndarray] fits as it is.

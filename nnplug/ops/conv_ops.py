@@ -6,6 +6,8 @@ convolutions as a filter whose input depth divides the input's (groups = input d
 
 The window arithmetic (`ConvGeometry`) is TensorFlow's exactly: SAME pads `max((ceil(in/stride)-1)*stride +
 (k-1)*dilation+1 - in, 0)` with the extra pixel at the end; kernels of every backend build on it."""
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 from ..graph import Tensor, convert_to_tensor, make, name_scope
@@ -13,6 +15,7 @@ from ..shapes import ShapeError, TensorShape, fmt
 from .array_ops import expand_dims, reshape, shape as shape_of, squeeze, transpose, zeros
 from .registry import register
 from .shape_values import shape_argument, shape_hint
+from .._types import Ints, Padding, ShapeLike, TensorLike
 
 PADDINGS = ("SAME", "VALID")
 NHWC_TO_NCHW, NCHW_TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
@@ -372,8 +375,9 @@ def _channels(x, data_format):
 
 
 # -- the TF1 functions ------------------------------------------------------------------------------
-def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True, data_format="NHWC",  # noqa: A002
-           dilations=None, name=None, filters=None):
+def conv2d(input: TensorLike, filter: TensorLike | None = None, strides: Ints = None,  # noqa: A002
+           padding: Padding = None, use_cudnn_on_gpu: bool = True, data_format: str = "NHWC",
+           dilations: Ints = None, name: str | None = None, filters: TensorLike | None = None) -> Tensor:
     """2-D convolution (cross-correlation, as TF) of NHWC (or NCHW) `input` with a (height, width, in, out)
     filter; a filter depth that divides the input depth makes a grouped convolution."""
     filter = filters if filter is None else filter  # noqa: A001
@@ -388,8 +392,10 @@ def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True
         return from_nhwc(make("Conv2D", [to_nhwc(x, data_format), w], attrs), data_format)
 
 
-def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, padding="SAME",  # noqa: A002
-                     data_format="NHWC", name=None, input=None, filters=None, dilations=None):  # noqa: A002
+def conv2d_transpose(value: TensorLike | None = None, filter: TensorLike | None = None,  # noqa: A002
+                     output_shape: ShapeLike | None = None, strides: Ints = None, padding: Padding = "SAME",
+                     data_format: str = "NHWC", name: str | None = None, input: TensorLike | None = None,  # noqa: A002
+                     filters: TensorLike | None = None, dilations: Ints = None) -> Tensor:
     """The adjoint of conv2d in its input ("deconvolution"): `filter` is (height, width, out, in) and
     `output_shape` the NHWC (or NCHW) shape of the result — ints, or a tensor such as
     `[tf.shape(x)[0], 14, 14, 32]`."""
@@ -413,8 +419,9 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
         return from_nhwc(y, data_format)
 
 
-def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None, data_format=None,  # noqa: A002
-                     dilations=None):
+def depthwise_conv2d(input: TensorLike, filter: TensorLike, strides: Ints, padding: Padding,  # noqa: A002
+                     rate: Ints = None, name: str | None = None, data_format: str | None = None,
+                     dilations: Ints = None) -> Tensor:
     """Each input channel convolved with its own `channel_multiplier` filters: filter (height, width, in,
     multiplier), output depth in * multiplier (channel c*multiplier + m), as TF."""
     data_format = data_format_of(data_format, "depthwise_conv2d")
@@ -432,8 +439,9 @@ def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None, data
         return from_nhwc(make("Conv2D", [to_nhwc(x, data_format), grouped], attrs), data_format)
 
 
-def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, rate=None, name=None,  # noqa: A002
-                     data_format=None, dilations=None):
+def separable_conv2d(input: TensorLike, depthwise_filter: TensorLike, pointwise_filter: TensorLike,  # noqa: A002
+                     strides: Ints, padding: Padding, rate: Ints = None, name: str | None = None,
+                     data_format: str | None = None, dilations: Ints = None) -> Tensor:
     """depthwise_conv2d, then a 1x1 conv2d with `pointwise_filter` (1, 1, in * multiplier, out)."""
     with name_scope(name, "separable_conv2d"):
         depth = depthwise_conv2d(input, depthwise_filter, strides, padding, rate=rate, data_format=data_format,
@@ -441,8 +449,9 @@ def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding
         return conv2d(depth, pointwise_filter, [1, 1, 1, 1], "VALID", data_format=data_format or "NHWC")
 
 
-def conv1d(value=None, filters=None, stride=None, padding=None, use_cudnn_on_gpu=None, data_format=None,
-           name=None, input=None, dilations=None):  # noqa: A002
+def conv1d(value: TensorLike | None = None, filters: TensorLike | None = None, stride: Ints = None,
+           padding: Padding = None, use_cudnn_on_gpu: bool | None = None, data_format: str | None = None,
+           name: str | None = None, input: TensorLike | None = None, dilations: Ints = None) -> Tensor:  # noqa: A002
     """1-D convolution of (batch, width, in) `value` with (width, in, out) `filters`, as a height-1 conv2d."""
     value = input if value is None else value
     if value is None or filters is None or stride is None or padding is None:
@@ -470,21 +479,25 @@ def _one(what, value, data_format):
     return (int(vals[0]),)
 
 
-def atrous_conv2d(value, filters, rate, padding, name=None):
+def atrous_conv2d(value: TensorLike, filters: TensorLike, rate: int, padding: Padding,
+                  name: str | None = None) -> Tensor:
     """conv2d with the filter dilated by `rate` (TF1's atrous convolution), stride 1."""
     return conv2d(value, filters, [1, 1, 1, 1], padding, dilations=[1, rate, rate, 1], name=name)
 
 
-def conv2d_backprop_input(input_sizes, filter=None, out_backprop=None, strides=None, padding=None,  # noqa: A002
-                          use_cudnn_on_gpu=True, data_format="NHWC", dilations=None, name=None, filters=None):
+def conv2d_backprop_input(input_sizes: ShapeLike, filter: TensorLike | None = None,  # noqa: A002
+                          out_backprop: TensorLike | None = None, strides: Ints = None, padding: Padding = None,
+                          use_cudnn_on_gpu: bool = True, data_format: str = "NHWC", dilations: Ints = None,
+                          name: str | None = None, filters: TensorLike | None = None) -> Tensor:
     """The gradient of conv2d with respect to an input of shape `input_sizes`, as TF1's."""
     filter = filters if filter is None else filter  # noqa: A001
     return conv2d_transpose(out_backprop, filter, input_sizes, strides, padding, data_format=data_format,
                             dilations=dilations, name=name or "Conv2DBackpropInput")
 
 
-def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, use_cudnn_on_gpu=True,  # noqa: A002
-                           data_format="NHWC", dilations=None, name=None):
+def conv2d_backprop_filter(input: TensorLike, filter_sizes: ShapeLike, out_backprop: TensorLike,  # noqa: A002
+                           strides: Ints, padding: Padding, use_cudnn_on_gpu: bool = True,
+                           data_format: str = "NHWC", dilations: Ints = None, name: str | None = None) -> Tensor:
     """The gradient of conv2d with respect to a filter of shape `filter_sizes` (ints), as TF1's."""
     data_format = data_format_of(data_format, "conv2d_backprop_filter")
     x, g = _inputs("conv2d_backprop_filter", input, out_backprop)

@@ -6,10 +6,12 @@ inside the input, as TF). NCHW by transposes around the op. The window arithmeti
 `MaxPoolWithArgmax` also gives where each maximum is (the first in scan order), flattened as TF1's
 `((b * height + y) * width + x) * channels + c`, without the batch term unless `include_batch_in_index`;
 its gradient `MaxPoolGradWithArgmax` adds each output's gradient at that index."""
+from __future__ import annotations
+
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import convert_to_tensor, make, make_op, name_scope
+from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
 from .array_ops import gather, reshape, shape as shape_of
 from .conv_ops import data_format_of, from_nhwc, geometry, padding_of, spatial_pair, to_nhwc
@@ -17,6 +19,7 @@ from .elementwise import cast
 from .math_ops import reduce_prod
 from .registry import register
 from .sequence_ops import range as range_
+from .._types import DTypeLike, Ints, Padding, TensorLike
 
 
 def pool_geometry(x_shape, attrs):
@@ -193,14 +196,16 @@ def _pool(op_type, fn, value, ksize, strides, padding, data_format, name):
         return from_nhwc(make(op_type, [to_nhwc(x, data_format)], attrs), data_format)
 
 
-def max_pool(value=None, ksize=None, strides=None, padding=None, data_format="NHWC", name=None,
-             input=None):  # noqa: A002
+def max_pool(value: TensorLike | None = None, ksize: Ints = None, strides: Ints = None, padding: Padding = None,
+             data_format: str = "NHWC", name: str | None = None,
+             input: TensorLike | None = None) -> Tensor:  # noqa: A002
     """The maximum of each (ksize) window; padding never wins (SAME pads with -inf)."""
     return _pool("MaxPool", "max_pool", input if value is None else value, ksize, strides, padding, data_format, name)
 
 
-def avg_pool(value=None, ksize=None, strides=None, padding=None, data_format="NHWC", name=None,
-             input=None):  # noqa: A002
+def avg_pool(value: TensorLike | None = None, ksize: Ints = None, strides: Ints = None, padding: Padding = None,
+             data_format: str = "NHWC", name: str | None = None,
+             input: TensorLike | None = None) -> Tensor:  # noqa: A002
     """The mean of each window over the pixels inside the input (SAME padding is not counted)."""
     return _pool("AvgPool", "avg_pool", input if value is None else value, ksize, strides, padding, data_format, name)
 
@@ -209,8 +214,10 @@ max_pool2d = max_pool
 avg_pool2d = avg_pool
 
 
-def max_pool_with_argmax(input, ksize, strides, padding, data_format="NHWC", Targmax=None, name=None,  # noqa: A002,N803
-                         output_dtype=None, include_batch_in_index=False):
+def max_pool_with_argmax(input: TensorLike, ksize: Ints, strides: Ints, padding: Padding,  # noqa: A002
+                         data_format: str = "NHWC", Targmax: DTypeLike | None = None,  # noqa: N803
+                         name: str | None = None, output_dtype: DTypeLike | None = None,
+                         include_batch_in_index: bool = False) -> tuple[Tensor, Tensor]:
     """(the max pool of `input`, where each maximum is): TF1's tf.nn.max_pool_with_argmax (NHWC only). The
     argmax of a window is its first maximum (rows, then columns), flattened as `((b * height + y) * width +
     x) * channels + c`, the batch term only with `include_batch_in_index`; int64 unless Targmax (or its old
