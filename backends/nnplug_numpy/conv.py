@@ -18,6 +18,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from nnplug.kernels import Kernels
 from nnplug.ops.conv_ops import conv_spec_geometry, geometry
+from nnplug.threads import blas_threads
 
 KERNELS = Kernels()  # merged into the backend's table by kernels.py
 
@@ -111,8 +112,17 @@ def by_group(a, geo, width):
     return a.reshape(-1, geo.groups, width).transpose(1, 0, 2)
 
 
+def use_threads_for(flops):
+    """BLAS threads for a GEMM of `flops` (nnplug/threads.py, as MatMul chooses them): one for small products,
+    the free cores for large ones, so a convolution's products do not run on whatever the last MatMul left."""
+    policy = blas_threads()
+    if policy.libraries:
+        policy.use(policy.threads_for(flops))
+
+
 def grouped_matmul(a, b, out):
     """out[g] = a[g] @ b[g]; one plain GEMM when there is one group (BLAS straight into `out`)."""
+    use_threads_for(2 * a.shape[-2] * a.shape[-1] * b.shape[-1])
     if a.shape[0] == 1:
         np.matmul(a[0], b[0], out=out[0])
     else:
@@ -241,6 +251,7 @@ def offset_col2im(geo, dtype):
         for a, b in blocks:
             m = b - a
             parts = scratch((geo.kh * geo.kw, m * pixels, geo.c), dtype)
+            use_threads_for(2 * m * pixels * geo.o * geo.c)  # one GEMM per kernel offset
             np.matmul(g[a:b].reshape(1, m * pixels, geo.o), wk, out=parts)
             parts = parts.reshape(-1, m, geo.oh, geo.ow, geo.c)
             target = dx[a:b]
