@@ -183,7 +183,10 @@ def test_hanging_import_is_abandoned_after_the_timeout(install, monkeypatch):
 def test_ctrl_c_while_a_plugin_imports_still_interrupts(install, monkeypatch):
     gate = _install_hanging(install, monkeypatch, "sleeper2")
     monkeypatch.setenv("NNPLUG_PLUGIN_IMPORT_TIMEOUT", "20")
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    # the user's Ctrl-C as Python handles it, whatever earlier tests' libraries left installed, sent to the
+    # main thread (a process-directed signal may land on a BLAS or MPI thread, which would not wake it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
     start = time.perf_counter()
     timer.start()
     try:
@@ -193,6 +196,7 @@ def test_ctrl_c_while_a_plugin_imports_still_interrupts(install, monkeypatch):
     finally:
         timer.cancel()
         gate.set()
+        signal.signal(signal.SIGINT, previous)
     monkeypatch.setenv("NNPLUG_PLUGINS", "numpy")
     assert set(plugins.backend_classes()) == {"numpy"}  # discovery starts afresh after the interrupt
 
