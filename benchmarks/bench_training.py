@@ -1,7 +1,8 @@
 """Training benchmarks: one step, throughput (steps/s) and a short epoch's peak memory, for the chapter MLP
 (784-50-50-10 tanh, batch 64) and the wide MLP (784-1024-1024-10 ReLU, batch 256) with momentum SGD, on
-every available nnplug backend and, as the reference, the hand-written loop of each array library; and for
-chapter 15's CNN (Adam, batch 64) on every backend and in PyTorch eager when it is installed.
+every available nnplug backend and, as the reference, the hand-written loop of each array library; for
+chapter 15's CNN (Adam, batch 64) and chapter 16's char-RNN LSTM (128 units, 100 steps, batch 64, Adam) on
+every backend and in PyTorch eager when it is installed.
 
 Data are seeded synthetic rows (benchmarks need no files), fed from host NumPy as a TF1 user would.
 """
@@ -10,8 +11,8 @@ import importlib.util
 import tracemalloc
 
 from .common import (
-    CNN_MODELS, DEFAULT_MODELS, MODELS, ArrayFloorMLP, NnplugCNN, NnplugMLP, TorchCNN, available_backends,
-    batch_slices, steps_per_second, synthetic_data,
+    CNN_MODELS, DEFAULT_MODELS, LSTM_MODELS, MODELS, ArrayFloorMLP, NnplugCNN, NnplugLSTM, NnplugMLP, TorchCNN,
+    TorchLSTM, available_backends, batch_slices, char_batches, steps_per_second, synthetic_data,
 )
 
 BACKENDS = available_backends()
@@ -155,20 +156,26 @@ class _TorchCNN:
         return [self.model.to_device(x, y) for x, y in batches]
 
 
-class CNNTrainStep(_CNN, _Training):
+class _BigTraining(_Training):
+    """Steps of a model too big for many batches: two, one of them run to warm up."""
+    specs = CNN_MODELS
+
+    def data(self, spec):
+        return _batches(spec, spec.batch * 2)
+
+    def setup(self, who, model):
+        spec = self.specs[model]
+        self.model = self.make(who, spec)
+        self.batches = self.prepare(self.data(spec))
+        self.model.step(*self.batches[0])
+        self.model.sync()
+        self.i = 0
+
+
+class CNNTrainStep(_CNN, _BigTraining):
     """nnplug, per backend: the chapter-15 CNN."""
     params = [BACKENDS, list(CNN_MODELS)]
     param_names = ["backend", "model"]
-
-    def setup(self, who, model):
-        self.n_batches = 2
-        spec = CNN_MODELS[model]
-        self.model = self.make(who, spec)
-        self.batches = self.prepare(_batches(spec, spec.batch * self.n_batches))
-        for xb, yb in self.batches[:1]:
-            self.model.step(xb, yb)
-        self.model.sync()
-        self.i = 0
 
 
 class CNNTrainEpoch(_CNN, _Epoch):
@@ -188,3 +195,35 @@ if importlib.util.find_spec("torch") is not None:
         """The same CNN in PyTorch eager: the reference nnplug's CNN is measured against."""
         params = [["cpu", "cpu-1-thread"], list(CNN_MODELS)]
         param_names = ["torch", "model"]
+
+
+# -- chapter 16's char-RNN ------------------------------------------------------------------------------
+class LSTMTrainStep(_BigTraining):
+    """nnplug, per backend: one-hot characters -> BasicLSTMCell(128) under dynamic_rnn -> dense, clipped Adam."""
+    params = [BACKENDS, list(LSTM_MODELS)]
+    param_names = ["backend", "model"]
+    specs = LSTM_MODELS
+
+    def make(self, who, spec):
+        return NnplugLSTM(spec, who)
+
+    def data(self, spec):
+        return char_batches(spec, 2, seed=0)
+
+    def prepare(self, batches):
+        return batches
+
+
+if importlib.util.find_spec("torch") is not None:
+    class TorchLSTMTrainStep(LSTMTrainStep):
+        """The same char-RNN with PyTorch's nn.LSTM, eager: the reference nnplug's LSTM is measured against."""
+        params = [["cpu", "cpu-1-thread"], list(LSTM_MODELS)]
+        param_names = ["torch", "model"]
+
+        def make(self, who, spec):
+            import torch
+            torch.set_num_threads(1 if who == "cpu-1-thread" else torch.get_num_threads())
+            return TorchLSTM(spec)
+
+        def prepare(self, batches):
+            return [self.model.to_device(x, y) for x, y in batches]

@@ -40,9 +40,10 @@ def test_asv_check_finds_no_problems(tmp_path):
 def test_every_asv_benchmark_runs_once(tmp_path):
     r = _asv("machine", "--yes", "--machine", "ci", home=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
-    # the CNN benchmarks train a convnet (minutes on 2 cores): test_conv_benchmarks.py runs them bounded
+    # the CNN and LSTM benchmarks train big models (minutes on 2 cores): tests/test_rnn_bench.py runs the
+    # LSTM's bounded, test_conv_benchmarks.py checks the CNN's models
     r = _asv("run", "--python=same", "--quick", "--dry-run", "--machine", "ci", "--show-stderr",
-             "-b", "^(?!.*CNN)", home=tmp_path)
+             "-b", "^(?!.*(CNN|LSTM))", home=tmp_path)
     out = r.stdout + r.stderr
     assert r.returncode == 0 and " failed" not in out, out[-6000:]
     for name in ("MatMul.time_matmul", "ElementwiseChain.time_chain", "Reduction.time_reduce_sum",

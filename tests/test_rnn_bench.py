@@ -45,3 +45,19 @@ def test_compare_measures_the_lstm_model(tmp_path, capsys):
     assert "| lstm | nnplug[numpy] |" in capsys.readouterr().out
     rows = {r["contender"]: r for r in json.loads(out_json.read_text())["steps"]}
     assert rows["nnplug[numpy]"]["steps_per_s"] > 0 and "numpy loop (floor)" not in rows
+
+
+def test_the_asv_lstm_benchmarks_run_a_step_and_report_steps_per_second():
+    """The asv suite's LSTM classes, run as asv runs them (setup, a timed step, the tracked throughput), on
+    numpy and, where PyTorch is installed, its nn.LSTM; bounded here because asv's run-everything test
+    leaves them out."""
+    from benchmarks import bench_training as bt
+    classes = [(bt.LSTMTrainStep, "numpy")]
+    if hasattr(bt, "TorchLSTMTrainStep"):
+        classes.append((bt.TorchLSTMTrainStep, "cpu"))
+    for cls, who in classes:
+        bench = cls()
+        bench.setup(who, "lstm")
+        bench.time_step(who, "lstm")
+        rate = bench.track_steps_per_s(who, "lstm")
+        assert cls.track_steps_per_s.unit == "steps/s" and 0 < rate < 1e4, (cls.__name__, rate)
