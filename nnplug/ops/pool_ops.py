@@ -101,20 +101,23 @@ def _pool_rule(floating):
     return rule
 
 
-def _max_pool_grad_rule(shapes, dtypes, attrs):
-    x, y, g = shapes
+def _check_pooled(x, attrs, *named):
+    """Each (shape, what) of `named` must be the shape pooling input shape `x` gives (None matches anything)."""
     out = pool_geometry(x, attrs)[0]
-    for got, what in ((y, "the pooled output"), (g, "the gradient")):
+    for got, what in named:
         if len(got) != 4 or any(a is not None and b is not None and a != b for a, b in zip(got, out)):
             raise ShapeError(f"{what} has shape {fmt(got)}, but pooling the input gives {fmt(out)}")
+
+
+def _max_pool_grad_rule(shapes, dtypes, attrs):
+    x, y, g = shapes
+    _check_pooled(x, attrs, (y, "the pooled output"), (g, "the gradient"))
     return [(TensorShape(x), dtypes[0])]
 
 
 def _avg_pool_grad_rule(shapes, dtypes, attrs):
     g, x = shapes
-    out = pool_geometry(x, attrs)[0]
-    if len(g) != 4 or any(a is not None and b is not None and a != b for a, b in zip(g, out)):
-        raise ShapeError(f"the gradient has shape {fmt(g)}, but pooling the input gives {fmt(out)}")
+    _check_pooled(x, attrs, (g, "the gradient"))
     return [(TensorShape(x), dtypes[0])]
 
 
@@ -141,10 +144,7 @@ def _argmax_rule(shapes, dtypes, attrs):
 
 def _argmax_grad_rule(shapes, dtypes, attrs):
     x, g, idx = shapes
-    out = pool_geometry(x, attrs)[0]
-    for got, what in ((g, "the gradient"), (idx, "the argmax")):
-        if len(got) != 4 or any(a is not None and b is not None and a != b for a, b in zip(got, out)):
-            raise ShapeError(f"{what} has shape {fmt(got)}, but pooling the input gives {fmt(out)}")
+    _check_pooled(x, attrs, (g, "the gradient"), (idx, "the argmax"))
     if not dtypes[2].is_integer:
         raise ShapeError(f"the argmax must be int32 or int64, got {dtypes[2].name}")
     return [(TensorShape(x), dtypes[1])]
