@@ -19,34 +19,34 @@ def _entries(shape, backend):
     return [every[k] for k in sorted(pick)]
 
 
+def _central_differences(base, backend, loss_at):
+    """(loss_at(base + EPS) - loss_at(base - EPS)) / 2 EPS, one entry at a time, at the entries checked (the
+    rest NaN)."""
+    g = np.full_like(base, np.nan)
+    for i in _entries(base.shape, backend):
+        values = []
+        for step in (EPS, -EPS):
+            w = base.copy()
+            w[i] += step
+            values.append(loss_at(w))
+        g[i] = (values[0] - values[1]) / (2 * EPS)
+    return g
+
+
 def _finite_differences(sess, loss, variables, inputs, feed, backend):
     """d loss / d each variable (perturbed in the session) and each fed input (perturbed in the feed), at the
     entries checked (the rest NaN)."""
     grads = []
     for var in variables:
         base = sess.variable_value(var).astype(np.float64)
-        g = np.full_like(base, np.nan)
-        for i in _entries(base.shape, backend):
-            values = []
-            for step in (EPS, -EPS):
-                w = base.copy()
-                w[i] += step
-                var.load(w, sess)
-                values.append(sess.run(loss, feed))
-            g[i] = (values[0] - values[1]) / (2 * EPS)
+
+        def loss_with(w, var=var):
+            var.load(w, sess)
+            return sess.run(loss, feed)
+        grads.append(_central_differences(base, backend, loss_with))
         var.load(base, sess)
-        grads.append(g)
     for x in inputs:
-        base = feed[x]
-        g = np.full_like(base, np.nan)
-        for i in _entries(base.shape, backend):
-            values = []
-            for step in (EPS, -EPS):
-                v = base.copy()
-                v[i] += step
-                values.append(sess.run(loss, {**feed, x: v}))
-            g[i] = (values[0] - values[1]) / (2 * EPS)
-        grads.append(g)
+        grads.append(_central_differences(feed[x], backend, lambda v, x=x: sess.run(loss, {**feed, x: v})))
     return grads
 
 
