@@ -34,19 +34,25 @@ def numba():
     return _state["numba"]
 
 
-def compiled(fn, helpers=()):
+# LLVM flags that let float loops vectorise and contract into FMAs while NaN and inf still propagate as in
+# the ufuncs (no 'nnan'/'ninf', which would let the compiler assume they never occur)
+REORDER = frozenset({"contract", "reassoc", "nsz", "arcp"})
+
+
+def compiled(fn, helpers=(), fastmath=frozenset()):
     """`fn` compiled by numba, or None without numba: no Python objects, the GIL released, cached on disk,
     and NumPy's error model (x/0 is inf, as in the ufuncs, not a ZeroDivisionError check in every
     iteration, which would also keep loops from vectorising). Compiled on its first call. `helpers` are
-    the plain functions `fn` calls, which numba then compiles into it."""
-    key = ("jit", fn)
+    the plain functions `fn` calls, which numba then compiles into it; `fastmath`: LLVM flags (REORDER)."""
+    key = ("jit", fn, fastmath)
     if key not in _state:
         nb = numba()
         if nb is not None:
             for h in helpers:
                 if ("helper", h) not in _state:
                     _state["helper", h] = nb.extending.register_jitable(error_model="numpy")(h)
-        _state[key] = nb.njit(cache=True, nogil=True, error_model="numpy")(fn) if nb is not None else None
+        _state[key] = (nb.njit(cache=True, nogil=True, error_model="numpy", fastmath=set(fastmath))(fn)
+                       if nb is not None else None)
     return _state[key]
 
 

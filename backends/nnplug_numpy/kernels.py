@@ -210,6 +210,6 @@ def _gather(spec):
                                        f"size {n} (valid: {-n}..{n - 1})") from None
     return gather
 from . import arrays, conv, pool, softmax  # noqa: E402 - index, convolution, pooling, softmax kernels
-from . import jit, optimizers  # noqa: E402 - fused optimizer updates, with numba only (see jit.py)
+from . import jit, lstm, optimizers  # noqa: E402 - fused updates and LSTM steps, with numba only (see jit.py)
 KERNELS = Kernels(KERNELS, arrays.KERNELS, conv.KERNELS, pool.KERNELS, softmax.KERNELS,
-                  *([optimizers.KERNELS] if jit.HAVE_NUMBA else []))
+                  *([optimizers.KERNELS, lstm.KERNELS] if jit.HAVE_NUMBA else []))

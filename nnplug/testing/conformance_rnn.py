@@ -1,5 +1,6 @@
 """Conformance cases for the recurrent networks' op types (nnplug/ops/rnn.py, rnn_cell.py, split_ops.py,
-lstm_sequence.py, embedding_ops.py): the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its gradient (every backend runs
+lstm_sequence.py, embedding_ops.py): the composites `ReverseSequence`, `SplitV`, `Unpack`, `LSTMSequence` and its
+gradient, and one step's `LSTMGates` and `LSTMGatesGrad` (every backend runs
 their expansions or fused kernels) and the host ops `CheckIndices` and `Orthonormalize`, each against a
 NumPy reference written here."""
 import numpy as np
@@ -7,14 +8,15 @@ import pytest
 
 import nnplug as tf
 from nnplug.errors import InvalidArgumentError
-from nnplug.graph import make
+from nnplug.graph import make, make_op
 from nnplug.ops.lstm_sequence import lstm_sequence
 from nnplug.ops.rnn_cell import Orthogonal
 from nnplug.ops.split_ops import split_v, unpack
 from nnplug.testing import assert_close, check_gradient, run
 from nnplug.testing.cases import covers, data, f64
 
-covers("ReverseSequence", "CheckIndices", "SplitV", "Unpack", "Orthonormalize", "LSTMSequence", "LSTMSequenceGrad")
+covers("ReverseSequence", "CheckIndices", "SplitV", "Unpack", "Orthonormalize", "LSTMSequence", "LSTMSequenceGrad",
+       "LSTMGates", "LSTMGatesGrad")
 covers("ReverseSequence", "SplitV", "Unpack", "LSTMSequence", grad=True)
 
 
@@ -134,6 +136,73 @@ def test_lstm_sequence_gradient(backend, blocks):
         hs, c = lstm_sequence(*a, blocks)
         return tf.concat([tf.stack(hs, 1), tf.expand_dims(c, 1)], 1)
     check_gradient(build, _lstm_inputs(np.float64), backend)
+
+
+def np_lstm_gates(z_x, zh, c, blocks):
+    """Reference for one step: (h, c, sigmoid of all four blocks, tanh of the candidate, tanh of c)."""
+    z = z_x + zh
+    s = 1.0 / (1.0 + np.exp(-z))
+    i, g, f, o = blocks
+    gate = np.split(s, 4, axis=1)
+    candidate = np.tanh(np.split(z, 4, axis=1)[g])
+    c = gate[f] * c + gate[i] * candidate
+    return np.tanh(c) * gate[o], c, s, candidate, np.tanh(c)
+
+
+def _gates_inputs(dtype, batch=3, units=5):
+    # wide enough that |z| reaches the tanh approximation's clamp (|x| > 7.9) in some entries
+    return [data((batch, 4 * units), dtype) * 3.0, data((batch, 4 * units), dtype, seed=1) * 2.0,
+            data((batch, units), dtype, seed=2)]
+
+
+@pytest.mark.parametrize("blocks", [(0, 1, 2, 3), (0, 2, 1, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_gates(backend, dtype, blocks):
+    ins = _gates_inputs(dtype)
+    got = run(lambda *a: list(make_op("LSTMGates", list(a), {"blocks": blocks}).outputs), ins, backend)
+    for g, want, what in zip(got, np_lstm_gates(*[f64(a) for a in ins], blocks), ("h", "c", "s", "candidate",
+                                                                                    "tanh_c")):
+        assert_close(g, want, dtype, rtol=1e-5 if dtype == "float32" else None, atol=1e-6 if dtype == "float32"
+                     else None, what=what)
+
+
+@pytest.mark.parametrize("carry", [False, True])
+@pytest.mark.parametrize("blocks", [(0, 1, 2, 3), (0, 2, 1, 3)])
+def test_lstm_gates_grad_is_the_step_vjp(backend, blocks, carry):
+    """dz and dc_prev equal central differences of <dh, h> + <dc, c> over the step's z and c_prev (float64),
+    with dh the sum of the step's own gradient and the carried one."""
+    batch, units = 2, 3
+    z_x, zh, c_prev = (f64(a) for a in _gates_inputs(np.float64, batch, units))
+    dh, dc, dh_carry = (data((batch, units), np.float64, seed=k) for k in (4, 5, 6))
+    dh_total = dh + dh_carry if carry else dh
+
+    def objective(z, c):
+        h_new, c_new = np_lstm_gates(z, np.zeros_like(z), c, blocks)[:2]
+        return np.sum(dh_total * h_new) + np.sum(dc * c_new)
+
+    def central(f, x, eps=1e-6):
+        g = np.zeros_like(x)
+        for k in np.ndindex(x.shape):
+            up, down = x.copy(), x.copy()
+            up[k] += eps
+            down[k] -= eps
+            g[k] = (f(up) - f(down)) / (2 * eps)
+        return g
+    z = z_x + zh
+    want_dz = central(lambda v: objective(v, c_prev), z)
+    want_dc = central(lambda v: objective(z, v), c_prev)
+    _, _, s, candidate, tanh_c = np_lstm_gates(z_x, zh, c_prev, blocks)
+    ins = [dh, dc, s, candidate, tanh_c, c_prev] + ([dh_carry] if carry else [])
+    got_dz, got_dc = run(lambda *a: list(make_op("LSTMGatesGrad", list(a), {"blocks": blocks}).outputs), ins, backend)
+    assert_close(got_dz, want_dz, np.float64, rtol=1e-6, atol=1e-8, what="dz")
+    assert_close(got_dc, want_dc, np.float64, rtol=1e-6, atol=1e-8, what="dc_prev")
+
+
+def test_lstm_gates_names_mismatched_shapes(backend):
+    with pytest.raises((ValueError, InvalidArgumentError), match=r"LSTMGates.*h @ W_h has shape \(3, 16\), expected "
+                                                                 r"\(3, 20\)"):
+        run(lambda *a: make("LSTMGates", list(a), {"blocks": (0, 1, 2, 3)}),
+            [data((3, 20), "float32"), data((3, 16), "float32"), data((3, 5), "float32")], backend)
 
 
 __all__ = [n for n in dir() if n.startswith("test_")]

@@ -48,15 +48,17 @@ def disable():
 
 
 def reset():
+    """Forget what was gathered (e.g. after warm-up); kernels already wrapped go on counting from zero."""
     with _lock:
-        _stats.clear()
+        for record in _stats.values():  # the wrappers hold these lists: zero them, keep them
+            record[:] = [0, 0.0]
         _runs.clear()
 
 
 def stats():
-    """{(op type, op name): (calls, seconds)} gathered so far."""
+    """{(op type, op name): (calls, seconds)} gathered so far (kernels not called since reset() left out)."""
     with _lock:
-        return {k: tuple(v) for k, v in _stats.items()}
+        return {k: tuple(v) for k, v in _stats.items() if v[0]}
 
 
 @hookimpl

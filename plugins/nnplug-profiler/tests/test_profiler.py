@@ -67,6 +67,23 @@ def test_enabled_counts_every_kernel_call_and_reports(profiler, capsys):
     assert sum(shares) == pytest.approx(100, abs=0.5)
 
 
+def test_reset_after_warm_up_counts_only_later_runs(profiler):
+    """Kernels wrapped before reset() go on counting, from zero (the warm-up's compile time is dropped)."""
+    profiler.enable()
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, [4])
+        y = tf.tanh(x, name="t")
+        with tf.Session() as s:
+            for _ in range(3):
+                s.run(y, {x: np.ones(4, np.float32)})
+            profiler.reset()
+            assert profiler.stats() == {}
+            for _ in range(2):
+                s.run(y, {x: np.ones(4, np.float32)})
+    assert profiler.stats()[("Tanh", "t")][0] == 2
+
+
 def test_env_variable_profiles_a_whole_program_and_reports_at_exit(tmp_path):
     prog = ("import numpy as np, nnplug as tf\n"
             "x = tf.placeholder(tf.float32, [None, 3])\n"
