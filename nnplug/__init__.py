@@ -6,7 +6,7 @@ from . import dtypes
 from .dtypes import (  # noqa: A004
     DType, as_dtype, bool_ as bool, float16, float32, float64, int8, int16, int32, int64, string, uint8,
 )
-from .shapes import TensorShape
+from .shapes import Dimension, TensorShape, dimension_value
 from .graph import (
     Graph, GraphKeys, Operation, Tensor, add_to_collection, constant, control_dependencies, convert_to_tensor, device,
     get_collection, get_default_graph, name_scope, reset_default_graph,
@@ -91,4 +91,5 @@ from .ops.debug_ops import (  # noqa: E402,F401
 from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F401
 from . import app, gfile, logging, math, random  # noqa: E402,F401,A004
 from .app import flags  # noqa: E402,F401
+from . import compat  # noqa: E402,F401
 # -- end TF1 long tail --------------------------------------------------------------------------

@@ -8,8 +8,87 @@ class ShapeError(ValueError):
     """A shape that cannot work, found at graph-build or compile time."""
 
 
+class Dimension(int):
+    """A known dimension as TF1's (v1) TensorShape gives it from `shape[i]`: an int that also has `.value`
+    (`x.get_shape()[-1].value`), printing as the number and repr'd as `Dimension(3)`. Arithmetic gives plain
+    ints. `Dimension(None)` is UNKNOWN_DIMENSION (`.value` None), what `shape.dims` and `tf.Dimension(None)`
+    give for an unknown one; `shape[i]` of an unknown dimension stays None, which nnplug's own code tests for."""
+
+    def __new__(cls, value: int | float | Dimension | None) -> Dimension:
+        if value is None or value is UNKNOWN_DIMENSION:
+            return UNKNOWN_DIMENSION  # type: ignore[return-value]
+        if isinstance(value, Dimension):
+            return value
+        if isinstance(value, float) and not value.is_integer():
+            raise TypeError(f"a dimension must be an integer, got {value!r}")
+        v = int(value)
+        if v < 0:
+            raise ValueError(f"Dimension {v} must be >= 0")
+        return super().__new__(cls, v)
+
+    @property
+    def value(self) -> int:
+        return int(self)
+
+    def is_compatible_with(self, other: int | Dimension | None) -> bool:
+        other = dimension_value(other)
+        return other is None or other == int(self)
+
+    def merge_with(self, other: int | Dimension | None) -> Dimension:
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Dimensions {int(self)} and {dimension_value(other)} are not compatible")
+        return self
+
+    def __repr__(self) -> str:
+        return f"Dimension({int(self)})"
+
+    __str__ = int.__repr__
+
+
+class _UnknownDimension:
+    """TF1's `Dimension(None)`: value None; compares to anything as None (unknown), prints as `?`."""
+
+    value = None
+
+    def is_compatible_with(self, other: object) -> bool:
+        return True
+
+    def merge_with(self, other: int | Dimension | None) -> Dimension:
+        return Dimension(dimension_value(other))
+
+    def __eq__(self, other: object) -> None:  # type: ignore[override]
+        return None
+
+    __ne__ = __eq__
+
+    def __hash__(self) -> int:
+        return hash("<unknown dimension>")
+
+    def __int__(self) -> int:
+        raise ValueError("an unknown dimension (Dimension(None)) has no integer value")
+
+    __index__ = __int__
+
+    def __repr__(self) -> str:
+        return "Dimension(None)"
+
+    def __str__(self) -> str:
+        return "?"
+
+
+UNKNOWN_DIMENSION = _UnknownDimension()
+
+
+def dimension_value(d: int | Dimension | _UnknownDimension | None) -> int | None:
+    """TF1's `tf.compat.dimension_value`: the int of a dimension, or None when it is unknown."""
+    if d is None or d is UNKNOWN_DIMENSION:
+        return None
+    return int(d)
+
+
 class TensorShape(tuple[int | None, ...]):
-    """A tuple of ints and `None`s that prints as TF1 does: `(?, 1)`."""
+    """A tuple of ints and `None`s that prints as TF1 does: `(?, 1)`, with TF1's methods. Iterating gives
+    the ints and `None`s; indexing gives a Dimension (`shape[1].value`) or None, slicing a TensorShape."""
 
     unknown_rank = False
 
@@ -40,10 +119,89 @@ class TensorShape(tuple[int | None, ...]):
             n *= d
         return n
 
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return TensorShape(tuple.__getitem__(self, key))
+        d = tuple.__getitem__(self, key)
+        return None if d is None else Dimension(d)
+
+    @property
+    def dims(self) -> list[Dimension] | None:
+        """Every dimension as a Dimension object (UNKNOWN_DIMENSION where unknown), as TF1 gives them."""
+        return [Dimension(d) for d in tuple.__iter__(self)]
+
+    def is_compatible_with(self, other: Iterable[int | None] | None) -> bool:
+        other = as_shape(other)
+        if other.unknown_rank or self.unknown_rank:
+            return True
+        return len(self) == len(other) and all(a is None or b is None or a == b for a, b in zip(self, other))
+
+    def assert_is_compatible_with(self, other: Iterable[int | None] | None) -> None:
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {as_shape(other)} are incompatible")
+
+    def merge_with(self, other: Iterable[int | None] | None) -> TensorShape:
+        """The most specific shape both describe; ValueError where they disagree."""
+        other = as_shape(other)
+        if self.unknown_rank:
+            return other
+        if other.unknown_rank:
+            return self
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {other} are not compatible")
+        return TensorShape(a if a is not None else b for a, b in zip(self, other))
+
+    def most_specific_compatible_shape(self, other: Iterable[int | None] | None) -> TensorShape:
+        other = as_shape(other)
+        if self.unknown_rank or other.unknown_rank or len(self) != len(other):
+            return UNKNOWN
+        return TensorShape(a if a == b else None for a, b in zip(self, other))
+
+    def concatenate(self, other: Iterable[int | None] | None) -> TensorShape:
+        other = as_shape(other)
+        if self.unknown_rank or other.unknown_rank:
+            return UNKNOWN
+        return TensorShape(tuple(self) + tuple(other))
+
+    def with_rank(self, rank: int) -> TensorShape:
+        if self.unknown_rank:
+            return TensorShape([None] * rank)
+        if len(self) != rank:
+            raise ValueError(f"Shape {self} must have rank {rank}")
+        return self
+
+    def with_rank_at_least(self, rank: int) -> TensorShape:
+        if not self.unknown_rank and len(self) < rank:
+            raise ValueError(f"Shape {self} must have rank at least {rank}")
+        return self
+
+    def with_rank_at_most(self, rank: int) -> TensorShape:
+        if not self.unknown_rank and len(self) > rank:
+            raise ValueError(f"Shape {self} must have rank at most {rank}")
+        return self
+
+    def assert_has_rank(self, rank: int) -> None:
+        self.with_rank(rank)
+
+    def assert_same_rank(self, other: Iterable[int | None] | None) -> None:
+        other = as_shape(other)
+        if not (self.unknown_rank or other.unknown_rank) and len(self) != len(other):
+            raise ValueError(f"Shapes {self} and {other} must have the same rank")
+
+    def assert_is_fully_defined(self) -> None:
+        if not self.is_fully_defined():
+            raise ValueError(f"Shape {self} is not fully defined")
+
     def __repr__(self) -> str:
         return fmt(self)
 
     __str__ = __repr__
+
+
+def as_shape(shape: Iterable[int | None] | None) -> TensorShape:
+    """TF1's `tf.TensorShape(x)` for anything shape-like (a TensorShape is returned as it is)."""
+    return shape if isinstance(shape, TensorShape) else TensorShape(
+        None if shape is None else [dimension_value(d) for d in shape])
 
 
 class UnknownShape(TensorShape):
@@ -63,6 +221,13 @@ class UnknownShape(TensorShape):
 
     def as_list(self) -> list[int | None]:
         raise ValueError("as_list() is not defined on a shape of unknown rank")
+
+    def __getitem__(self, key):
+        return UNKNOWN if isinstance(key, slice) else UNKNOWN_DIMENSION
+
+    @property
+    def dims(self) -> None:
+        return None
 
     def is_fully_defined(self) -> bool:
         return False
