@@ -221,12 +221,27 @@ def cond(pred: TensorLike, true_fn: Callable[[], Structure] | None = None,
                                 f"('{a.name}') but {b.dtype.name} in the false branch ('{b.name}')")
             specs.append((_merged_shape(a.shape, b.shape), a.dtype))
         # what the branches' outputs need (not other ops recorded meanwhile, such as a loop gradient's body)
-        caps = _outside_reads(_reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False), t_outs + f_outs,
-                              through_subgraphs=False)
+        branch_ops = _reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False)
+        caps = _outside_reads(branch_ops, t_outs + f_outs, through_subgraphs=False)
+        caps, t_outs, f_outs = _single_output_captures(graph, branch_ops, caps, t_outs, f_outs)
         op = make_op("Cond", [pred] + caps, {"then": tuple(t_outs), "else": tuple(f_outs),
                                              "out_specs": tuple(specs)}, name="Merge")
     outs = list(op.outputs)
     return outs[0] if t_tpl is None else pack_structure(t_tpl, outs)
+
+
+def _single_output_captures(graph, branch_ops, caps, t_outs, f_outs):
+    """Branches read what they capture from an op with several outputs (a loop's results) through an
+    identity: a branch is compiled with its captures fed, and a plan runs an op unless all its outputs
+    are fed."""
+    from .array_ops import identity
+    many = [t for t in caps if len(t.op.outputs) > 1]
+    if not many:
+        return caps, t_outs, f_outs
+    with graph.control_dependencies(None):
+        mapping = {id(t): identity(t) for t in many}
+    roots = _rewire(branch_ops, t_outs + f_outs, mapping)
+    return [mapping.get(id(t), t) for t in caps], roots[:len(t_outs)], roots[len(t_outs):]
 
 
 def _grad_cond(op, *grads):
