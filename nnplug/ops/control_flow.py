@@ -400,7 +400,9 @@ class _LoopGradient:
             self.grad_feeds = [placeholder(holders[j].dtype, holders[j].shape, name=f"grad_{j}") for j in self.floats]
             found = gradients([body[j] for j in self.floats], [holders[j] for j in self.floats] + [x for _, x in wrt],
                               grad_ys=self.grad_feeds) if self.floats else []
-            outs = [g if g is not None else zeros_like(holders[j]) for g, j in zip(found, self.floats)]
+            # a loop variable the body does not read: no gradient (shaped like its incoming one, not read
+            # from its placeholder, which no iteration saves)
+            outs = [g if g is not None else zeros_like(f) for g, f in zip(found, self.grad_feeds)]
             self.acc_feeds, self.positions = [], []  # per captured tensor with a gradient: its input position
             for (pos, x), g in zip(wrt, found[len(self.floats):]):
                 if g is not None:
