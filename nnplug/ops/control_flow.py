@@ -223,31 +223,29 @@ def cond(pred: TensorLike, true_fn: Callable[[], Structure] | None = None,
         # what the branches' outputs need (not other ops recorded meanwhile, such as a loop gradient's body)
         branch_ops = _reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False)
         caps = _outside_reads(branch_ops, t_outs + f_outs, through_subgraphs=False)
-        caps, t_outs, f_outs = _single_output_captures(graph, branch_ops, caps, t_outs, f_outs)
-        op = make_op("Cond", [pred] + caps, {"then": tuple(t_outs), "else": tuple(f_outs),
-                                             "out_specs": tuple(specs)}, name="Merge")
+        fed_only = _siblings(caps)
+        op = make_op("Cond", [pred] + caps + fed_only, {"then": tuple(t_outs), "else": tuple(f_outs),
+                                                        "out_specs": tuple(specs), "fed_only": len(fed_only)},
+                     name="Merge")
     outs = list(op.outputs)
     return outs[0] if t_tpl is None else pack_structure(t_tpl, outs)
 
 
-def _single_output_captures(graph, branch_ops, caps, t_outs, f_outs):
-    """Branches read what they capture from an op with several outputs (a loop's results) through an
-    identity: a branch is compiled with its captures fed, and a plan runs an op unless all its outputs
-    are fed."""
-    from .array_ops import identity
-    many = [t for t in caps if len(t.op.outputs) > 1]
-    if not many:
-        return caps, t_outs, f_outs
-    with graph.control_dependencies(None):
-        mapping = {id(t): identity(t) for t in many}
-    roots = _rewire(branch_ops, t_outs + f_outs, mapping)
-    return [mapping.get(id(t), t) for t in caps], roots[:len(t_outs)], roots[len(t_outs):]
+def _siblings(caps):
+    """The other outputs of the ops that make captured tensors, where an op has several (a loop's results):
+    a branch is compiled with its captures fed, and a plan runs an op unless all its outputs are fed. They
+    are inputs of the Cond only to be fed (no gradient flows to them)."""
+    taken = {id(t) for t in caps}
+    found = []
+    for op in {id(t.op): t.op for t in caps if len(t.op.outputs) > 1}.values():
+        found += [o for o in op.outputs if id(o) not in taken]
+    return found
 
 
 def _grad_cond(op, *grads):
     from ..autodiff import gradients
     from .math_ops import zeros_like
-    pred, caps = op.inputs[0], list(op.inputs[1:])
+    pred, caps = op.inputs[0], list(op.inputs[1:len(op.inputs) - op.attrs.get("fed_only", 0)])
     wanted = [i for i, c in enumerate(caps) if c.dtype.is_floating]
     if not wanted:
         return [None] * len(op.inputs)
@@ -455,8 +453,13 @@ def _grad_while(op, *grads):
 
 
 def _no_second_order(op, *grads):
+    """WhileGrad reads the forward iterations from a trace saved at run time, which no gradient can follow
+    back into the forward loop: a second derivative would need the forward loop's gradient to take
+    cotangents of every saved tensor of every iteration (and WhileGrad to save a trace of its own)."""
     raise NotImplementedError(f"the gradient of the loop gradient '{op.name}' (a second derivative through "
-                              f"tf.while_loop) is not supported")
+                              f"tf.while_loop) is not supported: the loop's gradient runs over iterations saved "
+                              f"at run time, which have no gradient of their own. When the number of steps is "
+                              f"known when building, compute it with a Python loop (unrolled ops) instead")
 
 
 register("While", _specs_rule, grad=_grad_while, stateful=True, session_op=True)

@@ -49,7 +49,7 @@ _SCHEMAS = {
     "WhileGrad": {"forward": "op", "saves": "tensors", "grad_feeds": "placeholders", "acc_feeds": "placeholders",
                   "cap_feeds": "tensors", "outs": "tensors", "out_specs": "specs"},
 }
-_OPTIONAL = {"While": {"saves": "tensors"}}
+_OPTIONAL = {"While": {"saves": "tensors"}, "Cond": {"fed_only": "count"}}
 
 
 class ControlAttrError(InvalidArgumentError):
@@ -80,6 +80,9 @@ def check_control_attrs(op_type, inputs, attrs, where):
 def _cond_counts(inputs, a, where):
     if not inputs or inputs[0].dtype != _dt.bool_:
         _fail(where, "input 0 must be the bool predicate")
+    if a.get("fed_only", 0) >= len(inputs):
+        _fail(where, f"attr 'fed_only' ({a['fed_only']}) must count fewer inputs than the {len(inputs) - 1} "
+                     f"after the predicate")
     if not len(a["then"]) == len(a["else"]) == len(a["out_specs"]):
         _fail(where, f"attrs 'then', 'else' and 'out_specs' must have one entry per output, got "
                      f"{len(a['then'])}, {len(a['else'])} and {len(a['out_specs'])}")
