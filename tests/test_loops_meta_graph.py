@@ -152,9 +152,9 @@ def test_rebuilt_in_a_new_process(tmp_path):
 
 
 # -- mutated files ---------------------------------------------------------------------------------------
-def _saved_loop(tmp_path):
+def _saved_loop(tmp_path, build=_while_tanh):
     prefix = str(tmp_path / "loop")
-    _train_and_save(_while_tanh, prefix)
+    _train_and_save(build, prefix)
     return json.loads(open(prefix + ".meta").read())
 
 
@@ -181,7 +181,10 @@ def _attrs(data, op_type):
      r"attr 'grad_feeds' must be a tuple of placeholders"),
 ])
 def test_mutated_loop_attributes_are_refused_by_name(tmp_path, mutate, message):
-    data = _saved_loop(tmp_path)
+    _refused(tmp_path, _saved_loop(tmp_path), mutate, message)
+
+
+def _refused(tmp_path, data, mutate, message):
     mutate(data)
     path = tmp_path / "bad.meta"
     path.write_text(json.dumps(data))
@@ -189,6 +192,19 @@ def test_mutated_loop_attributes_are_refused_by_name(tmp_path, mutate, message):
         with pytest.raises(MetaGraphError, match=message) as e:
             tf.train.import_meta_graph(str(path))
     assert "bad.meta" in str(e.value) and "op '" in str(e.value)
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda d: _attrs(d, "TensorArrayV3").update(dtype={"dtype": "variant"}), r"attr 'dtype' must be a dtype"),
+    (lambda d: _attrs(d, "TensorArrayV3").update(element_shape="(3,)"), r"attr 'element_shape' must be a shape"),
+    (lambda d: _attrs(d, "TensorArrayWriteV3").update(array=7), r"attr 'array' must be a string"),
+    (lambda d: _attrs(d, "TensorArrayStackV3").pop("array"), r"attr 'array' \(the array's name\) must be"),
+    (lambda d: _attrs(d, "While")["out_specs"]["tuple"][1]["tuple"].__setitem__(0, {"shape": [9, 9]}),
+     r"attr 'out_specs' declares output 1 \(9, 9\) float32, but"),
+    (lambda d: _attrs(d, "Placeholder").update(dtype={"dtype": "variant"}), r"captured tensor \d+ is variant"),
+])
+def test_mutated_tensor_array_attributes_are_refused_by_name(tmp_path, mutate, message):
+    _refused(tmp_path, _saved_loop(tmp_path, _tensor_array), mutate, message)
 
 
 def test_an_op_named_before_it_is_made_is_refused(tmp_path):

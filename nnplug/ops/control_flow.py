@@ -180,7 +180,8 @@ def _branch(graph, fn, scope, where):
     return ops, outs, template
 
 
-def _merged_shape(a, b):
+def merged_shape(a: TensorShape, b: TensorShape) -> TensorShape:
+    """The shape of a cond output that is `a` in one branch and `b` in the other."""
     if a.unknown_rank or b.unknown_rank or len(a) != len(b):
         return TensorShape(None)
     return TensorShape(x if x == y else None for x, y in zip(a, b))
@@ -219,7 +220,7 @@ def cond(pred: TensorLike, true_fn: Callable[[], Structure] | None = None,
             if a.dtype != b.dtype:
                 raise TypeError(f"cond '{scope[:-1]}': output {i} is {a.dtype.name} in the true branch "
                                 f"('{a.name}') but {b.dtype.name} in the false branch ('{b.name}')")
-            specs.append((_merged_shape(a.shape, b.shape), a.dtype))
+            specs.append((merged_shape(a.shape, b.shape), a.dtype))
         # what the branches' outputs need (not other ops recorded meanwhile, such as a loop gradient's body)
         branch_ops = _reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False)
         caps = _outside_reads(branch_ops, t_outs + f_outs, through_subgraphs=False)

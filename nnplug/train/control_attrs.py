@@ -1,13 +1,15 @@
-"""Checks of the attributes that hold a control-flow op's sub-graphs (`Cond`, `While`, `WhileGrad`), for
-graphs read from a file (nnplug/train/meta_graph.py): the ops trust these attributes as their own builders
-made them, so a mutated file must be stopped here with the op and the field named, not deep in the
-compiler."""
+"""Checks of the attributes of control-flow ops (`Cond`, `While`, `WhileGrad`: their sub-graphs) and of
+TensorArray ops, for graphs read from a file (nnplug/train/meta_graph.py): the compiler trusts these
+attributes as their builders made them, so a mutated file must be stopped here with the op and the field
+named, not deep in the compiler."""
 from __future__ import annotations
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..graph import Operation, Tensor
-from ..shapes import TensorShape
+from ..ops.control_flow import merged_shape
+from ..ops.tensor_array import variant
+from ..shapes import TensorShape, fmt
 
 
 def _tensors(v):
@@ -38,7 +40,14 @@ _KINDS = {
     "count": (_int, "a non-negative int"),
     "limit": (lambda v: v is None or _int(v), "None or a non-negative int"),
     "bool": (lambda v: isinstance(v, bool), "a bool"),
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "shape": (lambda v: isinstance(v, TensorShape), "a shape"),
+    "dtype": (lambda v: isinstance(v, _dt.DType) and v is not variant, "a dtype"),
 }
+
+# TensorArray ops: every one names its array; the others are checked where present
+_ARRAY_ATTRS = {"array": "name", "source": "name", "dtype": "dtype", "element_shape": "shape", "size": "limit",
+                "dynamic_size": "bool", "clear_after_read": "bool", "infer_shape": "bool"}
 
 # op type -> {attribute: kind}; attributes marked optional may be missing
 _SCHEMAS = {
@@ -61,20 +70,38 @@ def _fail(where, message):
 
 
 def check_control_attrs(op_type, inputs, attrs, where):
-    """Raise ControlAttrError (naming `where` and the field) unless a control-flow op's attributes have the
-    kinds and counts its builder gives them; other op types pass."""
+    """Raise ControlAttrError (naming `where` and the field) unless a control-flow or TensorArray op's
+    attributes have the kinds and counts its builder gives them; other op types pass."""
+    if op_type.startswith("TensorArray"):
+        _check_kinds(_ARRAY_ATTRS, attrs, where)
+        if not isinstance(attrs.get("array"), str):
+            _fail(where, "attr 'array' (the array's name) must be a string")
+        return
     schema = _SCHEMAS.get(op_type)
     if schema is None:
         return
-    for field, kind in list(schema.items()) + list(_OPTIONAL.get(op_type, {}).items()):
+    for field in schema:
         if field not in attrs:
-            if field in schema:
-                _fail(where, f"attr '{field}' is missing")
-            continue
-        test, what = _KINDS[kind]
-        if not test(attrs[field]):
-            _fail(where, f"attr '{field}' must be {what}")
+            _fail(where, f"attr '{field}' is missing")
+    _check_kinds({**schema, **_OPTIONAL.get(op_type, {})}, attrs, where)
     _COUNTS[op_type](inputs, attrs, where)
+
+
+def _check_kinds(kinds, attrs, where):
+    for field, kind in kinds.items():
+        if field in attrs:
+            test, what = _KINDS[kind]
+            if not test(attrs[field]):
+                _fail(where, f"attr '{field}' must be {what}")
+
+
+def _same_specs(where, field, specs, tensors, what):
+    """Raise unless the declared (shape, dtype) of each output is the one its builder gives it."""
+    for i, ((shape, dtype), t) in enumerate(zip(specs, tensors)):
+        want = what(t)
+        if (shape, dtype) != want:
+            _fail(where, f"attr '{field}' declares output {i} {fmt(shape)} {dtype.name}, but its sub-graph makes "
+                         f"{fmt(want[0])} {want[1].name}")
 
 
 def _cond_counts(inputs, a, where):
@@ -86,10 +113,11 @@ def _cond_counts(inputs, a, where):
     if not len(a["then"]) == len(a["else"]) == len(a["out_specs"]):
         _fail(where, f"attrs 'then', 'else' and 'out_specs' must have one entry per output, got "
                      f"{len(a['then'])}, {len(a['else'])} and {len(a['out_specs'])}")
-    for i, (t, e, (_, dtype)) in enumerate(zip(a["then"], a["else"], a["out_specs"])):
-        if not t.dtype == e.dtype == dtype:
-            _fail(where, f"output {i} is {t.dtype.name} in 'then', {e.dtype.name} in 'else' and {dtype.name} in "
-                         f"'out_specs'")
+    for i, (t, e) in enumerate(zip(a["then"], a["else"])):
+        if t.dtype != e.dtype:
+            _fail(where, f"output {i} is {t.dtype.name} in 'then' but {e.dtype.name} in 'else'")
+    _same_specs(where, "out_specs", a["out_specs"], zip(a["then"], a["else"]),
+                lambda te: (merged_shape(te[0].shape, te[1].shape), te[0].dtype))
 
 
 def _while_counts(inputs, a, where):
@@ -103,10 +131,13 @@ def _while_counts(inputs, a, where):
                      f"the trace), got {len(a['body'])} and {len(a['out_specs'])}")
     if a["cond"].dtype != _dt.bool_:
         _fail(where, f"attr 'cond' must be a bool tensor, got {a['cond'].dtype.name} '{a['cond'].name}'")
-    for i, (h, b, x, (_, dtype)) in enumerate(zip(a["holders"], a["body"], inputs, a["out_specs"])):
-        if not h.dtype == b.dtype == x.dtype == dtype:
-            _fail(where, f"loop variable {i} is {x.dtype.name} on entry, {h.dtype.name} in 'holders', "
-                         f"{b.dtype.name} in 'body' and {dtype.name} in 'out_specs'")
+    for i, (h, b, x) in enumerate(zip(a["holders"], a["body"], inputs)):
+        if not h.dtype == b.dtype == x.dtype:
+            _fail(where, f"loop variable {i} is {x.dtype.name} on entry, {h.dtype.name} in 'holders' and "
+                         f"{b.dtype.name} in 'body'")
+    _same_specs(where, "out_specs", a["out_specs"], a["holders"], lambda h: (h.shape, h.dtype))
+    if a["out_specs"][-1] != (TensorShape(()), variant):
+        _fail(where, "attr 'out_specs' must end with the trace's (a variant scalar)")
     for i, (p, x) in enumerate(zip(a["cap_feeds"], inputs[n:n + k])):
         if p.dtype != x.dtype:
             _fail(where, f"captured tensor {i} is {x.dtype.name} but its placeholder in 'cap_feeds' is "
@@ -123,6 +154,8 @@ def _while_grad_counts(inputs, a, where):
     expected = 1 + n_f + len(a["cap_feeds"]) + n_f + n_c
     if len(inputs) != expected:
         _fail(where, f"has {len(inputs)} inputs; its attrs describe {expected}")
+    # the outputs are shaped like the last inputs: the loop variables and captured tensors differentiated
+    _same_specs(where, "out_specs", a["out_specs"], inputs[len(inputs) - n_f - n_c:], lambda t: (t.shape, t.dtype))
 
 
 _COUNTS = {"Cond": _cond_counts, "While": _while_counts, "WhileGrad": _while_grad_counts}
