@@ -94,7 +94,7 @@ def test_embedding_mask_zero_on_ids_of_any_length():
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_return_state_and_initial_state_on_tensors_of_unknown_length(kind):
-    cls, step, n_states, shapes = RECURRENT[kind]
+    cls, step, n_states, _ = RECURRENT[kind]
     layer = cls(4, return_sequences=True, return_state=True)
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, (None, None, 3))

@@ -29,7 +29,7 @@ from ...ops.manip_ops import reverse
 from ...ops.rnn_cell import Orthogonal
 from ...ops.split_ops import split_v, unpack
 from ...ops.tensor_array import TensorArray
-from ...shapes import ShapeError
+from ...shapes import ShapeError, fmt
 from .. import activations, initializers
 from .base import KerasTensor, Layer, WeightSpec, _auto_name
 from ..._types import ActivationFn, InitializerLike, Regularizer, TensorLike
@@ -92,7 +92,7 @@ def _steps_of(layer, x):
     """The number of time steps, or None when it is known only at run time."""
     if x.shape.unknown_rank or len(x.shape) != 3 or x.shape[2] is None:
         raise ShapeError(f"{type(layer).__name__} layer '{layer.name}' needs inputs [batch, time steps, features] "
-                         f"with the number of features known, got {x.shape}")
+                         f"with the number of features known, got {fmt(x.shape)}")
     return x.shape[1]
 
 
