@@ -205,3 +205,12 @@ def test_one_loop_variable_in_a_list_comes_back_on_its_own():
         assert isinstance(alone, tf.Tensor) and isinstance(same, list) and len(same) == 1
         with tf.Session() as sess:
             assert sess.run(alone) == 5 and sess.run(same) == [5]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_cond_reading_one_result_of_a_loop(backend, sign):
+    """The branches read one output of the While op (which has several): only that one is fed to them."""
+    def build(x):
+        _, y = tf.while_loop(lambda i, a: i < 2, lambda i, a: (i + 1, tf.sin(a) * x), [0, x])
+        return tf.cond(tf.reduce_sum(y) * sign > 0, lambda: y * 2.0, lambda: tf.square(y))
+    check_gradient(build, [np.linspace(0.2, 1.0, 3)], backend)

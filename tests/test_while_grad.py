@@ -226,12 +226,41 @@ def test_random_draws_in_the_body_are_the_ones_differentiated(backend):
         np.testing.assert_allclose(got_g, 4 * m1 * m2 + 2 * m2 + 1)
 
 
-def test_second_derivative_is_refused_by_name():
+def test_second_derivative_is_refused_by_name_and_the_unrolled_form_gives_it():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float64, ())
         (g,) = tf.gradients(power(x, tf.constant(3)), [x])
-        with pytest.raises(NotImplementedError, match="second derivative through tf.while_loop"):
+        with pytest.raises(NotImplementedError, match="second derivative through tf.while_loop.*Python loop"):
             tf.gradients(g, [x])
+    with tf.Graph().as_default():  # what the message suggests: a Hessian-vector product of unrolled steps
+        x, v = tf.placeholder(tf.float64, (3,)), tf.placeholder(tf.float64, (3,))
+        y = x
+        for _ in range(3):
+            y = tf.sin(y) * x
+        (g,) = tf.gradients(tf.reduce_sum(y), [x])
+        (hv,) = tf.gradients(tf.reduce_sum(g * v), [x])
+        xv, vv, eps = np.array([0.3, -0.7, 1.1]), np.array([1.0, 2.0, -1.0]), 1e-6
+        with tf.Session() as sess:
+            central = (sess.run(g, {x: xv + eps * vv}) - sess.run(g, {x: xv - eps * vv})) / (2 * eps)
+            np.testing.assert_allclose(sess.run(hv, {x: xv, v: vv}), central, rtol=1e-6)
+
+
+def test_loop_variable_the_body_does_not_read(backend):
+    """y is overwritten every iteration (y <- z * c, z <- z + 1), so after n >= 1 iterations
+    y = (x + n - 1) * c: its gradient comes from z; the initial 5x counts only when no iteration runs."""
+    with tf.Graph().as_default():
+        x, c = tf.placeholder(tf.float64, (2,)), tf.placeholder(tf.float64, (2,))
+        n = tf.placeholder(tf.int32, ())
+        _, y, _ = tf.while_loop(lambda i, y, z: i < n, lambda i, y, z: (i + 1, z * c, z + 1.0), [0, x * 5.0, x])
+        grads = tf.gradients(tf.reduce_sum(y), [x, c])
+        xv, cv = np.array([1.0, 2.0]), np.array([0.5, -1.0])
+        with tf.Session(backend=backend) as sess:
+            got_x, got_c = sess.run(grads, {x: xv, c: cv, n: 3})
+            np.testing.assert_allclose(got_x, cv)
+            np.testing.assert_allclose(got_c, xv + 2.0)
+            got_x, got_c = sess.run(grads, {x: xv, c: cv, n: 0})
+            np.testing.assert_allclose(got_x, [5.0, 5.0])
+            np.testing.assert_allclose(got_c, [0.0, 0.0])
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])

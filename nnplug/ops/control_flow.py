@@ -180,7 +180,8 @@ def _branch(graph, fn, scope, where):
     return ops, outs, template
 
 
-def _merged_shape(a, b):
+def merged_shape(a: TensorShape, b: TensorShape) -> TensorShape:
+    """The shape of a cond output that is `a` in one branch and `b` in the other."""
     if a.unknown_rank or b.unknown_rank or len(a) != len(b):
         return TensorShape(None)
     return TensorShape(x if x == y else None for x, y in zip(a, b))
@@ -219,20 +220,33 @@ def cond(pred: TensorLike, true_fn: Callable[[], Structure] | None = None,
             if a.dtype != b.dtype:
                 raise TypeError(f"cond '{scope[:-1]}': output {i} is {a.dtype.name} in the true branch "
                                 f"('{a.name}') but {b.dtype.name} in the false branch ('{b.name}')")
-            specs.append((_merged_shape(a.shape, b.shape), a.dtype))
+            specs.append((merged_shape(a.shape, b.shape), a.dtype))
         # what the branches' outputs need (not other ops recorded meanwhile, such as a loop gradient's body)
-        caps = _outside_reads(_reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False), t_outs + f_outs,
-                              through_subgraphs=False)
-        op = make_op("Cond", [pred] + caps, {"then": tuple(t_outs), "else": tuple(f_outs),
-                                             "out_specs": tuple(specs)}, name="Merge")
+        branch_ops = _reached(t_outs + f_outs, t_ops + f_ops, through_subgraphs=False)
+        caps = _outside_reads(branch_ops, t_outs + f_outs, through_subgraphs=False)
+        fed_only = _siblings(caps)
+        op = make_op("Cond", [pred] + caps + fed_only, {"then": tuple(t_outs), "else": tuple(f_outs),
+                                                        "out_specs": tuple(specs), "fed_only": len(fed_only)},
+                     name="Merge")
     outs = list(op.outputs)
     return outs[0] if t_tpl is None else pack_structure(t_tpl, outs)
+
+
+def _siblings(caps):
+    """The other outputs of the ops that make captured tensors, where an op has several (a loop's results):
+    a branch is compiled with its captures fed, and a plan runs an op unless all its outputs are fed. They
+    are inputs of the Cond only to be fed (no gradient flows to them)."""
+    taken = {id(t) for t in caps}
+    found = []
+    for op in {id(t.op): t.op for t in caps if len(t.op.outputs) > 1}.values():
+        found += [o for o in op.outputs if id(o) not in taken]
+    return found
 
 
 def _grad_cond(op, *grads):
     from ..autodiff import gradients
     from .math_ops import zeros_like
-    pred, caps = op.inputs[0], list(op.inputs[1:])
+    pred, caps = op.inputs[0], list(op.inputs[1:len(op.inputs) - op.attrs.get("fed_only", 0)])
     wanted = [i for i, c in enumerate(caps) if c.dtype.is_floating]
     if not wanted:
         return [None] * len(op.inputs)
@@ -385,7 +399,9 @@ class _LoopGradient:
             self.grad_feeds = [placeholder(holders[j].dtype, holders[j].shape, name=f"grad_{j}") for j in self.floats]
             found = gradients([body[j] for j in self.floats], [holders[j] for j in self.floats] + [x for _, x in wrt],
                               grad_ys=self.grad_feeds) if self.floats else []
-            outs = [g if g is not None else zeros_like(holders[j]) for g, j in zip(found, self.floats)]
+            # a loop variable the body does not read: no gradient (shaped like its incoming one, not read
+            # from its placeholder, which no iteration saves)
+            outs = [g if g is not None else zeros_like(f) for g, f in zip(found, self.grad_feeds)]
             self.acc_feeds, self.positions = [], []  # per captured tensor with a gradient: its input position
             for (pos, x), g in zip(wrt, found[len(self.floats):]):
                 if g is not None:
@@ -438,8 +454,13 @@ def _grad_while(op, *grads):
 
 
 def _no_second_order(op, *grads):
+    """WhileGrad reads the forward iterations from a trace saved at run time, which no gradient can follow
+    back into the forward loop: a second derivative would need the forward loop's gradient to take
+    cotangents of every saved tensor of every iteration (and WhileGrad to save a trace of its own)."""
     raise NotImplementedError(f"the gradient of the loop gradient '{op.name}' (a second derivative through "
-                              f"tf.while_loop) is not supported")
+                              f"tf.while_loop) is not supported: the loop's gradient runs over iterations saved "
+                              f"at run time, which have no gradient of their own. When the number of steps is "
+                              f"known when building, compute it with a Python loop (unrolled ops) instead")
 
 
 register("While", _specs_rule, grad=_grad_while, stateful=True, session_op=True)

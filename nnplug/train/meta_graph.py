@@ -1,11 +1,13 @@
 """Meta graphs: a graph saved as plain data beside its checkpoint and rebuilt in another process, as TF1's
 `export_meta_graph` / `import_meta_graph` / `Saver.save(write_meta_graph=True)` do.
 
-The file (`<prefix>.meta`) is JSON: every op in creation order (name, type, input tensor names, control
-inputs, attributes), the variables and the collections. Attributes are encoded by an allow-list of plain
-types (numbers, strings, tuples, dtypes, shapes, numeric arrays, variables by name): nothing is unpickled
-or executed, op types must be registered, names are checked as op names, and sizes are bounded before
-anything is allocated. Importing builds the ops again through the registry, so shapes are re-inferred."""
+The file (`<prefix>.meta`) is JSON: every op (name, type, input tensor names, control inputs, attributes),
+in creation order except where an op must follow what it names, the variables and the collections.
+Attributes are encoded by an allow-list of plain types (numbers, strings, tuples, dtypes, shapes, numeric
+arrays, and variables, tensors and ops by name, which is how a cond keeps its branches and a loop its
+condition, body and gradient): nothing is unpickled or executed, op types must be registered, names are
+checked as op names, a name must be of an op written earlier, and sizes are bounded before anything is
+allocated. Importing builds the ops again through the registry, so shapes are re-inferred."""
 from __future__ import annotations
 
 import base64
@@ -21,8 +23,10 @@ from ..errors import InvalidArgumentError
 from ..files import atomic_write
 from ..graph import Graph, Operation, Tensor, check_name, get_default_graph
 from ..ops import registry
+from ..ops.tensor_array import variant
 from ..shapes import TensorShape
 from ..variables import Variable
+from .control_attrs import ControlAttrError, check_control_attrs
 from .._types import StrPath
 
 FORMAT = "nnplug-meta-graph"
@@ -30,6 +34,11 @@ VERSION = 1
 SUFFIX = ".meta"
 MAX_FILE_BYTES = 1 << 30  # constants included
 MAX_ARRAY_ELEMENTS = 1 << 28
+
+
+# Attributes that cache Python objects of one process, rebuilt on demand: a loop's body gradients per
+# gradient computation (the WhileGrad ops keep what they run in attributes of their own).
+_CACHES = {"While": ("gradients",)}
 
 
 class MetaGraphError(InvalidArgumentError):
@@ -46,6 +55,10 @@ def _encode(value, where):
         return float(value) if math.isfinite(value) else {"float": repr(float(value))}
     if isinstance(value, _dt.DType):
         return {"dtype": value.name}
+    if isinstance(value, Tensor):
+        return {"tensor": value.name}
+    if isinstance(value, Operation):
+        return {"op": value.name}
     if isinstance(value, TensorShape):
         return {"shape": None if value.unknown_rank else list(value)}
     if isinstance(value, Variable):
@@ -64,7 +77,22 @@ def _encode(value, where):
     raise MetaGraphError(f"{where}: cannot save a value of type {type(value).__name__}")
 
 
-def _decode(value, where, variables):
+class _Known:
+    """What the ops read so far define, for names in attributes (variables by saved name, tensors and ops by
+    their name in the new graph, i.e. with the import scope)."""
+
+    def __init__(self, prefix):
+        self.prefix, self.variables, self.tensors, self.ops = prefix, {}, {}, {}
+
+    def find(self, kind, name, where):
+        table = {"variable": self.variables, "tensor": self.tensors, "op": self.ops}[kind]
+        found = table.get(name if kind == "variable" else self.prefix + name)
+        if found is None:
+            raise MetaGraphError(f"{where}: names the {kind} {name[:60]!r}, which no earlier op of the file makes")
+        return found
+
+
+def _decode(value, where, known):
     if value is None or isinstance(value, (bool, str, int, float)):
         return value
     if not isinstance(value, dict) or len(value) != 1:
@@ -72,6 +100,8 @@ def _decode(value, where, variables):
     (kind, body), = value.items()
     if kind == "float" and body in ("inf", "-inf", "nan"):
         return float(body)
+    if kind == "dtype" and body == variant.name:
+        return variant
     if kind == "dtype" and isinstance(body, str):
         try:
             return _dt.as_dtype(body)
@@ -79,17 +109,15 @@ def _decode(value, where, variables):
             raise MetaGraphError(f"{where}: unknown dtype {body[:40]!r}") from None
     if kind == "shape" and (body is None or isinstance(body, list)):
         return TensorShape(None if body is None else [_dim(d, where) for d in body])
-    if kind == "variable" and isinstance(body, str):
-        if body not in variables:
-            raise MetaGraphError(f"{where}: names the variable {body[:60]!r}, which the file does not define")
-        return variables[body]
+    if kind in ("variable", "tensor", "op") and isinstance(body, str):
+        return known.find(kind, body, where)
     if kind == "array" and isinstance(body, dict):
         return _array(body, where)
     if kind in ("tuple", "list") and isinstance(body, list):
-        items = [_decode(v, where, variables) for v in body]
+        items = [_decode(v, where, known) for v in body]
         return tuple(items) if kind == "tuple" else items
     if kind == "dict" and isinstance(body, list) and all(isinstance(p, list) and len(p) == 2 for p in body):
-        return {_decode(k, where, variables): _decode(v, where, variables) for k, v in body}
+        return {_decode(k, where, known): _decode(v, where, known) for k, v in body}
     raise MetaGraphError(f"{where}: unexpected value of kind {kind[:20]!r}")
 
 
@@ -125,13 +153,64 @@ def _item_ref(item):
     return None  # other Python objects (layers, optimizers) are not part of a meta graph
 
 
+def _saved_attrs(op):
+    skip = _CACHES.get(op.type, ())
+    return {k: v for k, v in op.attrs.items() if k not in skip}
+
+
+def _named_ops(value):
+    """The ops an attribute value names (a tensor's, a variable's)."""
+    if isinstance(value, (Tensor, Variable)):
+        yield value.op
+    elif isinstance(value, Operation):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            yield from _named_ops(v)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _named_ops(k)
+            yield from _named_ops(v)
+
+
+def _saving_order(graph):
+    """The ops in creation order, except that each comes after every op it reads or names (a loop's body
+    is made before the placeholders that replace what it captures)."""
+    def needs(op):
+        named = [o for v in _saved_attrs(op).values() for o in _named_ops(v) if o is not op]  # a variable's own
+        return sorted({id(o): o for o in [t.op for t in op.inputs] + op.control_inputs + named}.values(),
+                      key=lambda o: o._id, reverse=True)
+    order, done, active = [], set(), set()
+    for root in graph.get_operations():
+        stack = [(root, None)]
+        while stack:
+            op, pending = stack.pop()
+            if pending is None:
+                if id(op) in done:
+                    continue
+                if id(op) in active:
+                    raise MetaGraphError(f"op '{op.name}' ({op.type}) depends on itself; cannot save the graph")
+                active.add(id(op))
+                pending = needs(op)
+            while pending and id(pending[-1]) in done:
+                pending.pop()
+            if pending:
+                stack.append((op, pending))
+                stack.append((pending.pop(), None))
+                continue
+            active.discard(id(op))
+            done.add(id(op))
+            order.append(op)
+    return order
+
+
 def meta_graph_dict(graph: Graph | None = None) -> dict[str, Any]:
     """The graph as plain data (what `export_meta_graph` writes)."""
     graph = graph or get_default_graph()
     ops, variables = [], {}
-    for op in graph.get_operations():
+    for op in _saving_order(graph):
         where = f"op '{op.name}' ({op.type})"
-        attrs = {k: _encode(v, f"{where}, attr '{k}'") for k, v in op.attrs.items()}
+        attrs = {k: _encode(v, f"{where}, attr '{k}'") for k, v in _saved_attrs(op).items()}
         ops.append({"name": op.name, "type": op.type, "inputs": [t.name for t in op.inputs],
                     "control_inputs": [c.name for c in op.control_inputs], "attrs": attrs})
         if op.type == "VariableV2":
@@ -187,7 +266,8 @@ def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str
     data = _read(meta_graph_or_file) if isinstance(meta_graph_or_file, (str, os.PathLike)) else meta_graph_or_file
     prefix = f"{import_scope}/" if import_scope else ""
     graph = get_default_graph()
-    tensors, ops, variables = {}, {}, {}
+    known = _Known(prefix)
+    tensors, ops, variables = known.tensors, known.ops, known.variables
     for i, rec in enumerate(data["ops"]):
         where = f"meta graph {source}, ops[{i}]"
         if not isinstance(rec, dict) or not isinstance(rec.get("name"), str) or not isinstance(rec.get("type"), str):
@@ -204,11 +284,21 @@ def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str
             raise MetaGraphError(f"{where}: an input names {e} , which no earlier op makes") from None
         if not isinstance(rec.get("attrs", {}), dict):
             raise MetaGraphError(f"{where}: 'attrs' must be an object")
+        for k in _CACHES.get(op_type, ()):
+            if k in rec.get("attrs", {}):
+                raise MetaGraphError(f"{where}: attr '{k}' is a cache of one process, never saved in a meta graph")
         if op_type == "VariableV2":
             variables[rec["name"]] = _new_variable(graph, data["variables"].get(rec["name"]), where)
-        attrs = {k: _decode(v, f"{where}, attr '{k}'", variables) for k, v in rec.get("attrs", {}).items()}
-        with graph.control_dependencies(None):
-            op = graph.create_op(op_type, inputs, attrs, name=name + "/")
+        attrs = {k: _decode(v, f"{where}, attr '{k}'", known) for k, v in rec.get("attrs", {}).items()}
+        try:
+            check_control_attrs(op_type, inputs, attrs, where)
+            with graph.control_dependencies(None):
+                op = graph.create_op(op_type, inputs, attrs, name=name + "/")
+        except ControlAttrError as e:
+            raise MetaGraphError(str(e)) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise MetaGraphError(f"{where}: its inputs or attributes do not fit a {op_type} op "
+                                 f"({type(e).__name__}: {str(e)[:200]})") from None
         op.control_inputs = control
         ops[name] = op
         for t in op.outputs:

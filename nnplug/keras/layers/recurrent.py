@@ -4,8 +4,9 @@ The weights have Keras's layouts, so files written by tf.keras load: `kernel` [f
 `recurrent_kernel` [units, gates * units] and `bias`, with the LSTM gates in the order i, f, c, o and the GRU
 gates z, r, h (with `reset_after`, tf.keras 2's default, a bias of [2, 3 * units]: input and recurrent). The
 input projection of every step is one matrix product over the whole sequence; each step then multiplies
-the state by the recurrent kernel. The recurrence is unrolled over the time steps, which the input shape
-must give.
+the state by the recurrent kernel. The recurrence is unrolled over the time steps when the input shape
+gives their number (LSTM: one fused LSTMSequence op); with `Input(shape=(None, features))` it runs as a
+`tf.while_loop` over TensorArrays, so one model takes batches of any length.
 
 Masks (from Embedding(mask_zero=True) or Masking) travel with the tensor they belong to: a masked step
 keeps the state and repeats the previous output, as in Keras.
@@ -22,10 +23,13 @@ from ...graph import Tensor, convert_to_tensor
 from ...ops import math_ops as M
 from ...ops import nn_ops
 from ...ops.array_ops import concat, expand_dims, reshape, shape, stack, transpose, zeros
+from ...ops.control_flow import while_loop
 from ...ops.lstm_sequence import lstm_sequence
+from ...ops.manip_ops import reverse
 from ...ops.rnn_cell import Orthogonal
 from ...ops.split_ops import split_v, unpack
-from ...shapes import ShapeError
+from ...ops.tensor_array import TensorArray
+from ...shapes import ShapeError, fmt
 from .. import activations, initializers
 from .base import KerasTensor, Layer, WeightSpec, _auto_name
 from ..._types import ActivationFn, InitializerLike, Regularizer, TensorLike
@@ -85,11 +89,10 @@ def serialize_initializer(init: Any) -> Any:
 
 
 def _steps_of(layer, x):
-    if len(x.shape) != 3 or x.shape[1] is None or x.shape[2] is None:
+    """The number of time steps, or None when it is known only at run time."""
+    if x.shape.unknown_rank or len(x.shape) != 3 or x.shape[2] is None:
         raise ShapeError(f"{type(layer).__name__} layer '{layer.name}' needs inputs [batch, time steps, features] "
-                         f"with the number of steps and features known (the recurrence is unrolled over the steps), "
-                         f"got {tuple(x.shape)}; give the model input_shape=(steps, features) or the Embedding "
-                         f"input_length=")
+                         f"with the number of features known, got {fmt(x.shape)}")
     return x.shape[1]
 
 
@@ -214,7 +217,10 @@ class _Recurrent(Layer):
         input_bias = self._input_bias(bias)
         if input_bias is not None:
             projected = projected + input_bias
-        projected = reshape(projected, [steps, -1, self.GATES * self.units])
+        projected = reshape(projected, [steps if steps is not None else shape(x)[1], -1, self.GATES * self.units])
+        parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
+        if steps is None:
+            return self._looped(projected, parts, states, rec_mask, mask)
         fused = self._fused(projected, recurrent, states) if mask is None and rec_mask is None else None
         if fused is not None:
             outputs, states = fused
@@ -222,19 +228,44 @@ class _Recurrent(Layer):
             return [result] + list(states) if self.return_state else result
         projected = unpack(projected, 0)
         masks = unpack(mask, 1) if mask is not None else None
-        parts = self._recurrent_parts(recurrent, bias)  # sliced once, not at every step
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
-        outputs, out = [], None
+        outputs, out = [], M.zeros_like(states[0])
         for t in order:
-            h_in = states[0] if rec_mask is None else states[0] * rec_mask
-            new_out, new_states = self._step(projected[t], h_in, states, parts)
-            if mask is not None:
-                keep = masks[t]  # type: ignore[index]  # made when mask is given
-                new_states = [_keep(keep, n, s) for n, s in zip(new_states, states)]
-                new_out = _keep(keep, new_out, out if out is not None else M.zeros_like(new_out))
-            out, states = new_out, new_states
+            out, states = self._masked_step(projected[t], masks[t] if masks else None, out, states, parts, rec_mask)
             outputs.append(out)
-        result = stack(outputs, axis=1) if self.return_sequences else out
+        return self._result(stack(outputs, axis=1) if self.return_sequences else out, states, mask)
+
+    def _masked_step(self, xz, keep, out, states, parts, rec_mask):
+        """(output, states) after one step; a masked example (keep False) keeps its states and last output."""
+        h_in = states[0] if rec_mask is None else states[0] * rec_mask
+        new_out, new_states = self._step(xz, h_in, states, parts)
+        if keep is None:
+            return new_out, new_states
+        return _keep(keep, new_out, out), [_keep(keep, n, s) for n, s in zip(new_states, states)]
+
+    def _looped(self, projected, parts, states, rec_mask, mask):
+        """The recurrence over a number of steps known only at run time: a while_loop reading each step's
+        projected inputs (and mask) from TensorArrays and writing its outputs, in processing order, to
+        another."""
+        steps = shape(projected)[0]
+        step_inputs = TensorArray(projected.dtype, size=steps, element_shape=projected.shape[1:],
+                                  tensor_array_name="inputs").unstack(projected)
+        step_masks = None if mask is None else TensorArray(_dt.bool_, size=steps, tensor_array_name="masks") \
+            .unstack(transpose(mask, (1, 0)))
+        outputs = TensorArray(projected.dtype, size=steps, tensor_array_name="outputs")
+
+        def body(t, out, outputs, *states):
+            index = steps - 1 - t if self.go_backwards else t
+            keep = step_masks.read(index) if step_masks is not None else None
+            out, states = self._masked_step(step_inputs.read(index), keep, out, list(states), parts, rec_mask)
+            return [t + 1, out, outputs.write(t, out)] + states
+
+        _, out, outputs, *states = while_loop(lambda t, *_: t < steps, body,
+                                              [0, M.zeros_like(states[0]), outputs] + list(states))
+        result = transpose(outputs.stack(), (1, 0, 2)) if self.return_sequences else out
+        return self._result(result, states, mask)
+
+    def _result(self, result, states, mask):
         if self.return_sequences and mask is not None:
             set_mask(result, mask if not self.go_backwards else None)
         return [result] + list(states) if self.return_state else result
@@ -489,7 +520,7 @@ class Bidirectional(Layer):
         fw = self.forward_layer.run(x, self.weights[:n], training, mask, None)
         bw = self.backward_layer.run(x, self.weights[n:], training, mask, None)
         if self.return_sequences:  # back in time order
-            bw = stack(list(reversed(unpack(bw, 1))), axis=1)
+            bw = reverse(bw, [1])
         merged = _MERGES[self.merge_mode](fw, bw)
         return set_mask(merged, mask) if self.return_sequences else merged
 
@@ -526,9 +557,10 @@ class TimeDistributed(Layer):
 
     def call(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         steps, rest = x.shape[1], list(x.shape[2:])
-        if steps is None or None in rest:
-            raise ShapeError(f"TimeDistributed layer '{self.name}' needs the time steps and features known, got "
-                             f"{tuple(x.shape)}")
+        if None in rest:
+            raise ShapeError(f"TimeDistributed layer '{self.name}' needs the features known, got {tuple(x.shape)}")
+        if steps is None:
+            steps = shape(x)[1]  # known when the graph runs
         self.layer.weights = self.weights  # the wrapped layer computes with the wrapper's variables
         self.layer.logits = None
         y = self.layer.call(reshape(x, [-1] + rest), training)
