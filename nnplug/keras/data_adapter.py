@@ -5,6 +5,8 @@ The adapter knows the model only through its public shape and loss; it never bui
 """
 import numpy as np
 
+from ..shapes import compatible  # None in a model shape: any size (e.g. a number of time steps)
+
 DEVICE_DATA_MAX = 1 << 30  # fit() keeps a training set up to this size on a GPU backend
 
 
@@ -26,11 +28,6 @@ def check_x(model, x, what):
     return x
 
 
-def _fits(shape, want):
-    """Whether an array shape is one a model shape (None: any size, e.g. a number of time steps) allows."""
-    return len(shape) == len(want) and all(w is None or w == d for w, d in zip(want, shape))
-
-
 def check_y(model, y, n, what):
     """`y` in the dtype and shape the model's loss takes (int32 class ids or float32 targets), or an error."""
     y = np.asarray(y)
@@ -40,7 +37,7 @@ def check_y(model, y, n, what):
         return _class_ids(model, y, n, what)
     n_out, name = model.output_shape[-1], model.loss.name
     want = (n,) + tuple(model.output_shape[1:])
-    if model.loss.labels == "onehot" and not _fits(y.shape, want):
+    if model.loss.labels == "onehot" and not compatible(want, y.shape):
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1):
             raise ValueError(f"{what}: {name} expects one-hot labels of shape {want}, got integer class labels "
                              f"of shape {y.shape}; convert them with keras.utils.to_categorical(y, {n_out}) "
@@ -49,7 +46,7 @@ def check_y(model, y, n, what):
                          f"got {y.shape}")
     if y.ndim == 1 and want == (n, 1):
         y = y[:, None]
-    if not _fits(y.shape, want):
+    if not compatible(want, y.shape):
         raise ValueError(f"{what}: loss {name} expects y of shape {want} like the model's output "
                          f"{shape_str(model.output_shape)}, got {y.shape}")
     if y.dtype.kind not in "biuf":
