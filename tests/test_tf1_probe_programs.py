@@ -1,0 +1,62 @@
+"""What TF1 programs in the wild lean on, checked against NumPy and TF1's documented behaviour: the
+pieces a probe of classic TF1 programs (TensorFlow-Examples, the official tutorials) found missing or wrong."""
+import numpy as np
+
+import nnplug as tf
+
+
+def _session():
+    return tf.Session()
+
+
+# -- tf.where: TF1's row selection and run-time-rank conditions ------------------------------------
+def test_where_with_a_vector_condition_picks_rows():
+    """TF1: a vector condition of the values' first dimension chooses whole rows."""
+    tf.reset_default_graph()
+    x, y = np.arange(12.0).reshape(3, 4), -np.arange(12.0).reshape(3, 4)
+    out = tf.where([True, False, True], x, y)
+    assert tuple(out.shape) == (3, 4)
+    np.testing.assert_array_equal(_session().run(out), np.where(np.array([True, False, True])[:, None], x, y))
+
+
+def test_where_on_a_shapeless_bool_placeholder_keeps_the_values_shape():
+    """`is_training = tf.placeholder(tf.bool)` (no shape): the result keeps x's shape statically, and a
+    scalar, a row vector or a full mask fed at run time each select as TF1 does; gradients follow."""
+    tf.reset_default_graph()
+    flag = tf.placeholder(tf.bool)
+    x = tf.constant(np.arange(6.0).reshape(2, 3))
+    y = tf.constant(np.full((2, 3), -1.0))
+    out = tf.where(flag, x * 2.0, y * 3.0)
+    assert tuple(out.shape) == (2, 3)
+    vector = tf.where(flag, tf.constant([1.0, 2.0]), tf.constant([5.0, 6.0]))
+    assert tuple(vector.shape) == (2,)
+    grads = tf.gradients(tf.reduce_sum(out), [x, y])
+    sess = _session()
+    xv, yv = np.arange(6.0).reshape(2, 3) * 2.0, np.full((2, 3), -3.0)
+    for fed, mask in ((True, np.ones((2, 3), bool)), ([False, True], np.array([[False] * 3, [True] * 3])),
+                      (np.eye(2, 3, dtype=bool), np.eye(2, 3, dtype=bool))):
+        got, (gx, gy) = sess.run([out, grads], {flag: fed})
+        np.testing.assert_array_equal(got, np.where(mask, xv, yv))
+        np.testing.assert_array_equal(gx, np.where(mask, 2.0, 0.0))
+        np.testing.assert_array_equal(gy, np.where(mask, 0.0, 3.0))
+    np.testing.assert_array_equal(sess.run(vector, {flag: False}), [5.0, 6.0])
+
+
+def test_layers_after_batch_norm_and_dropout_with_a_training_placeholder():
+    """DCGAN's pattern: dense -> batch_normalization(training=flag) -> reshape -> conv2d_transpose,
+    with `flag` a shapeless bool placeholder, builds (the shapes stay known) and normalises by the batch."""
+    tf.reset_default_graph()
+    flag = tf.placeholder(tf.bool)
+    x = tf.placeholder(tf.float32, [None, 4, 4, 3])
+    bn = tf.layers.batch_normalization(x, training=flag)
+    dropped = tf.layers.dropout(bn, rate=0.5, training=flag)
+    assert tuple(bn.shape.as_list()) == (None, 4, 4, 3) and tuple(dropped.shape.as_list()) == (None, 4, 4, 3)
+    up = tf.layers.conv2d_transpose(dropped, 2, 3, strides=2, padding="same")
+    assert up.shape.as_list() == [None, 8, 8, 2]
+    data = np.random.default_rng(0).normal(2.0, 3.0, (5, 4, 4, 3)).astype(np.float32)
+    sess = _session()
+    sess.run(tf.global_variables_initializer())
+    got = sess.run(bn, {x: data, flag: True})
+    mean, var = data.mean((0, 1, 2)), data.var((0, 1, 2))
+    np.testing.assert_allclose(got, (data - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sess.run(bn, {x: data, flag: False}), data / np.sqrt(1 + 1e-3), rtol=1e-5)
