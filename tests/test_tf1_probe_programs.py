@@ -60,3 +60,20 @@ def test_layers_after_batch_norm_and_dropout_with_a_training_placeholder():
     mean, var = data.mean((0, 1, 2)), data.var((0, 1, 2))
     np.testing.assert_allclose(got, (data - mean) / np.sqrt(var + 1e-3), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(sess.run(bn, {x: data, flag: False}), data / np.sqrt(1 + 1e-3), rtol=1e-5)
+
+
+# -- Python operators TF1 tensors have ---------------------------------------------------------------
+def test_mod_and_xor_operators_on_tensors_and_variables():
+    """`t % 3` is floormod (the divisor's sign, as Python's %), `a ^ b` logical_xor; Variables too."""
+    tf.reset_default_graph()
+    x = np.array([-7.0, -1.5, 0.0, 4.0, 7.5])
+    t, v = tf.constant(x), tf.Variable(x)
+    a, b = tf.constant([True, True, False, False]), tf.constant([True, False, True, False])
+    sess = _session()
+    sess.run(tf.global_variables_initializer())
+    got = sess.run([t % 3.0, 10.0 % tf.constant([3.0, -4.0]), v % -2.0, a ^ b, tf.constant(7) % 3])
+    np.testing.assert_array_equal(got[0], np.mod(x, 3.0))
+    np.testing.assert_array_equal(got[1], [1.0, -2.0])
+    np.testing.assert_array_equal(got[2], np.mod(x, -2.0))
+    np.testing.assert_array_equal(got[3], [False, True, True, False])
+    assert got[4] == 1
