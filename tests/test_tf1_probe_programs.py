@@ -77,3 +77,66 @@ def test_mod_and_xor_operators_on_tensors_and_variables():
     np.testing.assert_array_equal(got[2], np.mod(x, -2.0))
     np.testing.assert_array_equal(got[3], [False, True, True, False])
     assert got[4] == 1
+
+
+# -- word2vec's sampled losses -------------------------------------------------------------------
+def _log_uniform(k, n):
+    return (np.log(k + 2.0) - np.log(k + 1.0)) / np.log(n + 1.0)
+
+
+def _sampled_reference(w, b, labels, x, sampled, true_q, sampled_q, remove_hits):
+    """TF1's _compute_sampled_logits in float64 NumPy: [batch, num_true + num_sampled] logits, targets."""
+    true_logits = np.einsum("bd,btd->bt", x, w[labels]) + b[labels] - np.log(true_q)
+    sampled_logits = x @ w[sampled].T + b[sampled] - np.log(sampled_q)
+    if remove_hits:
+        hits = (labels[:, :, None] == sampled[None, None, :]).any(1)
+        sampled_logits = np.where(hits, -np.finfo(np.float32).max, sampled_logits)
+    logits = np.concatenate([true_logits, sampled_logits], 1)
+    targets = np.concatenate([np.full(true_logits.shape, 1.0 / labels.shape[1]), np.zeros(sampled_logits.shape)], 1)
+    return logits, targets
+
+
+def test_nce_and_sampled_softmax_losses_match_tf1s_formulas():
+    tf.reset_default_graph()
+    rng = np.random.default_rng(3)
+    classes, dim = 12, 4
+    w, b, x = rng.normal(size=(classes, dim)), rng.normal(size=classes), rng.normal(size=(3, dim))
+    labels = np.array([[1, 5], [0, 2], [7, 3]])
+    sampled = np.array([2, 9, 4])  # 2 is an accidental hit for the second row
+    true_q, sampled_q = _log_uniform(labels, classes) * 3, _log_uniform(sampled, classes) * 3
+    given = (tf.constant(sampled, tf.int64), tf.constant(true_q, tf.float32), tf.constant(sampled_q, tf.float32))
+    wt, bt, xt = (tf.constant(v, tf.float32) for v in (w, b, x))
+    nce = tf.nn.nce_loss(wt, bt, tf.constant(labels), xt, num_sampled=3, num_classes=classes, num_true=2,
+                         sampled_values=given)
+    ssm = tf.nn.sampled_softmax_loss(wt, bt, tf.constant(labels), xt, num_sampled=3, num_classes=classes,
+                                     num_true=2, sampled_values=given)
+    grad = tf.gradients(tf.reduce_sum(nce), wt)[0]
+    got_nce, got_ssm, got_grad = _session().run([nce, ssm, grad])
+    logits, targets = _sampled_reference(w, b, labels, x, sampled, true_q, sampled_q, remove_hits=False)
+    ref_nce = (np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits)))).sum(1)
+    np.testing.assert_allclose(got_nce, ref_nce, rtol=1e-5)
+    logits, targets = _sampled_reference(w, b, labels, x, sampled, true_q, sampled_q, remove_hits=True)
+    shifted = logits - logits.max(1, keepdims=True)
+    ref_ssm = -(targets * (shifted - np.log(np.exp(shifted).sum(1, keepdims=True)))).sum(1)
+    np.testing.assert_allclose(got_ssm, ref_ssm, rtol=1e-5)
+    # only the rows of the true and sampled classes get a gradient
+    touched = np.zeros(classes, bool)
+    touched[np.concatenate([labels.ravel(), sampled])] = True
+    assert np.all(got_grad[~touched] == 0) and np.all(np.abs(got_grad[touched]).sum(1) > 0)
+
+
+def test_log_uniform_sampler_draws_zipf_and_reports_expected_counts():
+    tf.reset_default_graph()
+    tf.set_random_seed(7)
+    true = tf.constant([[3], [0]], tf.int64)
+    unique = tf.nn.log_uniform_candidate_sampler(true, 1, 6, True, 10)
+    many = tf.nn.log_uniform_candidate_sampler(true, 1, 20000, False, 10)
+    sess = _session()
+    for _ in range(5):
+        sampled, _, _ = sess.run(unique)
+        assert len(set(sampled.tolist())) == 6 and sampled.min() >= 0 and sampled.max() < 10
+    sampled, true_count, sampled_count = sess.run(many)
+    p = _log_uniform(np.arange(10), 10)
+    np.testing.assert_allclose(np.bincount(sampled, minlength=10) / 20000, p, atol=0.012)
+    np.testing.assert_allclose(true_count.ravel(), p[[3, 0]] * 20000, rtol=1e-5)
+    np.testing.assert_allclose(sampled_count, p[sampled] * 20000, rtol=1e-5)
