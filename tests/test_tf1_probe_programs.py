@@ -140,3 +140,54 @@ def test_log_uniform_sampler_draws_zipf_and_reports_expected_counts():
     np.testing.assert_allclose(np.bincount(sampled, minlength=10) / 20000, p, atol=0.012)
     np.testing.assert_allclose(true_count.ravel(), p[[3, 0]] * 20000, rtol=1e-5)
     np.testing.assert_allclose(sampled_count, p[sampled] * 20000, rtol=1e-5)
+
+
+# -- tf.contrib.legacy_seq2seq ---------------------------------------------------------------------
+def _cross_entropy(logits, labels):
+    shifted = logits - logits.max(1, keepdims=True)
+    return np.log(np.exp(shifted).sum(1)) - shifted[np.arange(len(labels)), labels]
+
+
+def test_legacy_sequence_losses_weight_and_average_per_example():
+    tf.reset_default_graph()
+    rng = np.random.default_rng(5)
+    logits = [rng.normal(size=(3, 4)) for _ in range(2)]
+    targets = [np.array([0, 3, 1]), np.array([2, 2, 0])]
+    weights = [np.array([1.0, 0.5, 0.0]), np.array([1.0, 1.0, 0.0])]
+    args = ([tf.constant(v, tf.float32) for v in logits], [tf.constant(v, tf.int32) for v in targets],
+            [tf.constant(v, tf.float32) for v in weights])
+    by_example = tf.contrib.legacy_seq2seq.sequence_loss_by_example(*args)
+    summed = tf.contrib.legacy_seq2seq.sequence_loss_by_example(*args, average_across_timesteps=False)
+    per_batch = tf.contrib.legacy_seq2seq.sequence_loss(*args)
+    got = _session().run([by_example, summed, per_batch])
+    total = sum(_cross_entropy(lg, t) * w for lg, t, w in zip(logits, targets, weights))
+    np.testing.assert_allclose(got[1], total, rtol=1e-5)
+    np.testing.assert_allclose(got[0], total / (weights[0] + weights[1] + 1e-12), rtol=1e-5)
+    np.testing.assert_allclose(got[2], (total / (weights[0] + weights[1] + 1e-12)).sum() / 3, rtol=1e-5)
+
+
+def test_rnn_decoder_shares_weights_and_feeds_back_with_a_loop_function():
+    """rnn_decoder: one set of cell weights for every step; with loop_function the steps after the first
+    read loop_function(previous output) instead of their inputs. basic_rnn_seq2seq: encoder and decoder
+    each their own weights."""
+    tf.reset_default_graph()
+    legacy = tf.contrib.legacy_seq2seq
+    cell = tf.nn.rnn_cell.BasicRNNCell(3)
+    inputs = [tf.constant(np.full((2, 3), float(i + 1)), tf.float32) for i in range(3)]
+    state0 = tf.zeros([2, 3])
+    outputs, state = legacy.rnn_decoder(inputs, state0, cell, loop_function=lambda prev, i: prev * 2.0)
+    assert len(tf.trainable_variables()) == 2
+    sess = _session()
+    sess.run(tf.global_variables_initializer())
+    kernel, bias = sess.run(tf.trainable_variables())
+    got, final = sess.run([outputs, state])
+    h, expected, x = np.zeros((2, 3)), [], np.full((2, 3), 1.0)
+    for _ in range(3):
+        h = np.tanh(np.concatenate([x, h], 1) @ kernel + bias)
+        expected.append(h)
+        x = h * 2.0
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(final, expected[-1], rtol=1e-5, atol=1e-6)
+    legacy.basic_rnn_seq2seq(inputs, inputs, tf.nn.rnn_cell.BasicRNNCell(3), scope="s2s")
+    names = sorted(v.name for v in tf.trainable_variables() if v.name.startswith("s2s/"))
+    assert len(names) == 4 and any("rnn_decoder" in n for n in names), names
