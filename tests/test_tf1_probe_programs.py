@@ -191,3 +191,51 @@ def test_rnn_decoder_shares_weights_and_feeds_back_with_a_loop_function():
     legacy.basic_rnn_seq2seq(inputs, inputs, tf.nn.rnn_cell.BasicRNNCell(3), scope="s2s")
     names = sorted(v.name for v in tf.trainable_variables() if v.name.startswith("s2s/"))
     assert len(names) == 4 and any("rnn_decoder" in n for n in names), names
+
+
+# -- tf.contrib.layers' layer functions ------------------------------------------------------------
+def test_contrib_fully_connected_names_values_regularizer_and_normalizer():
+    tf.reset_default_graph()
+    x = np.random.default_rng(1).normal(size=(2, 3, 4)).astype(np.float32)
+    layers = tf.contrib.layers
+    out = layers.fully_connected(tf.constant(x), 5, weights_regularizer=layers.l2_regularizer(0.5),
+                                 biases_initializer=tf.constant_initializer(0.25))
+    linear = layers.fully_connected(tf.constant(x[0]), 2, activation_fn=None,
+                                    normalizer_fn=lambda t, scale: t * scale, normalizer_params={"scale": 3.0})
+    names = [v.name for v in tf.global_variables()]
+    assert names == ["fully_connected/weights:0", "fully_connected/biases:0", "fully_connected_1/weights:0"]
+    assert out.shape.as_list() == [2, 3, 5]
+    sess = _session()
+    sess.run(tf.global_variables_initializer())
+    w, w1 = sess.run([tf.global_variables()[0], tf.global_variables()[2]])
+    got, got_linear, reg = sess.run([out, linear, tf.losses.get_regularization_loss()])
+    np.testing.assert_allclose(got, np.maximum(x @ w + 0.25, 0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_linear, x[0] @ w1 * 3.0, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(reg, 0.5 * (w ** 2).sum() / 2, rtol=1e-5)
+    assert len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)) == 1
+
+
+def test_contrib_conv2d_pool_and_dropout_defaults():
+    """conv2d: SAME, stride 1, ReLU, weights (kh, kw, in, out); max_pool2d: VALID, stride 2."""
+    tf.reset_default_graph()
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(1, 4, 4, 2)).astype(np.float32)
+    conv = tf.contrib.layers.conv2d(tf.constant(x), 3, 3, biases_initializer=tf.constant_initializer(0.5))
+    pooled = tf.contrib.layers.max_pool2d(conv, 2)
+    kept = tf.contrib.layers.dropout(tf.ones([4000]), keep_prob=0.8)
+    off = tf.contrib.layers.dropout(tf.ones([5]), keep_prob=0.8, is_training=False)
+    assert [v.name for v in tf.global_variables()] == ["Conv/weights:0", "Conv/biases:0"]
+    sess = _session()
+    sess.run(tf.global_variables_initializer())
+    w = sess.run(tf.global_variables()[0])
+    got, got_pool, got_kept, got_off = sess.run([conv, pooled, kept, off])
+    padded = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    ref = np.zeros((1, 4, 4, 3))
+    for i in range(4):
+        for j in range(4):
+            ref[0, i, j] = np.tensordot(padded[0, i:i + 3, j:j + 3], w, axes=3)
+    ref = np.maximum(ref + 0.5, 0)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got_pool, ref.reshape(1, 2, 2, 2, 2, 3).max((2, 4)), rtol=1e-5, atol=1e-5)
+    assert set(np.unique(got_kept)) <= {0.0, 1.25} and abs(got_kept.mean() - 1.0) < 0.06
+    np.testing.assert_array_equal(got_off, np.ones(5))
