@@ -239,3 +239,25 @@ def test_contrib_conv2d_pool_and_dropout_defaults():
     np.testing.assert_allclose(got_pool, ref.reshape(1, 2, 2, 2, 2, 3).max((2, 4)), rtol=1e-5, atol=1e-5)
     assert set(np.unique(got_kept)) <= {0.0, 1.25} and abs(got_kept.mean() - 1.0) < 0.06
     np.testing.assert_array_equal(got_off, np.ones(5))
+
+
+# -- keras.backend ---------------------------------------------------------------------------------
+def test_keras_backend_settings_clear_session_and_tensor_functions():
+    from nnplug import keras
+    from nnplug.keras import backend as K
+    assert K.image_data_format() == "channels_last" and K.epsilon() == 1e-7 and K.floatx() == "float32"
+    keras.layers.Dense(2)
+    K.clear_session()
+    assert keras.layers.Dense(2).name == "dense_1" and keras.layers.Dense(2).name == "dense_2"
+    x = np.array([[1.0, -4.0], [9.0, 0.25]])
+    t = tf.constant(x)
+    assert K.int_shape(t) == (2, 2) and K.ndim(t) == 2
+    got = _session().run([K.mean(K.square(t), axis=1), K.sum(t, keepdims=True), K.clip(t, 0.0, 2.0),
+                          K.dot(t, t), K.argmax(t)])
+    np.testing.assert_allclose(got[0], (x ** 2).mean(1))
+    np.testing.assert_allclose(got[1], [[x.sum()]])
+    np.testing.assert_allclose(got[2], np.clip(x, 0, 2))
+    np.testing.assert_allclose(got[3], x @ x)
+    np.testing.assert_array_equal(got[4], [0, 0])
+    with np.testing.assert_raises(ValueError):
+        K.set_image_data_format("nhwc")
