@@ -91,4 +91,13 @@ from .ops.debug_ops import (  # noqa: E402,F401
 from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F401
 from . import app, gfile, logging, math, random  # noqa: E402,F401,A004
 from .app import flags  # noqa: E402,F401
+newaxis = None  # tf.newaxis, for x[:, tf.newaxis]
+
+
+def trace(x, name=None):
+    """The sum of each innermost matrix's diagonal (TF1's tf.trace)."""
+    return reduce_sum(matrix_diag_part(x), axis=-1, name=name)
+
+
+diag_part = matrix_diag_part  # TF1's tf.diag_part of a matrix
 # -- end TF1 long tail --------------------------------------------------------------------------

@@ -261,3 +261,13 @@ def test_keras_backend_settings_clear_session_and_tensor_functions():
     np.testing.assert_array_equal(got[4], [0, 0])
     with np.testing.assert_raises(ValueError):
         K.set_image_data_format("nhwc")
+
+
+def test_trace_diag_part_and_newaxis():
+    tf.reset_default_graph()
+    x = np.arange(18.0).reshape(2, 3, 3)
+    got = _session().run([tf.trace(tf.constant(x)), tf.diag_part(tf.constant(x[0])),
+                          tf.constant(x[0])[:, tf.newaxis]])
+    np.testing.assert_allclose(got[0], np.trace(x, axis1=1, axis2=2))
+    np.testing.assert_allclose(got[1], np.diag(x[0]))
+    assert got[2].shape == (3, 1, 3)
