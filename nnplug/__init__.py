@@ -92,4 +92,6 @@ from .ops.script_ops import foldl, foldr, map_fn, py_func, scan  # noqa: E402,F4
 from . import app, gfile, logging, math, random  # noqa: E402,F401,A004
 from .app import flags  # noqa: E402,F401
 from . import compat  # noqa: E402,F401
+from .ops.math_extra_ops import diag_part, trace  # noqa: E402,F401
+newaxis = None  # tf.newaxis, for x[:, tf.newaxis]
 # -- end TF1 long tail --------------------------------------------------------------------------

@@ -27,6 +27,22 @@ class GraphKeys:
     LOSSES = "losses"
     GLOBAL_STEP = "global_step"
     SUMMARIES = "summaries"
+    # TF1's other standard collection names (their values are TF1's, so programs mixing names and keys agree)
+    REGULARIZATION_LOSSES = "regularization_losses"
+    WEIGHTS = "weights"
+    BIASES = "biases"
+    ACTIVATIONS = "activations"
+    MODEL_VARIABLES = "model_variables"
+    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
+    METRIC_VARIABLES = "metric_variables"
+    QUEUE_RUNNERS = "queue_runners"
+    TRAIN_OP = "train_op"
+    INIT_OP = "init_op"
+    LOCAL_INIT_OP = "local_init_op"
+    READY_OP = "ready_op"
+    SAVERS = "savers"
+    TABLE_INITIALIZERS = "table_initializer"
+    ASSET_FILEPATHS = "asset_filepaths"
 
 
 if TYPE_CHECKING:

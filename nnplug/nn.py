@@ -31,3 +31,6 @@ from .ops.rnn import (  # noqa: F401,E402
     bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn, static_rnn,
 )
 # -- end recurrent networks -----------------------------------------------------------------------
+from .ops.candidate_sampling_ops import (  # noqa: F401,E402 - word2vec's sampled losses
+    log_uniform_candidate_sampler, nce_loss, sampled_softmax_loss, uniform_candidate_sampler,
+)

@@ -148,7 +148,8 @@ def _copy_operators():
     """Variables behave like their value tensor in arithmetic, comparisons and indexing."""
     names = ["__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
              "__floordiv__", "__rfloordiv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
-             "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__", "__and__", "__or__", "__invert__"]
+             "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__getitem__", "__and__", "__or__", "__invert__",
+             "__mod__", "__rmod__", "__xor__", "__rxor__", "__rand__", "__ror__"]
     for n in names:
         method = getattr(Tensor, n, None)
         if method is not None:

@@ -277,8 +277,13 @@ def test_bad_datasets_are_named():
         Dataset.from_tensor_slices(1.0)
     with pytest.raises(TypeError, match="component 0"):
         Dataset.from_tensor_slices(["a", "b"])
-    with pytest.raises(TypeError, match="computed in the graph"):
-        Dataset.from_tensor_slices(tf.placeholder(tf.float32, [3], name="p"))
+    with pytest.raises(ValueError, match="'p:0' of unknown rank"):
+        Dataset.from_tensor_slices(tf.placeholder(tf.float32, name="p"))
+    fed = Dataset.from_tensor_slices(tf.placeholder(tf.float32, [3], name="q"))
+    with pytest.raises(ValueError, match="'q:0'.*make_initializable_iterator"):
+        fed.make_one_shot_iterator()
+    with pytest.raises(ValueError, match="'q:0'.*make_initializable_iterator"):
+        list(data.as_numpy(fed))
     with pytest.raises(ValueError, match="batch_size"):
         Dataset.range(3).batch(0)
     with pytest.raises(TypeError, match="scalar bool"):
@@ -292,3 +297,49 @@ def test_ragged_elements_cannot_be_batched():
         .concatenate(Dataset.zip((Dataset.from_tensors(np.zeros(3)), Dataset.from_tensors(np.zeros(3)))))
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"component 0 .* different shapes \(2,\), \(3,\)"):
         list(data.as_numpy(ragged.batch(2)))
+
+
+# -- placeholders as sources, from_generator, padded_batch ----------------------------------------
+def test_placeholders_feed_an_initializable_iterator_each_time_it_starts():
+    """TF1's "consuming NumPy arrays" recipe: from_tensor_slices of placeholders, fed to the initializer."""
+    features, labels = tf.placeholder(tf.float32, [None, 2]), tf.placeholder(tf.int64, [None])
+    dataset = Dataset.from_tensor_slices((features, labels)).map(lambda f, l: (f * 2.0, l)).batch(2)
+    assert dataset.output_shapes[0].as_list() == [None, 2]
+    iterator = dataset.make_initializable_iterator()
+    element = iterator.get_next()
+    sess = tf.Session()
+    x = np.arange(10, dtype=np.float32).reshape(5, 2)
+    for scale in (1.0, -3.0):
+        sess.run(iterator.initializer, {features: x * scale, labels: np.arange(5)})
+        got = read_all(element, sess)
+        np.testing.assert_array_equal(np.concatenate([f for f, _ in got]), x * scale * 2.0)
+        assert [list(l) for _, l in got] == [[0, 1], [2, 3], [4]]
+    sess.run(iterator.initializer, {features: x, labels: np.arange(4)})
+    with pytest.raises(tf.errors.InvalidArgumentError, match="same first dimension.*the initializer read"):
+        sess.run(element)
+
+
+def test_from_generator_converts_checks_and_restarts():
+    def gen(n):
+        for i in range(1, n + 1):
+            yield [i] * i, float(i)
+    dataset = Dataset.from_generator(gen, (tf.int32, tf.float32), (tf.TensorShape([None]), ()), args=(3,))
+    assert dataset.output_types == (tf.int32, tf.float32)
+    got = list(data.as_numpy(dataset))
+    assert [(list(a), float(b)) for a, b in got] == [([1], 1.0), ([2, 2], 2.0), ([3, 3, 3], 3.0)]
+    assert got[0][0].dtype == np.int32 and got[0][1].dtype == np.float32
+    assert len(list(data.as_numpy(dataset))) == 3  # a second pass calls the generator again
+    wrong = Dataset.from_generator(lambda: iter([[1, 2]]), tf.int32, tf.TensorShape([3]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"shape \(2,\).*declared \(3,\)"):
+        list(data.as_numpy(wrong))
+
+
+def test_padded_batch_pads_to_the_longest_or_the_given_shape():
+    rows = [np.arange(1, n + 1, dtype=np.int64) for n in (1, 3, 2)]
+    source = Dataset.from_generator(lambda: iter(rows), tf.int64, tf.TensorShape([None]))
+    batches = list(data.as_numpy(source.padded_batch(2, padded_shapes=[None], padding_values=np.int64(-1))))
+    assert [b.tolist() for b in batches] == [[[1, -1, -1], [1, 2, 3]], [[1, 2]]]
+    fixed = list(data.as_numpy(source.padded_batch(3, padded_shapes=[4])))
+    assert fixed[0].tolist() == [[1, 0, 0, 0], [1, 2, 3, 0], [1, 2, 0, 0]]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="larger than the padded shape"):
+        list(data.as_numpy(source.padded_batch(3, padded_shapes=[2])))

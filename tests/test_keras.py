@@ -268,6 +268,23 @@ def test_adam_rmsprop_adagrad_match_hand_computed():
     np.testing.assert_allclose(got[0], p[0], rtol=1e-4)
 
 
+def test_adadelta_matches_hand_computed_with_keras2_defaults():
+    """Keras 2's Adadelta (lr 1.0, rho 0.95): the optimizer of Keras's MNIST convnet example."""
+    opt = keras.optimizers.Adadelta()
+    assert (opt.learning_rate, opt.rho) == (1.0, 0.95) and keras.optimizers.get("adadelta").rho == 0.95
+    got, (x, y, w, b) = _run_opt(opt)
+    a, d, p = [np.zeros_like(w), np.zeros_like(b)], [np.zeros_like(w), np.zeros_like(b)], [w, b]
+    for _ in range(3):
+        g = _grads(p[0], p[1], x, y)
+        for i in range(2):
+            a[i] = 0.95 * a[i] + 0.05 * g[i] ** 2
+            step = g[i] * np.sqrt(d[i] + 1e-7) / np.sqrt(a[i] + 1e-7)
+            p[i] = p[i] - step
+            d[i] = 0.95 * d[i] + 0.05 * step ** 2
+    np.testing.assert_allclose(got[0], p[0], rtol=1e-4)
+    np.testing.assert_allclose(got[1], p[1], rtol=1e-4)
+
+
 # -- fit -----------------------------------------------------------------------------------
 def test_fit_learns_and_reports_history():
     x, y = blobs(240)

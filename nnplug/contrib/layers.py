@@ -1,4 +1,5 @@
-"""`tf.contrib.layers`: flatten, the Xavier (Glorot) initializers and the L1/L2 weight regularizers."""
+"""`tf.contrib.layers`: flatten, the Xavier (Glorot) initializers, the L1/L2 weight regularizers, and the
+layer functions of layer_functions.py (fully_connected, conv2d, max_pool2d, avg_pool2d, dropout)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,9 @@ from ..layers import flatten as _flatten
 from ..ops import math_ops as M
 from ..ops import random_ops as R
 from .._types import DTypeLike, Regularizer, Tensor, TensorLike
+from .layer_functions import (  # noqa: F401 - tf.contrib.layers.fully_connected, ...
+    avg_pool2d, conv2d, convolution2d, dropout, fully_connected, max_pool2d,
+)
 
 
 def flatten(inputs: TensorLike, outputs_collections: Sequence[str] | None = None, scope: str | None = None) -> Tensor:

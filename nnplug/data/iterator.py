@@ -56,7 +56,7 @@ class Iterator(_st.ElementSpec):
         if output_shapes is None:
             flat_shapes = [TensorShape(None)] * len(flat_types)
         else:
-            flat_shapes = [TensorShape(s) for s in _flatten_shapes(output_types, output_shapes)]
+            flat_shapes = [TensorShape(s) for s in flatten_shapes(output_types, output_shapes)]
         return Iterator(_st.template(output_types), flat_types, flat_shapes, "Iterator")
 
     def __repr__(self) -> str:
@@ -87,7 +87,8 @@ class Iterator(_st.ElementSpec):
             raise TypeError(f"cannot initialize iterator '{self.name}' of elements "
                             f"{_st.describe(self._structure, self._types, self._shapes)} on {dataset!r}")
         with self.graph.as_default():
-            return make_op("MakeIterator", [], {"iterator": self, "dataset": dataset}, name=name or "MakeIterator")
+            return make_op("MakeIterator", list(dataset._captures), {"iterator": self, "dataset": dataset},
+                           name=name or "MakeIterator")
 
     def get_next(self, name: str | None = None) -> Any:
         """The next element as graph tensors (nested like the dataset's elements); each Session.run that
@@ -154,21 +155,21 @@ def _make_iterator_kernel(spec):
     iterator, dataset = spec.attrs["iterator"], spec.attrs["dataset"]
     position = iterator._position(spec.state)
 
-    def initialize():
-        position.restart(dataset.one_pass())
+    def initialize(*captured):
+        position.restart(dataset.one_pass(dict(zip(dataset._captures, captured))))
         return ()
     return initialize
 
 
-def _flatten_shapes(types, shapes):
+def flatten_shapes(types, shapes):
     """Shapes given as TF's output_shapes, nested like the types (a shape is itself a tuple, so the
     two are walked side by side): one shape per component, in flatten's order."""
     if isinstance(types, dict):
-        return [s for k in sorted(types) for s in _flatten_shapes(types[k], shapes[k])]
+        return [s for k in sorted(types) for s in flatten_shapes(types[k], shapes[k])]
     if isinstance(types, tuple):
         if not isinstance(shapes, (tuple, list)) or len(shapes) != len(types):
             raise ValueError(f"output_shapes {shapes!r} does not match the structure of output_types {types!r}")
-        return [s for t, sh in zip(types, shapes) for s in _flatten_shapes(t, sh)]
+        return [s for t, sh in zip(types, shapes) for s in flatten_shapes(t, sh)]
     return [shapes]
 
 

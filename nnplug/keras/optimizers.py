@@ -216,11 +216,37 @@ class Adagrad(Optimizer):
         return {**super().get_config(), "epsilon": self.epsilon}
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+class Adadelta(Optimizer):
+    """a = rho*a + (1-rho)*g^2; u = g*sqrt(d+eps)/sqrt(a+eps); p -= lr_t*u; d = rho*d + (1-rho)*u^2; a and d
+    start at zero, lr at 1.0 (Keras 2, whose MNIST convnet example trains with `Adadelta()`)."""
+
+    slots_per_weight = 2
+
+    def __init__(self, learning_rate: float = 1.0, rho: float = 0.95, epsilon: float = 1e-7, decay: float = 0.0,
+                 **kwargs: Any) -> None:
+        super().__init__(learning_rate, decay, **kwargs)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def _updates(self, params, grads):
+        lr = self._lr()
+        updates = []
+        for p, g in zip(params, grads):
+            a, d = self._slot(p, "accumulator"), self._slot(p, "delta_accumulator")
+            a_t = a.assign(self.rho * a + (1.0 - self.rho) * M.square(g))
+            step = g * M.sqrt(d + self.epsilon) / M.sqrt(a_t + self.epsilon)
+            new_p = p.assign_sub(lr * step)
+            updates.extend([new_p, d.assign(self.rho * d + (1.0 - self.rho) * M.square(step))])
+        return updates
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
 
 
 def get(identifier: Any) -> Optimizer:
-    """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad') or an Optimizer object."""
+    """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta') or an Optimizer object."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

@@ -260,6 +260,14 @@ def matrix_diag_part(input: TensorLike, name: str = "matrix_diag_part") -> Tenso
         return out if k == m else out[..., :k]
 
 
+def trace(x: TensorLike, name: str | None = None) -> Tensor:
+    """The sum of each innermost matrix's diagonal (TF1's tf.trace)."""
+    return reduce_sum(matrix_diag_part(x), axis=-1, name=name)
+
+
+diag_part = matrix_diag_part  # TF1's tf.diag_part of a matrix
+
+
 # -- segment sums --------------------------------------------------------------------------------
 def unsorted_segment_sum(data: TensorLike, segment_ids: TensorLike, num_segments: int | TensorLike,
                          name: str | None = None) -> Tensor:

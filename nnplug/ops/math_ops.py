@@ -189,12 +189,32 @@ def div(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
 
 def where(condition: TensorLike, x: TensorLike | None = None, y: TensorLike | None = None,
           name: str | None = None) -> Tensor:
-    """Elementwise choice between x and y (op type 'Select')."""
+    """Elementwise choice between x and y (op type 'Select'). As TF1's `where`, a vector condition picks
+    whole rows of higher-rank x and y, and a condition whose rank is known only at run time (a
+    `placeholder(tf.bool)`: a scalar, a row vector or x's shape) leaves the result with x and y's shape."""
     if x is None or y is None:
         raise NotImplementedError("where(condition) without x and y (index lookup) is not supported")
     condition = convert_to_tensor(condition)
     x, y = _pair(x, y)
-    return make("Select", [condition, x, y], name=name)
+    both = broadcast(x.shape, y.shape)
+    if both.unknown_rank or (not condition.shape.unknown_rank and (len(condition.shape) != 1 or len(both) < 2)):
+        return make("Select", [condition, x, y], name=name)
+    if len(both) >= 2:
+        condition = _rows_condition(condition, len(both))
+    out = make("Select", [condition, x, y], name=name)
+    out.set_shape(both if out.shape.unknown_rank else broadcast(out.shape, both))
+    return out
+
+
+def _rows_condition(condition: Tensor, rank: int) -> Tensor:
+    """`condition` reshaped to broadcast as TF1's `where` reads it against rank-`rank` values: its own
+    shape followed by ones (a vector of n becomes (n, 1, ..., 1); a scalar or a full mask stays as it is)."""
+    from .array_ops import concat, fill, reshape, shape
+    from .array_ops import rank as rank_of
+    if not condition.shape.unknown_rank:
+        return reshape(condition, [-1] + [1] * (rank - 1))
+    pad = fill(reshape(convert_to_tensor(rank) - rank_of(condition), [1]), 1)
+    return reshape(condition, concat([shape(condition), pad], 0))
 
 
 def clip_by_value(t: TensorLike, clip_value_min: TensorLike, clip_value_max: TensorLike,

@@ -1,6 +1,7 @@
-"""Python operators on tensors: `+ - * / // ** @`, unary `-`, `abs`, comparisons and `t[...]`."""
+"""Python operators on tensors: `+ - * / // % ** @ & | ^`, unary `-` `~`, `abs`, comparisons and `t[...]`."""
 from ..graph import Tensor
 from . import math_ops as M
+from .elementwise import floormod, logical_xor
 from .array_ops import getitem
 
 
@@ -12,7 +13,8 @@ def _install():
         return lambda self, other: fn(other, self)
 
     table = {"add": M.add, "sub": M.subtract, "mul": M.multiply, "truediv": M.divide, "floordiv": M.floordiv,
-             "pow": M.pow, "matmul": M.matmul, "and": M.logical_and, "or": M.logical_or}
+             "mod": floormod, "pow": M.pow, "matmul": M.matmul, "and": M.logical_and, "or": M.logical_or,
+             "xor": logical_xor}
     for name, fn in table.items():
         setattr(Tensor, f"__{name}__", binary(fn))
         setattr(Tensor, f"__r{name}__", reflected(fn))
