@@ -1,7 +1,7 @@
 """NumPy kernel factories: the shared Array-API factories (nnplug.xp_kernels) on NumPy, with the ones NumPy
 runs better replaced — kernels that write into a planned or dying buffer (`out=`, so a compiled step
 allocates nothing after its first run). Each kernel states its memory contract where it is registered. The
-softmax family, convolutions, pooling and the fused optimizer updates have modules of their own."""
+softmax family, convolutions, pooling, the fused optimizer updates and LSTM steps have modules of their own."""
 import math
 
 import numpy as np

@@ -4,7 +4,7 @@ values. Sources are generated per shape (index maps baked in as literals) and bu
 
 Elementwise ops (and fused chains from nnplug.fusion) share one generator, `codegen.elementwise_source`,
 from the C expressions of the ops' rows. The other families have a module each, as in the CuPy backend:
-arrays.py (shapes, slices, gathers), reductions.py, matmul.py, softmax.py, conv.py. Random numbers are drawn on the
+arrays.py (shapes, slices, gathers), reductions.py, matmul.py, softmax.py, conv.py, lstm.py. Random numbers are drawn on the
 host from the op's NumPy stream (nnplug.host_random), so they match the numpy backend's.
 """
 import math
@@ -14,7 +14,7 @@ import numpy as np
 from nnplug import fusion, host_random
 from nnplug.kernels import Kernels
 
-from . import arrays, conv, matmul, reductions, softmax
+from . import arrays, conv, lstm, matmul, reductions, softmax
 from .codegen import ctype, header
 
 ELEMENTWISE = frozenset(fusion.C_FUSABLE)
@@ -60,4 +60,5 @@ def random(spec):
     return lambda *like: to_device(draw())
 
 
-KERNELS = Kernels(_BASIC, arrays.KERNELS, reductions.KERNELS, matmul.KERNELS, softmax.KERNELS, conv.KERNELS)
+KERNELS = Kernels(_BASIC, arrays.KERNELS, reductions.KERNELS, matmul.KERNELS, softmax.KERNELS, conv.KERNELS,
+                  lstm.KERNELS)
