@@ -6,8 +6,8 @@ For batch 64 x 128 units the expansion's calls took ~130 us forward and ~140 us 
 it per-call cost and passes over memory; one pass takes ~25 us. numba calls libm's scalar tanh, 40x slower
 than NumPy's vectorised one, so in float32 the pass uses a rational approximation that vectorises: tanh on
 [-7.9, 7.9] as an odd degree-13 over an even degree-6 polynomial (the minimax fit Eigen and XLA use for float
-tanh), its end values beyond: within 3e-7 of tanh everywhere (2 ulp of 1); NaN stays NaN. Sigmoid is 0.5 * (1 + tanh(x / 2)), as the numpy
-backend's Sigmoid computes it. float64 keeps libm's tanh. The backward pass has no transcendental functions.
+tanh), its end values beyond: within 3e-7 of tanh everywhere (2 ulp of 1); NaN stays NaN. Sigmoid is
+0.5 * (1 + tanh(x / 2)), as the numpy backend's Sigmoid computes it. float64 keeps libm's tanh. The backward pass has no transcendental functions.
 
 Outputs are fresh: the five of a forward step are views of one new block (one allocation per step).
 """

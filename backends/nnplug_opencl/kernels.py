@@ -4,8 +4,8 @@ values. Sources are generated per shape (index maps baked in as literals) and bu
 
 Elementwise ops (and fused chains from nnplug.fusion) share one generator, `codegen.elementwise_source`,
 from the C expressions of the ops' rows. The other families have a module each, as in the CuPy backend:
-arrays.py (shapes, slices, gathers), reductions.py, matmul.py, softmax.py, conv.py, lstm.py. Random numbers are drawn on the
-host from the op's NumPy stream (nnplug.host_random), so they match the numpy backend's.
+arrays.py (shapes, slices, gathers), reductions.py, matmul.py, softmax.py, conv.py, lstm.py. Random numbers are
+drawn on the host from the op's NumPy stream (nnplug.host_random), so they match the numpy backend's.
 """
 import math
 

@@ -140,7 +140,8 @@ def _expand_grad(b, ins, attrs):
     batch, units = c0.shape
     dzs, carry = [None] * steps, None
     for t in range(steps - 1, -1, -1):
-        ins = [d_hs[t], dc, ss[t], cands[t], tanh_cs[t], cs[t - 1] if t else c0] + ([carry] if carry is not None else [])
+        carried = [carry] if carry is not None else []  # the last step has no dh from a later step
+        ins = [d_hs[t], dc, ss[t], cands[t], tanh_cs[t], cs[t - 1] if t else c0] + carried
         dzs[t], dc = b.emit("LSTMGatesGrad", ins, {"blocks": attrs["blocks"]})
         carry = _emit_matmul(b, dzs[t], kh, tb=True)
 
