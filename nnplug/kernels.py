@@ -13,7 +13,8 @@ states the op types it serves and what the kernel it returns may do with memory:
   update of a variable and its slots) gets `out=` a tuple, one entry per output: an input buffer of that
   output's shape and dtype to write it into, or None for a new buffer.
 - `out=True`: the kernel accepts `out=` any other buffer of the output's shape and dtype (the compiler's
-  static buffer plan writes temporaries there); implies `fresh`.
+  static buffer plan writes temporaries there); implies `fresh`. A multi-output kernel gets a tuple, one
+  entry per output: a buffer to write it into, or None for a new one.
 - `fresh=True`: the kernel returns new buffers that nobody else holds (so later kernels may write into them).
 - none of these: the result may be a view of an input or a buffer the kernel keeps (reshape, a constant).
 

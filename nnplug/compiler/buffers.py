@@ -140,21 +140,26 @@ def plan_buffers(steps, live_out, out_ops, allocate, only=None):
     free, buffers, dying, held = {}, [], {}, {}
     for s, i in born.items():
         dying.setdefault(max(end.get(s, i), i), []).append(s)
+    def take(v):
+        """A dead buffer of v's shape and dtype, or a new one; None for values that must not get one."""
+        if v in barred or len(v.shape) == 0:
+            return None
+        key = (v.shape, v.dtype)
+        pool = free.get(key)
+        if pool:
+            buf = pool.pop()
+        else:
+            buf = Value(v.shape, v.dtype, "buffer", index=len(buffers), const=allocate(v.shape, v.dtype.np))
+            buffers.append(buf)
+        held[v] = (key, buf)
+        return buf
+
     for i, step in enumerate(steps):
-        if (not _skip(step, only) and step.out is None and step.op_type in out_ops and len(step.outs) == 1
-                and not step.keep and step.outs[0] not in barred):
-            v = step.outs[0]
-            if len(v.shape) > 0:
-                key = (v.shape, v.dtype)
-                pool = free.get(key)
-                if pool:
-                    buf = pool.pop()
-                else:
-                    buf = Value(v.shape, v.dtype, "buffer", index=len(buffers),
-                                const=allocate(v.shape, v.dtype.np))
-                    buffers.append(buf)
-                step.out = buf
-                held[v] = (key, buf)
+        if not _skip(step, only) and step.out is None and step.op_type in out_ops and not step.keep:
+            # a multi-output kernel gets a tuple, None where an output gets a new buffer (see nnplug/kernels.py)
+            planned = tuple(take(v) for v in step.outs)
+            if any(b is not None for b in planned):
+                step.out = planned[0] if len(planned) == 1 else planned
         for s in dying.get(i, ()):
             if s in held:
                 key, buf = held.pop(s)

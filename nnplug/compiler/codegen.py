@@ -55,8 +55,9 @@ def generate(steps, fetched, n_feeds):
             if step.spec is not None:
                 kernels.append((k, step.spec))
             args = (["V"] if step.with_vars else []) + [names.of(v) for v in step.ins]
-            if isinstance(step.out, tuple):  # one entry per output: a variable updated in place, or None
+            if isinstance(step.out, tuple):  # one entry per output: a buffer to write it into, or None
                 args.append(f"out=({''.join(('None' if t is None else names.of(t)) + ', ' for t in step.out)})")
+                buffers.update((names.of(t), t.const) for t in step.out if t is not None and t.kind == "buffer")
             elif step.out is not None:
                 args.append(f"out={names.of(step.out)}")
                 if step.out.kind == "buffer":
