@@ -20,10 +20,24 @@ from .registry import register
 from .._types import BinaryOp, TensorLike
 
 
+def _entry(v):
+    """One value as TF1's Print shows it: floats in 6 significant digits where they read back, else 9 (1,
+    0.1, 0.333333343; float64: 15, else 17), bools as 1 and 0, bytes decoded, the rest as str."""
+    if isinstance(v, bytes):
+        return v.decode()
+    if isinstance(v, np.bool_):
+        return str(int(v))
+    if isinstance(v, np.floating):
+        short, full = (".15g", ".17g") if v.dtype == np.float64 else (".6g", ".9g")
+        text = format(float(v), short)
+        return text if not np.isfinite(v) or type(v)(text) == v else format(float(v), full)
+    return str(v)
+
+
 def _summarized(value, n):
     """The first `n` entries of `value` in TF1's bracketed form ([1 2 3...])."""
     flat = np.asarray(value).reshape(-1)
-    text = " ".join(str(v.decode() if isinstance(v, bytes) else v) for v in flat[:max(n, 0)])
+    text = " ".join(_entry(v) for v in flat[:max(n, 0)])
     text += "..." if flat.size > n else ""
     return text if np.ndim(value) == 0 else f"[{text}]"
 
