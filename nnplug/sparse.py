@@ -61,11 +61,26 @@ class SparseTensor:
             raise ShapeError(f"SparseTensor: indices '{self.indices.name}' {fmt(ind)} do not match the rank "
                              f"{len(self._shape)} of dense_shape {fmt(self._shape)}")
 
-    dtype = property(lambda self: self.values.dtype)
-    shape = property(lambda self: self._shape)
-    graph = property(lambda self: self.values.graph)
-    op = property(lambda self: self.values.op)
-    name = property(lambda self: self.values.name.rsplit("/", 1)[0] if "/" in self.values.name else self.values.name)
+    @property
+    def dtype(self) -> _dt.DType:
+        return self.values.dtype
+
+    @property
+    def shape(self) -> TensorShape:
+        return self._shape
+
+    @property
+    def graph(self) -> Any:
+        return self.values.graph
+
+    @property
+    def op(self) -> Any:
+        return self.values.op
+
+    @property
+    def name(self) -> str:
+        """The scope its parts were made in (a sparse placeholder's name)."""
+        return self.values.name.rsplit("/", 1)[0] if "/" in self.values.name else self.values.name
 
     def get_shape(self) -> TensorShape:
         return self._shape
