@@ -94,4 +94,11 @@ from .app import flags  # noqa: E402,F401
 from . import compat  # noqa: E402,F401
 from .ops.math_extra_ops import diag_part, trace  # noqa: E402,F401
 newaxis = None  # tf.newaxis, for x[:, tf.newaxis]
+from . import image  # noqa: E402,F401 - tf.image
+from .image import random_crop  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401 - tf.sparse, and the TF1 sparse functions below
+from .sparse import (  # noqa: E402,F401
+    SparseTensor, SparseTensorValue, sparse_add, sparse_placeholder, sparse_reduce_sum, sparse_tensor_dense_matmul,
+    sparse_tensor_to_dense, sparse_to_dense,
+)
 # -- end TF1 long tail --------------------------------------------------------------------------

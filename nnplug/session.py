@@ -63,7 +63,9 @@ def _flat_feeds(feed_dict):
     """(key, value) pairs of a feed_dict; a key that is a tuple or list of tensors (an RNN state such as
     `(LSTMStateTuple(c, h),)`) is fed leaf by leaf from a value of the same nesting, as TF1 allows."""
     for k, v in feed_dict.items():
-        if isinstance(k, (list, tuple)):
+        if hasattr(k, "_feed_items"):  # a SparseTensor: its parts (nnplug/sparse.py)
+            yield from k._feed_items(v)
+        elif isinstance(k, (list, tuple)):
             if not isinstance(v, (list, tuple)) or len(v) != len(k):
                 raise ValueError(f"cannot feed {k!r:.80}: the value must nest like the key ({len(k)} entries), "
                                  f"got {type(v).__name__}")
@@ -93,6 +95,8 @@ class _Fetches:
         self.key = (tuple(id(t) for t in self.tensors), tuple(id(o) for o in self.ops))
 
     def _walk(self, graph, f):
+        if hasattr(f, "_as_fetch"):  # a SparseTensor: a SparseTensorValue of its parts (nnplug/sparse.py)
+            f = f._as_fetch()
         if isinstance(f, (list, tuple)) and not hasattr(f, "_fields"):
             return (type(f), [self._walk(graph, x) for x in f])
         if isinstance(f, tuple):  # namedtuple

@@ -1,5 +1,5 @@
-"""`tf.contrib.layers`' layer functions (slim's): fully_connected, conv2d, max_pool2d, avg_pool2d and
-dropout, with contrib's defaults (ReLU, Xavier weights named `weights`, zero `biases`, SAME convolutions,
+"""`tf.contrib.layers`' layer functions (slim's): fully_connected, conv2d, max_pool2d, avg_pool2d,
+dropout and batch_norm, with contrib's defaults (ReLU, Xavier weights named `weights`, zero `biases`, SAME convolutions,
 2x2 VALID pooling) and its `normalizer_fn`, which replaces the biases."""
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import initializers
-from ..graph import Tensor, add_to_collection, convert_to_tensor, name_scope
-from ..layers import dropout as _dropout
+from ..graph import GraphKeys, Tensor, add_to_collection, control_dependencies, convert_to_tensor, name_scope
+from ..layers import batch_normalization, dropout as _dropout
 from ..ops import conv_ops, nn_ops, pool_ops
 from ..ops import math_ops as M
-from ..ops.array_ops import reshape, shape
+from ..ops.array_ops import identity, reshape, shape
 from ..shapes import ShapeError, fmt
 from ..variables import get_variable, variable_scope
 from .._types import InitializerLike, Regularizer, TensorLike
@@ -140,3 +140,64 @@ def dropout(inputs: TensorLike, keep_prob: float = 0.5, noise_shape: Any = None,
 
 # contrib's longer names
 convolution2d = conv2d
+
+
+def _add_to(collections, value):
+    for name in [collections] if isinstance(collections, str) else collections:
+        add_to_collection(name, value)
+
+
+def batch_norm(inputs: TensorLike, decay: float = 0.999, center: bool = True, scale: bool = False,
+               epsilon: float = 0.001, activation_fn: ActivationFn | None = None,
+               param_initializers: Mapping[str, InitializerLike] | None = None,
+               param_regularizers: Mapping[str, Regularizer] | None = None,
+               updates_collections: str | Sequence[str] | None = GraphKeys.UPDATE_OPS,
+               is_training: bool | Tensor = True, reuse: bool | None = None,
+               variables_collections: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+               outputs_collections: Sequence[str] | None = None, trainable: bool = True,
+               batch_weights: Any = None, fused: bool | None = None, data_format: str = "NHWC",
+               zero_debias_moving_mean: bool = False, scope: str | None = None, renorm: bool = False,
+               renorm_clipping: Any = None, renorm_decay: float = 0.99, adjustment: Any = None) -> Tensor:
+    """contrib's batch norm: tf.layers.batch_normalization over the channel axis (last, or 1 for NCHW) in a
+    `BatchNorm` scope (beta, gamma, moving_mean, moving_variance), with contrib's defaults (decay 0.999, no
+    gamma). The moving-average updates go to `updates_collections`, or with None run with the output."""
+    if batch_weights is not None or zero_debias_moving_mean or renorm or adjustment is not None:
+        raise NotImplementedError("contrib.layers.batch_norm: batch_weights, zero_debias_moving_mean, renorm "
+                                  "and adjustment are not supported")
+    fmt_ = conv_ops.data_format_of(data_format, "contrib.layers.batch_norm")
+    inputs = convert_to_tensor(inputs)
+    axis = 1 if fmt_.startswith("NC") else -1
+    init, reg = dict(param_initializers or {}), dict(param_regularizers or {})
+    unknown = set(init) - {"beta", "gamma", "moving_mean", "moving_variance"} | set(reg) - {"beta", "gamma"}
+    if unknown:
+        raise ValueError(f"contrib.layers.batch_norm: unknown parameter names {sorted(unknown)} in "
+                         f"param_initializers/param_regularizers")
+    graph = inputs.graph
+    updates_ref, made_ref = (graph.get_collection_ref(k) for k in (GraphKeys.UPDATE_OPS, GraphKeys.GLOBAL_VARIABLES))
+    n_updates, n_made = len(updates_ref), len(made_ref)
+    with variable_scope(scope, default_name="BatchNorm", reuse=reuse) as vs:
+        outputs = batch_normalization(
+            inputs, axis=axis, momentum=decay, epsilon=epsilon, center=center, scale=scale,
+            beta_initializer=init.get("beta", initializers.zeros()), gamma_initializer=init.get("gamma",
+                                                                                              initializers.ones()),
+            moving_mean_initializer=init.get("moving_mean", initializers.zeros()),
+            moving_variance_initializer=init.get("moving_variance", initializers.ones()),
+            beta_regularizer=reg.get("beta"), gamma_regularizer=reg.get("gamma"), training=is_training,
+            trainable=trainable, name=vs)
+        updates = updates_ref[n_updates:]
+        if updates_collections != GraphKeys.UPDATE_OPS and updates:
+            del updates_ref[n_updates:]
+            if updates_collections is None:  # in place: the output waits for the updates
+                with control_dependencies(updates):
+                    outputs = identity(outputs)
+            else:
+                for u in updates:
+                    _add_to(updates_collections, u)
+        for var in made_ref[n_made:]:
+            short = var.op.name.rsplit("/", 1)[-1]
+            wanted = variables_collections.get(short, ()) if isinstance(variables_collections, Mapping) \
+                else variables_collections or ()
+            _add_to(wanted, var)
+        if activation_fn is not None:
+            outputs = activation_fn(outputs)
+    return _collect(outputs, outputs_collections)

@@ -1,5 +1,6 @@
 """`tf.contrib.layers`: flatten, the Xavier (Glorot) initializers, the L1/L2 weight regularizers, and the
-layer functions of layer_functions.py (fully_connected, conv2d, max_pool2d, avg_pool2d, dropout)."""
+layer functions of layer_functions.py (fully_connected, conv2d, max_pool2d, avg_pool2d, dropout,
+batch_norm)."""
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ from ..ops import math_ops as M
 from ..ops import random_ops as R
 from .._types import DTypeLike, Regularizer, Tensor, TensorLike
 from .layer_functions import (  # noqa: F401 - tf.contrib.layers.fully_connected, ...
-    avg_pool2d, conv2d, convolution2d, dropout, fully_connected, max_pool2d,
+    avg_pool2d, batch_norm, conv2d, convolution2d, dropout, fully_connected, max_pool2d,
 )
 
 
