@@ -108,3 +108,18 @@ def test_integer_division_by_zero_is_refused_on_the_cpu():
             assert sess.run(q, {y: [2, 3]}).tolist() == [3, 2]
             with pytest.raises(InvalidArgumentError, match="Integer division by zero in Div op 'quotient'"):
                 sess.run(q, {y: [2, 0]})
+
+
+def test_a_read_ordered_after_an_assign_is_not_merged_with_the_read_before_it():
+    """The same op on the same variable before and after an assign (ordered by a control dependency) gives
+    two values, as in TF1 ([9, 4]), not one merged subexpression."""
+    with tf.Graph().as_default():
+        v = tf.Variable(3.0)
+        before = tf.square(v)
+        a = v.assign_sub(1.0)
+        with tf.control_dependencies([a]):
+            after = tf.square(v)
+            again = tf.square(v)  # no store between these two: one value is right
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert [float(x) for x in sess.run([before, after, again])] == [9.0, 4.0, 4.0]

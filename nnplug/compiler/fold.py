@@ -19,16 +19,23 @@ def evaluate(kernel, inputs, dtypes, single):
 
 class CSE:
     """Results of stateless ops by (op type, attrs, input identities): the same op on the same inputs is
-    lowered once. Keyed Values are kept alive, so their ids stay unique."""
+    lowered once. Keyed Values are kept alive, so their ids stay unique. A variable's Value stands for every
+    read of its slot, so the key also counts the stores to that slot lowered so far (`stored`): a read
+    ordered after an assign is not the read before it."""
 
     def __init__(self):
         self._results = {}
         self._alive = []
+        self._stores = {}  # variable slot -> stores lowered so far
+
+    def stored(self, slot):
+        self._stores[slot] = self._stores.get(slot, 0) + 1
 
     def key(self, op_type, attrs, inputs):
         self._alive.extend(inputs)
         try:
-            key = (op_type, tuple(sorted(attrs.items())), tuple(id(v) for v in inputs))
+            key = (op_type, tuple(sorted(attrs.items())),
+                   tuple((id(v), self._stores.get(v.index, 0)) if v.kind == "var" else id(v) for v in inputs))
             hash(key)
         except TypeError:  # unhashable attrs: no merging
             return None

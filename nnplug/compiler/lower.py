@@ -237,5 +237,6 @@ def _assign(low, op, new, var_reads):
     if (new.persistent or new.const is not None) and low.backend.has_kernel("Copy"):
         new = low.emit("Copy", [new], name=op.name)  # a buffer someone else owns: store a copy
     low.steps.append(Step(op.type, None, [new], [target], op.name, keep=True, store=slot))
+    low.cse.stored(slot)  # later reads of the variable are new values to the common-subexpression merge
     new.persistent = True  # now also the variable's buffer: copied before it is handed out or stored again
     return new
