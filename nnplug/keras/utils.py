@@ -44,3 +44,9 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)
+
+
+def pad_sequences(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Keras 3's keras.utils.pad_sequences (keras.preprocessing.sequence.pad_sequences)."""
+    from .preprocessing.sequence import pad_sequences as pad
+    return pad(*args, **kwargs)
