@@ -54,8 +54,9 @@ class TrainingGraph:
         updates = self.model.optimizer.get_updates(loss, self.model.trainable_weights)
         constrained = self.model.weight_constraints()
         if constrained:
+            updated = _updated_values(updates)
             with control_dependencies(updates):
-                updates = updates + [w.assign(c(w.value()), name=f"{w.op.name}/Constraint")
+                updates = updates + [w.assign(c(updated.get(id(w), w.value())), name=f"{w.op.name}/Constraint")
                                      for w, c in constrained]
         return group(*updates, name=name)
 
@@ -87,3 +88,11 @@ def _summed(terms):
     terms = [M.cast(t, _dt.float32) if t.dtype != _dt.float32 else t for t in terms]
     terms = [M.reduce_sum(t) if len(t.shape) else t for t in terms]
     return terms[0] if len(terms) == 1 else M.add_n(terms)
+
+
+def _updated_values(updates):
+    """{id(variable): the tensor its update assigns}: a constraint projects that value, not a second read of
+    the variable (which the compiler may merge with a read made before the update, e.g. a regularizer's)."""
+    return {id(t.op.attrs["variable"]): t for t in updates
+            if getattr(t, "op", None) is not None and t.op.type in ("Assign", "AssignAdd", "AssignSub")
+            and "variable" in t.op.attrs}

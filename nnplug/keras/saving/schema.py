@@ -13,14 +13,19 @@ from .errors import ModelFileError
 
 MAX_LAYERS = 10_000
 MAX_DIM = 2 ** 31 - 1
-_NUMBER = {"type": "number"}
-_NON_NEGATIVE = {"type": "number", "minimum": 0}
+_NUMBER = {"type": "number", "description": "a number"}
+_NON_NEGATIVE = {"type": "number", "minimum": 0, "description": "a number >= 0"}
+
+
+def _one_of(names):
+    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _penalty_object(classes, config_fields):
     """A regularizer's or constraint's {class_name, config} (Keras 3's module and registered_name allowed)."""
     return {"type": "object", "required": ["class_name", "config"], "additionalProperties": False,
-            "properties": {"class_name": {"enum": sorted(classes)}, "module": {}, "registered_name": {},
+            "properties": {"class_name": {"enum": sorted(classes), "description": _one_of(sorted(classes))},
+                           "module": {}, "registered_name": {},
                            "config": {"type": "object", "properties": config_fields, "additionalProperties": False}}}
 
 
