@@ -57,7 +57,7 @@ def deserialize(kind: str, spec: dict[str, Any], classes: dict[str, type]) -> An
     if unknown:
         raise ValueError(f"a {kind} config has unknown keys {', '.join(map(repr, unknown))}; expected "
                          f"{{class_name, config}}")
-    cls = classes.get(spec.get("class_name"))  # type: ignore[arg-type]
+    cls: Any = classes.get(str(spec.get("class_name")))
     if cls is None:
         raise ValueError(f"unknown {kind} class {spec.get('class_name')!r:.60} (known: {', '.join(sorted(classes))})")
     return cls.from_config(spec.get("config") or {})

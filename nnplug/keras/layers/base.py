@@ -74,12 +74,9 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.name = check_name(name) if name is not None else _auto_name(_snake(type(self).__name__))
-        penalties["activity_regularizer"] = activity_regularizer
+        self.activity_regularizer: Any = self._penalty("activity_regularizer", activity_regularizer)
         for arg, value in penalties.items():
-            try:
-                setattr(self, arg, (constraints if arg.endswith("_constraint") else regularizers).get(value))
-            except (ValueError, TypeError) as e:
-                raise type(e)(f"{type(self).__name__} layer '{self.name}': {arg}: {e}") from None
+            setattr(self, arg, self._penalty(arg, value))
         self._weight_losses: list[Tensor] = []  # the weight regularizers' terms, made with the weights
         self._weight_constraints: list[tuple[Variable, Any]] = []
         self._pending_losses: list[Tensor] = []  # add_loss calls of the pass being built
@@ -147,6 +144,13 @@ class Layer:
         return self.weights
 
     # -- penalties: regularizers, constraints, add_loss -----------------------------------------
+    def _penalty(self, arg: str, value: Any) -> Any:
+        """The regularizer or constraint an argument names; a bad one is an error naming the layer and it."""
+        try:
+            return (constraints if arg.endswith("_constraint") else regularizers).get(value)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{type(self).__name__} layer '{self.name}': {arg}: {e}") from None
+
     def penalties(self, weight_name: str) -> tuple[Any, Any]:
         """(regularizer, constraint) of the weight `weight_name` (its last path part names it)."""
         key = weight_name.rsplit("/", 1)[-1]
@@ -165,7 +169,7 @@ class Layer:
         losses, self._pending_losses = self._pending_losses, []
         if self.activity_regularizer is not None:
             with name_scope(f"{self.name}/ActivityRegularizer"):
-                batch = M.cast(shape_of(output)[0], _dt.float32)  # type: ignore[call-overload]
+                batch = M.cast(shape_of(output)[0], _dt.float32)
                 losses.append(self.activity_regularizer(output) / batch)
         self._pass_losses[bool(training)] = losses
         return losses
