@@ -157,6 +157,7 @@ def test_save_load_keeps_regularizers_and_constraints(tmp_path, name):
 def test_get_names_configs_and_objects():
     assert isinstance(R.get("l2"), R.L2) and R.get("l2").l2 == 0.01
     assert R.get("l1_l2").get_config() == {"l1": 0.01, "l2": 0.01}
+    assert R.l2(l2=0.3).l2 == R.l2(l=0.3).l2 == R.l2(0.3).l2 == 0.3 and R.l1(l1=0.2).l1 == 0.2 and R.l1().l1 == 0.01
     reg = R.get({"class_name": "L1L2", "config": {"l1": 0.1, "l2": 0.2}, "module": "keras.regularizers"})
     assert (reg.l1, reg.l2) == (0.1, 0.2)
     assert R.L2.from_config(R.L2(0.3).get_config()).l2 == 0.3

@@ -58,12 +58,18 @@ class L2(L1L2):
         return {"l2": self.l2}
 
 
-def l1(l: float = 0.01) -> L1:  # noqa: E741 - Keras 2's argument name
-    return L1(l)
+def l1(l: float | None = None, l1: float | None = None) -> L1:  # noqa: E741 - Keras 2's `l`, tf.keras 2's `l1`
+    return L1(_one_of("l1", l, l1))
 
 
-def l2(l: float = 0.01) -> L2:  # noqa: E741
-    return L2(l)
+def l2(l: float | None = None, l2: float | None = None) -> L2:  # noqa: E741
+    return L2(_one_of("l2", l, l2))
+
+
+def _one_of(name, l, value):  # noqa: E741
+    if l is not None and value is not None:
+        raise TypeError(f"{name}() got both l={l!r} and {name}={value!r}; give one")
+    return 0.01 if l is None and value is None else (l if l is not None else value)
 
 
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:  # noqa: F811 - Keras's names
