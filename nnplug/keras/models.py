@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Graph, get_default_graph
+from ..graph import Graph, Tensor, convert_to_tensor, get_default_graph
 from ..ops.array_ops import placeholder
 from ..session import Session
 from . import layers as L
@@ -40,6 +40,7 @@ class Model(Trainer):
         self.optimizer = self.loss = None
         self._metric_specs = []
         self._train = None
+        self._added_losses = []
         self.stop_training = False
         self.history = None
         if inputs is not None or outputs is not None:
@@ -152,8 +153,8 @@ class Model(Trainer):
         with self._graph.as_default():
             inp = self.inputs[0]
             self._x = placeholder(_dt.float32, (None,) + tuple(inp.shape[1:]), name=inp.layer.name)
-            self._y_pred, self._logits = self._replay(False)
-            self._y_train, self._logits_train = self._replay(True)
+            self._y_pred, self._logits, self._pass_losses_test = self._replay(False)
+            self._y_train, self._logits_train, self._pass_losses_train = self._replay(True)
         if self._session is None:
             self._session = Session(graph=self._graph)
         for layer in self.layers:
@@ -166,14 +167,59 @@ class Model(Trainer):
         return [w for layer in self.layers for w in layer.weights]
 
     def _replay(self, training):
+        """(output, logits, the pass's loss terms: the layers' add_loss and activity penalties)."""
         values = {id(self.inputs[0]): self._x}
-        logits = None
+        logits, losses = None, []
         for t in self._order:
             if t.layer is None or isinstance(t.layer, L.InputLayer):
                 continue
             values[id(t)] = t.layer.apply(values[id(t.inputs[0])], training)
             logits = t.layer.logits
-        return values[id(self.outputs[0])], logits
+            losses += t.layer.collect_pass_losses(values[id(t)], training)
+        return values[id(self.outputs[0])], logits, losses
+
+    # -- extra loss terms: regularizers, add_loss -------------------------------------------
+    def add_loss(self, loss: Callable[[], Tensor] | Tensor) -> None:
+        """A loss term added to the loss that fit trains on and reports: a zero-argument callable (called in
+        the model's graph once its weights exist, e.g. `lambda: 1e-3 * tf.reduce_sum(layer.weights[0])`) or
+        a scalar tensor of the built model's graph."""
+        if isinstance(loss, L.KerasTensor):
+            raise NotImplementedError(f"model '{self.name}': add_loss of a symbolic layer output is not supported; "
+                                      f"give a zero-argument callable, or add the term inside a layer's call "
+                                      f"with layer.add_loss")
+        if isinstance(loss, Tensor):
+            if self._graph is None or loss.graph is not self._graph:
+                raise ValueError(f"model '{self.name}': add_loss got the tensor '{loss.name}' from another graph; "
+                                 f"give a zero-argument callable instead")
+        elif not callable(loss):
+            raise TypeError(f"model '{self.name}': add_loss takes a zero-argument callable or a scalar tensor, "
+                            f"got {loss!r:.60}")
+        self._added_losses.append(loss)
+        self._train = None  # the next fit/evaluate builds its loss with the new term
+
+    def _model_losses(self):
+        """The add_loss terms as tensors of the model's graph (callables called once)."""
+        with self._graph.as_default():
+            self._added_losses = [t if isinstance(t, Tensor) else convert_to_tensor(t())
+                                  for t in self._added_losses]
+        return list(self._added_losses)
+
+    def regularization_losses(self, training: bool) -> list[Tensor]:
+        """Every term the training (or the inference) pass adds to the data loss."""
+        self._build()
+        weights = [t for layer in self.layers for t in layer._weight_losses]
+        passes = self._pass_losses_train if training else self._pass_losses_test
+        return weights + passes + self._model_losses()
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The regularization and add_loss terms (of the inference pass), as Keras's `model.losses`."""
+        return self.regularization_losses(False)
+
+    def weight_constraints(self) -> list[tuple[Variable, Any]]:
+        """(trainable weight, constraint) pairs, applied after every optimizer update."""
+        self._build()
+        return [(w, c) for layer in self.layers for w, c in layer.weight_constraints if w.trainable]
 
     def _initialize(self, variables):
         todo = [v for v in variables if self._session.variable_value(v) is None]

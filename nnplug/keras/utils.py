@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -44,3 +45,10 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
     return x / np.expand_dims(norm, axis)
+
+
+def pad_sequences(sequences: Sequence[Sequence[Any]], maxlen: int | None = None, dtype: DTypeLike = "int32",
+                  padding: str = "pre", truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
+    """Keras 3's keras.utils.pad_sequences: keras.preprocessing.sequence.pad_sequences."""
+    from .preprocessing.sequence import pad_sequences as pad
+    return pad(sequences, maxlen, dtype, padding, truncating, value)

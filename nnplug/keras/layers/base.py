@@ -11,8 +11,11 @@ from typing import Any, TypeAlias, overload
 import numpy as np
 
 from ... import dtypes as _dt
+from ...graph import name_scope
+from ...ops import math_ops as M
+from ...ops.array_ops import shape as shape_of
 from ...variables import Variable
-from .. import initializers
+from .. import constraints, initializers, regularizers
 from ..._types import InitializerLike, TensorLike
 from ...graph import Tensor
 
@@ -55,15 +58,29 @@ class KerasTensor:
 
 class Layer:
     # the fields of get_config() and their kinds, checked before a saved layer is built (saving/schema.py)
-    CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_FIELDS = {"name": "name", "trainable": "bool", "batch_input_shape": "shape", "dtype": "dtype",
+                     "activity_regularizer": "regularizer"}
     CONFIG_REQUIRED: tuple[str, ...] = ()
+    # argument prefix -> the weight it penalises: {"kernel": "kernel"} gives the layer the arguments (and config
+    # fields) kernel_regularizer and kernel_constraint, applied to its weight named "kernel"
+    PENALIZED: dict[str, str] = {}
 
     def __init__(self, name: str | None = None, input_shape: Sequence[int | None] | None = None,
                  input_dim: int | None = None, batch_input_shape: Sequence[int | None] | None = None,
-                 dtype: str = "float32", trainable: bool = True, **kwargs: Any) -> None:
+                 dtype: str = "float32", trainable: bool = True, activity_regularizer: Any = None,
+                 **kwargs: Any) -> None:
+        penalties = {f"{p}_{kind}": kwargs.pop(f"{p}_{kind}", None) for p in self.PENALIZED
+                     for kind in ("regularizer", "constraint")}
         if kwargs:
             raise TypeError(f"{type(self).__name__} got unexpected arguments: {', '.join(sorted(kwargs))}")
         self.name = check_name(name) if name is not None else _auto_name(_snake(type(self).__name__))
+        self.activity_regularizer: Any = self._penalty("activity_regularizer", activity_regularizer)
+        for arg, value in penalties.items():
+            setattr(self, arg, self._penalty(arg, value))
+        self._weight_losses: list[Tensor] = []  # the weight regularizers' terms, made with the weights
+        self._weight_constraints: list[tuple[Variable, Any]] = []
+        self._pending_losses: list[Tensor] = []  # add_loss calls of the pass being built
+        self._pass_losses: dict[bool, list[Tensor]] = {}  # the add_loss and activity terms of each pass
         if input_dim is not None:
             input_shape = (int(input_dim),)
         if input_shape is not None:
@@ -115,9 +132,56 @@ class Layer:
             return self.weights
         for wname, shape, init, trainable in self.weight_specs(input_shape):
             init_fn = initializers.get(init)
-            self.weights.append(Variable(lambda f=init_fn, s=shape: f(s, _dt.float32), name=f"{self.name}/{wname}",
-                                         trainable=trainable and self.trainable))
+            var = Variable(lambda f=init_fn, s=shape: f(s, _dt.float32), name=f"{self.name}/{wname}",
+                           trainable=trainable and self.trainable)
+            self.weights.append(var)
+            regularizer, constraint = self.penalties(wname)
+            if regularizer is not None:
+                with name_scope(f"{self.name}/{wname}/Regularizer"):
+                    self._weight_losses.append(regularizer(var.value()))
+            if constraint is not None:
+                self._weight_constraints.append((var, constraint))
         return self.weights
+
+    # -- penalties: regularizers, constraints, add_loss -----------------------------------------
+    def _penalty(self, arg: str, value: Any) -> Any:
+        """The regularizer or constraint an argument names; a bad one is an error naming the layer and it."""
+        try:
+            return (constraints if arg.endswith("_constraint") else regularizers).get(value)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{type(self).__name__} layer '{self.name}': {arg}: {e}") from None
+
+    def penalties(self, weight_name: str) -> tuple[Any, Any]:
+        """(regularizer, constraint) of the weight `weight_name` (its last path part names it)."""
+        key = weight_name.rsplit("/", 1)[-1]
+        for prefix, weight in self.PENALIZED.items():
+            if weight == key:
+                return getattr(self, f"{prefix}_regularizer"), getattr(self, f"{prefix}_constraint")
+        return None, None
+
+    def add_loss(self, loss: Tensor) -> None:
+        """A scalar loss term made inside `call`; the model adds it to the loss of the pass it belongs to."""
+        self._pending_losses.append(loss)
+
+    def collect_pass_losses(self, output: Tensor, training: bool | Tensor) -> list[Tensor]:
+        """The add_loss terms of the call just made and the activity penalty of its `output`: the
+        regularizer's value over the batch size, as tf.keras (batch-size independent)."""
+        losses, self._pending_losses = self._pending_losses, []
+        if self.activity_regularizer is not None:
+            with name_scope(f"{self.name}/ActivityRegularizer"):
+                batch = M.cast(shape_of(output)[0], _dt.float32)
+                losses.append(self.activity_regularizer(output) / batch)
+        self._pass_losses[bool(training)] = losses
+        return losses
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The weight regularizers' terms and the inference pass's activity and add_loss terms."""
+        return self._weight_losses + self._pass_losses.get(False, [])
+
+    @property
+    def weight_constraints(self) -> list[tuple[Variable, Any]]:
+        return list(self._weight_constraints)
 
     def apply(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
         self.build_weights(tuple(x.shape))
@@ -149,6 +213,14 @@ class Layer:
         cfg = {"name": self.name, "trainable": self.trainable}
         if self.batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self.batch_input_shape)
+        args = [f"{p}_{kind}" for p in self.PENALIZED for kind in ("regularizer", "constraint")]
+        if self.PENALIZED or self.activity_regularizer is not None:
+            args.append("activity_regularizer")
+        for arg in args:
+            try:
+                cfg[arg] = (constraints if arg.endswith("_constraint") else regularizers).serialize(getattr(self, arg))
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__} layer '{self.name}': {arg}: {e}") from None
         return cfg
 
     @classmethod

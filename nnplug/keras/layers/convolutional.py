@@ -105,6 +105,7 @@ class _Conv(WithInitializers):
                      "kernel_initializer": "initializer", "bias_initializer": "initializer"}
     CONFIG_REQUIRED = ("filters", "kernel_size")
     INITIALIZERS = ("kernel_initializer", "bias_initializer")
+    PENALIZED = {"kernel": "kernel", "bias": "bias"}
     kernel_initializer: InitializerLike  # set by _set_initializers, as bias_initializer
     bias_initializer: InitializerLike
 

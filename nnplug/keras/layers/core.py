@@ -20,6 +20,7 @@ class Dense(Layer):
     CONFIG_FIELDS = {"units": "positive_int", "activation": "activation", "use_bias": "bool",
                      "kernel_initializer": "initializer", "bias_initializer": "initializer"}
     CONFIG_REQUIRED = ("units",)
+    PENALIZED = {"kernel": "kernel", "bias": "bias"}
 
     def __init__(self, units: int, activation: str | ActivationFn | None = None, use_bias: bool = True,
                  kernel_initializer: InitializerLike = "glorot_uniform", bias_initializer: InitializerLike = "zeros",

@@ -14,31 +14,29 @@ from ...ops.array_ops import gather
 from ...ops.embedding_ops import check_indices
 from .base import Layer, WeightSpec
 from .recurrent import initializer, serialize_initializer, set_mask
-from ..._types import ActivationFn, InitializerLike, Regularizer
+from ..constraints import Constraint
+from ..._types import InitializerLike, Regularizer
 from ...graph import Tensor
 
 
 class Embedding(Layer):
     CONFIG_FIELDS = {"input_dim": "positive_int", "output_dim": "positive_int",
                      "embeddings_initializer": "keras_initializer", "mask_zero": "bool",
-                     "input_length": "optional_positive_int", "embeddings_regularizer": "null",
-                     "embeddings_constraint": "null", "activity_regularizer": "null"}
+                     "input_length": "optional_positive_int"}
     CONFIG_REQUIRED = ("input_dim", "output_dim")
+    PENALIZED = {"embeddings": "embeddings"}
 
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer: InitializerLike = "uniform",
                  mask_zero: bool = False, input_length: int | None = None,
-                 embeddings_regularizer: Regularizer | None = None, embeddings_constraint: ActivationFn | None = None,
+                 embeddings_regularizer: Regularizer | None = None, embeddings_constraint: Constraint | None = None,
                  activity_regularizer: Regularizer | None = None, **kwargs: Any) -> None:
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (int(input_length),)
-        super().__init__(**kwargs)
+        super().__init__(embeddings_regularizer=embeddings_regularizer, embeddings_constraint=embeddings_constraint,
+                         activity_regularizer=activity_regularizer, **kwargs)
         for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
                 raise ValueError(f"Embedding layer '{self.name}' needs a positive int {what}, got {v!r:.40}")
-        for what, v in (("embeddings_regularizer", embeddings_regularizer), ("activity_regularizer",
-                        activity_regularizer), ("embeddings_constraint", embeddings_constraint)):
-            if v is not None:
-                raise NotImplementedError(f"Embedding layer '{self.name}': {what} is not supported; leave it None")
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializer(embeddings_initializer)
         self.mask_zero = bool(mask_zero)

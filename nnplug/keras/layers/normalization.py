@@ -21,6 +21,7 @@ class BatchNormalization(WithInitializers):
                      "moving_mean_initializer": "initializer", "moving_variance_initializer": "initializer"}
     INITIALIZERS = ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
                     "moving_variance_initializer")
+    PENALIZED = {"beta": "beta", "gamma": "gamma"}
     beta_initializer: InitializerLike  # set by _set_initializers, as the next three
     gamma_initializer: InitializerLike
     moving_mean_initializer: InitializerLike

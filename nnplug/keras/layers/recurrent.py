@@ -110,11 +110,9 @@ class _Recurrent(Layer):
         "kernel_initializer": "initializer", "recurrent_initializer": "keras_initializer",
         "bias_initializer": "initializer", "dropout": "rate", "recurrent_dropout": "rate",
         "return_sequences": "bool", "return_state": "bool", "go_backwards": "bool", "stateful": "bool",
-        "unroll": "bool", "time_major": "bool", "seed": "seed", "zero_output_for_mask": "bool",
-        "kernel_regularizer": "null", "recurrent_regularizer": "null", "bias_regularizer": "null",
-        "activity_regularizer": "null", "kernel_constraint": "null", "recurrent_constraint": "null",
-        "bias_constraint": "null"}
+        "unroll": "bool", "time_major": "bool", "seed": "seed", "zero_output_for_mask": "bool"}
     CONFIG_REQUIRED = ("units",)
+    PENALIZED = {"kernel": "kernel", "recurrent": "recurrent_kernel", "bias": "bias"}
     _ARGS = ("activation", "use_bias", "kernel_initializer", "recurrent_initializer", "bias_initializer", "dropout",
              "recurrent_dropout", "return_sequences", "return_state", "go_backwards", "stateful", "unroll")
 
@@ -128,16 +126,13 @@ class _Recurrent(Layer):
                  bias_regularizer: Regularizer | None = None, activity_regularizer: Regularizer | None = None,
                  kernel_constraint: ActivationFn | None = None, recurrent_constraint: ActivationFn | None = None,
                  bias_constraint: ActivationFn | None = None, **kwargs: Any) -> None:
-        super().__init__(**keras_named(self, kwargs))
+        super().__init__(kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+                         bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
+                         bias_constraint=bias_constraint, **keras_named(self, kwargs))
         what = f"{type(self).__name__} layer '{self.name}'"
         if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
             raise ValueError(f"{what} needs a positive number of units, got {units!r:.40}")
-        for arg, value in (("kernel_regularizer", kernel_regularizer), ("recurrent_regularizer", recurrent_regularizer),
-                           ("bias_regularizer", bias_regularizer), ("activity_regularizer", activity_regularizer),
-                           ("kernel_constraint", kernel_constraint), ("recurrent_constraint", recurrent_constraint),
-                           ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise NotImplementedError(f"{what}: {arg} is not supported; leave it None")
         if stateful:
             raise NotImplementedError(f"{what}: stateful=True is not supported; feed the state back with "
                                       f"return_state=True and initial_state= instead")
@@ -505,6 +500,10 @@ class Bidirectional(Layer):
         return [(f"{inner.name}/{n}", s, i, t) for inner in (self.forward_layer, self.backward_layer)
                 for n, s, i, t in inner.weight_specs(input_shape)]
 
+    def penalties(self, weight_name: str) -> tuple[Any, Any]:
+        inner = self.forward_layer if weight_name.startswith(f"{self.forward_layer.name}/") else self.backward_layer
+        return inner.penalties(weight_name)
+
     def keras3_weight_groups(self, input_shape: Sequence[int | None]) -> Any:
         return [(f"{direction}/{group}", n) for direction, inner in (("forward_layer", self.forward_layer),
                                                                      ("backward_layer", self.backward_layer))
@@ -550,6 +549,9 @@ class TimeDistributed(Layer):
 
     def keras3_weight_groups(self, input_shape: Sequence[int | None]) -> Any:
         return [("layer", len(self.weight_specs(input_shape)))]
+
+    def penalties(self, weight_name: str) -> tuple[Any, Any]:
+        return self.layer.penalties(weight_name)
 
     def compute_output_shape(self, input_shape: Sequence[int | None]) -> tuple[int | None, ...]:
         inner = self.layer.compute_output_shape(self._inner_shape(input_shape))

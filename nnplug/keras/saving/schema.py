@@ -3,6 +3,8 @@ the field by its path (`layers[1].config.units: expected a positive int, got Non
 a TypeError deep inside a layer. Each layer class lists its fields (`CONFIG_FIELDS`, in a small vocabulary of
 field kinds defined here) and the ones it requires (`CONFIG_REQUIRED`)."""
 from .. import activations
+from .. import constraints as _constraints
+from .. import regularizers as _regularizers
 from ... import initializers as _initializers
 from .. import layers as L
 from .. import losses as _losses
@@ -11,6 +13,21 @@ from .errors import ModelFileError
 
 MAX_LAYERS = 10_000
 MAX_DIM = 2 ** 31 - 1
+_NUMBER = {"type": "number", "description": "a number"}
+_NON_NEGATIVE = {"type": "number", "minimum": 0, "description": "a number >= 0"}
+
+
+def _one_of(names):
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _penalty_object(classes, config_fields):
+    """A regularizer's or constraint's {class_name, config} (Keras 3's module and registered_name allowed)."""
+    return {"type": "object", "required": ["class_name", "config"], "additionalProperties": False,
+            "properties": {"class_name": {"enum": sorted(classes), "description": _one_of(sorted(classes))},
+                           "module": {}, "registered_name": {},
+                           "config": {"type": "object", "properties": config_fields, "additionalProperties": False}}}
+
 
 FIELD_KINDS = {
     "name": {"type": "string", "pattern": f"^{L.base.NAME_PATTERN}$",
@@ -65,6 +82,14 @@ FIELD_KINDS = {
     "optional_positive_int": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 1, "maximum": MAX_DIM}],
                               "description": "null or a positive int"},
     # -- end recurrent layers --
+    "regularizer": {"anyOf": [{"type": "null"}, _penalty_object(_regularizers.CLASSES, {"l1": _NON_NEGATIVE,
+                                                                                      "l2": _NON_NEGATIVE})],
+                    "description": "null or a regularizer {class_name: L1, L2 or L1L2, config: {l1, l2}}"},
+    "constraint": {"anyOf": [{"type": "null"}, _penalty_object(_constraints.CLASSES, {
+        "max_value": _NUMBER, "min_value": _NUMBER, "rate": _NUMBER,
+        "axis": {"anyOf": [{"type": "integer"}, {"type": "array", "maxItems": 8, "items": {"type": "integer"}}]}})],
+                   "description": "null or a constraint {class_name: MaxNorm, NonNeg, UnitNorm or MinMaxNorm, "
+                                  "config: {max_value, min_value, rate, axis}}"},
 }
 
 
@@ -79,6 +104,8 @@ def layer_config_schema(cls):
     fields = {}
     for klass in reversed(cls.__mro__):
         fields.update(getattr(klass, "CONFIG_FIELDS", {}))
+    for prefix in getattr(cls, "PENALIZED", {}):
+        fields.update({f"{prefix}_regularizer": "regularizer", f"{prefix}_constraint": "constraint"})
     return _object({k: FIELD_KINDS[kind] for k, kind in fields.items()}, getattr(cls, "CONFIG_REQUIRED", ()),
                    f"the config of a {cls.__name__} layer")
 
