@@ -95,7 +95,7 @@ def test_checkpoint_saver_hook_with_its_own_saver_and_listener(tmp_path):
             return global_step_value >= 4  # asks the loop to stop
 
     with tf.Graph().as_default():
-        gs, w, _, train = _model()
+        _, _, _, train = _model()
         saver = tf.train.Saver(max_to_keep=2)
         hook = tf.train.CheckpointSaverHook(str(tmp_path), save_steps=2, saver=saver, listeners=[Listener()])
         with tf.train.MonitoredSession(hooks=[hook]) as sess:
@@ -106,11 +106,11 @@ def test_checkpoint_saver_hook_with_its_own_saver_and_listener(tmp_path):
 
 def test_logging_tensor_hook_logs_every_n_iterations_and_with_a_formatter(capsys, info_logging):
     with tf.Graph().as_default():
-        gs, w, loss, train = _model()
+        gs, _, loss, train = _model()
         hooks = [tf.train.StopAtStepHook(last_step=5),
                  tf.train.LoggingTensorHook({"loss": loss, "step": gs}, every_n_iter=2),
                  tf.train.LoggingTensorHook(["w:0"], every_n_iter=4,
-                                            formatter=lambda v: "w is %.4f" % v["w:0"])]
+                                            formatter=lambda v: f"w is {v['w:0']:.4f}")]
         with tf.train.MonitoredSession(hooks=hooks) as sess:
             _loop(sess, train)
     lines = [line for line in capsys.readouterr().err.splitlines() if "loss =" in line or "w is" in line]
@@ -126,7 +126,7 @@ def test_logging_tensor_hook_logs_every_n_iterations_and_with_a_formatter(capsys
 
 def test_logging_tensor_hook_at_end_only(capsys, info_logging):
     with tf.Graph().as_default():
-        gs, w, loss, train = _model()
+        gs, _, _, train = _model()
         hooks = [tf.train.StopAtStepHook(last_step=3), tf.train.LoggingTensorHook({"step": gs}, at_end=True)]
         with tf.train.MonitoredSession(hooks=hooks) as sess:
             _loop(sess, train)
@@ -177,10 +177,9 @@ def test_other_errors_propagate_out_of_the_with_block():
         class End(tf.train.SessionRunHook):
             def end(self, session):
                 ended.append(True)
-        with pytest.raises(ZeroDivisionError):
-            with tf.train.MonitoredSession(hooks=[End()]) as sess:
-                sess.run(doubled, {x: 1.0})
-                raise ZeroDivisionError
+        with pytest.raises(ZeroDivisionError), tf.train.MonitoredSession(hooks=[End()]) as sess:
+            sess.run(doubled, {x: 1.0})
+            raise ZeroDivisionError
         assert ended == []  # as TF1: end() is for sessions that end cleanly
 
 
@@ -254,7 +253,7 @@ def test_scaffold_init_fn_and_local_variables_and_a_second_session_on_the_finali
 
 def test_run_step_fn_runs_hooks_and_request_stop_ends_the_loop():
     with tf.Graph().as_default():
-        gs, w, loss, train = _model()
+        gs, _, _, train = _model()
         hook = tf.train.StopAtStepHook(last_step=100)
 
         def step_fn(step_context):
@@ -272,7 +271,7 @@ def test_summaries_and_step_rate_are_written_for_tensorboard(tmp_path, capsys, i
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     with tf.Graph().as_default():
-        gs, w, loss, train = _model()
+        _, _, loss, train = _model()
         tf.summary.scalar("train_loss", loss)
         with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path), save_summaries_steps=2,
                                                log_step_count_steps=2,

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import logging
-from ..graph import Tensor, get_default_graph
 from .._types import StrPath
+from ..graph import Tensor, get_default_graph
 from .optimizers import get_global_step
 from .optimizers_extra import SessionRunArgs, SessionRunHook
 
@@ -101,9 +101,10 @@ class StopAtStepHook(SessionRunHook):
         return SessionRunArgs(self._global_step)
 
     def after_run(self, run_context, run_values):
-        if int(run_values.results) + 1 >= self._last_step:  # the step fetched may be the one before the update
-            if int(run_context.session.run(self._global_step)) >= self._last_step:
-                run_context.request_stop()
+        # the step fetched may be the one before the update: read it again when it may have reached the end
+        if (int(run_values.results) + 1 >= self._last_step
+                and int(run_context.session.run(self._global_step)) >= self._last_step):
+            run_context.request_stop()
 
 
 class NanTensorHook(SessionRunHook):
@@ -262,7 +263,8 @@ class CheckpointSaverHook(SessionRunHook):
             listener.before_save(session, step)
         _saver_of(self._saver, self._scaffold, "CheckpointSaverHook").save(session, self._save_path,
                                                                              global_step=step)
-        return any([bool(listener.after_save(session, step)) for listener in self._listeners])
+        stops = [bool(listener.after_save(session, step)) for listener in self._listeners]  # every one is told
+        return any(stops)
 
 
 class _WritesSummaries(SessionRunHook):

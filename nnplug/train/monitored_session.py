@@ -13,13 +13,24 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .. import logging
+from .._types import StrPath
 from ..errors import OutOfRangeError
 from ..graph import GraphKeys, get_default_graph
-from .._types import StrPath
 from ..session import Session
-from ..variables import global_variables, global_variables_initializer, group, local_variables_initializer
+from ..variables import (
+    global_variables,
+    global_variables_initializer,
+    group,
+    local_variables_initializer,
+)
 from . import basic_session_run_hooks as hooks_lib
-from .optimizers_extra import Coordinator, SessionRunArgs, SessionRunContext, SessionRunHook, SessionRunValues
+from .optimizers_extra import (
+    Coordinator,
+    SessionRunArgs,
+    SessionRunContext,
+    SessionRunHook,
+    SessionRunValues,
+)
 from .saver import Saver, latest_checkpoint
 
 USE_DEFAULT = object()
@@ -297,7 +308,7 @@ def _default(value, default):
     return default if value is USE_DEFAULT else value
 
 
-def MonitoredTrainingSession(master: str = "", is_chief: bool = True, checkpoint_dir: StrPath | None = None,  # noqa: N802
+def MonitoredTrainingSession(master: str = "", is_chief: bool = True, checkpoint_dir: StrPath | None = None,
                              scaffold: Scaffold | None = None, hooks: Sequence[SessionRunHook] | None = None,
                              chief_only_hooks: Sequence[SessionRunHook] | None = None,
                              save_checkpoint_secs: Any = USE_DEFAULT, save_summaries_steps: Any = USE_DEFAULT,

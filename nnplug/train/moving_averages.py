@@ -8,11 +8,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import dtypes as _dt
-from ..graph import GraphKeys, Operation, Tensor, add_to_collection, convert_to_tensor, get_collection, name_scope
+from .._types import TensorLike
+from ..graph import (
+    GraphKeys,
+    Operation,
+    Tensor,
+    add_to_collection,
+    convert_to_tensor,
+    get_collection,
+    name_scope,
+)
 from ..ops import math_ops as M
 from ..ops.array_ops import zeros
 from ..variables import Variable, global_variables, group, trainable_variables
-from .._types import TensorLike
 
 _FLOATS = ("float16", "float32", "float64")
 
