@@ -1,6 +1,7 @@
 """tf.train.MonitoredSession and its hooks, checked against hand-computed gradient descent: minimising
 (w - 3)^2 with learning rate 0.1 from w = 1 gives w_n = 3 - 2 * 0.8^n and loss_n = 4 * 0.64^n."""
 import os
+import time
 
 import numpy as np
 import pytest
@@ -244,6 +245,9 @@ def test_scaffold_init_fn_and_local_variables_and_a_second_session_on_the_finali
         scaffold = tf.train.Scaffold(init_fn=lambda scaffold, sess: w.load(7.0, sess))
         with tf.train.MonitoredSession(tf.train.ChiefSessionCreator(scaffold=scaffold)) as sess:
             assert sess.run([w, counter]) == [7.0, 5]
+        copied = tf.train.Scaffold(copy_from_scaffold=scaffold)
+        with tf.train.MonitoredSession(tf.train.ChiefSessionCreator(scaffold=copied)) as sess:
+            assert sess.run(w) == 7.0 and copied.saver is scaffold.saver
         assert tf.get_default_graph().finalized
         with pytest.raises(RuntimeError, match="finalized"):
             tf.constant(1.0)
@@ -314,3 +318,42 @@ def test_version_strings_and_tf_test_answer_from_the_backends():
     assert tf.test.is_gpu_available() == bool(cuda and rows["cupy"]["devices"])
     assert tf.test.gpu_device_name() == ("/device:GPU:0" if tf.test.is_gpu_available() else "")
     assert tf.test is not tf.testing
+
+
+def test_supervisor_initialises_saves_restores_and_ends_on_out_of_range(tmp_path):
+    with tf.Graph().as_default():
+        gs, w, _, train = _model()
+        sv = tf.train.Supervisor(logdir=str(tmp_path), save_model_secs=3600, summary_op=None)
+        assert sv.global_step is gs and sv.summary_op is None
+        with sv.managed_session() as sess:
+            deadline = time.monotonic() + 30  # the checkpoint thread saves at once: wait for it before training
+            while tf.train.latest_checkpoint(str(tmp_path)) is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            for _ in range(4):
+                sess.run(train)
+            sv.saver.save(sess, sv.save_path, global_step=gs)
+            assert not sv.should_stop()
+        assert sv.should_stop()
+    # the checkpoint thread saved once at the start (step 0); the program saved step 4
+    assert sorted(f for f in os.listdir(tmp_path) if f.endswith(".npz")) == ["model.ckpt-0.npz", "model.ckpt-4.npz"]
+    with tf.Graph().as_default():
+        gs, w, _, train = _model()
+        batch = tf.data.Dataset.from_tensor_slices(np.zeros(2, np.float32)).make_one_shot_iterator().get_next()
+        sv = tf.train.Supervisor(logdir=str(tmp_path), save_model_secs=0)  # restores step 4; no thread
+        runs = 0
+        with sv.managed_session() as sess:
+            assert sess.run(gs) == 4
+            np.testing.assert_allclose(sess.run(w), w_after(4), rtol=1e-6)
+            while not sv.should_stop():
+                sess.run([train, batch])
+                runs += 1
+        assert runs == 2  # the third run's OutOfRangeError ended the block without an error
+
+
+def test_supervisor_re_raises_other_errors_after_stopping():
+    with tf.Graph().as_default():
+        tf.Variable(1.0)
+        sv = tf.train.Supervisor()
+        with pytest.raises(ValueError, match="boom"), sv.managed_session():
+            raise ValueError("boom")
+        assert sv.should_stop()

@@ -25,4 +25,5 @@ from .monitored_session import (  # noqa: F401,E402
     StepContext, WorkerSessionCreator,
 )
 from .moving_averages import ExponentialMovingAverage  # noqa: F401,E402
+from .supervisor import Supervisor  # noqa: F401,E402
 # -- end monitored sessions ---------------------------------------------------------------------

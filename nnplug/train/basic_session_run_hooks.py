@@ -14,7 +14,13 @@ from .. import logging
 from .._types import StrPath
 from ..graph import Tensor, get_default_graph
 from .optimizers import get_global_step
-from .optimizers_extra import SessionRunArgs, SessionRunHook
+from .optimizers_extra import (
+    Coordinator,
+    SessionRunArgs,
+    SessionRunContext,
+    SessionRunHook,
+    SessionRunValues,
+)
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -92,15 +98,15 @@ class StopAtStepHook(SessionRunHook):
     def begin(self) -> None:
         self._global_step = _require_global_step("StopAtStepHook")
 
-    def after_create_session(self, session, coord):
+    def after_create_session(self, session: Session, coord: Coordinator | None) -> None:
         step = int(session.run(self._global_step))
         if self._last_step is None:
             self._last_step = step + self._num_steps
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return SessionRunArgs(self._global_step)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         # the step fetched may be the one before the update: read it again when it may have reached the end
         if (int(run_values.results) + 1 >= self._last_step
                 and int(run_context.session.run(self._global_step)) >= self._last_step):
@@ -113,10 +119,10 @@ class NanTensorHook(SessionRunHook):
     def __init__(self, loss_tensor: Tensor, fail_on_nan_loss: bool = True) -> None:
         self._loss, self._fail = loss_tensor, fail_on_nan_loss
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return SessionRunArgs(self._loss)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         if np.isnan(run_values.results).any():
             if self._fail:
                 logging.error("Model diverged with loss = NaN.")
@@ -157,7 +163,7 @@ class LoggingTensorHook(SessionRunHook):
         if self._timer is not None:
             self._timer.reset()
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         self._should_log = self._timer is not None and self._timer.should_trigger_for_step(self._iter)
         return SessionRunArgs(self._fetches) if self._should_log else None
 
@@ -174,12 +180,12 @@ class LoggingTensorHook(SessionRunHook):
         else:
             logging.info("%s (%.3f sec)", text, elapsed)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         if self._should_log:
             self._log(run_values.results)
         self._iter += 1
 
-    def end(self, session):
+    def end(self, session: Session) -> None:
         if self._at_end:
             self._log(session.run(self._fetches))
 
@@ -233,15 +239,15 @@ class CheckpointSaverHook(SessionRunHook):
         for listener in self._listeners:
             listener.begin()
 
-    def after_create_session(self, session, coord):
+    def after_create_session(self, session: Session, coord: Coordinator | None) -> None:
         step = int(session.run(self._global_step))
         self._save(session, step)
         self._timer.update_last_triggered_step(step)
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return SessionRunArgs(self._global_step)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         if self._timer.should_trigger_for_step(int(run_values.results) + 1):
             step = int(run_context.session.run(self._global_step))
             if self._timer.should_trigger_for_step(step):
@@ -249,7 +255,7 @@ class CheckpointSaverHook(SessionRunHook):
                 if self._save(run_context.session, step):
                     run_context.request_stop()
 
-    def end(self, session):
+    def end(self, session: Session) -> None:
         step = int(session.run(self._global_step))
         if step != self._timer.last_triggered_step():
             self._save(session, step)
@@ -306,14 +312,14 @@ class SummarySaverHook(_WritesSummaries):
         self._next_step = None
         self._timer.reset()
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         self._request = self._next_step is None or self._timer.should_trigger_for_step(self._next_step)
         fetches = {"global_step": self._global_step}
         if self._request and self._summaries():
             fetches["summary"] = self._summaries()
         return SessionRunArgs(fetches)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         step = int(run_values.results["global_step"]) + 1
         if self._next_step is None or self._request:
             step = int(run_context.session.run(self._global_step))
@@ -323,7 +329,7 @@ class SummarySaverHook(_WritesSummaries):
                 self._summary_writer().add_summary(summary, step)
         self._next_step = step + 1
 
-    def end(self, session):
+    def end(self, session: Session) -> None:
         if self._summary_writer() is not None:
             self._summary_writer().flush()
 
@@ -346,10 +352,10 @@ class StepCounterHook(_WritesSummaries):
         self._last_step = None
         self._timer.reset()
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return SessionRunArgs(self._global_step)
 
-    def after_run(self, run_context, run_values):
+    def after_run(self, run_context: SessionRunContext, run_values: SessionRunValues) -> None:
         stale = int(run_values.results)
         if self._timer.should_trigger_for_step(stale + self._steps_per_run):
             step = int(run_context.session.run(self._global_step))
@@ -377,7 +383,7 @@ class FinalOpsHook(SessionRunHook):
     def final_ops_values(self) -> Any:
         return self._values
 
-    def end(self, session):
+    def end(self, session: Session) -> None:
         if self._final_ops is not None:
             self._values = session.run(self._final_ops, feed_dict=self._feed)
 
@@ -388,5 +394,5 @@ class FeedFnHook(SessionRunHook):
     def __init__(self, feed_fn: Callable[[], Mapping[Any, Any]]) -> None:
         self.feed_fn = feed_fn
 
-    def before_run(self, run_context):
+    def before_run(self, run_context: SessionRunContext) -> SessionRunArgs | None:
         return SessionRunArgs(fetches=None, feed_dict=self.feed_fn())

@@ -37,6 +37,13 @@ USE_DEFAULT = object()
 _CLEAN_STOPS = (OutOfRangeError, StopIteration)
 
 
+def read_only(attr: str) -> property:
+    """A property reading `self.<attr>` (the many plain accessors of Scaffold and Supervisor)."""
+    def get(self: Any) -> Any:
+        return getattr(self, attr)
+    return property(get)
+
+
 def _from_collection(key, make):
     """The single item of collection `key`; else `make()`, kept there for the next Scaffold (as TF1)."""
     graph = get_default_graph()
@@ -59,12 +66,15 @@ class Scaffold:
                  init_fn: Callable[[Scaffold, Session], None] | None = None, ready_op: Any = None,
                  ready_for_local_init_op: Any = None, local_init_op: Any = None, summary_op: Any = None,
                  saver: Any = None, copy_from_scaffold: Scaffold | None = None) -> None:
-        if copy_from_scaffold is not None:
-            c = copy_from_scaffold
-            init_op, init_feed_dict, local_init_op = init_op or c.init_op, init_feed_dict or c.init_feed_dict, \
-                local_init_op or c.local_init_op
-            summary_op, saver, init_fn = summary_op or c.summary_op, saver or c.saver, init_fn or c._user_init_fn
-        self._init_op, self._init_feed_dict, self._user_init_fn = init_op, init_feed_dict, init_fn
+        if copy_from_scaffold is not None:  # what is not given comes from it
+            def given_or_copied(value, attr):
+                return getattr(copy_from_scaffold, attr) if value is None else value
+            init_op, init_fn = given_or_copied(init_op, "_init_op"), given_or_copied(init_fn, "_user_init_fn")
+            init_feed_dict = given_or_copied(init_feed_dict, "_init_feed_dict")
+            local_init_op = given_or_copied(local_init_op, "_local_init_op")
+            summary_op, saver = given_or_copied(summary_op, "_summary_op"), given_or_copied(saver, "_saver")
+        self._user_init_fn: Callable[[Scaffold, Session], None] | None = init_fn
+        self._init_op, self._init_feed_dict = init_op, init_feed_dict
         self._ready_op, self._ready_for_local_init_op = ready_op, ready_for_local_init_op
         self._local_init_op, self._summary_op, self._saver = local_init_op, summary_op, saver
 
@@ -89,13 +99,13 @@ class Scaffold:
         """Local variables' and lookup tables' initialisers."""
         return group(local_variables_initializer(), *get_default_graph().get_collection(GraphKeys.TABLE_INITIALIZERS))
 
-    init_op = property(lambda self: self._init_op)
-    init_feed_dict = property(lambda self: self._init_feed_dict)
-    ready_op = property(lambda self: self._ready_op)
-    ready_for_local_init_op = property(lambda self: self._ready_for_local_init_op)
-    local_init_op = property(lambda self: self._local_init_op)
-    summary_op = property(lambda self: self._summary_op)
-    saver = property(lambda self: self._saver)
+    init_op = read_only("_init_op")
+    init_feed_dict = read_only("_init_feed_dict")
+    ready_op = read_only("_ready_op")
+    ready_for_local_init_op = read_only("_ready_for_local_init_op")
+    local_init_op = read_only("_local_init_op")
+    summary_op = read_only("_summary_op")
+    saver = read_only("_saver")
 
     @property
     def init_fn(self) -> Callable[[Session], None] | None:
@@ -135,24 +145,32 @@ class ChiefSessionCreator(SessionCreator):
 
     def create_session(self) -> Session:
         scaffold = self._scaffold.finalize()
-        sess = Session(self._master, config=self._config)
-        try:
-            checkpoint = self._checkpoint()
-            if checkpoint is not None and scaffold.saver is not None:
-                logging.info("Restoring parameters from %s", checkpoint)
-                scaffold.saver.restore(sess, checkpoint)
-            else:
-                if scaffold.init_op is not None:
-                    sess.run(scaffold.init_op, feed_dict=scaffold.init_feed_dict)
-                if scaffold.init_fn is not None:
-                    scaffold.init_fn(sess)
-            if scaffold.local_init_op is not None:
-                logging.info("Running local_init_op.")
-                sess.run(scaffold.local_init_op)
-        except BaseException:
-            sess.close()
-            raise
-        return sess
+        return prepare_session(self._master, self._config, self._checkpoint(), scaffold.saver, scaffold.init_op,
+                               scaffold.init_feed_dict, scaffold.init_fn, scaffold.local_init_op)
+
+
+def prepare_session(master: str, config: Any, checkpoint: str | None, saver: Any, init_op: Any,
+                    init_feed_dict: Mapping[Any, Any] | None, init_fn: Callable[[Session], None] | None,
+                    local_init_op: Any) -> Session:
+    """A new Session restored from `checkpoint` (when there is one and a saver), else initialised by
+    init_op and init_fn; then local_init_op runs. A failure closes it."""
+    sess = Session(master, config=config)
+    try:
+        if checkpoint is not None and saver is not None:
+            logging.info("Restoring parameters from %s", checkpoint)
+            saver.restore(sess, checkpoint)
+        else:
+            if init_op is not None:
+                sess.run(init_op, feed_dict=init_feed_dict)
+            if init_fn is not None:
+                init_fn(sess)
+        if local_init_op is not None:
+            logging.info("Running local_init_op.")
+            sess.run(local_init_op)
+    except BaseException:
+        sess.close()
+        raise
+    return sess
 
 
 # nnplug runs in one process: a worker has no chief to wait for, so it prepares its session as the chief does
