@@ -101,25 +101,21 @@ class Layer:
     def variables(self) -> list[Variable]:
         return list(self._variables)
 
-    weights = variables
-
     @property
     def trainable_variables(self) -> list[Variable]:
         trainable = set(get_default_graph().get_collection(GraphKeys.TRAINABLE_VARIABLES))
         return [v for v in self._variables if v in trainable]
-
-    trainable_weights = trainable_variables
 
     @property
     def non_trainable_variables(self) -> list[Variable]:
         trainable = set(self.trainable_variables)
         return [v for v in self._variables if v not in trainable]
 
-    non_trainable_weights = non_trainable_variables
-
     @property
     def updates(self) -> list[Any]:
         return list(self._updates)
+
+    weights, trainable_weights, non_trainable_weights = variables, trainable_variables, non_trainable_variables
 
 
 class _FunctionalLayer(Layer):

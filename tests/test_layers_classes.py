@@ -44,7 +44,7 @@ def test_dense_matches_numpy_and_the_functional_form_and_shares_its_variables(ba
         assert [v.name for v in tf.global_variables()] == ["dense/kernel:0", "dense/bias:0",
                                                            "dense_1/kernel:0", "dense_1/bias:0"]
         assert layer.kernel.name == "dense/kernel:0" and layer.bias.name == "dense/bias:0"
-        assert layer.variables == layer.trainable_variables == [layer.kernel, layer.bias]
+        assert layer.variables == layer.weights == layer.trainable_variables == [layer.kernel, layer.bias]
         assert layer.units == 3 and layer.activation is tf.nn.relu and layer.name == "dense"
         got1, got2, got_fn = _run([y1, y2, y_fn], backend)
     np.testing.assert_allclose(got1, np.maximum(X @ kernel + bias, 0), rtol=1e-10, atol=1e-12)
