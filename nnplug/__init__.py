@@ -66,6 +66,9 @@ from .ops.rnn import reverse_sequence, sequence_mask  # noqa: E402,F401
 # -- end recurrent networks -----------------------------------------------------------------------
 from . import contrib, linalg, metrics  # noqa: E402,F401
 from ._version import __version__  # noqa: E402,F401 - defined once, in pyproject.toml
+from . import testing_tf as test  # noqa: E402,F401 - tf.test (nnplug.testing is the conformance suite)
+VERSION = __version__  # TF1's tf.VERSION / tf.GIT_VERSION, which programs print
+GIT_VERSION = f"v{__version__}"
 from . import debugging  # noqa: E402,F401
 from . import keras  # noqa: E402,F401
 

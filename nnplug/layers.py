@@ -1,4 +1,4 @@
-"""`nnplug.layers`: TF1's functional layers (dense, conv2d, conv2d_transpose, max_pooling2d,
+"""`nnplug.layers`: TF1's functional layers (dense, conv1d, conv2d, conv2d_transpose, max_pooling2d,
 average_pooling2d, batch_normalization, dropout, flatten).
 
 Each call builds ordinary graph ops; layers with weights keep them as `get_variable`s under the layer's
@@ -193,6 +193,40 @@ def conv2d(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int], s
         return _activate(outputs, activation, activity_regularizer)
 
 
+def conv1d(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int], strides: int | Sequence[int] = 1,
+           padding: str = "valid", data_format: str = "channels_last", dilation_rate: int | Sequence[int] = 1,
+           activation: ActivationFn | None = None, use_bias: bool = True,
+           kernel_initializer: InitializerLike | None = None,
+           bias_initializer: InitializerLike | None = initializers.zeros(),
+           kernel_regularizer: Regularizer | None = None, bias_regularizer: Regularizer | None = None,
+           activity_regularizer: Regularizer | None = None, kernel_constraint: ActivationFn | None = None,
+           bias_constraint: ActivationFn | None = None, trainable: bool = True, name: str | None = None,
+           reuse: bool | str | None = None) -> Tensor:
+    """`activation(conv1d(inputs, kernel) + bias)` over (batch, width, channels) inputs with a
+    (k, in, filters) `kernel` variable."""
+    layer = f"conv1d layer '{name or 'conv1d'}'"
+    fmt_ = {"NHWC": "NWC", "NCHW": "NCW"}[_data_format(data_format, layer)]
+    _check_activation(activation, layer)
+    inputs = convert_to_tensor(inputs)
+    shape = inputs.shape
+    channels = None if shape.unknown_rank or len(shape) != 3 else shape[1 if fmt_ == "NCW" else 2]
+    if channels is None:
+        raise ShapeError(f"{layer} needs rank-3 inputs ({fmt_}) with a known channel dimension, got "
+                         f"{fmt(shape)} from '{inputs.name}'")
+    (k, _), (stride, _), (dilation, _) = (conv_ops.spatial_pair(v, what, layer) for v, what in (
+        (kernel_size, "kernel_size"), (strides, "strides"), (dilation_rate, "dilation_rate")))
+    padding, filters = _padding(padding, layer), int(filters)
+    if filters <= 0:
+        raise ValueError(f"{layer} needs a positive number of filters, got {filters}")
+    with variable_scope(name, default_name="conv1d", reuse=reuse):
+        kernel, bias = _weights((k, channels, filters), filters, inputs.dtype, use_bias, kernel_initializer,
+                                bias_initializer, kernel_regularizer, bias_regularizer, trainable)
+        outputs = conv_ops.conv1d(inputs, kernel, stride, padding, data_format=fmt_, dilations=dilation)
+        if bias is not None:
+            outputs = M.add(outputs, bias if fmt_ == "NWC" else reshape(bias, (-1, 1)), name="BiasAdd")
+        return _activate(outputs, activation, activity_regularizer)
+
+
 def conv2d_transpose(inputs: TensorLike, filters: int, kernel_size: int | Sequence[int],
                      strides: int | Sequence[int] = (1, 1), padding: str = "valid", data_format: str = "channels_last",
                      activation: ActivationFn | None = None, use_bias: bool = True,
@@ -322,3 +356,10 @@ def _moving_updates(training, momentum, moving_mean, moving_var, batch_mean, bat
             update = moving.assign_sub((moving._as_tensor() - batch) * rate)
         add_to_collection(GraphKeys.UPDATE_OPS, update)
     return used
+
+
+# -- the class API (tf.layers.Dense, ...): objects that call the functions above --------------------------
+from .layers_classes import (  # noqa: E402,F401
+    AveragePooling2D, AvgPool2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D,
+    Dense, Dropout, Flatten, Layer, MaxPool2D, MaxPooling2D,
+)

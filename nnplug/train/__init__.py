@@ -14,3 +14,16 @@ from .optimizers_extra import (  # noqa: F401,E402
     SessionRunContext, SessionRunHook, SessionRunValues, start_queue_runners,
 )
 # -- end TF1 long tail --------------------------------------------------------------------------
+# -- monitored sessions, stock hooks, moving averages -------------------------------------------
+from .basic_session_run_hooks import (  # noqa: F401,E402
+    CheckpointSaverHook, CheckpointSaverListener, FeedFnHook, FinalOpsHook, LoggingTensorHook,
+    NanLossDuringTrainingError, NanTensorHook, SecondOrStepTimer, StepCounterHook, StopAtStepHook, SummarySaverHook,
+    global_step,
+)
+from .monitored_session import (  # noqa: F401,E402
+    ChiefSessionCreator, MonitoredSession, MonitoredTrainingSession, Scaffold, SessionCreator, SingularMonitoredSession,
+    StepContext, WorkerSessionCreator,
+)
+from .moving_averages import ExponentialMovingAverage  # noqa: F401,E402
+from .supervisor import Supervisor  # noqa: F401,E402
+# -- end monitored sessions ---------------------------------------------------------------------

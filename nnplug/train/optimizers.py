@@ -194,8 +194,21 @@ def create_global_step(graph: Graph | None = None) -> Variable:
 
 
 def get_global_step(graph: Graph | None = None) -> Variable | None:
-    steps = (graph or get_default_graph()).get_collection(GraphKeys.GLOBAL_STEP)
-    return steps[0] if steps else None
+    """The GLOBAL_STEP collection's variable or, as TF1, a global variable named 'global_step'
+    (`tf.Variable(0, name='global_step', trainable=False)`); None if neither."""
+    graph = graph or get_default_graph()
+    steps = graph.get_collection(GraphKeys.GLOBAL_STEP)
+    if len(steps) > 1:
+        raise TypeError(f"there are {len(steps)} items in the GLOBAL_STEP collection; there should be one")
+    if not steps:
+        steps = [v for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES) if v.op.name == "global_step"]
+    if not steps:
+        return None
+    step = steps[0]
+    if not step.dtype.is_integer or len(step.shape) != 0:
+        raise TypeError(f"the global step '{step.name}' must be an integer scalar, got {step.dtype.name} "
+                        f"of shape {tuple(step.shape)}")
+    return step
 
 
 def get_or_create_global_step(graph: Graph | None = None) -> Variable:

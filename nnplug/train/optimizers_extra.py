@@ -182,8 +182,7 @@ def start_queue_runners(sess: Session | None = None, coord: Coordinator | None =
     return []
 
 
-SessionRunArgs = collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"])
-SessionRunArgs.__new__.__defaults__ = (None, None)
+SessionRunArgs = collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"], defaults=(None, None))
 SessionRunValues = collections.namedtuple("SessionRunValues", ["results", "options", "run_metadata"])
 
 
