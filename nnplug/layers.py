@@ -359,7 +359,17 @@ def _moving_updates(training, momentum, moving_mean, moving_var, batch_mean, bat
 
 
 # -- the class API (tf.layers.Dense, ...): objects that call the functions above --------------------------
-from .layers_classes import (  # noqa: E402,F401
-    AveragePooling2D, AvgPool2D, BatchNormalization, Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D,
-    Dense, Dropout, Flatten, Layer, MaxPool2D, MaxPooling2D,
-)
+from .layers_classes import Layer, functional_layer  # noqa: E402,F401
+
+_KERNEL = ("kernel", "bias")
+Dense = functional_layer("Dense", dense, _KERNEL)
+Conv1D = functional_layer("Conv1D", conv1d, _KERNEL)
+Conv2D = functional_layer("Conv2D", conv2d, _KERNEL)
+Conv2DTranspose = functional_layer("Conv2DTranspose", conv2d_transpose, _KERNEL)
+MaxPooling2D = functional_layer("MaxPooling2D", max_pooling2d)
+AveragePooling2D = functional_layer("AveragePooling2D", average_pooling2d)
+Flatten = functional_layer("Flatten", flatten)
+Dropout = functional_layer("Dropout", dropout, call_args=("training",))
+BatchNormalization = functional_layer("BatchNormalization", batch_normalization,
+                                      ("gamma", "beta", "moving_mean", "moving_variance"), call_args=("training",))
+Convolution1D, Convolution2D, MaxPool2D, AvgPool2D = Conv1D, Conv2D, MaxPooling2D, AveragePooling2D

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from . import layers as _fn
 from .graph import GraphKeys, get_default_graph
 from .variables import Variable, VariableScope, get_variable, variable_scope
 
@@ -164,23 +163,11 @@ class _FunctionalLayer(Layer):
             setattr(self, short_name, var)
 
 
-def _layer(class_name, function, weights=(), call_args=(), doc=""):
+def functional_layer(class_name: str, function: Callable[..., Any], weights: tuple[str, ...] = (),
+                     call_args: tuple[str, ...] = (), doc: str = "") -> type[Layer]:
+    """A Layer class calling `function` (nnplug/layers.py makes tf.layers.Dense, ... with it)."""
     return type(class_name, (_FunctionalLayer,), {
         "_function": staticmethod(function), "_weights": weights, "_call_args": call_args,
         "_has_weights": bool(weights), "__doc__": doc or f"TF1's tf.layers.{class_name}: tf.layers."
                                                           f"{function.__name__} as a reusable object.",
         "__module__": __name__})
-
-
-_KERNEL = ("kernel", "bias")
-Dense = _layer("Dense", _fn.dense, _KERNEL)
-Conv1D = _layer("Conv1D", _fn.conv1d, _KERNEL)
-Conv2D = _layer("Conv2D", _fn.conv2d, _KERNEL)
-Conv2DTranspose = _layer("Conv2DTranspose", _fn.conv2d_transpose, _KERNEL)
-MaxPooling2D = _layer("MaxPooling2D", _fn.max_pooling2d)
-AveragePooling2D = _layer("AveragePooling2D", _fn.average_pooling2d)
-Flatten = _layer("Flatten", _fn.flatten)
-Dropout = _layer("Dropout", _fn.dropout, call_args=("training",))
-BatchNormalization = _layer("BatchNormalization", _fn.batch_normalization,
-                            ("gamma", "beta", "moving_mean", "moving_variance"), call_args=("training",))
-Convolution1D, Convolution2D, MaxPool2D, AvgPool2D = Conv1D, Conv2D, MaxPooling2D, AveragePooling2D
