@@ -73,7 +73,7 @@ def gradients(ys: TensorLike | Sequence[TensorLike], xs: TensorLike | Sequence[T
                 if grad_fn in _REGISTERED.values() and len(in_grads) != len(op.inputs):
                     raise ValueError(f"the gradient of operation '{op.name}' (op type: {op.type}) returned "
                                      f"{len(in_grads)} values for its {len(op.inputs)} inputs")
-                in_grads = [None if g is None or isinstance(g, Tensor) else convert_to_tensor(g) for g in in_grads]
+                in_grads = [g if g is None or isinstance(g, Tensor) else convert_to_tensor(g) for g in in_grads]
             for t, g in zip(op.inputs, in_grads):
                 if g is not None and id(t) in depends and t.dtype.is_floating:
                     grads.setdefault(id(t), []).append(g)

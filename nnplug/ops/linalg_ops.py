@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import xp_kernels
 from ..errors import InvalidArgumentError
 from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt
@@ -40,6 +41,7 @@ lgamma = E.unary("Lgamma", xp=_scalar_xp(_lgamma_np, "lgamma"), c="lgamma({0})",
                  grad=lambda op, g: [g * digamma(op.inputs[0])], domain="pos")
 erfc = E.unary("Erfc", xp=_scalar_xp(_erfc_np, "erfc"), c="erfc({0})", ref=lambda x: _erfc_np(x),
                grad=lambda op, g: [g * (-2.0 / math.sqrt(math.pi)) * E.exp(-E.square(op.inputs[0]))])
+xp_kernels.register("Lgamma", "Erfc", fresh=True)(xp_kernels.elementwise)  # rows made after its table
 
 
 # -- digamma and trigamma: host ops ----------------------------------------------------------------

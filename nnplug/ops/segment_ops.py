@@ -15,7 +15,6 @@ from ..errors import InvalidArgumentError
 from ..graph import Tensor, convert_to_tensor, make, make_op
 from ..shapes import ShapeError, TensorShape, fmt
 from .array_ops import gather, zeros
-from .math_ops import zeros_like
 from .registry import register
 from .shape_values import constant_value
 from .._types import TensorLike
@@ -119,15 +118,18 @@ def _partition_grad_host(spec):
     def scatter(partitions, data, *grads):
         out = np.zeros(shape, dtype)
         p = np.asarray(partitions)
-        for i, g in enumerate(grads):
+        for i, g in zip(spec.attrs["parts"], grads):
             out[p == i] = g
         return out
     return scatter
 
 
 def _grad_partition(op, *grads):
-    grads = [zeros_like(t) if g is None else g for t, g in zip(op.outputs, grads)]
-    return [make("DynamicPartitionGrad", [op.inputs[1], op.inputs[0], *grads]), None]
+    """The rows of each part's gradient back where they came from; parts without one stay zero (only the
+    host sees their sizes, so no zeros are made for them)."""
+    parts = tuple(i for i, g in enumerate(grads) if g is not None)
+    given = [grads[i] for i in parts]
+    return [make("DynamicPartitionGrad", [op.inputs[1], op.inputs[0], *given], {"parts": parts}), None]
 
 
 register("DynamicPartition", _partition_rule, host=_partition_host, grad=_grad_partition)
@@ -159,7 +161,7 @@ def _stitch_rule(shapes, dtypes, attrs):
         rest = tail if rest is None else [a if a is not None else b for a, b in zip(rest, tail)]
     if len(set(d.name for d in dtypes[half:])) > 1:
         raise ShapeError("dynamic_stitch: the data tensors have different dtypes")
-    return [(TensorShape([None] + rest), dtypes[half])]
+    return [(TensorShape([attrs.get("size")] + rest), dtypes[half])]
 
 
 def _stitch_host(spec):
@@ -193,7 +195,11 @@ def dynamic_stitch(indices: Sequence[TensorLike], data: Sequence[TensorLike], na
     if len(indices) != len(data) or not indices:
         raise ValueError(f"dynamic_stitch needs as many indices as data tensors (at least one), got "
                          f"{len(indices)} and {len(data)}")
-    return make("DynamicStitch", indices + data, name=name or "DynamicStitch")
+    values = [constant_value(i) for i in indices]  # constant indices give the output's size now
+    size = None
+    if all(v is not None for v in values):
+        size = max((int(np.max(v)) + 1 for v in values if np.size(v)), default=0)
+    return make("DynamicStitch", indices + data, {"size": size}, name=name or "DynamicStitch")
 
 
 # -- segment reductions --------------------------------------------------------------------------------
@@ -283,12 +289,15 @@ register("SegmentReductionGrad", lambda s, d, a: [(s[1], d[1])], host=_segment_g
 def _segment(op_type, fn, data, segment_ids, num_segments, name):
     data, ids = convert_to_tensor(data), convert_to_tensor(segment_ids)
     sorted_ids = SEGMENT_OPS[op_type][1]
-    if not sorted_ids:
+    if sorted_ids:  # constant ids give the output's size when the graph is built
+        value = constant_value(ids)
+        num_segments = int(np.max(value)) + 1 if value is not None and np.size(value) else None
+    else:
         value = num_segments if not isinstance(num_segments, Tensor) else constant_value(num_segments)
         if value is None:
             raise TypeError(f"{fn}: num_segments must be known when the graph is built")
         num_segments = int(value)
-    attrs = {"fn": fn, "sorted": sorted_ids, "num_segments": None if sorted_ids else num_segments}
+    attrs = {"fn": fn, "sorted": sorted_ids, "num_segments": num_segments}
     return make(op_type, [data, ids], attrs, name=name or op_type)
 
 

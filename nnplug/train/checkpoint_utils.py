@@ -132,8 +132,11 @@ class CheckpointReader:
         return "".join(f"{n} ({self._dtypes[n]}) {s}\n" for n, s in self._shapes.items()).encode()
 
 
-class _HeaderRead(Exception):
-    pass
+class _HeaderRead(CheckpointError):
+    """Stops the checked reader once a member's header is read (it passes CheckpointErrors through)."""
+
+    def __init__(self) -> None:
+        super().__init__("header read")
 
 
 def NewCheckpointReader(filepattern: StrPath) -> CheckpointReader:  # noqa: N802 - TF1's name
