@@ -431,3 +431,24 @@ def test_checkpoint_utilities(tmp_path):
     with pytest.raises(tf.train.saver.CheckpointError, match="corrupted"):
         tf.train.get_checkpoint_state(str(tmp_path))
     assert os.path.exists(paths[-1] + ".npz")
+
+
+# -- every backend: the composites and host ops run on OpenCL as on numpy ------------------------------------
+def test_round2_ops_give_the_same_values_on_opencl():
+    pytest.importorskip("pyopencl")
+    from nnplug.testing import run as run_on
+    x = RNG.standard_normal((2, 4, 4, 2))
+    m = _spd(3)
+
+    def build(t, a):
+        v = tf.reshape(t, [8, 8])
+        return [tf.sort(v), tf.argsort(v, axis=0), tf.tensordot(v, v, [[0], [0]]), tf.roll(v, 3, 0),
+                tf.space_to_depth(t, 2), tf.clip_by_average_norm(v, 0.1), tf.matrix_band_part(v, 1, 0),
+                tf.segment_max(v, [0, 0, 1, 1, 1, 2, 2, 2]), tf.cholesky(a), tf.lgamma(tf.abs(v) + 0.1),
+                tf.erfc(v), tf.digamma(tf.abs(v) + 0.1)]
+    try:
+        on_cl = run_on(build, [x, m], "opencl")
+    except tf.errors.BackendError as e:  # no OpenCL device here
+        pytest.skip(str(e))
+    for got, want in zip(on_cl, run_on(build, [x, m], "numpy")):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
