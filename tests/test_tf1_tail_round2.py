@@ -397,7 +397,7 @@ def test_surface_aliases_and_eager_switches():
 
 # -- checkpoint utilities --------------------------------------------------------------------------------------
 def test_checkpoint_utilities(tmp_path):
-    w = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="dense/kernel")
+    tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="dense/kernel")
     step = tf.train.get_or_create_global_step()
     saver = tf.train.Saver(max_to_keep=2)
     prefix = str(tmp_path / "model.ckpt")
