@@ -105,3 +105,47 @@ from .sparse import (  # noqa: E402,F401
     sparse_tensor_to_dense, sparse_to_dense,
 )
 # -- end TF1 long tail --------------------------------------------------------------------------
+# -- TF1 long tail, round 2 (nnplug/ops/tail_ops2.py, segment_ops.py, linalg_ops.py, check_ops.py) -------
+from .ops.tail_ops2 import (  # noqa: E402,F401
+    argsort, batch_matmul, clip_by_average_norm, confusion_matrix, depth_to_space, multinomial, roll, setdiff1d,
+    sort, space_to_depth, tensordot, unique_with_counts,
+)
+from .ops.segment_ops import (  # noqa: E402,F401
+    dynamic_partition, dynamic_stitch, scatter_nd, segment_max, segment_mean, segment_min, unsorted_segment_max,
+    unsorted_segment_min,
+)
+from .ops.linalg_ops import (  # noqa: E402,F401
+    cholesky, digamma, erfc, lgamma, matrix_band_part, matrix_determinant, matrix_set_diag, matrix_solve, qr,
+)
+from .ops.check_ops import (  # noqa: E402,F401
+    add_check_numerics_ops, assert_variables_initialized, check_numerics, is_variable_initialized,
+    report_uninitialized_variables, verify_tensor_all_finite,
+)
+from .ops.indexed_slices import IndexedSlices  # noqa: E402,F401
+from .variables import make_template, model_variables, scatter_add, scatter_sub, scatter_update  # noqa: E402,F401
+from .autodiff import NoGradient, NotDifferentiable, RegisterGradient, hessians  # noqa: E402,F401
+from .initializers import orthogonal_initializer, uniform_unit_scaling_initializer  # noqa: E402,F401
+half, double = float16, float64
+
+
+def colocate_with(op, ignore_existing=False):
+    """A placement hint (a context manager) that changes nothing: nnplug places ops by tf.device alone."""
+    return get_default_graph().colocate_with(op, ignore_existing)
+
+
+def executing_eagerly():
+    """Always False: nnplug builds graphs and runs them in Sessions (TF1 graph mode)."""
+    return False
+
+
+def disable_eager_execution():
+    """Nothing to do: nnplug is always in TF1 graph mode."""
+
+
+disable_v2_behavior = disable_eager_execution
+
+
+def enable_eager_execution(*args, **kwargs):
+    raise NotImplementedError("enable_eager_execution: nnplug has TF1 graphs and Sessions only (no eager "
+                              "mode); build the graph and run it in a tf.Session")
+# -- end TF1 long tail, round 2 ------------------------------------------------------------------------

@@ -153,6 +153,7 @@ class Operation:
         self.outputs = []
         self._id = len(graph._ops)
         self.device = ""  # the TF1 device it was pinned to ('/device:GPU:0'), '' for none
+        self.gradient_override = None  # a tf.RegisterGradient name from Graph.gradient_override_map
 
     def get_attr(self, name: str) -> Any:
         return self.attrs[name]
@@ -186,6 +187,7 @@ class Graph:
         self._var_scope = None  # set lazily by variables.variable_scope
         self._lock = threading.RLock()
         self.finalized = False
+        self._gradient_overrides = {}  # op type -> RegisterGradient name (gradient_override_map)
 
     # -- construction -------------------------------------------------------------------
     def unique_name(self, name: str, mark_used: bool = True) -> str:
@@ -233,6 +235,7 @@ class Graph:
             control = [c for deps in self._control_deps for c in deps]
             op = Operation(self, op_type, op_name, inputs, attrs, control)
             op.device = self._device_stack[-1] if self._device_stack else ""
+            op.gradient_override = self._gradient_overrides.get(op_type)
             op.outputs = [Tensor(op, i, s, d) for i, (s, d) in enumerate(outs)]
             self._ops.append(op)
             self._by_name[op_name] = op
@@ -284,6 +287,26 @@ class Graph:
             yield
         finally:
             self._control_deps.pop()
+
+    @contextlib.contextmanager
+    def gradient_override_map(self, op_type_map: Mapping[str, str]) -> Iterator[None]:
+        """Ops of these types made inside get the gradient registered (tf.RegisterGradient) under the
+        mapped name, as TF1."""
+        if not isinstance(op_type_map, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in op_type_map.items()):
+            raise TypeError(f"gradient_override_map takes a dict of op type -> gradient name strings, got "
+                            f"{op_type_map!r:.80}")
+        saved = self._gradient_overrides
+        self._gradient_overrides = {**saved, **op_type_map}
+        try:
+            yield
+        finally:
+            self._gradient_overrides = saved
+
+    @contextlib.contextmanager
+    def colocate_with(self, op: object, ignore_existing: bool = False) -> Iterator[None]:
+        """A placement hint TF1 programs give; nnplug places by tf.device alone, so it changes nothing."""
+        yield
 
     def next_op_seed(self) -> int:
         self._last_op_seed += 1

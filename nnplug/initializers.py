@@ -88,6 +88,44 @@ class VarianceScaling(Initializer):
         return R.truncated_normal(shape, 0.0, math.sqrt(variance) / 0.87962566103423978, dtype, seed=self.seed)
 
 
+class Orthogonal(Initializer):
+    """gain * an orthogonal matrix (rows or columns orthonormal) reshaped to `shape`: the Q of a normal
+    draw's QR with its signs fixed by R's diagonal, as TF1 (the inner axes flattened into rows)."""
+
+    def __init__(self, gain: float = 1.0, seed: int | None = None, dtype: DTypeLike = _dt.float32) -> None:
+        self.gain, self.seed, self.dtype = gain, seed, dtype
+
+    def __call__(self, shape: Shape, dtype: DTypeLike | None = None, partition_info: Any = None) -> Tensor:
+        from .ops.array_ops import expand_dims, reshape, transpose
+        from .ops.elementwise import sign
+        from .ops.linalg_ops import qr
+        from .ops.math_extra_ops import matrix_diag_part
+        shape = tuple(int(d) for d in shape)
+        if len(shape) < 2:
+            raise ValueError(f"orthogonal_initializer needs a shape of rank >= 2, got {shape}")
+        dtype = _dt.as_dtype(dtype or self.dtype)
+        rows, cols = math.prod(shape[:-1]), shape[-1]
+        a = R.random_normal((max(rows, cols), min(rows, cols)), dtype=dtype, seed=self.seed)
+        q, r = qr(a)
+        q = q * expand_dims(sign(matrix_diag_part(r)), 0)
+        if rows < cols:
+            q = transpose(q)
+        return reshape(q * _constant(self.gain, dtype=dtype), shape)
+
+
+class UniformUnitScaling(Initializer):
+    """Uniform in +-factor * sqrt(3 / input size), the input size being the product of all but the last
+    axis (TF1's uniform_unit_scaling_initializer)."""
+
+    def __init__(self, factor: float = 1.0, seed: int | None = None, dtype: DTypeLike = _dt.float32) -> None:
+        self.factor, self.seed, self.dtype = factor, seed, dtype
+
+    def __call__(self, shape: Shape, dtype: DTypeLike | None = None, partition_info: Any = None) -> Tensor:
+        shape = tuple(int(d) for d in shape)
+        limit = math.sqrt(3.0 / max(1.0, float(math.prod(shape[:-1])))) * self.factor
+        return R.random_uniform(shape, -limit, limit, _dt.as_dtype(dtype or self.dtype), seed=self.seed)
+
+
 def glorot_uniform(seed: int | None = None) -> VarianceScaling:
     return VarianceScaling(1.0, "fan_avg", "uniform", seed)
 
@@ -121,12 +159,15 @@ truncated_normal = truncated_normal_initializer = TruncatedNormal
 glorot_uniform_initializer = glorot_uniform
 glorot_normal_initializer = glorot_normal
 variance_scaling_initializer = VarianceScaling
+orthogonal = orthogonal_initializer = Orthogonal
+uniform_unit_scaling_initializer = UniformUnitScaling
 
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal, "glorot_uniform": glorot_uniform,
     "glorot_normal": glorot_normal, "he_uniform": he_uniform, "he_normal": he_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal, "variance_scaling": VarianceScaling,
+    "orthogonal": Orthogonal,
 }
 
 

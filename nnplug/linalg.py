@@ -5,3 +5,10 @@ from .ops.math_ops import matmul  # noqa: F401
 from .ops.sequence_ops import eye  # noqa: F401
 
 transpose = matrix_transpose
+from .ops.linalg_ops import (  # noqa: E402,F401
+    cholesky, matrix_band_part as band_part, matrix_determinant as det, matrix_set_diag as set_diag,
+    matrix_solve as solve, qr,
+)
+from .ops.math_extra_ops import matrix_diag as diag, matrix_diag_part as diag_part, matrix_inverse as inv  # noqa: E402,F401,E501
+from .ops.math_extra_ops import trace  # noqa: E402,F401
+from .ops.tail_ops2 import tensordot  # noqa: E402,F401

@@ -16,3 +16,8 @@ from .ops.math_ops import (  # noqa: F401
 )
 from .ops.sort_ops import in_top_k, top_k  # noqa: F401
 from .ops.stats_ops import count_nonzero  # noqa: F401
+from .ops.linalg_ops import digamma, erfc, lgamma  # noqa: E402,F401
+from .ops.segment_ops import (  # noqa: E402,F401
+    segment_max, segment_mean, segment_min, unsorted_segment_max, unsorted_segment_min,
+)
+from .ops.tail_ops2 import confusion_matrix  # noqa: E402,F401

@@ -4,3 +4,4 @@ from .ops.random_ops import (  # noqa: F401
     random_normal as normal, random_uniform as uniform, set_random_seed, set_random_seed as set_seed,
     truncated_normal,
 )
+from .ops.tail_ops2 import categorical  # noqa: E402,F401

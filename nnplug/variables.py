@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -310,3 +311,89 @@ def get_variable(name: str, shape: Shape | None = None, dtype: DTypeLike | None 
         if loss is not None:
             graph.add_to_collection("regularization_losses", loss)
     return var
+
+
+# -- TF1's scatter ops on Variables: the new value from a host op (nnplug/ops/segment_ops.py), assigned ----
+def _scatter(op_type, fn, ref, indices, updates, name):
+    from .ops.segment_ops import scattered_value
+    if not isinstance(ref, Variable):
+        raise TypeError(f"{fn} updates a Variable in place, got {ref!r:.80}")
+    graph = ref.graph
+    with graph.name_scope(name or op_type):
+        return ref.assign(scattered_value(op_type, ref.value(), indices, updates, fn))
+
+
+def scatter_update(ref: Variable, indices: TensorLike, updates: TensorLike, use_locking: bool = True,
+                   name: str | None = None) -> Tensor:
+    """ref[indices] = updates along ref's first axis; returns the updated value (TF1's ref)."""
+    return _scatter("ScatterUpdate", "scatter_update", ref, indices, updates, name)
+
+
+def scatter_add(ref: Variable, indices: TensorLike, updates: TensorLike, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """ref[indices] += updates (repeated indices add up); returns the updated value."""
+    return _scatter("ScatterAdd", "scatter_add", ref, indices, updates, name)
+
+
+def scatter_sub(ref: Variable, indices: TensorLike, updates: TensorLike, use_locking: bool = False,
+                name: str | None = None) -> Tensor:
+    """ref[indices] -= updates (repeated indices subtract each); returns the updated value."""
+    return _scatter("ScatterSub", "scatter_sub", ref, indices, updates, name)
+
+
+def model_variables(scope: str | None = None) -> list[Variable]:
+    return get_default_graph().get_collection(GraphKeys.MODEL_VARIABLES, scope)
+
+
+# -- tf.make_template: a function whose variables are made on the first call and shared after -----------
+class Template:
+    """What make_template returns: calls `func` in one variable scope, the first with reuse off (creating
+    the variables), every later one with reuse on (sharing them)."""
+
+    def __init__(self, name: str, func: Callable[..., Any], create_scope_now: bool = False,
+                 unique_name: str | None = None) -> None:
+        self._name, self._func, self._unique_name = name, func, unique_name
+        self._scope = None
+        self._variables_created = False
+        if create_scope_now:
+            with variable_scope(unique_name, default_name=name) as scope:
+                self._scope = scope
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._scope is None:
+            with variable_scope(self._unique_name, default_name=self._name) as scope:
+                self._scope = scope
+                result = self._func(*args, **kwargs)
+        else:
+            with variable_scope(self._scope, reuse=True if self._variables_created else None):
+                result = self._func(*args, **kwargs)
+        self._variables_created = True
+        return result
+
+    @property
+    def variable_scope(self) -> VariableScope | None:
+        return self._scope
+
+    @property
+    def variable_scope_name(self) -> str:
+        return self._scope.name if self._scope is not None else ""
+
+    @property
+    def variables(self) -> list[Variable]:
+        return global_variables(self.variable_scope_name + "/") if self._scope is not None else []
+
+    global_variables = variables
+
+    @property
+    def trainable_variables(self) -> list[Variable]:
+        return trainable_variables(self.variable_scope_name + "/") if self._scope is not None else []
+
+
+def make_template(name_: str, func_: Callable[..., Any], create_scope_now_: bool = False,
+                  unique_name_: str | None = None, custom_getter_: Any = None, **kwargs: Any) -> Template:
+    """`func_` (with `kwargs` bound) wrapped so that every call shares the variables the first made."""
+    if custom_getter_ is not None:
+        raise NotImplementedError("make_template: custom_getter_ is not supported")
+    if not callable(func_):
+        raise TypeError(f"make_template('{name_}'): func_ must be callable, got {func_!r:.60}")
+    return Template(name_, functools.partial(func_, **kwargs) if kwargs else func_, create_scope_now_, unique_name_)

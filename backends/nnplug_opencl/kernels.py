@@ -14,7 +14,7 @@ import numpy as np
 from nnplug import fusion, host_random
 from nnplug.kernels import Kernels
 
-from . import arrays, conv, lstm, matmul, reductions, softmax
+from . import arrays, conv, lstm, matmul, reductions, softmax, tail2
 from .codegen import ctype, header
 
 ELEMENTWISE = frozenset(fusion.C_FUSABLE)
@@ -61,4 +61,4 @@ def random(spec):
 
 
 KERNELS = Kernels(_BASIC, arrays.KERNELS, reductions.KERNELS, matmul.KERNELS, softmax.KERNELS, conv.KERNELS,
-                  lstm.KERNELS)
+                  lstm.KERNELS, tail2.KERNELS)

@@ -8,6 +8,7 @@ from .optimizers import (  # noqa: F401
     create_global_step, get_global_step, get_or_create_global_step,
 )
 from .saver import Saver, import_meta_graph, latest_checkpoint  # noqa: F401
+from .checkpoint_utils import NewCheckpointReader, checkpoint_exists, get_checkpoint_state, global_step, list_variables, load_variable  # noqa: F401,E501
 # -- TF1 long tail ------------------------------------------------------------------------------
 from .optimizers_extra import (  # noqa: F401,E402
     AdadeltaOptimizer, Coordinator, FtrlOptimizer, ProximalGradientDescentOptimizer, SessionRunArgs,
