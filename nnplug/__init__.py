@@ -126,26 +126,27 @@ from .variables import make_template, model_variables, scatter_add, scatter_sub,
 from .autodiff import NoGradient, NotDifferentiable, RegisterGradient, hessians  # noqa: E402,F401
 from .initializers import orthogonal_initializer, uniform_unit_scaling_initializer  # noqa: E402,F401
 half, double = float16, float64
+from contextlib import AbstractContextManager as _ContextManager  # noqa: E402
 
 
-def colocate_with(op, ignore_existing=False):
+def colocate_with(op: object, ignore_existing: bool = False) -> _ContextManager[None]:
     """A placement hint (a context manager) that changes nothing: nnplug places ops by tf.device alone."""
     return get_default_graph().colocate_with(op, ignore_existing)
 
 
-def executing_eagerly():
+def executing_eagerly() -> bool:
     """Always False: nnplug builds graphs and runs them in Sessions (TF1 graph mode)."""
     return False
 
 
-def disable_eager_execution():
+def disable_eager_execution() -> None:
     """Nothing to do: nnplug is always in TF1 graph mode."""
 
 
 disable_v2_behavior = disable_eager_execution
 
 
-def enable_eager_execution(*args, **kwargs):
+def enable_eager_execution(*args: object, **kwargs: object) -> None:
     raise NotImplementedError("enable_eager_execution: nnplug has TF1 graphs and Sessions only (no eager "
                               "mode); build the graph and run it in a tf.Session")
 # -- end TF1 long tail, round 2 ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 d(sum ys)/d(xs), built from each op's registered gradient rule."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .graph import Tensor, convert_to_tensor
 from .ops import registry
@@ -94,7 +95,7 @@ class RegisterGradient:
             raise TypeError(f"RegisterGradient takes a non-empty op type name, got {op_type!r:.60}")
         self._op_type = op_type
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         if self._op_type in _REGISTERED:
             raise KeyError(f"a gradient named '{self._op_type}' is already registered")
         _REGISTERED[self._op_type] = fn
@@ -130,7 +131,7 @@ def hessians(ys: TensorLike | Sequence[TensorLike], xs: TensorLike | Sequence[Te
     gradient (x's size must be known when the graph is built)."""
     from .ops.array_ops import reshape, stack
     from .ops.math_ops import zeros_like
-    out = []
+    out: list[Tensor | None] = []
     for x, g in zip([_tensor(x) for x in _as_list(xs)], gradients(ys, xs, name=name)):
         if g is None:
             out.append(None)

@@ -104,7 +104,7 @@ class Orthogonal(Initializer):
         if len(shape) < 2:
             raise ValueError(f"orthogonal_initializer needs a shape of rank >= 2, got {shape}")
         dtype = _dt.as_dtype(dtype or self.dtype)
-        rows, cols = math.prod(shape[:-1]), shape[-1]
+        rows, cols = int(math.prod(shape[:-1])), int(shape[-1])
         a = R.random_normal((max(rows, cols), min(rows, cols)), dtype=dtype, seed=self.seed)
         q, r = qr(a)
         q = q * expand_dims(sign(matrix_diag_part(r)), 0)

@@ -3,7 +3,8 @@
 check `isinstance(g, tf.IndexedSlices)` (to densify it first) work, and `convert_to_tensor` densifies."""
 from __future__ import annotations
 
-from ..graph import Tensor, convert_to_tensor
+from ..dtypes import DType
+from ..graph import Graph, Operation, Tensor, convert_to_tensor
 from .._types import TensorLike
 
 
@@ -16,11 +17,11 @@ class IndexedSlices:
         self.dense_shape = None if dense_shape is None else convert_to_tensor(dense_shape)
 
     @property
-    def dtype(self):
+    def dtype(self) -> DType:
         return self.values.dtype
 
     @property
-    def graph(self):
+    def graph(self) -> Graph:
         return self.values.graph
 
     @property
@@ -28,7 +29,7 @@ class IndexedSlices:
         return self.values.name
 
     @property
-    def op(self):
+    def op(self) -> Operation:
         return self.values.op
 
     def _as_tensor(self) -> Tensor:
