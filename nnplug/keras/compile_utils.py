@@ -114,7 +114,7 @@ class TrainingGraph:
     def _updates(self, loss, name):
         """The optimizer's step, then each constrained weight projected (Keras applies constraints after the
         update)."""
-        updates = self.model.optimizer.get_updates(loss, self.model.trainable_weights)
+        updates = self.model.optimizer.get_updates(loss, self._trained_weights())
         constrained = self.model.weight_constraints()
         if constrained:
             updated = _updated_values(updates)
@@ -122,6 +122,23 @@ class TrainingGraph:
                 updates = updates + [w.assign(c(updated.get(id(w), w.value())), name=f"{w.op.name}/Constraint")
                                      for w, c in constrained]
         return group(*updates, name=name)
+
+    def _trained_weights(self):
+        """The trainable weights of the layers the trained outputs depend on (all of them unless an output
+        has no loss), and of layers with weight regularizers (their terms are part of the loss)."""
+        model = self.model
+        if len(self.heads) == len(model.outputs):
+            return model.trainable_weights
+        used, seen = set(), set()
+        todo = [model.outputs[h.index] for h in self.heads]
+        while todo:
+            t = todo.pop()
+            if id(t) not in seen:
+                seen.add(id(t))
+                used.add(id(t.layer))
+                todo.extend(t.inputs)
+        return [w for layer in model.layers if id(layer) in used or layer._weight_losses
+                for w in layer.weights if w.trainable]
 
     def weighted(self):
         """(a sample-weight placeholder per head, train fetches, test fetches) with the weighted losses."""

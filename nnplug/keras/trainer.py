@@ -68,6 +68,11 @@ class Trainer:
         if self._ready():  # names, counts and metrics are checked now; the graph comes with the first use
             output_heads(self)
 
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of what evaluate and the single-batch calls return, in order (Keras 2)."""
+        return list(self._compiled("metrics_names").names)
+
     def _compiled(self, what):
         """The TrainingGraph, built on first use."""
         if self.loss is None:
