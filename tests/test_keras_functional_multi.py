@@ -262,6 +262,9 @@ def test_merge_layers_and_an_int32_input_round_trip(tmp_path, name):
     m2 = keras.models.load_model(tmp_path / name)
     assert m2.inputs[0].dtype == "int32"
     np.testing.assert_array_equal(m2.predict(x), m.predict(x))
+    with pytest.raises(ValueError, match=r"x\['ids'\] holds values that are not int32 integers, but the model's "
+                                         r"input 'ids' is int32"):
+        m2.predict([x[0] + 0.5, x[1]])
 
 
 def test_bad_inputs_give_errors_naming_the_input():

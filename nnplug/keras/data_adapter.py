@@ -48,10 +48,7 @@ def check_x(model, x, what):
         label = "x" if len(names) == 1 else f"x['{name}']"
         if a is None:
             raise ValueError(f"{what}: x gives no array for the model's input '{name}' (inputs: {', '.join(names)})")
-        try:
-            a = np.asarray(a, dtype=np.dtype(t.layer.dtype))
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{what}: {label} must be a numeric array, got {type(a).__name__} ({e})") from None
+        a = _as_input_dtype(a, np.dtype(t.layer.dtype), what, label, name)
         want = tuple(t.shape[1:])
         if a.ndim != len(want) + 1 or any(w is not None and w != d for w, d in zip(want, a.shape[1:])):
             raise ValueError(f"{what}: {label} has shape {a.shape}, but the model's input '{name}' "
@@ -61,6 +58,22 @@ def check_x(model, x, what):
                              f"every input needs the same number of rows")
         out.append(a)
     return out
+
+
+def _as_input_dtype(a, dtype, what, label, name):
+    """`a` as the input's dtype; values an integer input cannot hold exactly are an error, not rounded."""
+    try:
+        given = np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{what}: {label} must be a numeric array, got {type(a).__name__} ({e})") from None
+    if given.dtype.kind not in "biuf":
+        raise TypeError(f"{what}: {label} must be a numeric array, got dtype {given.dtype}")
+    if dtype.kind in "iu" and given.dtype.kind == "f" and given.size:
+        info = np.iinfo(dtype)
+        if not (np.all(np.mod(given, 1) == 0) and given.min() >= info.min and given.max() <= info.max):
+            raise ValueError(f"{what}: {label} holds values that are not {dtype} integers, but the model's input "
+                             f"'{name}' is {dtype}")
+    return given.astype(dtype, copy=False)
 
 
 def check_y(model, y, n, what):

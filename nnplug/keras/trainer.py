@@ -15,7 +15,6 @@ from . import arguments as args
 from . import callbacks as cbks
 from . import data_adapter as data
 from . import losses as _losses
-from . import metrics as _metrics
 from . import optimizers as _optimizers
 from .compile_utils import TrainingGraph, output_heads
 
@@ -44,6 +43,8 @@ class Trainer:
         _xs: list[Tensor]
         _y_preds: list[Tensor]
         outputs: list[Any]
+
+        def _ready(self) -> bool: ...
 
     # -- compile -------------------------------------------------------------------------
     def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop", loss: Any = None,

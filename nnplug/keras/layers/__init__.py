@@ -27,7 +27,7 @@ from .lambda_layer import Lambda  # noqa: F401
 
 LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
                                          LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
-LAYER_CLASSES.update({c.__name__: c for c in MERGE_LAYERS + (Lambda,)})  # merge.py, lambda_layer.py
+LAYER_CLASSES.update({c.__name__: c for c in MERGE_LAYERS + (Lambda,)})  # type: ignore[misc] # merge.py, lambda_layer.py
 
 
 def deserialize(spec: dict[str, Any]) -> Layer:

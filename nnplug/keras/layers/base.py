@@ -138,7 +138,7 @@ class Layer:
         return "float32"
 
     # -- in a graph ----------------------------------------------------------------------
-    def build_weights(self, input_shape: Sequence[int | None]) -> list[Variable]:
+    def build_weights(self, input_shape: Any) -> list[Variable]:
         """Create the Variables (in the default graph) once; later calls reuse them."""
         if self.weights:
             return self.weights
@@ -195,7 +195,8 @@ class Layer:
     def weight_constraints(self) -> list[tuple[Variable, Any]]:
         return list(self._weight_constraints)
 
-    def apply(self, x: Tensor | Sequence[Tensor], training: bool | Tensor = False) -> Tensor:
+    def apply(self, x: Any, training: bool | Tensor = False) -> Tensor:
+        """This layer on `x`: a tensor, or a list of tensors for a layer of several inputs (merge layers)."""
         self.build_weights([tuple(t.shape) for t in x] if isinstance(x, (list, tuple)) else tuple(x.shape))
         self.logits = None
         return self.call(x, training)

@@ -73,34 +73,34 @@ class _Elementwise(_Merge):
 
 
 class Add(_Elementwise):
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return reduce(M.add, xs)
 
 
 class Subtract(_Elementwise):
     N_INPUTS = 2
 
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return M.subtract(xs[0], xs[1])
 
 
 class Multiply(_Elementwise):
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return reduce(M.multiply, xs)
 
 
 class Average(_Elementwise):
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return reduce(M.add, xs) * (1.0 / len(xs))
 
 
 class Maximum(_Elementwise):
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return reduce(M.maximum, xs)
 
 
 class Minimum(_Elementwise):
-    def combine(self, xs):
+    def combine(self, xs: list[Tensor]) -> Tensor:
         return reduce(M.minimum, xs)
 
 
