@@ -16,6 +16,7 @@ from ..ops.array_ops import placeholder
 from ..session import Session
 from . import layers as L
 from . import saving
+from ..shapes import compatible
 from .data_adapter import DEVICE_DATA_MAX, shape_str as _shape_str  # noqa: F401 - kept importable here
 from .saving import load_model, model_from_config, model_from_json, save_model  # noqa: F401 - Keras's paths
 from .trainer import Trainer
@@ -38,7 +39,8 @@ class Model(Trainer):
         self._graph = self._session = None
         self._built = False
         self.optimizer = self.loss = None
-        self._metric_specs = []
+        self._loss_arg = self._loss_weights_arg = None
+        self._metrics_arg = self._metric_names = []
         self._train = None
         self._added_losses = []
         self.stop_training = False
@@ -48,13 +50,8 @@ class Model(Trainer):
 
     # -- structure ----------------------------------------------------------------------
     def _wire(self, inputs, outputs):
-        ins = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
-        outs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
-        for t in ins + outs:
-            if not isinstance(t, L.KerasTensor):
-                raise TypeError(f"Model inputs and outputs must come from keras.Input and layer calls, got {t!r}")
-        if len(ins) != 1 or len(outs) != 1:
-            raise NotImplementedError("this Keras supports models with one input and one output")
+        ins, in_keys = _tensor_list(inputs, "inputs")
+        outs, out_keys = _tensor_list(outputs, "outputs")
         order, seen = [], set()
 
         def visit(t):
@@ -65,15 +62,35 @@ class Model(Trainer):
                 visit(i)
             order.append(t)
 
-        visit(outs[0])
-        if not any(t is ins[0] for t in order):
-            raise ValueError("the model's output does not depend on its input")
+        for t in ins + outs:
+            visit(t)
+        for t in order:
+            if isinstance(t.layer, L.InputLayer) and not any(t is i for i in ins):
+                raise ValueError(f"model '{self.name}': graph disconnected: the outputs depend on the input "
+                                 f"'{t.layer.name}', which is not among the model's inputs "
+                                 f"({', '.join(i.layer.name for i in ins)})")
+        for what, tensors in (("input", ins), ("output", outs)):
+            names = [t.layer.name for t in tensors]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"model '{self.name}': the {what} name '{twice[0]}' is used more than once; "
+                                 f"each {what} needs its own layer")
         self.inputs, self.outputs, self._order = ins, outs, order
+        self._input_keys = _keys(ins, in_keys)
+        self._output_keys = _keys(outs, out_keys)
         layers = []
         for t in order:
             if t.layer not in layers:
                 layers.append(t.layer)
         self._layers = layers
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.layer.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.layer.name for t in self.outputs]
 
     @property
     def layers(self) -> list[Layer]:
@@ -88,12 +105,35 @@ class Model(Trainer):
         raise ValueError(f"no layer named '{name}' (layers: {', '.join(l.name for l in self.layers)})")
 
     @property
-    def input_shape(self) -> tuple[int | None, ...]:
-        return self.inputs[0].shape
+    def input_shape(self) -> Any:
+        """The input's shape; a list of shapes for a model of several inputs (as Keras)."""
+        shapes = [t.shape for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     @property
-    def output_shape(self) -> tuple[int | None, ...]:
-        return self.outputs[0].shape
+    def output_shape(self) -> Any:
+        shapes = [t.shape for t in self.outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def __call__(self, inputs: Any, training: bool = False) -> Any:
+        """The model as a layer of a bigger functional model: its layers called on `inputs` (KerasTensors), so
+        the weights are shared with this model."""
+        given, _ = _tensor_list(inputs, "inputs")
+        if len(given) != len(self.inputs):
+            raise ValueError(f"model '{self.name}' takes {len(self.inputs)} inputs ({', '.join(self.input_names)}), "
+                             f"called on {len(given)}")
+        values = {}
+        for mine, new in zip(self.inputs, given):
+            if not compatible(mine.shape, new.shape):
+                raise ValueError(f"model '{self.name}': input '{mine.layer.name}' expects shape "
+                                 f"{_shape_str(mine.shape)}, called on {_shape_str(new.shape)}")
+            values[id(mine)] = new
+        for t in self._order:
+            if id(t) not in values:
+                args = [values[id(i)] for i in t.inputs]
+                values[id(t)] = t.layer(args if t.many else args[0])
+        outs = [values[id(t)] for t in self.outputs]
+        return outs[0] if len(outs) == 1 else outs
 
     @property
     def weights(self) -> list[Variable]:
@@ -107,23 +147,40 @@ class Model(Trainer):
     def count_params(self) -> int:
         return sum(l.count_params() for l in self.layers)
 
-    def summary(self, print_fn: Callable[[str], object] = print, line_length: int = 65) -> None:
+    def summary(self, print_fn: Callable[[str], object] = print, line_length: int | None = None) -> None:
+        """Keras 2's table; a model that is not a plain chain gets its 'Connected to' column too."""
         if not self._ready():
             raise ValueError("this model has not been built yet: give the first layer input_shape= or input_dim=, "
                              "or call fit/build first")
-        cols = [29, 26, 10]
-        rule = "_" * line_length
-        row = lambda a, b, c: f"{a:<{cols[0]}}{b:<{cols[1]}}{c:<{cols[2]}}"  # noqa: E731
-        print_fn(f'Model: "{self.name}"')
-        print_fn(rule)
-        print_fn(row("Layer (type)", "Output Shape", "Param #"))
-        print_fn("=" * line_length)
         shown = [t for t in self._order if t.layer is not None and
                  not (isinstance(t.layer, L.InputLayer) and isinstance(self, Sequential))]
-        for i, t in enumerate(shown):
-            print_fn(row(f"{t.layer.name} ({type(t.layer).__name__})", _shape_str(t.shape),
-                         str(t.layer.count_params())))
-            print_fn("=" * line_length if i == len(shown) - 1 else rule)
+        calls = {}  # layer -> its calls (tensors made), for the node indices of 'Connected to'
+        for t in shown:
+            calls.setdefault(id(t.layer), []).append(t)
+        chain = len(self.inputs) == 1 and len(self.outputs) == 1 and all(
+            len(t.inputs) <= 1 and len(calls[id(t.layer)]) == 1 for t in shown)
+        line_length = line_length or (65 if chain else 98)
+        cols = [29, 26, 10] if chain else [33, 22, 12, line_length - 67]
+        rule = "_" * line_length
+        row = lambda *cells: "".join(f"{c:<{w}}" for c, w in zip(cells, cols))  # noqa: E731
+        print_fn(f'Model: "{self.name}"')
+        print_fn(rule)
+        print_fn(row("Layer (type)", "Output Shape", "Param #", "Connected to"))
+        print_fn("=" * line_length)
+        rows = []
+        for t in shown:
+            first = calls[id(t.layer)][0]
+            if t is not first:
+                continue
+            links = [f"{i.layer.name}[{calls.get(id(i.layer), [i]).index(i) if id(i.layer) in calls else 0}][0]"
+                     for c in calls[id(t.layer)] for i in c.inputs]
+            rows.append([row(f"{t.layer.name} ({type(t.layer).__name__})", _shape_str(t.shape),
+                             str(t.layer.count_params()), links[0] if links else "")] +
+                        ([] if chain else [row("", "", "", link) for link in links[1:]]))
+        for i, lines in enumerate(rows):
+            for line in lines:
+                print_fn(line)
+            print_fn("=" * line_length if i == len(rows) - 1 else rule)
         trainable = sum(int(np.prod(s)) for l in self.layers if l.trainable  # type: ignore[misc]
                         for _, s, _, tr in l.weight_specs(l.input_spec) if tr)
         total = self.count_params()
@@ -151,10 +208,10 @@ class Model(Trainer):
             seed = get_default_graph().seed
             self._graph.seed = seed if seed is not None else int(np.random.randint(1, 2 ** 31 - 1))
         with self._graph.as_default():
-            inp = self.inputs[0]
-            self._x = placeholder(_dt.float32, (None,) + tuple(inp.shape[1:]), name=inp.layer.name)
-            self._y_pred, self._logits, self._pass_losses_test = self._replay(False)
-            self._y_train, self._logits_train, self._pass_losses_train = self._replay(True)
+            self._xs = [placeholder(_dt.as_dtype(t.layer.dtype), (None,) + tuple(t.shape[1:]), name=t.layer.name)
+                        for t in self.inputs]
+            self._y_preds, self._logits, self._pass_losses_test = self._replay(False)
+            self._y_trains, self._logits_train, self._pass_losses_train = self._replay(True)
         if self._session is None:
             self._session = Session(graph=self._graph)
         for layer in self.layers:
@@ -163,20 +220,32 @@ class Model(Trainer):
         self._initialize(self.weights_unbuilt())
         self._built = True
 
+    @property
+    def _x(self) -> Tensor:
+        """The first input's placeholder (a model of one input has only it)."""
+        return self._xs[0]
+
+    @property
+    def _y_train(self) -> Tensor:
+        """The first output of the training pass."""
+        return self._y_trains[0]
+
     def weights_unbuilt(self) -> list[Variable]:
         return [w for layer in self.layers for w in layer.weights]
 
     def _replay(self, training):
-        """(output, logits, the pass's loss terms: the layers' add_loss and activity penalties)."""
-        values = {id(self.inputs[0]): self._x}
-        logits, losses = None, []
+        """([output per model output], [its (activation, logits) or None], the pass's loss terms: the layers'
+        add_loss and activity penalties)."""
+        values = {id(t): x for t, x in zip(self.inputs, self._xs)}
+        logits, losses = {}, []
         for t in self._order:
-            if t.layer is None or isinstance(t.layer, L.InputLayer):
+            if id(t) in values:
                 continue
-            values[id(t)] = t.layer.apply(values[id(t.inputs[0])], training)
-            logits = t.layer.logits
+            args = [values[id(i)] for i in t.inputs]
+            values[id(t)] = t.layer.apply(args if t.many else args[0], training)
+            logits[id(t)] = t.layer.logits
             losses += t.layer.collect_pass_losses(values[id(t)], training)
-        return values[id(self.outputs[0])], logits, losses
+        return [values[id(t)] for t in self.outputs], [logits.get(id(t)) for t in self.outputs], losses
 
     # -- extra loss terms: regularizers, add_loss -------------------------------------------
     def add_loss(self, loss: Callable[[], Tensor] | Tensor) -> None:
@@ -262,16 +331,32 @@ class Model(Trainer):
         return {"name": self.name,
                 "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in layers],
                 "nodes": [[layers.index(t.layer), [tensors[id(i)] for i in t.inputs]] for t in self._order],
-                "input": tensors[id(self.inputs[0])], "output": tensors[id(self.outputs[0])]}
+                "inputs": [tensors[id(t)] for t in self.inputs], "outputs": [tensors[id(t)] for t in self.outputs]}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
+        """The model a get_config describes (also the single "input"/"output" of older nnplug files)."""
         layers = [L.deserialize(s) for s in config["layers"]]
         made = []
-        for layer_index, inputs in config["nodes"]:
+        for n, (layer_index, inputs) in enumerate(config["nodes"]):
+            if layer_index >= len(layers) or any(i >= n for i in inputs):
+                raise ValueError(f"nodes[{n}] names a layer or an input node that does not come before it")
             layer = layers[layer_index]
-            made.append(layer.output if isinstance(layer, L.InputLayer) else layer(made[inputs[0]]))
-        return cls(made[config["input"]], made[config["output"]], name=config["name"])
+            if isinstance(layer, L.InputLayer):
+                made.append(layer.output)
+            elif not inputs:
+                raise ValueError(f"nodes[{n}]: layer '{layer.name}' is called on no inputs")
+            else:
+                made.append(layer([made[i] for i in inputs] if len(inputs) > 1 else made[inputs[0]]))
+        ins = config["inputs"] if "inputs" in config else [config["input"]] if "input" in config else None
+        outs = config["outputs"] if "outputs" in config else [config["output"]] if "output" in config else None
+        if ins is None or outs is None:
+            raise ValueError("the functional config names no inputs/outputs nodes")
+        for i in ins + outs:
+            if i >= len(made):
+                raise ValueError(f"inputs/outputs name node {i}, but there are {len(made)} nodes")
+        pick = lambda idx: [made[i] for i in idx] if len(idx) > 1 else made[idx[0]]  # noqa: E731
+        return cls(pick(ins), pick(outs), name=config["name"])
 
     def save(self, filepath: StrPath, overwrite: bool = True, include_optimizer: bool = True) -> None:
         """Architecture, weights and compile settings; the name picks the format: .keras (Keras 3), .h5 (tf.keras
@@ -287,6 +372,28 @@ class Model(Trainer):
 
     def to_json(self) -> str:
         return saving.to_json(self)
+
+
+def _tensor_list(tensors, what):
+    """(KerasTensors, the dict keys they were given under or None) from one tensor, a list or a dict."""
+    keys = None
+    if isinstance(tensors, dict):
+        keys, tensors = list(tensors), list(tensors.values())
+    items = list(tensors) if isinstance(tensors, (list, tuple)) else [tensors]
+    if not items:
+        raise ValueError(f"a model needs at least one of its {what}")
+    for t in items:
+        if not isinstance(t, L.KerasTensor):
+            raise TypeError(f"Model {what} must come from keras.Input and layer calls, got {t!r:.80}")
+    return items, keys
+
+
+def _keys(tensors, dict_keys):
+    """{name: position}: the layer names, and the dict keys the model was given its tensors under."""
+    keys = {t.layer.name: i for i, t in enumerate(tensors)}
+    for i, k in enumerate(dict_keys or []):
+        keys[str(k)] = i
+    return keys
 
 
 @saving.assemble.model_class

@@ -15,9 +15,8 @@ from . import arguments as args
 from . import callbacks as cbks
 from . import data_adapter as data
 from . import losses as _losses
-from . import metrics as _metrics
 from . import optimizers as _optimizers
-from .compile_utils import TrainingGraph
+from .compile_utils import TrainingGraph, output_heads
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -36,31 +35,44 @@ def _scalars(values):
 
 
 class Trainer:
-    """The training half of a Model (mixed into it): needs `_build`, `_graph`, `_session`, `_x`, `_y_pred`,
-    `_y_train` and their logits from the model's structure."""
+    """The training half of a Model (mixed into it): needs `_build`, `_graph`, `_session`, `_xs`, `_y_preds`,
+    `_y_trains` and their logits from the model's structure."""
 
     if TYPE_CHECKING:  # what the model provides (models.py), as its training methods read it
         _session: Session | None
-        _x: Tensor
-        _y_pred: Tensor
+        _xs: list[Tensor]
+        _y_preds: list[Tensor]
+        outputs: list[Any]
 
-        @property
-        def output_shape(self) -> tuple[int | None, ...]: ...
+        def _ready(self) -> bool: ...
 
     # -- compile -------------------------------------------------------------------------
-    def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop", loss: str | Callable[..., Any] | None = None,
-                metrics: Sequence[str | Callable[..., Any]] | None = None, loss_weights: Any = None,
-                **kwargs: Any) -> None:
+    def compile(self, optimizer: str | _optimizers.Optimizer = "rmsprop", loss: Any = None,
+                metrics: Sequence[str | Callable[..., Any]] | Mapping[str, Any] | None = None,
+                loss_weights: Sequence[float] | Mapping[str, float] | None = None, **kwargs: Any) -> None:
+        """`loss`: one loss for every output, a list (one per output) or a dict by output name (an output
+        without a loss is not trained); `loss_weights` scale the outputs' losses in the total; `metrics`: a
+        list for every output or a dict by output name."""
         if loss is None:
             raise ValueError("compile needs a loss, e.g. loss='categorical_crossentropy'")
-        if isinstance(loss, (list, dict)):
-            raise NotImplementedError("one loss per model: pass a single loss name or function")
         self.optimizer = _optimizers.get(optimizer)
-        self.loss = _losses.get(loss)
-        self._metric_names = list(metrics or [])
-        for m in self._metric_names:  # names are checked now; the graph comes with the first use
-            _metrics.get(m, self.loss, 2)
+        if isinstance(loss, dict):
+            self.loss = {k: None if v is None else _losses.get(v) for k, v in loss.items()}
+        elif isinstance(loss, (list, tuple)):
+            self.loss = [None if v is None else _losses.get(v) for v in loss]
+        else:
+            self.loss = _losses.get(loss)
+        self._loss_arg, self._loss_weights_arg = self.loss, loss_weights
+        self._metrics_arg = metrics if isinstance(metrics, dict) else list(metrics or [])
+        self._metric_names = self._metrics_arg  # what a saved model records
         self._train = None
+        if self._ready():  # names, counts and metrics are checked now; the graph comes with the first use
+            output_heads(self)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of what evaluate and the single-batch calls return, in order (Keras 2)."""
+        return list(self._compiled("metrics_names").names)
 
     def _compiled(self, what):
         """The TrainingGraph, built on first use."""
@@ -78,23 +90,24 @@ class Trainer:
         return data.check_x(self, x, what)
 
     def _check_xy(self, x, y, what, sample_weight=None, class_weight=None):
-        """x, y and the per-sample weights (None when neither weights argument is given)."""
-        x = self._check_x(x, what)
+        """(input arrays, target arrays of the trained outputs, their per-sample weights or None)."""
+        xs = self._check_x(x, what)
         if y is None:
             raise ValueError(f"{what}: y (the targets) is required")
-        y = data.check_y(self, y, len(x), what)
-        w = data.check_sample_weight(sample_weight, len(x), what)
+        n = len(xs[0])
+        ys = data.check_y(self, y, n, what)
+        ws = data.check_sample_weights(self, sample_weight, n, what)
         if class_weight is not None:
-            w = data.combine_weights(w, data.class_sample_weights(self, y, class_weight, what))
-        return x, y, w
+            ws = data.combine_weights(ws, data.class_weights(self, ys, class_weight, what))
+        return xs, ys, ws
 
-    def _feeds(self, w):
-        """(placeholders, train fetches, test fetches) for unweighted (w None) or weighted batches."""
+    def _feeds(self, ws):
+        """(placeholders, train fetches, test fetches) for unweighted (ws None) or weighted batches."""
         t = self._train
-        if w is None:
-            return (self._x, t.y), t.train, t.test
+        if ws is None:
+            return self._xs + t.ys, t.train, t.test
         wph, train, test = t.weighted()
-        return (self._x, t.y, wph), train, test
+        return self._xs + t.ys + wph, train, test
 
     # -- the batch loop ------------------------------------------------------------------
     def _run_batches(self, fetches, placeholders, arrays, batch_size):
@@ -106,20 +119,26 @@ class Trainer:
             sums += np.asarray(out, dtype=np.float64) * len(batch[0])
         return sums / max(n, 1)
 
+    def _outputs(self, values):
+        """One array for a model of one output, else the list (Keras's predict)."""
+        return values[0] if len(values) == 1 else list(values)
+
     # -- predict -------------------------------------------------------------------------
-    def predict(self, x: Data, batch_size: int | None = None, verbose: int = 0, steps: int | None = None) -> np.ndarray:
+    def predict(self, x: Data, batch_size: int | None = None, verbose: int = 0, steps: int | None = None) -> Any:
+        """The outputs for x: an array, or a list of arrays for a model of several outputs."""
         if data.is_dataset(x):
             x, _, batch_size = data.from_dataset(x, None, steps, "predict")
         batch_size = args.batch_size("predict", batch_size)
-        x = self._check_x(x, "predict")
-        if len(x) == 0:
-            return np.zeros((0,) + tuple(self.output_shape[1:]), np.float32)
-        return np.concatenate([self._session.run(self._y_pred, {self._x: x[i:i + batch_size]})
-                               for i in data.batch_slices(len(x), batch_size)])
+        xs = self._check_x(x, "predict")
+        if len(xs[0]) == 0:
+            return self._outputs([np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs])
+        parts = [self._session.run(self._y_preds, dict(zip(self._xs, [a[i:i + batch_size] for a in xs])))
+                 for i in data.batch_slices(len(xs[0]), batch_size)]
+        return self._outputs([np.concatenate([p[k] for p in parts]) for k in range(len(self._y_preds))])
 
-    def predict_on_batch(self, x: ArrayLike) -> np.ndarray:
-        x = data.check_nonempty(self._check_x(x, "predict_on_batch"), "predict_on_batch")
-        return self._session.run(self._y_pred, {self._x: x})
+    def predict_on_batch(self, x: Any) -> Any:
+        xs = data.check_nonempty(self._check_x(x, "predict_on_batch"), "predict_on_batch")
+        return self._outputs(self._session.run(self._y_preds, dict(zip(self._xs, xs))))
 
     def predict_classes(self, x: Data, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         warnings.warn("predict_classes is deprecated (Keras removed it); use np.argmax(model.predict(x), "
@@ -146,10 +165,10 @@ class Trainer:
             x, y, batch_size = data.from_dataset(x, y, steps, "evaluate")
         batch_size, verbose = args.batch_size("evaluate", batch_size), args.verbose("evaluate", verbose)
         t = self._compiled("evaluate")
-        x, y, w = self._check_xy(x, y, "evaluate", sample_weight)
-        data.check_nonempty(x, "evaluate")
-        placeholders, _, test = self._feeds(w)
-        res = self._run_batches(test, placeholders, [x, y] if w is None else [x, y, w], batch_size)
+        xs, ys, ws = self._check_xy(x, y, "evaluate", sample_weight)
+        data.check_nonempty(xs, "evaluate")
+        placeholders, _, test = self._feeds(ws)
+        res = self._run_batches(test, placeholders, xs + ys + (ws or []), batch_size)
         logs = {name: float(v) for name, v in zip(t.names, res)}
         if verbose:
             print(cbks.format_logs(logs)[3:])
@@ -157,11 +176,10 @@ class Trainer:
 
     def _one_batch(self, what, x, y, sample_weight, class_weight, training):
         t = self._compiled(what)
-        x, y, w = self._check_xy(x, y, what, sample_weight, class_weight)
-        data.check_nonempty(x, what)
-        placeholders, train, test = self._feeds(w)
-        arrays = (x, y) if w is None else (x, y, w)
-        out = self._session.run(train if training else test, dict(zip(placeholders, arrays)))
+        xs, ys, ws = self._check_xy(x, y, what, sample_weight, class_weight)
+        data.check_nonempty(xs, what)
+        placeholders, train, test = self._feeds(ws)
+        out = self._session.run(train if training else test, dict(zip(placeholders, xs + ys + (ws or []))))
         return t, out[1:] if training else out
 
     def train_on_batch(self, x: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
@@ -198,29 +216,36 @@ class Trainer:
         shuffle = args.flag("fit", "shuffle", shuffle)
         self._prepare_input_shape(x)
         t = self._compiled("fit")
-        x, y, w = self._check_xy(x, y, "fit", sample_weight, class_weight)
+        xs, ys, ws = self._check_xy(x, y, "fit", sample_weight, class_weight)
         val = None
         if validation_data is not None:
             val = data.unpack_validation_data(self, validation_data)
         elif validation_split:
-            (x, y, w), val = data.train_validation_split([x, y, w], validation_split)
-        if len(x) == 0:
+            sizes = (len(xs), len(ys))
+            train_arrays, val_arrays = data.train_validation_split(xs + ys + (ws or []), validation_split)
+            xs, ys, rest = train_arrays[:sizes[0]], train_arrays[sizes[0]:sum(sizes)], train_arrays[sum(sizes):]
+            ws = rest or None
+            val = (val_arrays[:sizes[0]], val_arrays[sizes[0]:sum(sizes)], val_arrays[sum(sizes):] or None)
+        n = len(xs[0])
+        if n == 0:
             raise ValueError("fit: no training samples (x is empty, or validation_split took them all)")
-        params = {"batch_size": batch_size, "epochs": epochs, "samples": len(x), "verbose": verbose,
+        params = {"batch_size": batch_size, "epochs": epochs, "samples": n, "verbose": verbose,
                   "metrics": t.names + ["val_" + k for k in t.names] if val else t.names}
         callbacks = cbks.CallbackList(callbacks, self, params, cbks.ProgbarLogger() if verbose else None)
         if verbose:
-            print(f"Train on {len(x)} samples" + (f", validate on {len(val[0])} samples" if val else ""))
+            print(f"Train on {n} samples" + (f", validate on {len(val[0][0])} samples" if val else ""))
         self.stop_training = False
         callbacks.on_train_begin()
-        train = data.TrainingData(*self._training_data(x, y), batch_size, shuffle, w)
-        placeholders, fetches, _ = self._feeds(w)
+        *staged, to_device = self._training_data(xs, ys)
+        weights = [w if to_device is None else to_device(w) for w in ws or []]
+        train = data.TrainingData(staged + weights, to_device, batch_size, shuffle)
+        placeholders, fetches, _ = self._feeds(ws)
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
             logs = self._fit_epoch(train, placeholders, fetches, callbacks.batch_callbacks)
             if val is not None:
                 vph, _, vtest = self._feeds(val[2])
-                res = self._run_batches(vtest, vph, [a for a in val if a is not None], batch_size)
+                res = self._run_batches(vtest, vph, val[0] + val[1] + (val[2] or []), batch_size)
                 logs.update({"val_" + nm: float(v) for nm, v in zip(t.names, res)})
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
@@ -251,9 +276,10 @@ class Trainer:
                     break
         return {nm: float(v) for nm, v in zip(names, sums / seen)}
 
-    def _training_data(self, x, y) -> tuple[np.ndarray, np.ndarray, Callable[..., Any] | None]:
-        """(x, y, to_device): the training set staged on the session's device where that pays."""
-        return data.stage_on_device(self._session, x, y)
+    def _training_data(self, xs, ys) -> tuple[Any, ...]:
+        """(*input arrays, *target arrays, to_device): the training set staged on the session's device where
+        that pays."""
+        return data.stage_on_device(self._session, list(xs) + list(ys))
 
     def _prepare_input_shape(self, x):
         pass

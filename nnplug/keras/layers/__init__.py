@@ -19,9 +19,15 @@ Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D  # 
 
 from .embeddings import Embedding  # noqa: F401
 from .recurrent import GRU, LSTM, Bidirectional, Masking, SimpleRNN, TimeDistributed  # noqa: F401
+# -- merge layers and Lambda --
+from .merge import (MERGE_LAYERS, Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract,  # noqa: F401
+                    add, average, concatenate, dot, maximum, minimum, multiply, subtract)
+from .lambda_layer import Lambda  # noqa: F401
+# -- end merge layers --
 
 LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
                                          LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
+LAYER_CLASSES.update({c.__name__: c for c in MERGE_LAYERS + (Lambda,)})  # type: ignore[misc] # merge.py, lambda_layer.py
 
 
 def deserialize(spec: dict[str, Any]) -> Layer:

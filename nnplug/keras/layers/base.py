@@ -46,11 +46,12 @@ class KerasTensor:
     """A symbolic layer output: its shape (batch dimension None) and the layer call that made it."""
 
     def __init__(self, shape: Sequence[int | None], dtype: str = "float32", layer: Layer | None = None,
-                 inputs: Iterable[KerasTensor] = ()) -> None:
+                 inputs: Iterable[KerasTensor] = (), many: bool = False) -> None:
         self.shape = tuple(shape)
         self.dtype = dtype
         self.layer = layer
         self.inputs = list(inputs)
+        self.many = many  # the layer was called on a list of tensors (a merge layer), not on one
 
     def __repr__(self) -> str:
         return f"<KerasTensor shape={self.shape} from {self.layer.name if self.layer else 'nowhere'}>"
@@ -107,26 +108,37 @@ class Layer:
         return sum(int(np.prod(s)) for _, s, _, _ in self.weight_specs(self.input_spec))
 
     @overload
-    def __call__(self, x: KerasTensor, training: bool | Tensor = False) -> KerasTensor: ...
+    def __call__(self, x: KerasTensor | Sequence[KerasTensor], training: bool | Tensor = False) -> KerasTensor: ...
     @overload
     def __call__(self, x: TensorLike, training: bool | Tensor = False) -> Tensor: ...
 
-    def __call__(self, x: KerasTensor | TensorLike, training: bool | Tensor = False) -> KerasTensor | Tensor:
-        """On a KerasTensor (functional API): the symbolic output; on a tensor: this layer applied to it."""
-        if isinstance(x, KerasTensor):
-            shape = x.shape
+    def __call__(self, x: KerasTensor | Sequence[KerasTensor] | TensorLike,
+                 training: bool | Tensor = False) -> KerasTensor | Tensor:
+        """On a KerasTensor or a list of them (functional API): the symbolic output; on a tensor: this layer
+        applied to it. Calling a built layer again (on the same shapes) shares its weights."""
+        many = isinstance(x, (list, tuple)) and len(x) > 0 and all(isinstance(t, KerasTensor) for t in x)
+        if isinstance(x, KerasTensor) or many:
+            inputs = list(x) if many else [x]
+            shape = [t.shape for t in inputs] if many else x.shape
             if self.input_spec is None:
                 self.weight_specs(shape)  # raises early on an input it cannot take
+                out_shape = self.compute_output_shape(shape)
                 self.input_spec = shape
-            elif [s for _, s, _, _ in self.weight_specs(shape)] != \
-                    [s for _, s, _, _ in self.weight_specs(self.input_spec)]:
-                raise ValueError(f"layer '{self.name}' was built for inputs of shape {self.input_spec}, "
-                                 f"now called on {shape}")
-            return KerasTensor(self.compute_output_shape(shape), x.dtype, self, [x])
+            else:
+                if [s for _, s, _, _ in self.weight_specs(shape)] != \
+                        [s for _, s, _, _ in self.weight_specs(self.input_spec)]:
+                    raise ValueError(f"layer '{self.name}' was built for inputs of shape {self.input_spec}, "
+                                     f"now called on {shape}")
+                out_shape = self.compute_output_shape(shape)
+            return KerasTensor(out_shape, self.output_dtype(inputs), self, inputs, many)
         return self.apply(x, training)
 
+    def output_dtype(self, inputs: Sequence[KerasTensor]) -> str:
+        """The dtype of this layer's symbolic output: float32 (the layers compute in float32)."""
+        return "float32"
+
     # -- in a graph ----------------------------------------------------------------------
-    def build_weights(self, input_shape: Sequence[int | None]) -> list[Variable]:
+    def build_weights(self, input_shape: Any) -> list[Variable]:
         """Create the Variables (in the default graph) once; later calls reuse them."""
         if self.weights:
             return self.weights
@@ -183,8 +195,9 @@ class Layer:
     def weight_constraints(self) -> list[tuple[Variable, Any]]:
         return list(self._weight_constraints)
 
-    def apply(self, x: Tensor, training: bool | Tensor = False) -> Tensor:
-        self.build_weights(tuple(x.shape))
+    def apply(self, x: Any, training: bool | Tensor = False) -> Tensor:
+        """This layer on `x`: a tensor, or a list of tensors for a layer of several inputs (merge layers)."""
+        self.build_weights([tuple(t.shape) for t in x] if isinstance(x, (list, tuple)) else tuple(x.shape))
         self.logits = None
         return self.call(x, training)
 
@@ -228,8 +241,11 @@ class Layer:
         return cls(**config)
 
 
+INPUT_DTYPES = ("float32", "float64", "int32", "int64", "bool")  # what an Input may be fed as
+
+
 class InputLayer(Layer):
-    CONFIG_FIELDS = {"name": "name", "batch_input_shape": "shape", "dtype": "dtype"}
+    CONFIG_FIELDS = {"name": "name", "batch_input_shape": "shape", "dtype": "input_dtype"}
     CONFIG_REQUIRED = ("batch_input_shape",)
 
     def __init__(self, input_shape: Sequence[int | None] | None = None, batch_size: int | None = None,
@@ -239,6 +255,10 @@ class InputLayer(Layer):
             raise ValueError("InputLayer needs input_shape (the shape of one sample, e.g. (784,))")
         if batch_input_shape is None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
+        dtype = str(getattr(dtype, "name", dtype))
+        if dtype not in INPUT_DTYPES:
+            raise ValueError(f"InputLayer '{name}': dtype {dtype!r:.40} is not supported (use one of "
+                             f"{', '.join(INPUT_DTYPES)})")
         super().__init__(name=name if name is not None else _auto_name("input"), batch_input_shape=batch_input_shape, dtype=dtype,
                          **kwargs)
         self.output = KerasTensor((None,) + tuple(self.batch_input_shape[1:]), dtype, self, [])  # type: ignore[index]

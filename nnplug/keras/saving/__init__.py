@@ -18,6 +18,7 @@ from ...train.saver import atomic_write
 from .. import losses as _losses
 from .. import optimizers as _optimizers
 from . import archive, h5_format, h5_model, keras_format, npz_format
+from ..compile_utils import per_output
 from .assemble import model_from_spec
 from .errors import ModelFileError, refuse_overwrite
 from ..._types import StrPath
@@ -35,9 +36,26 @@ def model_spec(model: Model) -> dict[str, Any]:
     spec = {"format": npz_format.FORMAT, "version": npz_format.VERSION,
             "model": {"class_name": model.config_class_name, "config": model.get_config()}}
     if model.loss is not None:
-        spec["training"] = {"loss": _losses.serialize(model.loss), "metrics": model._metric_names,
-                            "optimizer": _optimizers.serialize(model.optimizer)}
+        spec["training"] = {**_compile_settings(model), "optimizer": _optimizers.serialize(model.optimizer)}
     return spec
+
+
+def _compile_settings(model: Model) -> dict[str, Any]:
+    """{loss, metrics, loss_weights?}: one loss, or a list in output order when compile had several."""
+    names, keys = model.output_names, model._output_keys
+    if isinstance(model.loss, (list, dict)):
+        loss: Any = [None if l is None else _losses.serialize(l)
+                     for l in per_output(model.loss, names, keys, "loss", None)]
+    else:
+        loss = _losses.serialize(model.loss)
+    metrics = model._metrics_arg
+    if isinstance(metrics, dict):
+        metrics = {names[keys[k]]: list(v) if isinstance(v, (list, tuple)) else [v] for k, v in metrics.items()}
+    out = {"loss": loss, "metrics": metrics}
+    if model._loss_weights_arg is not None:
+        out["loss_weights"] = [float(w) for w in per_output(model._loss_weights_arg, names, keys, "loss_weights",
+                                                            1.0)]
+    return out
 
 
 def model_from_config(spec: dict[str, Any]) -> Model:

@@ -75,8 +75,11 @@ def compile_from(model, training, path):
     training = schema.check(training, schema.TRAINING, path, "training")
     try:
         optimizer = _optimizers.deserialize(training["optimizer"])
-        loss = _losses.deserialize(training["loss"])
-        model.compile(optimizer=optimizer, loss=loss, metrics=training["metrics"])
+        loss = training["loss"]
+        loss = [None if l is None else _losses.deserialize(l) for l in loss] if isinstance(loss, list) else \
+            _losses.deserialize(loss)
+        model.compile(optimizer=optimizer, loss=loss, metrics=training["metrics"],
+                      loss_weights=training.get("loss_weights"))
     except _BUILD_ERRORS as e:
         raise ModelFileError(path, f"training: cannot compile with the saved settings: {e}") from None
 

@@ -86,8 +86,14 @@ def read_training(spec, path, where):
         elif key not in _OPTIMIZER_KEYS:
             raise ModelFileError(path, f"{where}.optimizer.config.{key}: {value!r:.40} is not supported here; "
                                        f"load the model with compile=False")
-    return {"loss": _read_loss(spec.get("loss"), path, where), "metrics": _read_metrics(spec.get("metrics")),
-            "optimizer": {"class_name": optimizer.get("class_name"), "config": config}}
+    loss, metrics = spec.get("loss"), spec.get("metrics")
+    loss = [None if l is None else _read_loss(l, path, where) for l in loss] if isinstance(loss, list) else \
+        _read_loss(loss, path, where)
+    metrics = {k: _read_metrics(v) for k, v in metrics.items()} if isinstance(metrics, dict) else _read_metrics(metrics)
+    out = {"loss": loss, "metrics": metrics, "optimizer": {"class_name": optimizer.get("class_name"), "config": config}}
+    if spec.get("loss_weights") is not None:
+        out["loss_weights"] = spec["loss_weights"]
+    return out
 
 
 def _read_loss(loss, path, where):
@@ -154,12 +160,19 @@ def keras3_model(spec, training):
     if training is not None:
         out["compile_config"] = {"optimizer": {"module": "keras.optimizers", **training["optimizer"],
                                                "registered_name": None},
-                                 "loss": training["loss"]["config"]["name"], "metrics": training["metrics"] or None,
-                                 "loss_weights": None, "weighted_metrics": None}
+                                 "loss": _loss_names(training["loss"]), "metrics": training["metrics"] or None,
+                                 "loss_weights": training.get("loss_weights"), "weighted_metrics": None}
     return out
 
 
+def _loss_names(loss):
+    """The loss's name, or a list of them (None for an output that is not trained), as Keras writes them."""
+    if isinstance(loss, list):
+        return [None if l is None else l["config"]["name"] for l in loss]
+    return loss["config"]["name"]
+
+
 def keras2_training(training):
-    return {"loss": training["loss"]["config"]["name"], "metrics": training["metrics"], "weighted_metrics": None,
-            "loss_weights": None, "optimizer_config": training["optimizer"]}
+    return {"loss": _loss_names(training["loss"]), "metrics": training["metrics"], "weighted_metrics": None,
+            "loss_weights": training.get("loss_weights"), "optimizer_config": training["optimizer"]}
 

@@ -46,6 +46,18 @@ FIELD_KINDS = {
     "seed": {"anyOf": [{"type": "null"}, {"type": "integer", "minimum": 0, "maximum": 2 ** 63 - 1}],
              "description": "null or a non-negative int"},
     "dtype": {"enum": ["float32"], "description": "'float32'"},
+    "input_dtype": {"enum": list(L.base.INPUT_DTYPES), "description": _one_of(list(L.base.INPUT_DTYPES))},
+    # -- the merge layers' and Lambda's fields (nnplug/keras/layers/merge.py, lambda_layer.py) --
+    "dot_axes": {"anyOf": [{"type": "integer", "minimum": -8, "maximum": 8},
+                           {"type": "array", "minItems": 2, "maxItems": 2,
+                            "items": {"type": "integer", "minimum": -8, "maximum": 8}}],
+                 "description": "an axis or a pair of axes"},
+    "lambda_output_shape": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 8, "items": {
+        "anyOf": [{"type": "null"}, {"type": "integer", "minimum": 1, "maximum": MAX_DIM}]}}],
+                            "description": "null or a shape without the batch axis"},
+    "scalar_arguments": {"type": "object", "maxProperties": 64,
+                         "additionalProperties": {"type": ["number", "boolean", "string", "null"]},
+                         "description": "an object of numbers, bools, strings or nulls"},
     "null": {"type": "null", "description": "null"},
     # -- convolution, pooling, normalisation, reshaping layers --
     "pair": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "integer", "minimum": 1,
@@ -116,22 +128,31 @@ _LAYER_SPEC = _object({"class_name": {"enum": sorted(L.LAYER_CLASSES), "descript
 _INDEX = {"type": "integer", "minimum": 0, "maximum": 2 * MAX_LAYERS, "description": "a node index"}
 _LAYERS = {"type": "array", "maxItems": MAX_LAYERS, "items": _LAYER_SPEC, "description": "a list of layers"}
 SEQUENTIAL = _object({"name": FIELD_KINDS["name"], "layers": _LAYERS}, ["name", "layers"])
-FUNCTIONAL = _object({"name": FIELD_KINDS["name"], "layers": _LAYERS, "input": _INDEX, "output": _INDEX,
+_NODE_LIST = {"type": "array", "minItems": 1, "maxItems": 256, "items": _INDEX, "description": "a list of node indices"}
+FUNCTIONAL = _object({"name": FIELD_KINDS["name"], "layers": _LAYERS, "inputs": _NODE_LIST, "outputs": _NODE_LIST,
+                      "input": _INDEX, "output": _INDEX,  # nnplug's files of one input and output, before 0.x
                       "nodes": {"type": "array", "maxItems": 2 * MAX_LAYERS, "description": "a list of nodes",
                                 "items": {"type": "array", "minItems": 2, "maxItems": 2,
                                           "prefixItems": [_INDEX, {"type": "array", "items": _INDEX,
-                                                                   "maxItems": 1}],
-                                          "description": "a node: [layer index, [input node index]]"}}},
-                     ["name", "layers", "nodes", "input", "output"])
+                                                                   "maxItems": 256}],
+                                          "description": "a node: [layer index, [input node indices]]"}}},
+                     ["name", "layers", "nodes"])
 MODEL = _object({"class_name": {"enum": ["Sequential", "Model"], "description": "'Sequential' or 'Model'"},
                  "config": {"type": "object", "description": "an object"}}, ["class_name", "config"])
 _SCALAR = {"type": ["number", "boolean", "string", "null"], "description": "a number, bool, string or null"}
+_LOSS = _object({"class_name": {"enum": sorted({c.__name__ for c in _losses._BY_NAME.values()}),
+                                "description": "a built-in loss class"},
+                 "config": {"type": "object", "additionalProperties": _SCALAR}}, ["class_name", "config"])
+_METRIC_NAMES = {"type": "array", "maxItems": 64, "items": {"type": "string", "maxLength": 64},
+                 "description": "a list of metric names"}
+_BY_OUTPUT = {"type": "object", "maxProperties": 256, "propertyNames": FIELD_KINDS["name"]}
 TRAINING = _object({
-    "loss": _object({"class_name": {"enum": sorted({c.__name__ for c in _losses._BY_NAME.values()}),
-                                    "description": "a built-in loss class"},
-                     "config": {"type": "object", "additionalProperties": _SCALAR}}, ["class_name", "config"]),
-    "metrics": {"type": "array", "maxItems": 64, "items": {"type": "string", "maxLength": 64},
-                "description": "a list of metric names"},
+    "loss": {"anyOf": [_LOSS, {"type": "array", "maxItems": 256, "items": {"anyOf": [{"type": "null"}, _LOSS]}}],
+             "description": "a loss {class_name, config}, or a list of them (null: an output not trained)"},
+    "loss_weights": {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 256, "items": _NUMBER}],
+                     "description": "null or a list of numbers, one per output"},
+    "metrics": {"anyOf": [_METRIC_NAMES, {**_BY_OUTPUT, "additionalProperties": _METRIC_NAMES}],
+                "description": "a list of metric names, or lists of them by output name"},
     "optimizer": _object({"class_name": {"enum": sorted(c.__name__ for c in _optimizers._BY_NAME.values()),
                                          "description": "a built-in optimizer class"},
                           "config": {"type": "object", "additionalProperties": _SCALAR}}, ["class_name", "config"])},
