@@ -19,9 +19,13 @@ Convolution2D, MaxPool2D, AvgPool2D = Conv2D, MaxPooling2D, AveragePooling2D  # 
 
 from .embeddings import Embedding  # noqa: F401
 from .recurrent import GRU, LSTM, Bidirectional, Masking, SimpleRNN, TimeDistributed  # noqa: F401
+# -- 1-D convolution, activation, noise, normalisation layers and recurrent cells --
+from .more_layers import MORE_LAYERS
+from .more_layers import *  # noqa: F401,F403
 
 LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
-                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
+                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS
+                 + MORE_LAYERS}
 
 
 def deserialize(spec: dict[str, Any]) -> Layer:
