@@ -89,7 +89,7 @@ class _Cell(Layer):
     def get_config(self) -> dict[str, Any]:
         inner = self.math.get_config()
         own = super().get_config()
-        return {**own, **{k: inner[k] for k in self._fields() if k in inner and k not in own},
+        return {**own, "units": self.units, **{k: inner[k] for k in self._fields() if k in inner and k not in own},
                 "seed": self.math.seed}
 
     @classmethod
