@@ -242,11 +242,73 @@ class Adadelta(Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta}
+class Adamax(Adam):
+    """Adam with the infinity norm: t = iterations+1; lr_t = lr/(1-b1^t); m = b1*m + (1-b1)*g;
+    u = max(b2*u, |g|); p -= lr_t*m/(u+eps); lr 0.002 (Keras 2)."""
+
+    def __init__(self, learning_rate: float = 0.002, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, decay: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, decay, **kwargs)
+
+    def _updates(self, params, grads):
+        t = M.cast(self.iterations, _dt.float32) + 1.0
+        lr_t = self._lr() / (1.0 - M.pow(convert_to_tensor(self.beta_1), t))
+        updates = []
+        for p, g in zip(params, grads):
+            m, u = self._slot(p, "m"), self._slot(p, "u")
+            m_t = m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+            u_t = u.assign(M.maximum(self.beta_2 * u._as_tensor(), M.abs(g)))
+            updates.append(p.assign_sub(lr_t * m_t / (u_t + self.epsilon)))
+        return updates
+
+
+class Nadam(Adam):
+    """Adam with Nesterov momentum and Keras 2's momentum schedule: mu_t = b1*(1 - 0.5*0.96^(t*schedule_decay));
+    the product of the mu's so far (`m_schedule`, a variable from 1) corrects the moments' bias;
+    p -= lr*((1-mu_t)*g/(1-prod_t) + mu_{t+1}*m'/(1-prod_t*mu_{t+1})) / (sqrt(v/(1-b2^t)) + eps); lr 0.002."""
+
+    def __init__(self, learning_rate: float = 0.002, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, schedule_decay: float = 0.004, **kwargs: Any) -> None:
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
+        if not math.isfinite(schedule_decay) or schedule_decay < 0:
+            raise ValueError(f"Nadam: schedule_decay must be a finite number >= 0, got {schedule_decay!r}")
+        self.schedule_decay = float(schedule_decay)
+        self.m_schedule = None  # the product of the momentum schedule, made with the first update ops
+
+    def _updates(self, params, grads):
+        if self.m_schedule is None:
+            self.m_schedule = self._variable(1.0, "m_schedule")
+        t = M.cast(self.iterations, _dt.float32) + 1.0
+        decay = convert_to_tensor(0.96)
+        mu_t = self.beta_1 * (1.0 - 0.5 * M.pow(decay, t * self.schedule_decay))
+        mu_next = self.beta_1 * (1.0 - 0.5 * M.pow(decay, (t + 1.0) * self.schedule_decay))
+        schedule_new = self.m_schedule._as_tensor() * mu_t
+        schedule_next = schedule_new * mu_next
+        lr = self._lr()
+        updates = []
+        for p, g in zip(params, grads):
+            m, v = self._slot(p, "m"), self._slot(p, "v")
+            m_t = m.assign(self.beta_1 * m + (1.0 - self.beta_1) * g)
+            v_t = v.assign(self.beta_2 * v + (1.0 - self.beta_2) * M.square(g))
+            v_hat = v_t / (1.0 - M.pow(convert_to_tensor(self.beta_2), t))
+            m_bar = (1.0 - mu_t) * g / (1.0 - schedule_new) + mu_next * m_t / (1.0 - schedule_next)
+            updates.append(p.assign_sub(lr * m_bar / (M.sqrt(v_hat) + self.epsilon)))
+        with control_dependencies(updates):  # every weight's step reads the schedule before it moves
+            updates.append(self.m_schedule.assign(schedule_new))
+        return updates
+
+    def get_config(self) -> dict[str, Any]:
+        config = {k: v for k, v in super().get_config().items() if k != "decay"}
+        return {**config, "schedule_decay": self.schedule_decay}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
+            "adamax": Adamax, "nadam": Nadam}
 
 
 def get(identifier: Any) -> Optimizer:
-    """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta') or an Optimizer object."""
+    """An optimizer from a name ('sgd', 'adam', 'rmsprop', 'adagrad', 'adadelta', 'adamax', 'nadam') or an
+    Optimizer object."""
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

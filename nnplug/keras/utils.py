@@ -11,7 +11,9 @@ from numpy.typing import ArrayLike, DTypeLike
 
 def unknown_name(kind: str, name: object, valid: Iterable[str]) -> ValueError:
     """The ValueError for an unknown `kind` name: lists the valid names and suggests the closest one."""
-    close = difflib.get_close_matches(str(name).lower(), list(valid), n=1)
+    typed = str(name).lower()
+    swapped = [v for v in valid if sorted(v) == sorted(typed)]  # letters transposed: 'adma' is 'adam', not 'adamax'
+    close = swapped[:1] or difflib.get_close_matches(typed, list(valid), n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return ValueError(f"unknown {kind} '{name}'.{hint} Valid {kind} names: {', '.join(sorted(valid))}")
 

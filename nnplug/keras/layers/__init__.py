@@ -24,9 +24,13 @@ from .merge import (MERGE_LAYERS, Add, Average, Concatenate, Dot, Maximum, Minim
                     add, average, concatenate, dot, maximum, minimum, multiply, subtract)
 from .lambda_layer import Lambda  # noqa: F401
 # -- end merge layers --
+# -- 1-D convolution, activation, noise, normalisation layers and recurrent cells --
+from .more_layers import MORE_LAYERS
+from .more_layers import *  # noqa: F401,F403
 
 LAYER_CLASSES = {c.__name__: c for c in (InputLayer, Dense, Activation, Dropout, Flatten, Embedding, SimpleRNN,
-                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS}
+                                         LSTM, GRU, Bidirectional, TimeDistributed, Masking) + _IMAGE_LAYERS
+                 + MORE_LAYERS}
 LAYER_CLASSES.update({c.__name__: c for c in MERGE_LAYERS + (Lambda,)})  # type: ignore[misc] # merge.py, lambda_layer.py
 
 

@@ -14,7 +14,7 @@ _DEFAULTS = {"sparse": False, "ragged": False, "optional": False, "data_format":
              "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
              "kernel_constraint": None, "bias_constraint": None, "lora_rank": None, "quantization_config": None}
 _OPTIMIZER_KEYS = {"learning_rate", "decay", "momentum", "nesterov", "beta_1", "beta_2", "epsilon", "rho",
-                   "clipnorm", "clipvalue", "name"}
+                   "clipnorm", "clipvalue", "name", "schedule_decay"}
 _OPTIMIZER_DEFAULTS = {"weight_decay": None, "global_clipnorm": None, "use_ema": False, "ema_momentum": 0.99,
                        "ema_overwrite_frequency": None, "loss_scale_factor": None, "jit_compile": None,
                        "gradient_accumulation_steps": None, "amsgrad": False, "centered": False,

@@ -103,6 +103,7 @@ FIELD_KINDS = {
                    "description": "null or a constraint {class_name: MaxNorm, NonNeg, UnitNorm or MinMaxNorm, "
                                   "config: {max_value, min_value, rate, axis}}"},
 }
+FIELD_KINDS.update(L.config_kinds.MORE_FIELD_KINDS)  # the fields of the layers in layers/more_layers.py
 
 
 def _object(properties, required=(), description=None):
