@@ -66,3 +66,30 @@ def test_saver_saves_variables_of_a_graph_with_a_data_iterator(tmp_path):
     with tf.Session() as sess:
         saver.restore(sess, saved)
         assert sess.run([w, step]) == [4.0, 2]
+
+
+def test_keras_backend_get_and_set_value_of_the_learning_rate():
+    """Keras 2's schedule idiom: `K.set_value(model.optimizer.lr, v)` in a callback changes the rate the
+    next steps use (checked against plain SGD by hand), and `K.get_value` reads it back as a float."""
+    from nnplug import keras
+    from nnplug.keras import backend as K
+    keras.backend.clear_session()
+    model = keras.models.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="ones",
+                                                        input_shape=(1,))])
+    model.compile(keras.optimizers.SGD(lr=0.1), "mse")
+    assert K.get_value(model.optimizer.lr) == pytest.approx(0.1) and type(K.get_value(model.optimizer.lr)) is float
+
+    def halve(epoch, logs=None):
+        K.set_value(model.optimizer.lr, K.get_value(model.optimizer.lr) * 0.5)
+
+    x, y = np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    model.fit(x, y, epochs=3, batch_size=1, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=halve)])
+    w, expected = 1.0, 1.0
+    for lr in (0.05, 0.025, 0.0125):  # d/dw (w - 0)^2 = 2w
+        expected -= lr * 2 * expected
+    w = model.get_weights()[0].item()
+    assert w == pytest.approx(expected, rel=1e-5)
+    assert K.get_value(model.optimizer.lr) == pytest.approx(0.0125)
+    np.testing.assert_array_equal(K.get_value(np.arange(3)), [0, 1, 2])
+    with pytest.raises(TypeError, match="optimizer's learning rate"):
+        K.set_value(0.5, 1.0)
