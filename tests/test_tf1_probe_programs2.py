@@ -93,3 +93,58 @@ def test_keras_backend_get_and_set_value_of_the_learning_rate():
     np.testing.assert_array_equal(K.get_value(np.arange(3)), [0, 1, 2])
     with pytest.raises(TypeError, match="optimizer's learning rate"):
         K.set_value(0.5, 1.0)
+
+
+def test_seq2seq_training_decoder_matches_dynamic_rnn():
+    """contrib.seq2seq's TrainingHelper + BasicDecoder + dynamic_decode over [batch, time, depth] inputs
+    runs the cell as dynamic_rnn does: the same outputs and final state (the cell's weights shared), the
+    argmax as sample_id, and TF1's sequence lengths (the step at which each example finished)."""
+    tf.reset_default_graph()
+    rs = np.random.RandomState(0)
+    x = tf.placeholder(tf.float32, [None, None, 3])
+    lengths = tf.placeholder(tf.int32, [None])
+    cell = tf.nn.rnn_cell.BasicRNNCell(4)
+    init = cell.zero_state(tf.shape(x)[0], tf.float32)
+    with tf.variable_scope("shared"):
+        ref_out, ref_state = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, initial_state=init)
+    with tf.variable_scope("shared", reuse=True):
+        helper = tf.contrib.seq2seq.TrainingHelper(x, lengths)
+        decoder = tf.contrib.seq2seq.BasicDecoder(cell, helper, init)
+        outputs, state, got_lengths = tf.contrib.seq2seq.dynamic_decode(decoder, impute_finished=True)
+    assert len(tf.trainable_variables()) == 2
+    sess = tf.Session()
+    sess.run(tf.global_variables_initializer())
+    xv = rs.randn(3, 5, 3).astype(np.float32)
+    feed = {x: xv, lengths: [5, 2, 4]}
+    out, ids, st, lv, r_out, r_state = sess.run([outputs.rnn_output, outputs.sample_id, state, got_lengths,
+                                                 ref_out, ref_state], feed)
+    np.testing.assert_allclose(out, r_out, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(st, r_state, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(ids, np.argmax(out, -1))
+    np.testing.assert_array_equal(lv, [5, 2, 4])
+
+
+class _ChainCell:
+    """A cell whose output scores the successor of the (one-hot embedded) input token: token t -> NEXT[t]."""
+    NEXT = np.array([1, 2, 3, 4, 0])  # 0 is the end token
+    output_size = 5
+
+    def __call__(self, inputs, state):
+        return tf.matmul(inputs, tf.constant(np.eye(5, dtype=np.float32)[self.NEXT])), state + 1.0
+
+
+def test_seq2seq_greedy_decoder_stops_at_the_end_token():
+    """GreedyEmbeddingHelper feeds back each step's argmax; an example finishes when it emits end_token.
+    Token chains 3 -> 4 -> 0 and 1 -> 2 -> 3 -> 4 -> 0 give TF1's lengths 2 and 4 and stop the state at
+    the step all finished; nnplug's outputs have maximum_iterations steps, zeros after that step."""
+    tf.reset_default_graph()
+    start = tf.placeholder(tf.int32, [None])
+    helper = tf.contrib.seq2seq.GreedyEmbeddingHelper(tf.constant(np.eye(5, dtype=np.float32)), start, 0)
+    decoder = tf.contrib.seq2seq.BasicDecoder(_ChainCell(), helper, tf.zeros([2, 1]))
+    outputs, state, lengths = tf.contrib.seq2seq.dynamic_decode(decoder, maximum_iterations=6)
+    ids, st, lv = tf.Session().run([outputs.sample_id, state, lengths], {start: [3, 1]})
+    np.testing.assert_array_equal(ids, [[4, 0, 1, 2, 0, 0], [2, 3, 4, 0, 0, 0]])
+    np.testing.assert_array_equal(lv, [2, 4])
+    np.testing.assert_array_equal(st, [[4.0], [4.0]])
+    with pytest.raises(ValueError, match="maximum_iterations"):
+        tf.contrib.seq2seq.dynamic_decode(decoder)
