@@ -48,6 +48,7 @@ from . import errors, initializers, nn, train  # noqa: E402
 from . import datasets, layers, losses  # noqa: E402
 from . import data, summary  # noqa: E402
 from .devices import ConfigProto, GPUOptions  # noqa: E402
+from .run_options import RunMetadata, RunOptions  # noqa: E402
 from .initializers import (  # noqa: E402,F401 - TF1's initializer names at the top level
     constant_initializer, glorot_normal_initializer, glorot_uniform_initializer, ones_initializer,
     random_normal_initializer, random_uniform_initializer, truncated_normal_initializer,

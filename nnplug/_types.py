@@ -39,7 +39,7 @@ Shape: TypeAlias = Union[TensorShape, Sequence[Union[int, None]], int]
 # A shape that may be known only when the graph runs: a tensor (`tf.shape(y)`) or ints and scalar tensors.
 ShapeLike: TypeAlias = Union[Shape, Tensor, SupportsTensor, Sequence[Union[int, Tensor, SupportsTensor]]]
 # What `nnplug.as_dtype` accepts: a DType, its name ('float32'), a NumPy dtype or type, or float/int/bool.
-DTypeLike: TypeAlias = Union[DType, str, np.dtype, type]
+DTypeLike: TypeAlias = Union[DType, str, np.dtype, type, int]
 # An axis argument: one axis, several, or None (all of them).
 Axis: TypeAlias = Union[int, Sequence[int], None]
 # strides, window sizes, dilations: one int for every spatial axis or one per axis (TF1 accepts both)

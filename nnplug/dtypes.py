@@ -30,6 +30,11 @@ class DType:
         return self.np.kind == "b"
 
     @property
+    def as_datatype_enum(self) -> int:
+        """TF1's DataType enum number of this type."""
+        return next(number for number, dtype in _BY_ENUM.items() if dtype is self)
+
+    @property
     def base_dtype(self) -> DType:
         return self
 
@@ -64,6 +69,9 @@ _BY_NP = {d.np: d for d in ALL}
 _BY_NAME = {d.name: d for d in ALL}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "bool_": bool_,
                  "string": string})
+# TF1's DataType enum numbers (types.proto): `tf.constant(a, dtype=1)` is float32, as in TF1's tutorials.
+_BY_ENUM = {1: float32, 2: float64, 3: int32, 4: uint8, 5: int16, 6: int8, 7: string, 9: int64, 10: bool_,
+            19: float16}
 
 
 def as_dtype(value: DTypeLike) -> DType:
@@ -78,6 +86,8 @@ def as_dtype(value: DTypeLike) -> DType:
         return int32
     if value is bool:
         return bool_
+    if type(value) is int and value in _BY_ENUM:
+        return _BY_ENUM[value]
     try:
         return _BY_NP[np.dtype(value)]
     except (TypeError, KeyError):

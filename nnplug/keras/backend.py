@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import dtypes as _dt
 from ..graph import Tensor, convert_to_tensor, reset_default_graph
 from ..ops import math_ops as M
 from ..ops.array_ops import shape as _shape
+from ..variables import Variable
+from .optimizers import LearningRate
 from .._types import Axis, TensorLike
 
 _settings = {"epsilon": 1e-7, "floatx": "float32", "image_data_format": "channels_last"}
@@ -52,6 +56,25 @@ def clear_session() -> None:
     from .layers.base import _counts
     _counts.clear()
     reset_default_graph()
+
+
+def get_value(x: Any) -> Any:
+    """Keras 2's `K.get_value`: a number or array as NumPy gives it, an optimizer's `lr` as a float."""
+    if isinstance(x, LearningRate):
+        return float(x)
+    if isinstance(x, (Tensor, Variable)):
+        raise TypeError(f"keras.backend.get_value: '{x.name}' is a graph value; read a layer's weights with "
+                        f"layer.get_weights()")
+    return np.asarray(x)[()] if np.ndim(x) == 0 else np.asarray(x)
+
+
+def set_value(x: Any, value: float) -> None:
+    """Keras 2's `K.set_value(model.optimizer.lr, 0.001)`: sets the optimizer's learning rate (the next
+    step uses it)."""
+    if not isinstance(x, LearningRate):
+        raise TypeError(f"keras.backend.set_value: can set an optimizer's learning rate (optimizer.lr), "
+                        f"got {type(x).__name__}; set layer weights with layer.set_weights()")
+    x.optimizer.learning_rate = float(np.asarray(value))
 
 
 def int_shape(x: TensorLike) -> tuple[int | None, ...] | None:

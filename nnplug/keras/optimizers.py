@@ -25,6 +25,21 @@ if TYPE_CHECKING:
     from ..session import Session
 
 
+class LearningRate(float):
+    """The learning rate as `optimizer.lr` gives it: the number itself, remembering its optimizer, so that
+    Keras 2's `K.set_value(model.optimizer.lr, 0.001)` sets it and `K.get_value` reads it."""
+
+    optimizer: Optimizer
+
+    def __new__(cls, value: float, optimizer: Optimizer) -> LearningRate:
+        rate = super().__new__(cls, value)
+        rate.optimizer = optimizer
+        return rate
+
+    def __reduce__(self):  # copies and pickles are plain numbers
+        return float, (float(self),)
+
+
 class Optimizer:
     slots_per_weight = 1  # state arrays per trained weight (bounds what a saved optimizer state may hold)
     iterations: Variable | None  # made with the first update ops, as learning_rate_variable
@@ -50,7 +65,7 @@ class Optimizer:
 
     @property
     def learning_rate(self) -> float:
-        return self._learning_rate
+        return LearningRate(self._learning_rate, self)
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:

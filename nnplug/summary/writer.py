@@ -60,6 +60,12 @@ class FileWriter:
             graph_def = _graph_def(graph)
         self.add_event(self._event(global_step, graph_def=graph_def.SerializeToString()))
 
+    def add_run_metadata(self, run_metadata: Any, tag: str, global_step: int | None = None) -> None:
+        """TF1's record of a traced step under `tag` (`run_metadata`: a tf.RunMetadata, or its bytes)."""
+        data = run_metadata if isinstance(run_metadata, bytes) else run_metadata.SerializeToString()
+        tagged = self._event_pb2.TaggedRunMetadata(tag=str(tag), run_metadata=data)
+        self.add_event(self._event(global_step, tagged_run_metadata=tagged))
+
     def add_scalars(self, step: int, values: Mapping[str, float]) -> None:
         """One event at `step` with a scalar per tag: {"loss": 0.25, "val/accuracy": 0.9}."""
         value = self._summary_pb2.Summary.Value

@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from numpy.lib import format as npy_format
 
 from ..errors import InvalidArgumentError
 from ..files import atomic_write, remove_stale_temps  # noqa: F401 - Keras and tests import them from here
-from .meta_graph import export_meta_graph, import_graph
+from .meta_graph import MetaGraphError, export_meta_graph, import_graph
 from ..graph import GraphKeys, get_default_graph
 from .._types import StrPath, TensorLike
 from ..variables import Variable
@@ -95,7 +96,7 @@ class Saver:
         arrays.update({"__format__": np.array(FORMAT), "__version__": np.array(VERSION)})
         path = prefix + SUFFIX
         if write_meta_graph:
-            export_meta_graph(f"{prefix}.{meta_graph_suffix}", graph=sess.graph)
+            _write_meta_graph(f"{prefix}.{meta_graph_suffix}", sess.graph)
         atomic_write(path, lambda f: np.savez(f, **arrays))
         self._remember(path)
         return prefix
@@ -124,6 +125,19 @@ class Saver:
             staged = [(var, reader.value(name, var)) for name, var in self._vars.items()]
         for var, value in staged:
             sess.load_variable(var, value)
+
+
+def _write_meta_graph(filename, graph):
+    """The graph beside the checkpoint; a graph holding what a meta graph cannot (a tf.data iterator over
+    Python objects) gets none, with a warning naming the op, and the checkpoint is still written, as
+    variables alone are what a Saver restores."""
+    try:
+        export_meta_graph(filename, graph=graph)
+    except MetaGraphError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(filename)  # a meta graph left by an earlier graph would not describe this one
+        warnings.warn(f"Saver.save: no meta graph written to '{filename}' ({e}); the variables are saved, "
+                      f"import_meta_graph cannot rebuild this graph", stacklevel=3)
 
 
 def checkpoint_file(save_path: StrPath | None) -> str:
