@@ -13,7 +13,8 @@ import numpy as np
 from . import devices, plugins
 from .backend import KernelSpec
 from .compiler import RunState, compile_plan, prune
-from .errors import FailedPreconditionError
+from .compiler.lower import NeedsStaging
+from .errors import FailedPreconditionError, InvalidArgumentError
 from .dtypes import as_strings
 from .kernels import is_host_string
 from .graph import (  # noqa: F401 - get_default_session is nnplug.get_default_session
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from .variables import Variable
 
 PLAN_CACHE_SIZE = 64
+STAGES_MAX = 8  # values a run may compute first because its plan needs them (compiler NeedsStaging)
+# stateful ops a first run may run again without changing anything (reads and checks)
+REPEATABLE = frozenset({"VariableV2", "NoOp", "Assert", "CheckNumerics", "IsVariableInitialized"})
 _live_sessions = weakref.WeakSet()  # so nnplug.debugging can drop plans compiled before a switch
 
 
@@ -162,6 +166,7 @@ class Session(RunState):
         self._resources = {}  # state of stateful host ops (see resource)
         self._source_fns = {}  # source op -> its host kernel (see _run_sources)
         self._sources = {}  # fetch key -> the source ops those fetches need
+        self._staged = {}  # fetch key -> [(tensor, bake)] the plan needs computed first (NeedsStaging)
         self._lock = threading.RLock()
         self._step_buffers = weakref.WeakValueDictionary()  # see step_buffer_allocator
         self._feed_targets = {}  # feed_dict key -> the tensor it names
@@ -353,16 +358,7 @@ class Session(RunState):
                 self._sources[spec.key] = sources
         if sources:
             self._run_sources(sources, tensors, arrays)
-        key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)))
-        plan = self._plans.get(key)
-        if plan is None:
-            with self._lock:
-                plan = compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays)
-                if self.config is not None and self.config.log_device_placement:
-                    self._log_placement(plan)
-                self._plans[key] = plan
-                if len(self._plans) > PLAN_CACHE_SIZE:
-                    self._plans.popitem(last=False)
+        plan, tensors, arrays = self._plan(spec, tensors, arrays)
         values = self._values
         if self._n_uninit:
             for slot in plan.var_reads:
@@ -393,6 +389,56 @@ class Session(RunState):
         name = self.placement.device_name
         print("".join(f"{op.name}: ({op.type}): {name(self.placement(op))}\n" for op in plan.ops),
               end="", file=sys.stderr)
+
+    def _plan(self, spec, tensors, arrays):
+        """(plan, feeds, arrays) for this run. A plan that needs a value depending on fed values (a size:
+        the rows `boolean_mask` keeps; or a value that gives a shape: `sequence_mask`'s default length) has
+        it computed first, by a run of its own, then fed (a size) or compiled in (a value, so the plan is
+        kept per value), as TF1 computes shapes while it runs. Only values whose ops change nothing when run
+        twice (no assigns, random draws or iterators) are computed so; others keep the compiler's error."""
+        tensors, arrays, baked, done = list(tensors), list(arrays), [], 0
+        staged = self._staged.get(spec.key, [])
+        while True:
+            for t, bake in staged[done:]:
+                fed = next((k for k, f in enumerate(tensors) if f is t), None)
+                if fed is not None:  # a fed value that gives a shape: compiled in
+                    if bake:
+                        tensors.pop(fed)
+                        baked.append((t, arrays.pop(fed)))
+                    continue
+                value = np.asarray(self.run(t, dict(zip(tensors, arrays))))
+                if bake:
+                    baked.append((t, value))
+                else:
+                    tensors.append(t)
+                    arrays.append(value)
+            done = len(staged)
+            key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)),
+                   tuple((id(t), a.shape, a.dtype.char, a.tobytes()) for t, a in baked))
+            plan = self._plans.get(key)
+            if plan is not None:
+                return plan, tensors, arrays
+            with self._lock:
+                try:
+                    plan = compile_plan(self, self.graph, spec.tensors, spec.ops, tensors, arrays, baked=baked)
+                except NeedsStaging as e:
+                    if len(staged) >= STAGES_MAX or not self._repeatable(e.tensor, tensors):
+                        raise InvalidArgumentError(str(e)) from None
+                    staged = self._staged.setdefault(spec.key, staged)
+                    staged.append((e.tensor, e.bake))
+                    continue
+                if self.config is not None and self.config.log_device_placement:
+                    self._log_placement(plan)
+                self._plans[key] = plan
+                if len(self._plans) > PLAN_CACHE_SIZE:
+                    self._plans.popitem(last=False)
+            return plan, tensors, arrays
+
+    def _repeatable(self, tensor, fed):
+        """Whether the ops computing `tensor` (from the feeds) can run once more without changing anything."""
+        ops = prune(self.graph, [tensor.op], {id(t) for t in fed})
+        return not any(registry.find(op.type) is not None and registry.get(op.type).stateful
+                       and op.type not in REPEATABLE for op in ops)
 
     def _run_sources(self, sources, tensors, arrays):
         """Run the source ops a run needs (once each) and feed their results, unless the caller fed them."""

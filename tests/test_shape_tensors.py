@@ -48,13 +48,49 @@ def test_reshape_by_tensor_has_a_gradient(backend):
     np.testing.assert_allclose(got, np.arange(6.0).reshape(3, 2).reshape(2, 3))
 
 
-def test_shape_from_fed_values_is_a_clear_error():
+def test_a_shape_given_by_fed_values_is_computed_first_as_tf1_does():
+    """tf.zeros(n) of a fed n: the Session computes n, then runs a plan compiled for that value (kept per
+    value); the same through an op's result (the default length of sequence_mask is reduce_max(lengths))."""
     with tf.Graph().as_default():
         n = tf.placeholder(tf.int32, (2,), name="dims")
         z = tf.zeros(n, name="by_values")
+        lengths = tf.placeholder(tf.int32, (None,))
+        mask = tf.sequence_mask(lengths)
         with tf.Session() as sess:
-            with pytest.raises(InvalidArgumentError, match="Fill op 'by_values'.*depends on fed values"):
-                sess.run(z, {n: [2, 3]})
+            np.testing.assert_array_equal(sess.run(z, {n: [2, 3]}), np.zeros((2, 3)))
+            np.testing.assert_array_equal(sess.run(z, {n: [1, 4]}), np.zeros((1, 4)))
+            np.testing.assert_array_equal(sess.run(z, {n: [2, 3]}), np.zeros((2, 3)))
+            np.testing.assert_array_equal(sess.run(mask, {lengths: [1, 3]}),
+                                          [[True, False, False], [True, True, True]])
+            assert sess.run(mask, {lengths: [2, 0, 1, 1]}).shape == (4, 2)
+
+
+def test_a_size_known_only_at_run_time_is_computed_first_and_trains():
+    """boolean_mask's rows depend on the data: its result is computed by a first run and fed to the step,
+    whose gradient (w <- w - lr * mean of the kept x) is the one TF1 computes."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,))
+        w = tf.Variable(2.0)
+        kept = tf.boolean_mask(x * w, x > 0)
+        loss = tf.reduce_mean(kept)
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert float(sess.run(loss, {x: [1.0, -2.0, 3.0]})) == 4.0
+            sess.run(train, {x: [1.0, -2.0, 3.0]})
+            assert float(sess.run(w)) == pytest.approx(2.0 - 0.1 * 2.0)
+            sess.run(train, {x: [-1.0, 5.0]})  # another number of kept rows
+            assert float(sess.run(w)) == pytest.approx(1.8 - 0.1 * 5.0)
+
+
+def test_a_size_from_a_random_draw_is_still_refused():
+    """Values whose ops change state when run (random draws, assigns) are not computed twice."""
+    with tf.Graph().as_default():
+        x = tf.random_uniform((6,), seed=1)
+        kept = tf.boolean_mask(x, x > 0.5)
+        with tf.Session() as sess:
+            with pytest.raises(InvalidArgumentError, match="size depends on fed values"):
+                sess.run(kept * 2.0)
 
 
 def test_rank_is_a_tensor_and_squeeze_drops_runtime_ones(backend):

@@ -72,15 +72,15 @@ def _topological(needed, deps, order):
     return out
 
 
-def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays, nested=False):
+def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arrays, nested=False, baked=()):
     """Build the Plan for these fetches and feeds (arrays give the concrete shapes and dtypes). A nested
     plan (a cond's branch) runs inside another: it updates no variable buffer in place (the outer plan may
-    hold it) and plans no buffers of its own."""
-    fed = {id(t) for t in feed_tensors}
+    hold it) and plans no buffers of its own. `baked`: (tensor, array) pairs compiled in as constants."""
+    fed = {id(t) for t in feed_tensors} | {id(t) for t, _ in baked}
     ops = prune(graph, [t.op for t in fetch_tensors] + list(fetch_ops), fed)
     low = Lowering(state)
     low.compile_sub = lambda fetches, feeds, arrays: compile_plan(state, graph, fetches, [], feeds, arrays, True)
-    fetched, var_reads, has_assign = lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors)
+    fetched, var_reads, has_assign = lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors, baked)
     backend = low.main
     steps = eliminate_dead_steps(low.steps, set(fetched))
     placed = place_steps(steps, fetched, backend, host_for(backend), nested) if low.spans else None

@@ -21,6 +21,16 @@ from .ir import Step, Value
 LOWERINGS = {**_CONTROL, **_ARRAYS}  # ops lowered by their own rule: control flow and TensorArrays
 
 
+class NeedsStaging(InvalidArgumentError):
+    """A graph tensor whose size (`bake` False) or value (`bake` True: it gives a shape) the plan needs but
+    that depends on fed values: the Session may compute it first and compile again with it fed (or, for a
+    value, baked in as a constant). Raised only for graph tensors; the message says what is missing."""
+
+    def __init__(self, message, tensor, bake):
+        super().__init__(message)
+        self.tensor, self.bake = tensor, bake
+
+
 def _snapshot(x):
     """Binds a variable's current buffer to a local; updates rebind or skip it (the buffer stays live)."""
     return x
@@ -45,6 +55,7 @@ class Lowering:
         self._consts = {}  # graph op -> its constant Value
         self._wrappers = plugins.wrappers()
         self.compile_sub = None  # compile_sub(fetches, feeds, feed shapes) -> Plan, set by compile_plan
+        self.origin = {}  # id(Value) -> the graph tensor it is, for values lower_graph made (NeedsStaging)
 
     # -- values -----------------------------------------------------------------------------------
     def place(self, op):
@@ -95,9 +106,9 @@ class Lowering:
             attrs = self._read_values(opdef, inputs, attrs, name)
         for v in inputs:
             if None in v.shape:  # made by an op whose output size depends on values (boolean_mask, ...)
-                raise InvalidArgumentError(
-                    f"{op_type} op '{name}' reads a value whose size depends on fed values (shape {fmt(v.shape)}); "
-                    f"nnplug compiles each step for known sizes: fetch that value and feed it to a second run")
+                self._needs(f"{op_type} op '{name}' reads a value whose size depends on fed values (shape "
+                            f"{fmt(v.shape)}); nnplug compiles each step for known sizes: fetch that value and feed "
+                            f"it to a second run", v, bake=False)
         try:
             outs = opdef.infer([TensorShape(v.shape) for v in inputs], [v.dtype for v in inputs], attrs)
         except ShapeError as e:
@@ -144,10 +155,16 @@ class Lowering:
                 continue
             v = inputs[i]
             if v.const is None:
-                raise InvalidArgumentError(f"{opdef.name} op '{name}': its shape (input {i}) depends on fed "
-                                           f"values, not only on fed shapes; nnplug needs it when compiling")
+                self._needs(f"{opdef.name} op '{name}': its shape (input {i}) depends on fed values, not only on "
+                            f"fed shapes; nnplug needs it when compiling", v, bake=True)
             attrs[attr] = tuple(int(d) for d in np.asarray((v.device or self.main).to_host(v.const)).reshape(-1))
         return attrs
+
+    def _needs(self, message, value, bake):
+        tensor = self.origin.get(id(value))
+        if tensor is None:
+            raise InvalidArgumentError(message)
+        raise NeedsStaging(message, tensor, bake)
 
     def _kernel(self, opdef, spec, n_outputs):
         """The backend's kernel, a host kernel, or None for a composite to expand."""
@@ -175,12 +192,16 @@ class Lowering:
         return result
 
 
-def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
-    """Lower the pruned graph ops; returns (fetched Values, variable slots read, whether it assigns)."""
+def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors, baked=()):
+    """Lower the pruned graph ops; returns (fetched Values, variable slots read, whether it assigns).
+    `baked`: (tensor, array) pairs lowered as constants (values the Session computed first: NeedsStaging)."""
     state = low.state
     values = {}  # id(graph tensor) -> Value
     for i, (t, arr) in enumerate(zip(feed_tensors, feed_arrays)):
         values[id(t)] = Value(arr.shape, t.dtype, "feed", index=i, persistent=True)  # the caller's array
+        low.origin[id(values[id(t)])] = t
+    for t, arr in baked:
+        values[id(t)] = low.constant(arr, t.dtype)
     var_reads, has_assign = set(), False
     fetched_ids = {id(t) for t in fetch_tensors}
     for op in ops:
@@ -223,6 +244,9 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors):
             out = low.emit(kind, inputs, op.attrs, name=op.name, rng=rng)
             for t, v in zip(op.outputs, out if isinstance(out, list) else [out]):
                 values[id(t)] = v
+        for t in op.outputs:
+            if id(t) in values:
+                low.origin.setdefault(id(values[id(t)]), t)
     return [values[id(t)] for t in fetch_tensors], sorted(var_reads), has_assign
 
 
