@@ -298,7 +298,7 @@ def _enqueue_rule(shapes, dtypes, attrs):
         if many and not s.unknown_rank and len(s) == 0:
             raise ShapeError(f"enqueue_many to queue '{q.name}': component {j} is a scalar (it needs a first "
                              f"dimension to split)")
-        if not compatible(want_s, element):
+        if not want_s.is_compatible_with(element):
             raise ShapeError(f"queue '{q.name}' component {j} has shape {fmt(want_s)}, got elements of "
                              f"shape {fmt(element)}")
     return []
