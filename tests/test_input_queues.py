@@ -326,7 +326,7 @@ def test_cifar10_style_pipeline_trains(tmp_path):
     with tf.Graph().as_default():
         tf.set_random_seed(0)
         queue = tf.train.string_input_producer(files, num_epochs=4)
-        key, value = tf.FixedLengthRecordReader(record_bytes=record_bytes).read(queue)
+        _, value = tf.FixedLengthRecordReader(record_bytes=record_bytes).read(queue)
         record = tf.decode_raw(value, tf.uint8)
         label = tf.cast(tf.strided_slice(record, [0], [1]), tf.int32)
         depth_major = tf.reshape(tf.strided_slice(record, [1], [record_bytes]), [3, 8, 8])

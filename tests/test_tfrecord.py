@@ -111,7 +111,7 @@ def test_missing_libraries_are_named(monkeypatch):
     monkeypatch.setitem(sys.modules, "google.protobuf", None)
     try:
         with pytest.raises(ImportError, match=r"protobuf.*nnplug\[tfrecord\]"):
-            tf.train.Example
+            _ = tf.train.Example
     finally:
         monkeypatch.undo()
         example_proto.classes.cache_clear()

@@ -61,7 +61,7 @@ def _file(descriptor_pb2):
     return fd
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def classes() -> dict[str, type]:
     """{name: protobuf message class} for the names in NAMES."""
     descriptor_pb2, descriptor_pool, message_factory = _protobuf()

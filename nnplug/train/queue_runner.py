@@ -4,6 +4,7 @@ OutOfRangeError themselves) or a Coordinator asks them to stop (a thread then ca
 enqueues). Errors of any other kind go to the coordinator, which re-raises them in `coord.join()`."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Sequence
@@ -103,7 +104,7 @@ class QueueRunner:
                     if last:
                         _quietly(sess.run, self._close_op)
                     return
-        except Exception as e:  # noqa: BLE001 - reported to the coordinator (or kept and re-raised)
+        except Exception as e:  # reported to the coordinator (or kept and re-raised)
             if isinstance(e, CancelledError) and coord is not None and coord.should_stop():
                 return  # the stop cancelled the enqueue this thread waited in
             if coord is None:
@@ -123,10 +124,8 @@ class QueueRunner:
 
 def _quietly(run, op):
     """Close a queue whose session may be closing already (then there is nothing left to close)."""
-    try:
+    with contextlib.suppress(Exception):  # as TF1, which ignores these too
         run(op)
-    except Exception:  # noqa: BLE001 - TF1 ignores these too
-        pass
 
 
 def add_queue_runner(qr: QueueRunner, collection: str = GraphKeys.QUEUE_RUNNERS) -> None:
