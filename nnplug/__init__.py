@@ -151,3 +151,14 @@ def enable_eager_execution(*args: object, **kwargs: object) -> None:
     raise NotImplementedError("enable_eager_execution: nnplug has TF1 graphs and Sessions only (no eager "
                               "mode); build the graph and run it in a tf.Session")
 # -- end TF1 long tail, round 2 ------------------------------------------------------------------------
+# -- queues and input pipelines (nnplug/ops/queue_ops.py, nnplug/train/input.py) ---------------------
+from .ops.queue_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue  # noqa: E402,F401
+from .train.input import count_up_to  # noqa: E402,F401
+from .ops.reader_ops import (  # noqa: E402,F401
+    FixedLengthRecordReader, ReaderBase, TextLineReader, TFRecordReader, WholeFileReader, read_file,
+)
+from .ops.parsing_ops import (  # noqa: E402,F401
+    FixedLenFeature, VarLenFeature, decode_raw, parse_example, parse_single_example,
+)
+from . import io, python_io  # noqa: E402,F401,A004 - tf.io, tf.python_io
+# -- end queues -----------------------------------------------------------------------------------

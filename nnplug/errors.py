@@ -31,7 +31,16 @@ class UnimplementedError(OpError, NotImplementedError):
 
 
 class OutOfRangeError(OpError):
-    """An iterator read past its dataset's end."""
+    """An iterator read past its dataset's end, or a closed queue ran short of elements."""
+
+
+class CancelledError(OpError):
+    """An operation was cancelled: an enqueue to a queue closed with cancel_pending_enqueues, or a queue
+    whose session closed while the operation waited."""
+
+
+class DataLossError(OpError):
+    """A file's contents are corrupted (a TFRecord whose checksum does not match, a truncated record)."""
 
 
 class BackendError(RuntimeError):

@@ -53,6 +53,11 @@ def _sources(graph, spec):
             if getattr(registry.find(op.type), "source", False)]
 
 
+def _constant_value(t):
+    """The value of a Const op's output (a source op's input that needs no plan), else None."""
+    return np.asarray(t.op.attrs["value"], t.dtype.np) if t.op.type == "Const" else None
+
+
 def _check_integer_range(arr, want, what):
     """Integers that do not fit `want` are an error (TF1 refuses them), never silently wrapped."""
     if arr.dtype.kind in "iu" and want.kind in "iu" and arr.size and not np.can_cast(arr.dtype, want):
@@ -441,21 +446,28 @@ class Session(RunState):
                        and op.type not in REPEATABLE for op in ops)
 
     def _run_sources(self, sources, tensors, arrays):
-        """Run the source ops a run needs (once each) and feed their results, unless the caller fed them."""
-        fed = {id(t) for t in tensors}
+        """Run the source ops a run needs (once each) and feed their results, unless the caller fed them.
+        A source op with inputs (decode_raw, parse_example: output sizes that follow the input's values)
+        runs here when its inputs are fed, made by an earlier source, or constants; else in the plan."""
+        at_hand = {id(t): a for t, a in zip(tensors, arrays)}
         for op in sources:
-            if any(id(t) in fed for t in op.outputs):
+            if any(id(t) in at_hand for t in op.outputs):
+                continue
+            inputs = [at_hand.get(id(t), _constant_value(t)) for t in op.inputs]
+            if any(a is None for a in inputs):
                 continue
             fn = self._source_fns.get(op)
             if fn is None:
-                spec = KernelSpec(op.type, op.name, op.attrs, [], [], [t.shape for t in op.outputs],
+                spec = KernelSpec(op.type, op.name, op.attrs, [t.shape for t in op.inputs],
+                                  [t.dtype for t in op.inputs], [t.shape for t in op.outputs],
                                   [t.dtype for t in op.outputs], backend=self.backend, op=op)
                 spec.state = self
                 fn = self._source_fns[op] = registry.get(op.type).host(spec)
-            out = fn()
+            out = fn(*[a if is_host_string(a) else self.backend.to_host(a) for a in inputs])
             for t, a in zip(op.outputs, (out,) if len(op.outputs) == 1 else out):
                 tensors.append(t)
                 arrays.append(_check_feed_shape(t, a))
+                at_hand[id(t)] = a
 
     def _to_host(self, plan, out):
         results = []

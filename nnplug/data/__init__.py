@@ -13,6 +13,7 @@ from typing import Any
 
 from .dataset import AUTOTUNE, Dataset
 from .iterator import Iterator, OutOfRangeError
+from .readers import FixedLengthRecordDataset, TFRecordDataset, TextLineDataset
 
 
 class experimental:  # TF's namespace tf.data.experimental
@@ -34,5 +35,6 @@ def as_numpy(dataset: Dataset) -> Generator[Any, None, None]:
     return dataset.as_numpy_iterator()
 
 
-__all__ = ["AUTOTUNE", "Dataset", "Iterator", "OutOfRangeError", "as_numpy", "experimental", "make_initializable_iterator",
+__all__ = ["AUTOTUNE", "Dataset", "FixedLengthRecordDataset", "Iterator", "OutOfRangeError", "TFRecordDataset",
+           "TextLineDataset", "as_numpy", "experimental", "make_initializable_iterator",
            "make_one_shot_iterator"]

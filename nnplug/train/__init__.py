@@ -28,3 +28,20 @@ from .monitored_session import (  # noqa: F401,E402
 from .moving_averages import ExponentialMovingAverage  # noqa: F401,E402
 from .supervisor import Supervisor  # noqa: F401,E402
 # -- end monitored sessions ---------------------------------------------------------------------
+# -- queue input pipelines (nnplug/train/input.py, queue_runner.py) ----------------------------
+from .input import (  # noqa: F401,E402
+    batch, batch_join, input_producer, limit_epochs, range_input_producer, shuffle_batch, shuffle_batch_join,
+    slice_input_producer, string_input_producer,
+)
+from .queue_runner import QueueRunner, add_queue_runner  # noqa: F401,E402
+from . import queue_runner  # noqa: F401,E402 - tf.train.queue_runner.QueueRunner
+
+
+def __getattr__(name: str) -> type:
+    """tf.train.Example, Features, Feature, BytesList, FloatList, Int64List, ...: protobuf classes, made when
+    first asked for (nnplug/lib/example_proto.py)."""
+    from ..lib import example_proto
+    if name in example_proto.NAMES:
+        return example_proto.message_class(name)
+    raise AttributeError(f"module 'nnplug.train' has no attribute {name!r}")
+# -- end queue input pipelines --------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """TF1's remaining optimizers (Adadelta, FTRL, proximal gradient descent), with TF1's update rules built
 from graph ops as the others in optimizers.py, and the input-pipeline and hook scaffolding TF1 training
-loops expect: `Coordinator`, `start_queue_runners` (nnplug has no queue runners: it starts none) and the
-`SessionRunHook` base class."""
+loops expect: `Coordinator`, `start_queue_runners` (the QueueRunners of nnplug/train/queue_runner.py) and
+the `SessionRunHook` base class."""
 from __future__ import annotations
 
 import collections
@@ -13,7 +13,8 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from .._types import TensorLike
-from ..graph import control_dependencies, convert_to_tensor
+from ..errors import OutOfRangeError
+from ..graph import GraphKeys, control_dependencies, convert_to_tensor
 from ..ops import math_ops as M
 from .optimizers import Optimizer
 
@@ -106,19 +107,22 @@ class ProximalGradientDescentOptimizer(Optimizer):
 # -- training-loop scaffolding -----------------------------------------------------------------------
 class Coordinator:
     """Threads of a training loop agree when to stop: any of them calls request_stop (with the exception
-    that made it stop, if any); the others poll should_stop; join waits for them and re-raises that
-    exception."""
+    that made it stop, if any); the others poll should_stop; join waits for them and re-raises the
+    exception of the first request (as TF1, an OutOfRangeError, the end of the input, is a clean stop
+    unless clean_stop_exception_types says otherwise)."""
 
     def __init__(self, clean_stop_exception_types: Iterable[type[BaseException]] | None = None) -> None:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._exc_info = None
-        self._clean = tuple(clean_stop_exception_types or ())
+        self._clean = (OutOfRangeError,) if clean_stop_exception_types is None else \
+            tuple(clean_stop_exception_types)
         self._threads = []
 
     def request_stop(self, ex: BaseException | None = None) -> None:
         with self._lock:
-            if ex is not None and self._exc_info is None and not isinstance(ex, self._clean):
+            first = not self._stop.is_set()  # errors of threads stopping after the request are theirs to ignore
+            if first and ex is not None and self._exc_info is None and not isinstance(ex, self._clean):
                 self._exc_info = sys.exc_info() if isinstance(ex, BaseException) and sys.exc_info()[1] is ex \
                     else (type(ex), ex, getattr(ex, "__traceback__", None))
             self._stop.set()
@@ -176,10 +180,15 @@ class Coordinator:
 
 
 def start_queue_runners(sess: Session | None = None, coord: Coordinator | None = None, daemon: bool = True,
-                        start: bool = True, collection: str | None = None) -> list[threading.Thread]:
-    """TF1 programs call this before reading from queues; nnplug's inputs are feeds and tf.data, so
-    there are no queue runners to start: returns []."""
-    return []
+                        start: bool = True, collection: str = GraphKeys.QUEUE_RUNNERS) -> list[threading.Thread]:
+    """Start the threads of every QueueRunner in `collection` (tf.train.batch, the input producers add
+    theirs) for `sess` (default: the default session); returns them, for `coord.join(threads)`."""
+    from .queue_runner import default_session
+    sess = default_session(sess)
+    threads = []
+    for qr in sess.graph.get_collection(collection):
+        threads.extend(qr.create_threads(sess, coord=coord, daemon=daemon, start=start))
+    return threads
 
 
 SessionRunArgs = collections.namedtuple("SessionRunArgs", ["fetches", "feed_dict", "options"], defaults=(None, None))

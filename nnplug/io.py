@@ -1,0 +1,9 @@
+"""`tf.io` as TF1 (1.13-1.15) programs use it: TFRecord files, tf.train.Example parsing, decode_raw,
+read_file, the queues, and gfile."""
+from . import gfile  # noqa: F401
+from .lib.tfrecord import (  # noqa: F401
+    TFRecordCompressionType, TFRecordOptions, TFRecordWriter, tf_record_iterator,
+)
+from .ops.parsing_ops import FixedLenFeature, VarLenFeature, decode_raw, parse_example, parse_single_example  # noqa: F401
+from .ops.queue_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue  # noqa: F401
+from .ops.reader_ops import read_file  # noqa: F401

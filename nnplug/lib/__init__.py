@@ -1,0 +1,1 @@
+"""File formats nnplug reads and writes as TensorFlow does (TFRecord, tf.train.Example)."""
