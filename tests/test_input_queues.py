@@ -343,3 +343,25 @@ def test_cifar10_style_pipeline_trains(tmp_path):
     assert len(losses) == 4 * 128 // 16  # every record of every epoch, in full batches
     first, last = np.mean([v for v, _ in losses[:4]]), np.mean([v for v, _ in losses[-4:]])
     assert last < 0.5 * first, (first, last)
+
+
+def test_monitored_training_session_starts_the_queue_runners_and_ends_with_the_input(tmp_path):
+    """As in TF1, MonitoredTrainingSession starts the graph's queue runners and its loop ends cleanly when
+    they run out (OutOfRangeError); Supervisor.managed_session starts them too."""
+    with tf.Graph().as_default():
+        x = np.arange(12, dtype=np.float32)
+        row = tf.train.slice_input_producer([tf.constant(x)], shuffle=False, num_epochs=1)
+        batch = tf.train.batch(row, batch_size=4)
+        step = tf.assign_add(tf.train.get_or_create_global_step(), 1)
+        seen = []
+        with pytest.warns(UserWarning, match="no meta graph written"):  # queues are not saved in meta graphs
+            with tf.train.MonitoredTrainingSession(checkpoint_dir=str(tmp_path)) as sess:
+                while not sess.should_stop():
+                    seen.append(sess.run([batch, step])[0][0].tolist())
+        tf.summary.FileWriterCache.clear()  # its summary writer (TF1 keeps it open in the cache)
+    assert seen == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+    with tf.Graph().as_default():
+        row = tf.train.slice_input_producer([tf.constant(np.arange(6, dtype=np.float32))], shuffle=False)
+        batch = tf.train.batch(row, batch_size=3)
+        with tf.train.Supervisor(logdir=None).managed_session() as sess:
+            assert sess.run(batch)[0].tolist() == [0, 1, 2]

@@ -21,9 +21,10 @@ class OpDef:
     value_inputs: {input index: attr name} for inputs whose *value* sets the output shape (a shape given as
     a tensor): the compiler reads it once per plan into that attr (it must be a constant by then, which
     `tf.shape(x)` of a fed x is), and kernels ignore the input.
-    source: a stateful host op without inputs whose output shapes are known only when it runs (a dataset
-    iterator's next element): the Session runs its host kernel before the plan and feeds the results, so
-    the plan is specialised to their shapes.
+    source: a stateful host op whose output shapes are known only when it runs (a dataset iterator's next
+    element, a queue's dequeue, a decode_raw): the Session runs its host kernel before the plan (when its
+    inputs are fed, made by an earlier source, or constants; otherwise the plan runs it) and feeds the
+    results, so the plan is specialised to their shapes.
     schedule: 'early' — the compiler runs the step as soon as its inputs exist; 'late' — only just before
     a step reads its outputs (a collective's start and its wait, so the work between them overlaps with
     the communication: nnplug/compiler/schedule.py).

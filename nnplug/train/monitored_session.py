@@ -26,6 +26,7 @@ from ..variables import (
 from . import basic_session_run_hooks as hooks_lib
 from .optimizers_extra import (
     Coordinator,
+    start_queue_runners,
     SessionRunArgs,
     SessionRunContext,
     SessionRunHook,
@@ -216,6 +217,7 @@ class _MonitoredSession:
             h.begin()
         self._sess = (session_creator or ChiefSessionCreator()).create_session()
         try:
+            start_queue_runners(self._sess, self._coord)  # as TF1's session creator does; joined at close
             for h in self._hooks:
                 h.after_create_session(self._sess, self._coord)
         except BaseException:

@@ -24,7 +24,7 @@ from ..session import Session
 from ..variables import global_variables, global_variables_initializer
 from .monitored_session import Scaffold, prepare_session, read_only
 from .optimizers import get_global_step
-from .optimizers_extra import Coordinator
+from .optimizers_extra import Coordinator, start_queue_runners
 from .saver import Saver, latest_checkpoint
 
 
@@ -91,6 +91,8 @@ class Supervisor:
                                self._init_fn, self._local_init_op)
         if start_standard_services and self._is_chief and self._logdir is not None:
             self.start_standard_services(sess)
+        if start_standard_services:  # TF1 starts the graph's queue runners with the services
+            self._threads.extend(start_queue_runners(sess, self._coord))
         return sess
 
     def start_standard_services(self, sess: Session) -> list[threading.Thread]:
