@@ -401,8 +401,14 @@ class Session(RunState):
         it computed first, by a run of its own, then fed (a size) or compiled in (a value, so the plan is
         kept per value), as TF1 computes shapes while it runs. Only values whose ops change nothing when run
         twice (no assigns, random draws or iterators) are computed so; others keep the compiler's error."""
+        staged = self._staged.get(spec.key)
+        if staged is None:  # the common case, kept lean: nothing to compute first
+            plan = self._plans.get((spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)),
+                                    ()))
+            if plan is not None:
+                return plan, tensors, arrays
+            staged = []
         tensors, arrays, baked, done = list(tensors), list(arrays), [], 0
-        staged = self._staged.get(spec.key, [])
         while True:
             for t, bake in staged[done:]:
                 fed = next((k for k, f in enumerate(tensors) if f is t), None)
