@@ -54,3 +54,21 @@ def pad_sequences(sequences: Sequence[Sequence[Any]], maxlen: int | None = None,
     """Keras 3's keras.utils.pad_sequences: keras.preprocessing.sequence.pad_sequences."""
     from .preprocessing.sequence import pad_sequences as pad
     return pad(sequences, maxlen, dtype, padding, truncating, value)
+
+
+class Sequence:
+    """Keras's `keras.utils.Sequence`: batches by index (`__getitem__`, `__len__` batches per epoch), for
+    fit/fit_generator, which call `on_epoch_end` after each epoch (e.g. to reshuffle)."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__(index) returning one batch")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__() (the number of batches)")
+
+    def on_epoch_end(self) -> None:
+        """Called after each epoch of fit; does nothing unless overridden."""
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
