@@ -141,7 +141,7 @@ class Batches(keras.utils.Sequence):
         self.x, self.y, self.bs, self.epochs_ended = x, y, bs, 0
 
     def __len__(self):
-        return -(-len(self.x) // self.bs)
+        return (len(self.x) + self.bs - 1) // self.bs
 
     def __getitem__(self, i):
         return self.x[i * self.bs:(i + 1) * self.bs], self.y[i * self.bs:(i + 1) * self.bs]

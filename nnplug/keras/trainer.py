@@ -343,7 +343,7 @@ class Trainer:
         validate = None
         if validation_data is not None and _is_generator(validation_data):
             val_batches = _Batches(validation_data, validation_steps, "validation_steps", f"{what} (validation)", False)
-            validate = lambda: self._evaluate_batches(val_batches, f"{what} (validation)")  # noqa: E731
+            validate = lambda: self._evaluate_batches(val_batches, f"{what} (validation)")
         elif validation_data is not None:
             val = data.unpack_validation_data(self, validation_data)
 

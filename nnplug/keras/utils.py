@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence as Seq
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     return x / np.expand_dims(norm, axis)
 
 
-def pad_sequences(sequences: Sequence[Sequence[Any]], maxlen: int | None = None, dtype: DTypeLike = "int32",
+def pad_sequences(sequences: Seq[Seq[Any]], maxlen: int | None = None, dtype: DTypeLike = "int32",
                   padding: str = "pre", truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
     """Keras 3's keras.utils.pad_sequences: keras.preprocessing.sequence.pad_sequences."""
     from .preprocessing.sequence import pad_sequences as pad

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Sequence as Seq
+from collections.abc import Callable
+from collections.abc import Sequence as Seq
 from typing import Any
 
 import numpy as np
@@ -299,7 +300,7 @@ class NumpyArrayIterator(Sequence):
         return self._rng.permutation(self.n) if self.shuffle else np.arange(self.n)
 
     def __len__(self) -> int:
-        return -(-self.n // self.batch_size)
+        return math.ceil(self.n / self.batch_size)
 
     def __getitem__(self, index: int) -> Any:
         if not 0 <= index < len(self):
