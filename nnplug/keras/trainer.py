@@ -126,6 +126,8 @@ class Trainer:
     # -- predict -------------------------------------------------------------------------
     def predict(self, x: Data, batch_size: int | None = None, verbose: int = 0, steps: int | None = None) -> Any:
         """The outputs for x: an array, or a list of arrays for a model of several outputs."""
+        if _is_generator(x):
+            return self.predict_generator(x, steps)
         if data.is_dataset(x):
             x, _, batch_size = data.from_dataset(x, None, steps, "predict")
         batch_size = args.batch_size("predict", batch_size)
@@ -159,6 +161,9 @@ class Trainer:
                  **kwargs: Any) -> Scalars:
         """The loss (sample-weighted when weights are given) and metrics over (x, y): a float, a list, or with
         return_dict=True a {name: value} dict."""
+        if _is_generator(x):
+            _no_y_with_generator("evaluate", y, sample_weight)
+            return self.evaluate_generator(x, steps, **_ignored_worker_args(kwargs))
         if kwargs:
             raise TypeError(f"evaluate got unexpected arguments: {', '.join(sorted(kwargs))}")
         if data.is_dataset(x):
@@ -202,6 +207,11 @@ class Trainer:
         sample_weight and/or class_weight (multiplied), each batch's loss is sum(w * loss) / batch size."""
         if kwargs.get("nb_epoch") is not None:
             epochs = kwargs.pop("nb_epoch")
+        if _is_generator(x):  # Keras 2.2.5+: fit takes a generator or Sequence as fit_generator does
+            _no_y_with_generator("fit", y, sample_weight)
+            return self.fit_generator(x, steps_per_epoch, epochs, verbose, callbacks, validation_data,
+                                      kwargs.pop("validation_steps", None), class_weight=class_weight, shuffle=shuffle,
+                                      initial_epoch=initial_epoch, **_ignored_worker_args(kwargs))
         if kwargs:
             raise TypeError(f"fit got unexpected arguments: {', '.join(sorted(kwargs))}")
         if data.is_dataset(x):  # its batches, in its order, read once (TF's Keras does not shuffle a Dataset)
@@ -234,19 +244,27 @@ class Trainer:
         callbacks = cbks.CallbackList(callbacks, self, params, cbks.ProgbarLogger() if verbose else None)
         if verbose:
             print(f"Train on {n} samples" + (f", validate on {len(val[0][0])} samples" if val else ""))
-        self.stop_training = False
-        callbacks.on_train_begin()
         *staged, to_device = self._training_data(xs, ys)
         weights = [w if to_device is None else to_device(w) for w in ws or []]
         train = data.TrainingData(staged + weights, to_device, batch_size, shuffle)
         placeholders, fetches, _ = self._feeds(ws)
+
+        def validate():
+            vph, _, vtest = self._feeds(val[2])
+            return self._run_batches(vtest, vph, val[0] + val[1] + (val[2] or []), batch_size)
+        return self._fit_loop(callbacks, initial_epoch, epochs, lambda: ((placeholders, fetches, b) for b in train.epoch()),
+                              validate if val is not None else None)
+
+    def _fit_loop(self, callbacks, initial_epoch, epochs, epoch_feeds, validate):
+        """The epochs of fit: `epoch_feeds()` gives an epoch's (placeholders, fetches, batch) triples,
+        `validate()` (or None) the validation means."""
+        self.stop_training = False
+        callbacks.on_train_begin()
         for epoch in range(initial_epoch, epochs):
             callbacks.on_epoch_begin(epoch)
-            logs = self._fit_epoch(train, placeholders, fetches, callbacks.batch_callbacks)
-            if val is not None:
-                vph, _, vtest = self._feeds(val[2])
-                res = self._run_batches(vtest, vph, val[0] + val[1] + (val[2] or []), batch_size)
-                logs.update({"val_" + nm: float(v) for nm, v in zip(t.names, res)})
+            logs = self._fit_epoch(epoch_feeds(), callbacks.batch_callbacks)
+            if validate is not None:
+                logs.update({"val_" + nm: float(v) for nm, v in zip(self._train.names, validate())})
             callbacks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -254,12 +272,12 @@ class Trainer:
         self.history = callbacks.history
         return self.history
 
-    def _fit_epoch(self, train, placeholders, fetches, batch_cbs):
+    def _fit_epoch(self, feeds, batch_cbs):
         """One pass over the training batches; the epoch's logs (batch-size-weighted means). A batch callback
         that sets `stop_training` (TerminateOnNaN) ends the epoch after its batch."""
         run, names = self._session.run, self._train.names
         sums, seen = np.zeros(len(names)), 0
-        for b, batch in enumerate(train.epoch()):
+        for b, (placeholders, fetches, batch) in enumerate(feeds):
             k = len(batch[0])
             if batch_cbs:
                 for cb in batch_cbs:
@@ -283,3 +301,156 @@ class Trainer:
 
     def _prepare_input_shape(self, x):
         pass
+
+    # -- generators and Sequences (Keras 2's *_generator) ---------------------------------
+    def _checked_batch(self, item, step, what, class_weight=None):
+        """(xs, ys, ws) of one generator item (x, y) or (x, y, sample_weight), checked; errors name the step."""
+        if not isinstance(item, tuple) or len(item) not in (2, 3):
+            raise ValueError(f"{what}: step {step}: the generator must yield (x, y) or (x, y, sample_weight) "
+                             f"tuples, got {type(item).__name__}" + (f" of {len(item)}" if isinstance(item, tuple) else ""))
+        x, y, sw = item if len(item) == 3 else (*item, None)
+        self._prepare_input_shape(np.asarray(x) if not isinstance(x, (list, tuple, dict)) else None)
+        self._compiled(what)
+        return self._check_xy(x, y, f"{what}: step {step}", sw, class_weight)
+
+    def _evaluate_batches(self, batches, what):
+        """Batch-size-weighted means of the loss and metrics over one epoch of `batches`."""
+        t = self._compiled(what)
+        sums, n = np.zeros(len(t.names)), 0
+        for step, item in batches.epoch():
+            xs, ys, ws = self._checked_batch(item, step, what)
+            placeholders, _, test = self._feeds(ws)
+            sums += np.asarray(self._session.run(test, dict(zip(placeholders, xs + ys + (ws or [])))), np.float64) * len(xs[0])
+            n += len(xs[0])
+        return sums / n
+
+    def fit_generator(self, generator: Any, steps_per_epoch: int | None = None, epochs: int = 1, verbose: int = 1,
+                      callbacks: Sequence[cbks.Callback] | None = None, validation_data: Any = None,
+                      validation_steps: int | None = None, validation_freq: int = 1,
+                      class_weight: Mapping[int, float] | None = None, max_queue_size: int = 10, workers: int = 1,
+                      use_multiprocessing: bool = False, shuffle: bool = True, initial_epoch: int = 0) -> cbks.History:
+        """Train on the batches of a Python generator (read on across epochs) or a keras.utils.Sequence (its
+        batches in order, or shuffled with shuffle=True); batches are read in this process (workers and
+        use_multiprocessing are accepted and ignored)."""
+        what = "fit_generator"
+        batches = _Batches(generator, steps_per_epoch, "steps_per_epoch", what, shuffle)
+        verbose = args.verbose(what, verbose)
+        epochs = args.count(what, "epochs", epochs, 0)
+        initial_epoch = args.count(what, "initial_epoch", initial_epoch, 0)
+        if not self._ready():  # a Sequential without an input shape is built from the first batch
+            self._checked_batch(batches.peek(), 0, what, class_weight)
+        t = self._compiled(what)
+        validate = None
+        if validation_data is not None and _is_generator(validation_data):
+            val_batches = _Batches(validation_data, validation_steps, "validation_steps", f"{what} (validation)", False)
+            validate = lambda: self._evaluate_batches(val_batches, f"{what} (validation)")
+        elif validation_data is not None:
+            val = data.unpack_validation_data(self, validation_data)
+
+            def validate():
+                vph, _, vtest = self._feeds(val[2])
+                return self._run_batches(vtest, vph, val[0] + val[1] + (val[2] or []), args.DEFAULT_BATCH_SIZE)
+        names = t.names + ["val_" + k for k in t.names] if validate else t.names
+        # ProgbarLogger counts params["samples"] / batch_size; here its units are steps of one
+        params = {"epochs": epochs, "steps": batches.steps, "samples": batches.steps, "batch_size": 1,
+                  "verbose": verbose, "metrics": names}
+        callbacks = cbks.CallbackList(callbacks, self, params,
+                                      cbks.ProgbarLogger(count_mode="steps") if verbose else None)
+
+        def epoch_feeds():
+            for step, item in batches.epoch():
+                xs, ys, ws = self._checked_batch(item, step, what, class_weight)
+                placeholders, fetches, _ = self._feeds(ws)
+                yield placeholders, fetches, xs + ys + (ws or [])
+        return self._fit_loop(callbacks, initial_epoch, epochs, epoch_feeds, validate)
+
+    def evaluate_generator(self, generator: Any, steps: int | None = None, callbacks: Any = None,
+                           max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
+                           verbose: int = 0) -> Scalars:
+        """The loss and metrics over `steps` batches of a generator or Sequence (batch-size-weighted means)."""
+        return _scalars(self._evaluate_batches(_Batches(generator, steps, "steps", "evaluate_generator", False),
+                                               "evaluate_generator"))
+
+    def predict_generator(self, generator: Any, steps: int | None = None, callbacks: Any = None,
+                          max_queue_size: int = 10, workers: int = 1, use_multiprocessing: bool = False,
+                          verbose: int = 0) -> Any:
+        """The outputs for `steps` batches of a generator or Sequence yielding x (or (x, y[, w]), whose x is used)."""
+        what = "predict_generator"
+        parts = []
+        for step, item in _Batches(generator, steps, "steps", what, False).epoch():
+            x = item[0] if isinstance(item, tuple) else item
+            self._prepare_input_shape(np.asarray(x) if not isinstance(x, (list, tuple, dict)) else None)
+            xs = data.check_nonempty(self._check_x(x, f"{what}: step {step}"), f"{what}: step {step}")
+            parts.append(self._session.run(self._y_preds, dict(zip(self._xs, xs))))
+        return self._outputs([np.concatenate([p[k] for p in parts]) for k in range(len(self._y_preds))])
+
+
+def _no_y_with_generator(what, y, sample_weight):
+    if y is not None or sample_weight is not None:
+        raise ValueError(f"{what}: y and sample_weight must be None when x is a generator or Sequence (it yields "
+                         f"(x, y) or (x, y, sample_weight))")
+
+
+def _ignored_worker_args(kwargs):
+    """workers, use_multiprocessing and max_queue_size (accepted, batches are read in this process); any
+    other keyword is a TypeError naming it."""
+    known = {k: kwargs.pop(k) for k in ("workers", "use_multiprocessing", "max_queue_size") if k in kwargs}
+    if kwargs:
+        raise TypeError(f"unexpected arguments: {', '.join(sorted(kwargs))}")
+    return known
+
+
+def _is_sequence(source):
+    return hasattr(source, "__getitem__") and hasattr(source, "__len__") and hasattr(source, "on_epoch_end")
+
+
+def _is_generator(source):
+    """A Python generator/iterator or a keras.utils.Sequence (not arrays, lists or tuples of arrays)."""
+    return _is_sequence(source) or (hasattr(source, "__next__") and hasattr(source, "__iter__"))
+
+
+class _Batches:
+    """`steps` items per epoch of a Sequence (by index, cycling; shuffled with shuffle=True; on_epoch_end
+    after each epoch) or of a generator (read on across epochs; ending early is an error naming the step)."""
+
+    def __init__(self, source, steps, steps_name, what, shuffle):
+        if not _is_generator(source):
+            raise TypeError(f"{what}: expected a Python generator or a keras.utils.Sequence, got "
+                            f"{type(source).__name__}")
+        self.source, self.what, self.sequence = source, what, _is_sequence(source)
+        if steps is None:
+            if not self.sequence:
+                raise ValueError(f"{what}: {steps_name} is required with a generator (it has no length and may "
+                                 f"never end)")
+            steps = len(source)
+        self.steps = args.count(what, steps_name, steps, 1)
+        self.shuffle = args.flag(what, "shuffle", shuffle)
+        self._pending = None
+
+    def peek(self):
+        """The first item, kept for the first epoch."""
+        if self._pending is None:
+            self._pending = self.source[0] if self.sequence else self._next(0)
+        return self._pending
+
+    def _next(self, step):
+        try:
+            return next(self.source)
+        except StopIteration:
+            raise ValueError(f"{self.what}: the generator ended at step {step} of {self.steps}; it must yield "
+                             f"at least steps batches per epoch (loop it with `while True`)") from None
+
+    def epoch(self):
+        if self.sequence:
+            n = len(self.source)
+            order = np.random.permutation(n) if self.shuffle else np.arange(n)
+            for step in range(self.steps):
+                i = int(order[step % n])
+                item = self._pending if (step == 0 and i == 0 and self._pending is not None) else self.source[i]
+                self._pending = None
+                yield step, item
+            self.source.on_epoch_end()
+        else:
+            for step in range(self.steps):
+                item, self._pending = (self._pending, None) if self._pending is not None else (self._next(step), None)
+                yield step, item

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence as Seq
 from typing import Any
 
 import numpy as np
@@ -49,8 +50,26 @@ def normalize(x: ArrayLike, axis: int = -1, order: int = 2) -> np.ndarray:
     return x / np.expand_dims(norm, axis)
 
 
-def pad_sequences(sequences: Sequence[Sequence[Any]], maxlen: int | None = None, dtype: DTypeLike = "int32",
+def pad_sequences(sequences: Seq[Seq[Any]], maxlen: int | None = None, dtype: DTypeLike = "int32",
                   padding: str = "pre", truncating: str = "pre", value: Any = 0.0) -> np.ndarray:
     """Keras 3's keras.utils.pad_sequences: keras.preprocessing.sequence.pad_sequences."""
     from .preprocessing.sequence import pad_sequences as pad
     return pad(sequences, maxlen, dtype, padding, truncating, value)
+
+
+class Sequence:
+    """Keras's `keras.utils.Sequence`: batches by index (`__getitem__`, `__len__` batches per epoch), for
+    fit/fit_generator, which call `on_epoch_end` after each epoch (e.g. to reshuffle)."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__(index) returning one batch")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__() (the number of batches)")
+
+    def on_epoch_end(self) -> None:
+        """Called after each epoch of fit; does nothing unless overridden."""
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]

@@ -1,2 +1,3 @@
-"""`keras.preprocessing`: sequence padding (sequence.py) and word tokenizing (text.py) for text models."""
-from . import sequence, text  # noqa: F401
+"""`keras.preprocessing`: sequence padding (sequence.py) and word tokenizing (text.py) for text models, image
+augmentation (image.py)."""
+from . import image, sequence, text  # noqa: F401
