@@ -293,7 +293,7 @@ def stack(values: Sequence[TensorLike], axis: int = 0, name: str | None = None) 
 
 
 def getitem(tensor: Tensor, key: Any) -> Tensor:
-    return make("StridedSlice", [tensor], {"spec": slice_spec(key)})
+    return make("StridedSlice", [tensor], {"spec": slice_spec(key)}, name="strided_slice")
 
 
 def gather(params: TensorLike, indices: TensorLike, axis: int = 0, name: str | None = None) -> Tensor:
