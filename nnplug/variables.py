@@ -116,12 +116,10 @@ class Variable(TensorOperators):
         return self._ref.eval(feed_dict=feed_dict, session=session)
 
     def initialized_value(self) -> Tensor:
-        """This variable's value, or its initial value while it is uninitialized: what another variable's
-        initial value uses so that it can be initialized in the same run (TF1's Variables guide)."""
-        from .ops.check_ops import is_variable_initialized
-        from .ops.control_flow import cond
-        with self.graph.control_dependencies(None):
-            return cond(is_variable_initialized(self), self.value, lambda: self.initial_value)
+        """The value this variable is initialized with, so another variable can start from it in the same
+        initializer run (TF1's Variables guide). It is the initial value itself: run alone after this
+        variable changed, a random initial value draws anew (TF1 would read the variable)."""
+        return self.initial_value
 
     # -- writing ------------------------------------------------------------------------
     def _assign(self, op_type, value, name):

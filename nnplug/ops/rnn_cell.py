@@ -154,6 +154,7 @@ class RNNCell:
     @contextlib.contextmanager
     def _reentered(self) -> Iterator[VariableScope]:
         """The cell's scope again, its ops under the name scope it first had (TF1's base Layer)."""
+        assert self._scope is not None, "re-entered before the first call"
         with variable_scope(self._scope, reuse=True, auxiliary_name_scope=False) as vs, \
                 name_scope(self._scope.original_name_scope):
             yield vs
