@@ -96,7 +96,8 @@ def as_dtype(value: DTypeLike) -> DType:
 
 
 def infer_dtype(value: Any) -> DType:
-    """TF1's rule for Python values: floats become float32, ints int32, bools bool; arrays keep theirs."""
+    """TF1's rule for Python values: floats become float32, ints int32 (int64 past its range), bools bool;
+    arrays keep theirs."""
     arr = np.asarray(value)
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         if arr.dtype == np.float64 and not isinstance(value, (np.ndarray, np.generic)):
@@ -104,8 +105,9 @@ def infer_dtype(value: Any) -> DType:
         return as_dtype(arr.dtype)
     if arr.dtype.kind == "f":
         return float32
-    if arr.dtype.kind in "iu":
-        return int32
+    if arr.dtype.kind in "iu":  # TF1 makes Python ints int64 when one does not fit int32
+        fits = arr.size == 0 or (int(arr.min()) >= -2**31 and int(arr.max()) < 2**31)
+        return int32 if fits else int64
     if arr.dtype.kind == "b":
         return bool_
     if arr.dtype.kind in "SU" or (arr.dtype.kind == "O" and arr.size and all(isinstance(v, (str, bytes))

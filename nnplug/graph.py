@@ -99,6 +99,10 @@ class Tensor(TensorOperators):
     def graph(self) -> Graph:
         return self.op.graph
 
+    @property
+    def device(self) -> str:
+        return self.op.device
+
     def get_shape(self) -> TensorShape:
         return self.shape
 
@@ -344,10 +348,16 @@ class Graph:
         self._collections.setdefault(key, []).append(value)
 
     def get_collection(self, key: str, scope: str | None = None) -> list[Any]:
+        """The items under `key`; with `scope`, those whose name the regular expression matches from its
+        start, as TF1 (`scope='hidden[123]'` picks three layers' variables); items without a name are left out."""
         items = self._collections.get(key, [])
         if scope:
-            items = [v for v in items if getattr(v, "name", "").startswith(scope)]
+            pattern = re.compile(scope)
+            items = [v for v in items if isinstance(getattr(v, "name", None), str) and pattern.match(v.name)]
         return list(items)
+
+    def get_all_collection_keys(self) -> list[str]:
+        return [key for key, items in self._collections.items() if items]
 
     def get_collection_ref(self, key: str) -> list[Any]:
         return self._collections.setdefault(key, [])

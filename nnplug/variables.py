@@ -115,6 +115,12 @@ class Variable(TensorOperators):
     def eval(self, session: Session | None = None, feed_dict: FeedDict | None = None) -> Any:
         return self._ref.eval(feed_dict=feed_dict, session=session)
 
+    def initialized_value(self) -> Tensor:
+        """The value this variable is initialized with, so another variable can start from it in the same
+        initializer run (TF1's Variables guide). It is the initial value itself: run alone after this
+        variable changed, a random initial value draws anew (TF1 would read the variable)."""
+        return self.initial_value
+
     # -- writing ------------------------------------------------------------------------
     def _assign(self, op_type, value, name):
         value = convert_to_tensor(value, dtype=self.dtype)
@@ -216,7 +222,7 @@ class VariableScope:
 
 def _scope_state(graph):
     if graph._var_scope is None:
-        graph._var_scope = {"stack": [VariableScope("")], "store": {}, "opened": {}}
+        graph._var_scope = {"stack": [VariableScope("", reuse=False)], "store": {}, "opened": {}}
     return graph._var_scope
 
 
@@ -247,16 +253,13 @@ def variable_scope(name_or_scope: str | VariableScope | None = None, default_nam
         if name_or_scope is not None:  # entering a named scope again restarts its unnamed sub-scopes'
             for key in [k for k in state["opened"] if k.startswith(full + "/")]:  # counters, as TF1 does,
                 del state["opened"][key]  # so `dense`, `dense_1` are found again under reuse=True
-    inherited = parent.reuse if reuse is None else reuse
+    inherited = reuse if reuse else parent.reuse  # TF1: reuse=False inherits, it cannot turn reuse off
     scope = VariableScope(full, reuse=inherited, initializer=initializer or parent.initializer)
     state["stack"].append(scope)
     try:
         if not auxiliary_name_scope:
             yield scope
-        elif isinstance(name_or_scope, VariableScope):
-            with graph.name_scope(full + "/"):
-                yield scope
-        else:
+        else:  # as TF1, a captured scope object too opens a name scope of its last part, under the current one
             with graph.name_scope(full.rsplit("/", 1)[-1]):
                 yield scope
     finally:

@@ -24,24 +24,39 @@ def flatten(inputs: TensorLike, outputs_collections: Sequence[str] | None = None
         return _flatten(inputs)
 
 
-class _XavierNormal(initializers.Initializer):
-    """TF1 contrib's normal Xavier draw: a truncated normal of stddev sqrt(1.3 * 2 / (fan_in + fan_out))."""
+class _ContribVarianceScaling(initializers.Initializer):
+    """TF1 contrib's variance scaling: n the fan given by mode, uniform in +-sqrt(3 * factor / n) or a
+    truncated normal of stddev sqrt(1.3 * factor / n) (contrib's own constant, not core's 0.8796)."""
 
-    def __init__(self, seed=None, dtype=_dt.float32):
-        self.seed, self.dtype = seed, dtype
+    def __init__(self, factor, mode, uniform, seed, dtype):
+        self.factor, self.mode, self.uniform, self.seed, self.dtype = factor, mode, uniform, seed, dtype
 
     def __call__(self, shape, dtype=None, partition_info=None):
         fan_in, fan_out = initializers._fans(tuple(shape))
-        stddev = math.sqrt(1.3 * 2.0 / max(1.0, fan_in + fan_out))
-        return R.truncated_normal(shape, 0.0, stddev, dtype or self.dtype, seed=self.seed)
+        n = max(1.0, {"FAN_IN": fan_in, "FAN_OUT": fan_out, "FAN_AVG": (fan_in + fan_out) / 2.0}[self.mode])
+        if self.uniform:
+            limit = math.sqrt(3.0 * self.factor / n)
+            return R.random_uniform(shape, -limit, limit, dtype or self.dtype, seed=self.seed)
+        return R.truncated_normal(shape, 0.0, math.sqrt(1.3 * self.factor / n), dtype or self.dtype, seed=self.seed)
+
+
+def variance_scaling_initializer(factor: float = 2.0, mode: str = "FAN_IN", uniform: bool = False,
+                                 seed: int | None = None, dtype: DTypeLike = _dt.float32) -> initializers.Initializer:
+    """He's initializer by default (Hands-On ML's `he_init`); `mode` is FAN_IN, FAN_OUT or FAN_AVG."""
+    if not _dt.as_dtype(dtype).is_floating:
+        raise TypeError(f"variance_scaling_initializer needs a floating-point dtype, got {_dt.as_dtype(dtype).name}")
+    if mode not in ("FAN_IN", "FAN_OUT", "FAN_AVG"):
+        raise TypeError(f"variance_scaling_initializer: unknown mode {mode!r}; use FAN_IN, FAN_OUT or FAN_AVG")
+    return _ContribVarianceScaling(float(factor), mode, uniform, seed, _dt.as_dtype(dtype))
 
 
 def xavier_initializer(uniform: bool = True, seed: int | None = None,
                        dtype: DTypeLike = _dt.float32) -> initializers.Initializer:
-    """Glorot's initializer: uniform in +-sqrt(6 / (fan_in + fan_out)), or the truncated normal above."""
+    """Glorot's initializer: uniform in +-sqrt(6 / (fan_in + fan_out)), or contrib's truncated normal."""
     if not _dt.as_dtype(dtype).is_floating:
         raise TypeError(f"xavier_initializer needs a floating-point dtype, got {_dt.as_dtype(dtype).name}")
-    return initializers.glorot_uniform(seed) if uniform else _XavierNormal(seed, _dt.as_dtype(dtype))
+    return initializers.glorot_uniform(seed) if uniform else variance_scaling_initializer(1.0, "FAN_AVG", False,
+                                                                                          seed, dtype)
 
 
 xavier_initializer_conv2d = xavier_initializer  # fans from the kernel's receptive field, as for any shape

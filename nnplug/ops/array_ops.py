@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Tensor, constant, convert_to_tensor, make
+from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, TensorShape, fmt, normalize_axis
 from ..simplify import cancelling_transposes
 from .registry import register
@@ -293,7 +293,7 @@ def stack(values: Sequence[TensorLike], axis: int = 0, name: str | None = None) 
 
 
 def getitem(tensor: Tensor, key: Any) -> Tensor:
-    return make("StridedSlice", [tensor], {"spec": slice_spec(key)})
+    return make("StridedSlice", [tensor], {"spec": slice_spec(key)}, name="strided_slice")
 
 
 def gather(params: TensorLike, indices: TensorLike, axis: int = 0, name: str | None = None) -> Tensor:
@@ -324,7 +324,9 @@ def rank(input: TensorLike, name: str | None = None) -> Tensor:  # noqa: A002
 
 
 def size(input: TensorLike, name: str | None = None, out_type: DTypeLike = _dt.int32) -> Tensor:  # noqa: A002
-    return make("ReduceProd", [shape(input, out_type=out_type)], {"axis": None, "keepdims": False}, name=name)
+    with name_scope(name or "Size") as scope:  # the result is named 'Size', as TF1's op
+        return make("ReduceProd", [shape(input, out_type=out_type)], {"axis": None, "keepdims": False},
+                    name=scope[:-1] + "/")
 
 
 def _fill_rule(shapes, dtypes, attrs):

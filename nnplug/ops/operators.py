@@ -6,18 +6,19 @@ from .array_ops import getitem
 
 
 def _install():
-    def binary(fn):
-        return lambda self, other: fn(self, other)
+    def binary(fn, name=None):
+        return lambda self, other: fn(self, other, name=name)
 
-    def reflected(fn):
-        return lambda self, other: fn(other, self)
+    def reflected(fn, name):
+        return lambda self, other: fn(other, self, name=name)
 
     table = {"add": M.add, "sub": M.subtract, "mul": M.multiply, "truediv": M.divide, "floordiv": M.floordiv,
              "mod": floormod, "pow": M.pow, "matmul": M.matmul, "and": M.logical_and, "or": M.logical_or,
              "xor": logical_xor}
     for name, fn in table.items():
-        setattr(Tensor, f"__{name}__", binary(fn))
-        setattr(Tensor, f"__r{name}__", reflected(fn))
+        # TF1 names the op after the operator: `a + b` is 'add', `a @ b` 'matmul' (math_ops' overrides)
+        setattr(Tensor, f"__{name}__", binary(fn, name))
+        setattr(Tensor, f"__r{name}__", reflected(fn, name))
     Tensor.__lt__ = binary(M.less)
     Tensor.__le__ = binary(M.less_equal)
     Tensor.__gt__ = binary(M.greater)

@@ -142,13 +142,21 @@ class RNNCell:
             opened = variable_scope(scope, reuse=self._reuse) if scope is not None else \
                 variable_scope(self._name, default_name=self._base_name, reuse=self._reuse)
         else:
-            opened = variable_scope(self._scope, reuse=True)
+            opened = self._reentered()
         with opened as vs:
             self._scope = vs
             if not self.built:
                 self._build_dtype = self._dtype or dtype
                 self.build(inputs_shape)
                 self.built = True
+            yield vs
+
+    @contextlib.contextmanager
+    def _reentered(self) -> Iterator[VariableScope]:
+        """The cell's scope again, its ops under the name scope it first had (TF1's base Layer)."""
+        assert self._scope is not None, "re-entered before the first call"
+        with variable_scope(self._scope, reuse=True, auxiliary_name_scope=False) as vs, \
+                name_scope(self._scope.original_name_scope):
             yield vs
 
     def add_variable(self, name: str, shape: Shape, dtype: DTypeLike | None = None,

@@ -44,9 +44,9 @@ def _progress(step, decay_steps, staircase):
 def exponential_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
                       decay_rate: TensorLike, staircase: bool = False, name: str | None = None) -> Tensor:
     """learning_rate * decay_rate ** (global_step / decay_steps)."""
-    with name_scope(name, "ExponentialDecay"):
+    with name_scope(name, "ExponentialDecay") as scope:  # the rate is the scope's name, as TF1 ('ExponentialDecay:0')
         lr, step, steps = _start("exponential_decay", learning_rate, global_step, decay_steps)
-        return lr * M.pow(_tensor(decay_rate, lr.dtype), _progress(step, steps, staircase))
+        return M.multiply(lr, M.pow(_tensor(decay_rate, lr.dtype), _progress(step, steps, staircase)), name=scope)
 
 
 def natural_exp_decay(learning_rate: TensorLike, global_step: TensorLike, decay_steps: TensorLike,
