@@ -166,11 +166,7 @@ class Dataset(_st.ElementSpec):
         n = _count(batch_size, "batch", "batch_size", minimum=1)
 
         def elements(run):
-            source = self._elements(run)
-            while True:
-                chunk = list(itertools.islice(source, n))
-                if not chunk or (drop_remainder and len(chunk) < n):
-                    return
+            for chunk in _chunks(self._elements(run), n, drop_remainder):
                 yield tuple(_stack(chunk, j, self) for j in range(len(self._types)))
         lead = n if drop_remainder else None
         return self._derive(elements, "BatchDataset", shapes=[(lead,) + tuple(s) for s in self._shapes])
@@ -194,11 +190,7 @@ class Dataset(_st.ElementSpec):
                              f"{len(self._types)} components of {self!r}")
 
         def elements(run):
-            source = self._elements(run)
-            while True:
-                chunk = list(itertools.islice(source, n))
-                if not chunk or (drop_remainder and len(chunk) < n):
-                    return
+            for chunk in _chunks(self._elements(run), n, drop_remainder):
                 yield tuple(_pad_stack([e[j] for e in chunk], targets[j], pads[j], j)
                             for j in range(len(self._types)))
         lead = n if drop_remainder else None
@@ -386,6 +378,15 @@ def _count(value, where, what, minimum):
     if n != value or n < minimum:
         raise ValueError(f"Dataset.{where}: {what} must be an integer >= {minimum}, got {value!r}")
     return n
+
+
+def _chunks(source, n, drop_remainder):
+    """Lists of `n` consecutive elements of `source`; the last, shorter one unless drop_remainder."""
+    while True:
+        chunk = list(itertools.islice(source, n))
+        if not chunk or (drop_remainder and len(chunk) < n):
+            return
+        yield chunk
 
 
 def _stack(chunk, j, dataset):
