@@ -10,23 +10,30 @@ KERNELS = Kernels()  # merged into the backend's table by kernels.py
 register = KERNELS.register
 
 
-def _source(dtype, name, args, body, n):
+def _layout(spec, state_output):
+    """(dtype, batch, units, the offsets of the blocks i, g, f, o within a row of gates) of a step."""
+    batch, units = (int(d) for d in spec.out_shapes[state_output])
+    return spec.out_dtypes[0], batch, units, [b * units for b in spec.attrs["blocks"]]
+
+
+def _source(dtype, name, args, body, batch, units):
+    """A kernel over the (row, unit) pairs: `e` indexes the [batch, units] arrays, `z` the unit's first
+    gate in its row of the [batch, 4 * units] ones."""
     t = ctype(dtype)
     params = ", ".join(f"__global {'const ' if const else ''}{t} *{a}" for a, const in args)
     return header([dtype]) + f"""__kernel void {name}({params}) {{
-  const long e = get_global_id(0); if (e >= {n}L) return;
+  const long e = get_global_id(0); if (e >= {batch * units}L) return;
+  const long z = (e / {units}L) * {4 * units}L + e % {units}L;
 {body}
 }}"""
 
 
 @register("LSTMGates", fresh=True)
 def gates(spec):
-    be, dtype = spec.backend, spec.out_dtypes[0]
-    batch, units = (int(d) for d in spec.out_shapes[0])
-    i, g, f, o = (b * units for b in spec.attrs["blocks"])
+    be = spec.backend
+    dtype, batch, units, (i, g, f, o) = _layout(spec, 0)
     t, n = ctype(dtype), batch * units
-    body = f"""  const long z = (e / {units}L) * {4 * units}L + e % {units}L;
-  for (long b = 0; b < {4 * units}L; b += {units}L)
+    body = f"""  for (long b = 0; b < {4 * units}L; b += {units}L)
     s[z + b] = ({t})0.5 * (tanh((zx[z + b] + zh[z + b]) * ({t})0.5) + ({t})1);
   const {t} cd = tanh(zx[z + {g}L] + zh[z + {g}L]);
   const {t} cn = s[z + {f}L] * cp[e] + s[z + {i}L] * cd;
@@ -34,7 +41,7 @@ def gates(spec):
   cand[e] = cd; c[e] = cn; tc[e] = tn; h[e] = tn * s[z + {o}L];"""
     args = [("zx", True), ("zh", True), ("cp", True), ("h", False), ("c", False), ("s", False), ("cand", False),
             ("tc", False)]
-    knl = be.cl_kernel(_source(dtype, "lstm_gates", args, body, n), "lstm_gates")
+    knl = be.cl_kernel(_source(dtype, "lstm_gates", args, body, batch, units), "lstm_gates")
     state, wide = (batch, units), (batch, 4 * units)
 
     def run(z_x, zh, c_prev):
@@ -48,13 +55,11 @@ def gates(spec):
 
 @register("LSTMGatesGrad", fresh=True)
 def gates_grad(spec):
-    be, dtype = spec.backend, spec.out_dtypes[0]
-    batch, units = (int(d) for d in spec.out_shapes[1])
-    i, g, f, o = (b * units for b in spec.attrs["blocks"])
+    be = spec.backend
+    dtype, batch, units, (i, g, f, o) = _layout(spec, 1)
     t, n = ctype(dtype), batch * units
     carried = len(spec.in_shapes) == 7
-    body = f"""  const long z = (e / {units}L) * {4 * units}L + e % {units}L;
-  const {t} d_h = dh[e]{' + carry[e]' if carried else ''};
+    body = f"""  const {t} d_h = dh[e]{' + carry[e]' if carried else ''};
   const {t} so = s[z + {o}L], si = s[z + {i}L], sf = s[z + {f}L], cd = cand[e], tn = tc[e];
   dz[z + {o}L] = (d_h * tn) * so * (({t})1 - so);
   const {t} d_c = dc[e] + (d_h * so) * (({t})1 - tn * tn);
@@ -63,7 +68,7 @@ def gates_grad(spec):
   dz[z + {f}L] = (d_c * cp[e]) * sf * (({t})1 - sf);
   dcp[e] = d_c * sf;"""
     args = [(a, True) for a in ("dh", "dc", "s", "cand", "tc", "cp")] + ([("carry", True)] if carried else [])
-    knl = be.cl_kernel(_source(dtype, "lstm_gates_grad", args + [("dz", False), ("dcp", False)], body, n),
+    knl = be.cl_kernel(_source(dtype, "lstm_gates_grad", args + [("dz", False), ("dcp", False)], body, batch, units),
                        "lstm_gates_grad")
 
     def run(*ins):
