@@ -83,11 +83,14 @@ def update_variables_in_place(steps, live_out, inplace_ops, only=None):
             ok = (var is not None and var in step.ins and step.ins.count(var) == 1 and last_use.get(var) == i
                   and _fits(var, o) and var not in targets)
             targets.append(var if ok else None)
-        if len(targets) == 1:
-            if targets[0] is not None:
-                step.out = targets[0]
-        elif any(t is not None for t in targets):
-            step.out = tuple(targets)
+        _write_into(step, targets)
+
+
+def _write_into(step, targets):
+    """Give `step` the buffers its outputs go into (`targets`, None: a new buffer): a single output's
+    buffer itself, a multi-output kernel a tuple (nnplug/kernels.py); nothing when every entry is None."""
+    if any(t is not None for t in targets):
+        step.out = targets[0] if len(targets) == 1 else tuple(targets)
 
 
 def _storages(steps):
@@ -140,6 +143,7 @@ def plan_buffers(steps, live_out, out_ops, allocate, only=None):
     free, buffers, dying, held = {}, [], {}, {}
     for s, i in born.items():
         dying.setdefault(max(end.get(s, i), i), []).append(s)
+
     def take(v):
         """A dead buffer of v's shape and dtype, or a new one; None for values that must not get one."""
         if v in barred or len(v.shape) == 0:
@@ -156,10 +160,7 @@ def plan_buffers(steps, live_out, out_ops, allocate, only=None):
 
     for i, step in enumerate(steps):
         if not _skip(step, only) and step.out is None and step.op_type in out_ops and not step.keep:
-            # a multi-output kernel gets a tuple, None where an output gets a new buffer (see nnplug/kernels.py)
-            planned = tuple(take(v) for v in step.outs)
-            if any(b is not None for b in planned):
-                step.out = planned[0] if len(planned) == 1 else planned
+            _write_into(step, [take(v) for v in step.outs])
         for s in dying.get(i, ()):
             if s in held:
                 key, buf = held.pop(s)
