@@ -58,6 +58,12 @@ def _constant_value(t):
     return np.asarray(t.op.attrs["value"], t.dtype.np) if t.op.type == "Const" else None
 
 
+def _plan_key(spec, tensors, arrays, baked):
+    """A compiled plan's cache key: the fetches, each feed's shape and dtype, each compiled-in value."""
+    return (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)),
+            tuple((id(t), a.shape, a.dtype.char, a.tobytes()) for t, a in baked))
+
+
 def _check_integer_range(arr, want, what):
     """Integers that do not fit `want` are an error (TF1 refuses them), never silently wrapped."""
     if arr.dtype.kind in "iu" and want.kind in "iu" and arr.size and not np.can_cast(arr.dtype, want):
@@ -403,8 +409,7 @@ class Session(RunState):
         twice (no assigns, random draws or iterators) are computed so; others keep the compiler's error."""
         staged = self._staged.get(spec.key)
         if staged is None:  # the common case, kept lean: nothing to compute first
-            plan = self._plans.get((spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)),
-                                    ()))
+            plan = self._plans.get(_plan_key(spec, tensors, arrays, ()))
             if plan is not None:
                 return plan, tensors, arrays
             staged = []
@@ -424,8 +429,7 @@ class Session(RunState):
                     tensors.append(t)
                     arrays.append(value)
             done = len(staged)
-            key = (spec.key, tuple((id(t), a.shape, a.dtype.char) for t, a in zip(tensors, arrays)),
-                   tuple((id(t), a.shape, a.dtype.char, a.tobytes()) for t, a in baked))
+            key = _plan_key(spec, tensors, arrays, baked)
             plan = self._plans.get(key)
             if plan is not None:
                 return plan, tensors, arrays

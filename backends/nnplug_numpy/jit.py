@@ -1,9 +1,9 @@
 """Loops compiled with numba, when it is installed (the `fast` extra), for the numpy backend's fused kernels
-(optimizer updates, softmax cross-entropy): one compiled pass costs well under a microsecond to call where
+(optimizer updates, softmax cross-entropy, LSTM steps): one compiled pass costs well under a microsecond to call where
 the same arithmetic in NumPy is one ufunc call (~1 us) and one pass over memory per operation.
 
 Without numba (not installed, or `NNPLUG_NUMBA=0`) the cross-entropy runs its NumPy form and the numpy
-backend leaves the fused update kernels out, so the compiler expands those ops into primitives: their
+backend leaves the fused update and LSTM-step kernels out, so the compiler expands those ops into primitives: their
 NumPy forms measured no faster than the expansion (benchmarks/optimizer_step.py) and serve only the arrays
 the loops do not take. `NNPLUG_FUSED_KERNELS=0` turns all of it off (the "before" of a benchmark). Both are
 read when the backend is imported. Functions are compiled on first use and cached on disk (`cache=True`),

@@ -7,7 +7,8 @@ it per-call cost and passes over memory; one pass takes ~25 us. numba calls libm
 than NumPy's vectorised one, so in float32 the pass uses a rational approximation that vectorises: tanh on
 [-7.9, 7.9] as an odd degree-13 over an even degree-6 polynomial (the minimax fit Eigen and XLA use for float
 tanh), its end values beyond: within 3e-7 of tanh everywhere (2 ulp of 1); NaN stays NaN. Sigmoid is
-0.5 * (1 + tanh(x / 2)), as the numpy backend's Sigmoid computes it. float64 keeps libm's tanh. The backward pass has no transcendental functions.
+0.5 * (1 + tanh(x / 2)), as the numpy backend's Sigmoid computes it. float64 keeps libm's tanh. The backward
+pass has no transcendental functions.
 
 The kernels write into the compiler's planned buffers (`out=` a tuple): a step of a training run allocates
 nothing (a new 256 KB block per step cost ~150 us in page faults on this VM); outputs without a planned
@@ -24,7 +25,7 @@ KERNELS = Kernels()  # merged into the backend's table by kernels.py (with numba
 _P = (4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
       -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16)  # odd numerator, x^1 .. x^13
 _Q = (4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06)  # x^0 .. x^6
-_CLAMP = 7.90531110763549805  # beyond it the fit's float32 value is +-1
+_CLAMP = 7.90531110763549805  # beyond it the fit is held at its end value, +-0.99999976
 
 
 def tanh_float32(x):
