@@ -97,7 +97,8 @@ class TensorShape(tuple[int | None, ...]):
             return UNKNOWN
         if isinstance(dims, int):
             dims = (dims,)
-        return super().__new__(cls, tuple(None if d is None or int(d) < 0 else int(d) for d in dims))
+        dims = [dimension_value(d) for d in dims]  # ints, None, Dimension objects (UNKNOWN_DIMENSION: None)
+        return super().__new__(cls, tuple(None if d is None or d < 0 else d for d in dims))
 
     @property
     def ndims(self) -> int | None:
@@ -200,8 +201,7 @@ class TensorShape(tuple[int | None, ...]):
 
 def as_shape(shape: Iterable[int | None] | None) -> TensorShape:
     """TF1's `tf.TensorShape(x)` for anything shape-like (a TensorShape is returned as it is)."""
-    return shape if isinstance(shape, TensorShape) else TensorShape(
-        None if shape is None else [dimension_value(d) for d in shape])
+    return shape if isinstance(shape, TensorShape) else TensorShape(shape)
 
 
 class UnknownShape(TensorShape):
