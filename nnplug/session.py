@@ -452,8 +452,7 @@ class Session(RunState):
     def _repeatable(self, tensor, fed):
         """Whether the ops computing `tensor` (from the feeds) can run once more without changing anything."""
         ops = prune(self.graph, [tensor.op], {id(t) for t in fed})
-        return not any(registry.find(op.type) is not None and registry.get(op.type).stateful
-                       and op.type not in REPEATABLE for op in ops)
+        return not any(getattr(registry.find(op.type), "stateful", False) and op.type not in REPEATABLE for op in ops)
 
     def _run_sources(self, sources, tensors, arrays):
         """Run the source ops a run needs (once each) and feed their results, unless the caller fed them.
