@@ -21,8 +21,9 @@ the next phase), round after round:
   contend for them (and for memory), so overlap / ideal is what the communication costs.
 A block's time is its slowest rank's; medians over the rounds are reported, with the load average. The
 allreduce time per step is the time rank 0's training step spent blocked in allreduce (which absorbs
-waiting for a slower rank too); "ready" is the fused allreduce of all the gradients with every rank
-ready (a barrier first): the exchange itself.
+waiting for a slower rank too), and "packed" the bytes it copied into fused buffers (none where the
+step computed its gradients in shared memory); "ready" is the fused allreduce of all the gradients with
+every rank ready (a barrier first): the exchange itself, packing included.
 """
 import argparse
 import json
@@ -105,7 +106,7 @@ def worker(args):
         for _ in range(args.warmup if p in steps else 0):
             steps[p]()
     seconds = {p: np.zeros(args.rounds) for p in args.phases}
-    stats = {p: {"seconds": 0.0, "buffers": 0, "bytes": 0} for p in args.phases}
+    stats = {p: {"seconds": 0.0, "buffers": 0, "bytes": 0, "packed": 0} for p in args.phases}
     loads = []
     for r in range(args.rounds):
         loads.append(os.getloadavg()[0])
@@ -141,7 +142,8 @@ def result_row(args, n, batch, slowest, stats, ready, loads):
             "samples_per_s_rounds": [round(float(x), 1) for x in per_round],
             "allreduce_ms_per_step": stats[p]["seconds"] / total_steps * 1e3,
             "fused_buffers_per_step": stats[p]["buffers"] / total_steps,
-            "allreduce_bytes_per_step": stats[p]["bytes"] // total_steps}
+            "allreduce_bytes_per_step": stats[p]["bytes"] // total_steps,
+            "packed_bytes_per_step": stats[p]["packed"] // total_steps}
     if "solo" in slowest:
         solo = slowest["solo"]
         for p, secs in slowest.items():  # each round against that round's solo block: the same load
@@ -155,9 +157,10 @@ def result_row(args, n, batch, slowest, stats, ready, loads):
 def ready_allreduce_ms(spec, repeats=15):
     """Median ms of the fused allreduce of all the gradients when every rank is ready (a barrier first):
     what the exchange itself costs, without the waiting for a slower rank that a training step absorbs."""
-    from nnplug.distributed import collectives, runtime
+    from nnplug.distributed import collectives, runtime, shared
     grads = [a for wb in init_params(spec) for a in wb]
-    workspace, comm, times = collectives.Workspace(), runtime.job().comm, []
+    job = runtime.job()
+    workspace, comm, times = collectives.Workspace("ready", shared.usable(job)), job.comm, []
     for _ in range(repeats):
         comm.Barrier()
         start = time.perf_counter()
@@ -186,7 +189,8 @@ def report(row):
     for p, ph in row["phases"].items():
         who = "1 rank " if p == "solo" else f"{n} ranks"
         line = (f"{who} {p:8s} {ph['steps_per_s']:6.2f} steps/s {ph['samples_per_s']:7.0f} samples/s  allreduce "
-                f"{ph['allreduce_ms_per_step']:5.2f} ms/step in {ph['fused_buffers_per_step']:g} buffer(s)")
+                f"{ph['allreduce_ms_per_step']:5.2f} ms/step in {ph['fused_buffers_per_step']:g} buffer(s), "
+                f"{ph['packed_bytes_per_step'] / 2**20:.2f} MiB packed")
         if solo is not None and p != "solo":
             rounds = ", ".join(f"{e:.2f}" for e in ph["efficiency_rounds"])
             line += f"  efficiency {ph['efficiency']:.3f} (rounds: {rounds})"

@@ -27,7 +27,7 @@ class KernelSpec:
     """What a kernel factory may specialise on: op type and name, attrs, concrete shapes and dtypes."""
 
     __slots__ = ("op_type", "name", "attrs", "in_shapes", "in_dtypes", "out_shapes", "out_dtypes", "rng", "backend",
-                 "op", "state")
+                 "op", "state", "replay_obstacle")
 
     def __init__(self, op_type: str, name: str, attrs: dict[str, Any], in_shapes: Sequence[tuple[int, ...]],
                  in_dtypes: Sequence[DType], out_shapes: Sequence[tuple[int, ...]], out_dtypes: Sequence[DType],
@@ -39,6 +39,7 @@ class KernelSpec:
         self.backend = backend  # the backend instance the kernel is made for (set by Backend.kernel)
         self.op = op  # the graph Operation being compiled (for messages), if any
         self.state = None  # for host kernels: the run state (a Session) whose resources they may keep
+        self.replay_obstacle = None  # set by a factory whose kernel must really run each step (NCCL's)
 
     @property
     def out_shape(self) -> tuple[int, ...]:

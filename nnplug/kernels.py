@@ -85,7 +85,9 @@ def on_host(backend: Backend, fn: Callable[..., Any], n_outputs: int) -> Callabl
     """A kernel running `fn` (NumPy in, NumPy out) for `backend`: inputs copied to the host, results back.
     For ops with an `OpDef.host` kernel on backends that have no kernel of their own."""
     def to_host(x):  # None: an input read only for its shape, when folding; strings stay on the host
-        return x if x is None or is_host_string(x) else backend.to_host(x)
+        # a NumPy array is on the host already: a view of a buffer is passed as it is (a collective reads
+        # its inputs where the plan computed them, nnplug/distributed/shared.py)
+        return x if x is None or isinstance(x, np.ndarray) else backend.to_host(x)
 
     def to_device(y):
         y = np.asarray(y)

@@ -66,19 +66,42 @@ def test_two_ranks_match_one_process_and_agree():
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent", "Momentum", "Adam", "GradientDescent uneven", "Momentum uneven", "Adam uneven",
                  "fusion", "progress", "shared memory room", "overlap GradientDescent", "overlap Momentum",
-                 "overlap Adam", "numpy collectives", "graph gradients", "broadcast", "keras fit", "keras warmup",
-                 "mismatched shapes"):
+                 "overlap Adam", "numpy collectives", "graph gradients", "shared results", "broadcast", "keras fit",
+                 "keras warmup", "mismatched shapes"):
         assert _passed(out, case, 2), f"case {case!r} did not pass on both ranks:\n{out[-6000:]}"
     for case in ("backend mismatch", "arrayapi backend"):  # need the arrayapi plugin
         assert _passed(out, case, 2) or "SKIP" in out, out[-6000:]
 
 
 def test_three_ranks_with_uneven_shards():
-    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "overlap", "keras", "mismatch", "gradients")
+    rc, out, _ = _mpi(3, "agreement.py", "uneven", "optimizers", "overlap", "keras", "mismatch", "gradients", "shared")
     assert rc == 0, out[-6000:]
     for case in ("GradientDescent uneven", "Momentum uneven", "Adam uneven", "Adam", "overlap GradientDescent",
-                 "overlap Momentum", "overlap Adam", "keras fit", "mismatched shapes", "graph gradients"):
+                 "overlap Momentum", "overlap Adam", "keras fit", "mismatched shapes", "graph gradients",
+                 "shared results"):
         assert _passed(out, case, 3), f"case {case!r} did not pass on all three ranks:\n{out[-6000:]}"
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_ranks_agree_on_nccl_and_share_its_unique_id(n):
+    """The NCCL setup protocol with a stand-in for CuPy's binding (runs without a GPU)."""
+    rc, out, _ = _mpi(n, "nccl_setup.py")
+    assert rc == 0, out[-6000:]
+    for case in ("nccl own gpus", "nccl shared gpu", "nccl missing library", "nccl duplicates"):
+        assert _passed(out, case, n), f"case {case!r} did not pass on every rank:\n{out[-6000:]}"
+
+
+def test_two_ranks_train_on_the_cupy_backend():
+    """On a GPU machine: NCCL where each rank has a GPU, the host kernels where they share one."""
+    from nnplug import plugins
+    cls = plugins.backend_classes().get("cupy", (None,))[0]
+    ok, why = (False, "the cupy backend plugin is not installed") if cls is None else cls.is_available()
+    if not ok:
+        pytest.skip(f"cupy backend unavailable: {why}")
+    rc, out, _ = _mpi(2, "nccl_setup.py", "gpu")
+    assert rc == 0, out[-6000:]
+    assert _passed(out, "nccl gpu training", 2), out[-6000:]
+    print(re.findall(r"NCCL rank \d: .*", out))
 
 
 RAISED = r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"

@@ -11,6 +11,7 @@ It compiles against a run state (state.py) that its owner implements, not agains
 """
 from ..devices import host_for
 from ..errors import InvalidArgumentError
+from ..ops import registry
 from .buffers import plan_buffers, reuse_dying_buffers, update_variables_in_place
 from .codegen import generate
 from .dce import eliminate_dead_steps
@@ -22,6 +23,17 @@ from .schedule import schedule_steps
 from .state import RunState
 
 __all__ = ["Lowering", "Plan", "RunState", "compile_plan", "prune"]
+
+
+def _input_homes(steps):
+    """{step: where its kernel would like its inputs computed (OpDef.input_homes)}: asked of every such
+    step, whatever the buffer plan then uses (a collective's kernel may agree with the other ranks here)."""
+    homes = {}
+    for step in steps:
+        opdef = registry.find(step.op_type) if step.spec is not None else None
+        if opdef is not None and opdef.input_homes is not None:
+            homes[step] = opdef.input_homes(step.spec)
+    return homes
 
 
 def prune(graph, targets, fed):
@@ -100,10 +112,11 @@ def compile_plan(state, graph, fetch_tensors, fetch_ops, feed_tensors, feed_arra
         in_place = b.inplace_ops if b.has_kernel("Copy") and not nested else frozenset()
         update_variables_in_place(steps, live_out, in_place, only)
     if not nested:
+        homes = _input_homes(steps)
         buffers = []
         for b, only in groups:
             allocate = (state.step_allocator() if b is backend else state.step_allocator(b)) if has_assign else b.empty
-            buffers += plan_buffers(steps, live_out, b.out_ops, allocate, only)
+            buffers += plan_buffers(steps, live_out, b.out_ops, allocate, only, homes)
         for i, buf in enumerate(buffers):  # one numbering across devices
             buf.index = i
     if placed is not None:

@@ -123,13 +123,33 @@ def _storages(steps):
     return of, born
 
 
-def plan_buffers(steps, live_out, out_ops, allocate, only=None):
+def _homed(steps, live_out, homes, only):
+    """{value: array} for values whose only reader is a step whose kernel wants them computed into that
+    array (`homes[step]`: OpDef.input_homes), as nothing else may write there."""
+    readers = {}
+    for step in steps:
+        for v in step.ins:
+            readers[v] = readers.get(v, 0) + 1
+    found = {}
+    for step in steps:
+        if _skip(step, only):
+            continue
+        for v, home in zip(step.ins, homes.get(step) or ()):
+            if (home is not None and readers[v] == 1 and v not in live_out and v.shape == home.shape
+                    and home.dtype == v.dtype.np):
+                found[v] = home
+    return found
+
+
+def plan_buffers(steps, live_out, out_ops, allocate, only=None, homes=None):
     """Static buffer plan by liveness: every temporary a kernel in `out_ops` makes is written (`out=`) into
     a buffer allocated here, once, and shared with later temporaries of the same shape and dtype once it is
     dead — so a step allocates nothing after its first run. Never for fetched values, nor anything stored
-    into a variable. Returns the buffer Values (kind 'buffer', the array in `const`)."""
+    into a variable. A value whose only reader wants it elsewhere (`homes`, see _homed) is written there,
+    into a buffer of its own. Returns the buffer Values (kind 'buffer', the array in `const`)."""
     if not out_ops:
         return []
+    homed = _homed(steps, live_out, homes, only) if homes else {}
     of, born = _storages(steps)
     end, barred = {}, set()
     for i, step in enumerate(steps):
@@ -148,6 +168,9 @@ def plan_buffers(steps, live_out, out_ops, allocate, only=None):
         """A dead buffer of v's shape and dtype, or a new one; None for values that must not get one."""
         if v in barred or len(v.shape) == 0:
             return None
+        if v in homed:  # never freed for another value: its reader's kernel owns that memory
+            buffers.append(Value(v.shape, v.dtype, "buffer", index=len(buffers), const=homed[v]))
+            return buffers[-1]
         key = (v.shape, v.dtype)
         pool = free.get(key)
         if pool:

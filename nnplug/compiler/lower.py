@@ -171,6 +171,10 @@ class Lowering:
         backend = spec.backend
         if backend.has_kernel(opdef.name):
             return backend.kernel(spec)
+        provided = opdef.backend_kernels.get(backend.name)
+        kernel = provided(spec) if provided is not None else None
+        if kernel is not None:
+            return kernel
         if opdef.host is not None:
             spec.state = self.state  # host kernels may keep per-session state (state.resource)
             return on_host(backend, opdef.host(spec), n_outputs)
@@ -184,7 +188,8 @@ class Lowering:
             kernel, wrapped = plugins.wrap_kernel(spec, kernel, self._wrappers)
             self.wrapped = self.wrapped or wrapped
         self.kernels.append((kernel, spec))
-        result = [Value(s, d, device=self._here()) for s, d in zip(shapes, dtypes)]
+        # outputs a kernel writes again on a later run are copied before they are handed out or stored
+        result = [Value(s, d, persistent=opdef.reuses_outputs, device=self._here()) for s, d in zip(shapes, dtypes)]
         if len(result) == 1:
             result[0].producer = (opdef.name, inputs, attrs)
         self.steps.append(Step(opdef.name, kernel, inputs, result, name, spec=spec,

@@ -39,6 +39,9 @@ class Plan:
             return "the step draws random numbers on the host (a replay would repeat them)"
         if any(spec.state is not None for _, spec in self.kernels):  # only host kernels get the run state
             return "a host op runs in the step (a summary): its Python must really run"
+        for _, spec in self.kernels:  # a kernel whose factory said why it must really run (NCCL's)
+            if spec.replay_obstacle:
+                return spec.replay_obstacle
         if self.wrapped:
             return "a plugin wraps the kernels (a profiler, check_numerics): they must really run"
         return None

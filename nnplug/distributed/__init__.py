@@ -101,7 +101,8 @@ def broadcast(tensor: Tensor | SupportsTensor | ArrayLike, root_rank: int,
 
 
 def stats() -> dict[str, Any]:
-    """Allreduce costs so far: calls, fused buffers, bytes, seconds spent in them (totals, and `last_*`
+    """Allreduce costs so far: calls, fused buffers, bytes, bytes packed (copied into fused buffers:
+    none for gradients the step computed in shared memory), seconds spent in them (totals, and `last_*`
     for the last call: one bucket of a training step's gradients). `STATS.reset()` starts over."""
     return STATS.as_dict()
 

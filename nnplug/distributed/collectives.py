@@ -30,26 +30,28 @@ DEFAULT_FUSION_THRESHOLD = 64 * 1024 * 1024
 
 
 class Stats:
-    """What allreduce calls cost: the last call's fused buffers, bytes and seconds, and running totals."""
+    """What allreduce calls cost: the last call's fused buffers, bytes and seconds, and running totals;
+    `packed`: the bytes copied into fused buffers (gradients computed in shared memory need no copy)."""
 
     def __init__(self):
         self.reset()
 
     def reset(self):
-        self.calls = self.buffers = self.bytes = 0
+        self.calls = self.buffers = self.bytes = self.packed = 0
         self.seconds = 0.0
         self.last_buffers = self.last_bytes = 0
         self.last_seconds = 0.0
 
-    def record(self, buffers, nbytes, seconds):
+    def record(self, buffers, nbytes, seconds, packed):
         self.calls += 1
         self.buffers += buffers
         self.bytes += nbytes
+        self.packed += packed
         self.seconds += seconds
         self.last_buffers, self.last_bytes, self.last_seconds = buffers, nbytes, seconds
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in ("calls", "buffers", "bytes", "seconds", "last_buffers",
+        return {k: getattr(self, k) for k in ("calls", "buffers", "bytes", "packed", "seconds", "last_buffers",
                                                "last_bytes", "last_seconds")}
 
     def __repr__(self):
@@ -103,12 +105,14 @@ class Workspace:
     """The fusion buffers one kernel keeps from run to run. MPI moves data between buffers it has seen
     before far faster: a fresh 7 MB buffer costs an allreduce ~7 ms more on a 2-core VM (its memory is
     registered anew each time). Results are copied out, so no output aliases a buffer that is reused.
-    When every rank is on this machine, a kernel's allreduce packs into shared memory instead (shared.py)."""
+    `key` (the op's name) and `shared` (decided when the kernel is made): the kernel's allreduce goes
+    through shared-memory windows of its own (shared.py), whose results it hands out as views."""
 
-    def __init__(self):
+    def __init__(self, key=None, shared=False):
         self.lock = threading.Lock()  # one run at a time may use the buffers
         self._buffers = {}
         self.in_flight = None  # the allreduce started in these buffers and not finished yet
+        self.key, self.shared = key, shared
 
     def settle(self):
         """Finish an allreduce left in flight here (a step that failed between its start and its wait),
@@ -121,6 +125,31 @@ class Workspace:
         if buf is None or buf.size != size or buf.dtype != dtype:
             buf = self._buffers[index] = np.empty(size, dtype)
         return buf
+
+    def windows(self, layout):
+        """The shared-memory window of each fused buffer of `layout`, or None (then MPI's allreduce
+        takes them all) where the job is not on one machine or one could not be had."""
+        if not self.shared:
+            return None
+        pool = shared.pool(runtime.job())
+        windows = [pool.window((self.key, k), size, wire) for k, (size, wire) in enumerate(layout)]
+        return None if any(w is None for w in windows) else windows
+
+
+def shared_homes(likes, threshold, workspace):
+    """Where each of the arrays an allreduce will be given (`likes`: shapes and dtypes) should be computed
+    so that it needs no packing: a view of this rank's slot in its bucket's shared window, or None."""
+    groups = buckets(likes, fusion_threshold(threshold))
+    windows = workspace.windows(_layout(likes, groups))
+    homes = [None] * len(likes)
+    for g, w in zip(groups, windows or ()):
+        offset = 0
+        for i in g:
+            a = likes[i]
+            if _wire_dtype(a.dtype) == a.dtype:
+                homes[i] = w.mine()[offset:offset + a.size].reshape(a.shape)
+            offset += a.size
+    return homes
 
 
 def _layout(arrays, groups):
@@ -135,15 +164,25 @@ def _fusion_buffers(arrays, groups, workspace):
 
 
 def _pack(parts, buf, scale=None):
-    """Copy `parts` one after the other into `buf` (times `scale`, in the same pass)."""
-    offset = 0
+    """Copy `parts` one after the other into `buf` (times `scale`, in the same pass); a part computed
+    in its place there already (shared_homes) stays as it is. Returns the bytes copied."""
+    offset = copied = 0
     for p in parts:
         piece = buf[offset:offset + p.size]
         if scale is None:
-            piece[...] = p.reshape(-1)
+            if not _is_at(p, piece):
+                piece[...] = p.reshape(-1)
+                copied += piece.nbytes
         else:
             np.multiply(p.reshape(-1), scale, out=piece, casting="unsafe")
+            copied += piece.nbytes
         offset += p.size
+    return copied
+
+
+def _is_at(array, place):
+    return (array.dtype == place.dtype and array.flags.c_contiguous
+            and array.__array_interface__["data"][0] == place.__array_interface__["data"][0])
 
 
 def _unpack(groups, bufs, arrays, copy):
@@ -174,26 +213,30 @@ def allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", 
     return finish_allreduce(start_allreduce(arrays, op, names, threshold, what, check, workspace, background=False))
 
 
-class _Like:
-    """An array's shape and dtype without the array (a step's gradient buffers are reused after it)."""
+class Like:
+    """An array's shape and dtype without the array (a step's gradient buffers are reused after it; a
+    compiled kernel knows only its inputs' shapes)."""
 
     __slots__ = ("shape", "dtype", "size", "nbytes")
 
-    def __init__(self, a):
-        self.shape, self.dtype, self.size, self.nbytes = a.shape, a.dtype, a.size, a.nbytes
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = tuple(int(d) for d in shape), np.dtype(dtype)
+        self.size = int(np.prod(self.shape, dtype=np.int64))
+        self.nbytes = self.size * self.dtype.itemsize
 
 
 class InFlight:
-    """An allreduce started and not finished: its fused buffers (or shared-memory slots, reduced by `op`
-    once all ranks have filled theirs), and how to cut them into the results."""
+    """An allreduce started and not finished: its fused buffers (or shared-memory windows, reduced by
+    `op`, times `scale`, once all ranks have filled their slots), and how to cut them into the results."""
 
-    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds", "slots", "op")
+    __slots__ = ("pending", "groups", "bufs", "like", "workspace", "nbytes", "seconds", "windows", "op", "scale",
+                 "what", "packed")
 
-    def __init__(self, pending, groups, bufs, like, workspace, seconds, slots, op):
+    def __init__(self, pending, groups, bufs, like, workspace, seconds, windows, op, scale, what, packed):
         self.pending, self.groups, self.bufs, self.like, self.workspace = pending, groups, bufs, like, workspace
         self.nbytes = sum(a.nbytes for a in like)
         self.seconds = seconds
-        self.slots, self.op = slots, op
+        self.windows, self.op, self.scale, self.what, self.packed = windows, op, scale, what, packed
 
 
 def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allreduce", check=True, workspace=None,
@@ -209,47 +252,35 @@ def start_allreduce(arrays, op=Average, names=None, threshold=None, what="allred
     MPI = j.MPI
     mpi_op = {Average: MPI.SUM, Sum: MPI.SUM, Min: MPI.MIN, Max: MPI.MAX}[op]
     groups = buckets(arrays, fusion_threshold(threshold))
-    scale = 1.0 / j.size if op == Average and j.size > 1 else None  # averaged as the buffers are packed
+    scale = 1.0 / j.size if op == Average and j.size > 1 else None
     with workspace.lock if workspace is not None else contextlib.nullcontext():
-        slots = None
+        windows = None
         if workspace is not None:
             workspace.settle()
-            if shared.usable(j):
-                slots = _shared_slots(j, _layout(arrays, groups))
-        bufs = [s.mine() for s in slots] if slots is not None else _fusion_buffers(arrays, groups, workspace)
-        for g, buf in zip(groups, bufs):
-            _pack([arrays[i] for i in g], buf, scale)
+            windows = workspace.windows(_layout(arrays, groups))
+        bufs = [w.mine() for w in windows] if windows is not None else _fusion_buffers(arrays, groups, workspace)
+        pack_scale = scale if windows is None else None  # shared memory is scaled as it is reduced
+        packed = sum(_pack([arrays[i] for i in g], buf, pack_scale) for g, buf in zip(groups, bufs))
         start = time.perf_counter()
-        if slots is not None:
-            pending = runtime.post_collective(what, lambda: shared.post(j, slots), background)
+        if windows is not None:
+            pending = runtime.post_collective(what, lambda: shared.post(j, windows), background)
         else:
             pending = runtime.post_collective(
                 what, lambda: [j.comm.Iallreduce(MPI.IN_PLACE, b, mpi_op) for b in bufs], background)
-        flight = InFlight(pending, groups, bufs, [_Like(a) for a in arrays], workspace, time.perf_counter() - start,
-                          slots, op)
+        likes = [Like(a.shape, a.dtype) for a in arrays]
+        flight = InFlight(pending, groups, bufs, likes, workspace, time.perf_counter() - start, windows, op, scale,
+                          what, packed)
         if workspace is not None:
             workspace.in_flight = flight
     return flight
 
 
-def _shared_slots(job, layout):
-    """A shared-memory window for each buffer of `layout` from the job's pool, or None (then MPI's
-    allreduce takes them all) where one could not be had."""
-    pool = shared.pool(job)
-    slots = [pool.take(size, wire) for size, wire in layout]
-    if any(s is None for s in slots):
-        for s in slots:
-            if s is not None:
-                pool.give(s)
-        return None
-    return slots
-
-
 def finish_allreduce(flight):
-    """Wait for a started allreduce; returns its results (new arrays, in the order started)."""
+    """Wait for a started allreduce; returns its results in the order started: new arrays, or through
+    shared memory views of the window's result, valid until the workspace's next allreduce."""
     with flight.workspace.lock if flight.workspace is not None else contextlib.nullcontext():
         out, seconds = _finish(flight)
-    STATS.record(len(flight.groups), flight.nbytes, seconds)
+    STATS.record(len(flight.groups), flight.nbytes, seconds, flight.packed)
     return out
 
 
@@ -262,10 +293,11 @@ def _finish(flight):
     finally:
         if workspace is not None and workspace.in_flight is flight:
             workspace.in_flight = None
-    if flight.slots is not None:  # every rank's slots, reduced into new arrays; the windows go back
-        bufs, copy = [s.reduce(flight.op) for s in flight.slots], False
-        for s in flight.slots:
-            shared.pool(runtime.job()).give(s)
+    if flight.windows is not None:  # each rank reduces its segment of every bucket; then all meet again
+        for w in flight.windows:
+            w.reduce_segment(flight.op, flight.scale)
+        runtime.run_collective(flight.what, lambda: shared.post(runtime.job(), flight.windows))
+        bufs, copy = [w.result for w in flight.windows], False
     else:
         bufs, copy = flight.bufs, workspace is not None
     seconds = flight.seconds + time.perf_counter() - start

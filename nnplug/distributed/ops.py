@@ -35,11 +35,16 @@ ALLREDUCE, BROADCAST, ALLGATHER, ALLGATHER_GRAD = "DistAllreduce", "DistBroadcas
 OVERLAPPED, START, WAIT = "DistAllreduceOverlapped", "DistAllreduceStart", "DistAllreduceWait"
 
 
-def _first_run_check(spec, kind, **fields):
-    """A function that, on its first call only, checks that every rank runs this kernel alike."""
+def _descriptor(spec, kind, **fields):
+    """What the ranks compare before a kernel's first collective (C.agree_on)."""
     tensors = [{"name": n, "shape": list(s), "dtype": d.name}
                for n, s, d in zip(spec.attrs.get("names", [spec.name]), spec.in_shapes, spec.in_dtypes)]
-    descriptor = {"collective": kind, "name": spec.name, "backend": spec.backend.name, "tensors": tensors, **fields}
+    return {"collective": kind, "name": spec.name, "backend": spec.backend.name, "tensors": tensors, **fields}
+
+
+def _first_run_check(spec, kind, **fields):
+    """A function that, on its first call only, checks that every rank runs this kernel alike."""
+    descriptor = _descriptor(spec, kind, **fields)
     pending = [True]
 
     def check(what):
@@ -57,13 +62,46 @@ def _single_or_tuple(out):
 def _allreduce_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
-    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
-    workspace = C.Workspace()
+    workspace = _workspace(spec)
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=workspace.shared)
 
     def allreduce(*arrays):
         check(what)
         return _single_or_tuple(C.allreduce(arrays, op, names, threshold, what, check=False, workspace=workspace))
     return allreduce
+
+
+def _allreduce_nccl(spec):
+    """The cupy backend's allreduce kernel through NCCL, or None (the host kernel, through MPI)."""
+    from . import nccl
+    check = _first_run_check(spec, "allreduce", op=spec.attrs["op"], shared_memory=False)
+    return nccl.allreduce_kernel(spec, check)
+
+
+def _uses_nccl(backend):
+    if backend.name != "cupy":
+        return False
+    from . import nccl
+    return nccl.decision(backend).comm is not None
+
+
+def _workspace(spec):
+    """An allreduce kernel's workspace: shared memory of its own (by op name) when the job allows it."""
+    return C.Workspace(key=spec.name, shared=shared.usable(runtime.job()))
+
+
+def _homes(spec):
+    """Where an allreduce kernel's inputs should be computed (OpDef.input_homes): views of this rank's
+    slots in the op's shared-memory windows, for kernels that run on host arrays (the numpy backend).
+    Called when compiling, on every rank alike, so the ranks first check that they agree (as the kernel's
+    first run does), then make the windows."""
+    workspace = _workspace(spec)
+    C.agree_on(f"allreduce '{spec.name}'", _descriptor(spec, "allreduce", op=spec.attrs["op"],
+                                                        shared_memory=workspace.shared))
+    if getattr(spec.backend, "xp", None) is not np or not workspace.shared:
+        return None
+    likes = [C.Like(shape, dtype.np) for shape, dtype in zip(spec.in_shapes, spec.in_dtypes)]
+    return C.shared_homes(likes, spec.attrs["threshold"], workspace)
 
 
 def _allreduce_grad(op, *grads):
@@ -92,6 +130,9 @@ def _expand_overlapped(low, inputs, attrs):
     """The buckets, on concrete shapes: the tensors from last to first (a model's last layer gets its
     gradient first, so Horovod and PyTorch DDP fill buckets in reverse layer order) cut by the bucket
     rule; every bucket's start step, then every bucket's wait step (the compiler moves them)."""
+    if _uses_nccl(low.backend):  # NCCL queues on the step's stream: nothing to overlap on the host
+        reduced = low.emit(ALLREDUCE, list(inputs), attrs)
+        return reduced if isinstance(reduced, list) else [reduced]
     names, threshold = attrs["names"], C.fusion_threshold(attrs["threshold"])
     order = list(reversed(range(len(inputs))))
     groups = [[order[k] for k in g] for g in C.buckets([_Size(inputs[i]) for i in order], threshold)]
@@ -137,8 +178,8 @@ _TICKETS = _Tickets()
 def _start_host(spec):
     op, names, threshold = spec.attrs["op"], list(spec.attrs["names"]), spec.attrs["threshold"]
     what = f"allreduce '{spec.name}'"
-    check = _first_run_check(spec, "allreduce", op=op, shared_memory=shared.usable(runtime.job()))
-    workspace, last = C.Workspace(), [None]
+    workspace, last = _workspace(spec), [None]
+    check = _first_run_check(spec, "allreduce", op=op, shared_memory=workspace.shared)
 
     def start(*arrays):
         check(what)
@@ -234,10 +275,11 @@ def register_ops():
     """Add the collective op types to the registry (once per process)."""
     if registry.find(ALLREDUCE) is not None:
         return
-    registry.register(ALLREDUCE, _same_as_inputs, grad=_allreduce_grad, stateful=True, host=_allreduce_host)
+    registry.register(ALLREDUCE, _same_as_inputs, grad=_allreduce_grad, stateful=True, host=_allreduce_host,
+                      input_homes=_homes, reuses_outputs=True, backend_kernels={"cupy": _allreduce_nccl})
     registry.register(OVERLAPPED, _same_as_inputs, grad=_allreduce_grad, stateful=True, expand=_expand_overlapped)
-    registry.register(START, _ticket_rule, stateful=True, host=_start_host, schedule="early")
-    registry.register(WAIT, _waited_rule, stateful=True, host=_wait_host, schedule="late")
+    registry.register(START, _ticket_rule, stateful=True, host=_start_host, schedule="early", input_homes=_homes)
+    registry.register(WAIT, _waited_rule, stateful=True, host=_wait_host, schedule="late", reuses_outputs=True)
     registry.register(BROADCAST, _same_as_inputs, grad=_broadcast_grad, stateful=True, host=_broadcast_host)
     registry.register(ALLGATHER, _allgather_rule, grad=_allgather_grad, stateful=True, host=_allgather_host)
     registry.register(ALLGATHER_GRAD, _allgather_grad_rule, stateful=True, host=_allgather_grad_host)

@@ -28,11 +28,18 @@ class OpDef:
     schedule: 'early' — the compiler runs the step as soon as its inputs exist; 'late' — only just before
     a step reads its outputs (a collective's start and its wait, so the work between them overlaps with
     the communication: nnplug/compiler/schedule.py).
+    input_homes(spec) -> [array or None per input] or None: host arrays the kernel would like its inputs
+    computed into (a collective's shared memory, so it need not copy them there); the static buffer plan
+    has an input's producer write there when nothing else reads that input.
+    reuses_outputs: the kernel's outputs live in memory it writes again on a later run (a collective's
+    shared result), so the compiler copies them before they are fetched or stored in a variable.
+    backend_kernels: {backend name: factory(spec) -> kernel or None}: kernels another package provides for
+    one backend's arrays (the distributed package's NCCL allreduce for cupy); None falls back to `host`.
     """
 
     def __init__(self, name, infer, grad=None, expand=None, stateful=False, host=None, shape_inputs=(),
                  session_op=False, simplify=None, elementwise=None, value_inputs=None, source=False,
-                 schedule=None):
+                 schedule=None, input_homes=None, reuses_outputs=False, backend_kernels=None):
         self.name = name
         self.infer = infer
         self.grad = grad
@@ -45,6 +52,9 @@ class OpDef:
         self.simplify = simplify
         self.elementwise = elementwise
         self.source = source
+        self.input_homes = input_homes
+        self.reuses_outputs = reuses_outputs
+        self.backend_kernels = dict(backend_kernels or {})
         if schedule not in (None, "early", "late"):
             raise ValueError(f"op type '{name}': schedule must be 'early', 'late' or None, got {schedule!r}")
         self.schedule = schedule

@@ -140,9 +140,9 @@ def case_overlap():
             dist.STATS.reset()
             runs["shared memory"] = train(make_opt, data, True, global_batch, overlap=True)
             assert dist.stats()["buffers"] == 3 * STEPS, dist.stats()
-            free = shared.pool(runtime.job())._free  # the buckets' windows, back in the pool
+            made = {(size, dtype) for _, size, dtype in shared.pool(runtime.job()).windows}  # the buckets' windows
             sizes = (N_HIDDEN * N_OUT + N_OUT, N_HIDDEN, N_IN * N_HIDDEN)
-            assert all(free.get((n, np.dtype(np.float32))) for n in sizes), free
+            assert all((n, np.dtype(np.float32)) in made for n in sizes), made
             for how, overlapped in runs.items():
                 for w, g, label in zip(blocking, overlapped, ("w1", "b1", "w2", "b2")):
                     np.testing.assert_allclose(g, w, rtol=0, atol=1e-6, err_msg=f"{name} {label}: overlapped ({how}) "
@@ -165,14 +165,15 @@ def case_shared_memory_room():
     if dist.rank() == dist.size() - 1:
         shared.os.statvfs = lambda path: SimpleNamespace(f_bavail=0, f_frsize=4096)
     pool = shared.pool(runtime.job())
-    free, pool._free = pool._free, {}  # as if no window of these sizes had been made yet
+    made, pool.windows = pool.windows, {}  # as if no window had been made yet
     try:
         got = train(OPTIMIZERS["Momentum"], data, True, 4 * dist.size(), fusion_threshold=1)
-        assert not pool._free and (N_IN * N_HIDDEN, np.dtype(np.float32)) in pool._refused, (pool._free, pool._refused)
+        refused = {(size, dtype) for _, size, dtype in pool.refused}
+        assert not pool.windows and (N_IN * N_HIDDEN, np.dtype(np.float32)) in refused, (pool.windows, refused)
     finally:
         shared.os.statvfs = real_statvfs
-        pool._free = free
-        pool._refused.clear()
+        pool.windows = made
+        pool.refused.clear()
     for w, g in zip(want, got):
         np.testing.assert_allclose(g, w, rtol=0, atol=1e-6)
     check("shared memory room")
@@ -226,6 +227,39 @@ def case_graph_gradients():
     np.testing.assert_allclose(gg_v, n * np.arange(3 * r, 3 * r + 3))  # every rank's loss sees these weights
     np.testing.assert_allclose(gb_v, np.full(3, 2.0 * n) if r == 0 else np.zeros(3))  # the root gets all n
     check("graph gradients")
+
+
+def case_shared_results():
+    """Through shared memory the gradients are computed in the allreduce's window (no byte is packed),
+    and the reduced values, views of the window's result, are copied before they are fetched or stored:
+    what a step fetched or assigned keeps its value after the next step."""
+    r, n = dist.rank(), dist.size()
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (4,))
+        kept = tf.Variable(np.zeros(4, np.float32))
+        mean = dist.allreduce(x * 2.0, name="doubled")  # the Mul writes straight into the window
+        keep = kept.assign(mean)
+        with tf.Session() as sess:
+            sess.run(kept.initializer)
+            dist.STATS.reset()
+            sess.run(keep, {x: np.full(4, r + 1.0, np.float32)})
+            assert dist.stats()["packed"] == 0, dist.stats()
+            first = sess.run(mean, {x: np.full(4, 3.0 * (r + 1), np.float32)})  # another plan, the same window
+            second = sess.run(mean, {x: np.full(4, 10.0 * (r + 1), np.float32)})
+            np.testing.assert_allclose(sess.run(kept), np.full(4, n + 1.0))  # the mean of 2 (r + 1) over the ranks
+    np.testing.assert_allclose(first, np.full(4, 3.0 * (n + 1)))
+    np.testing.assert_allclose(second, np.full(4, 10.0 * (n + 1)))
+    # the training step: every gradient is computed in place, and training ends where one process does
+    global_batch = 4 * n
+    data = batches(global_batch, STEPS)
+    want = train(OPTIMIZERS["Momentum"], data, False, global_batch)
+    dist.STATS.reset()
+    for overlap in (True, False):
+        got = train(OPTIMIZERS["Momentum"], data, True, global_batch, overlap=overlap)
+        for w, g in zip(want, got):
+            np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
+    assert dist.stats()["calls"] == 2 * STEPS and dist.stats()["packed"] == 0, dist.stats()
+    check("shared results")
 
 
 def case_broadcast():
@@ -401,6 +435,7 @@ CASES = {
     "overlap": case_overlap,
     "numpy": case_numpy_collectives,
     "gradients": case_graph_gradients,
+    "shared": case_shared_results,
     "broadcast": case_broadcast,
     "keras": case_keras,
     "warmup": case_keras_warmup,
