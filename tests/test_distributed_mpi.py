@@ -101,7 +101,12 @@ def test_two_ranks_train_on_the_cupy_backend():
     rc, out, _ = _mpi(2, "nccl_setup.py", "gpu")
     assert rc == 0, out[-6000:]
     assert _passed(out, "nccl gpu training", 2), out[-6000:]
-    print(re.findall(r"NCCL rank \d: .*", out))
+    said = re.findall(r"NCCL rank \d: (.*)", out)
+    print(said)
+    assert len(said) == 2 and len(set(said)) == 1, said  # the ranks agree on the path
+    from nnplug_cupy.device import device_count
+    if device_count()[0] < 2:  # NCCL refuses two ranks on one GPU: both stay on MPI, saying so
+        assert said[0].startswith("not used (rank 0: local ranks 0 and 1 share the GPU") or "NCCL" in said[0], said
 
 
 RAISED = r"nnplug.distributed: rank 1 of 2 failed with RuntimeError: rank 1 fails on purpose; aborting all 2"
