@@ -90,13 +90,12 @@ def _decode_host(spec):
             raise
         except Exception as e:  # a corrupt file: name the op and why
             raise InvalidArgumentError(f"{op} op '{name}': invalid {kind.upper()} data ({e})") from None
-        if kind == "jpeg" and a["channels"] == 4:
-            raise InvalidArgumentError(f"{op} op '{name}': JPEG images have 0, 1 or 3 channels, not 4")
+        allowed = {"jpeg": (0, 1, 3), "bmp": (0, 3, 4), "gif": (0, 3)}.get(kind, (0, 1, 3, 4))
+        if a["channels"] not in allowed:
+            raise InvalidArgumentError(f"{op} op '{name}': {kind.upper()} images decode to channels "
+                                       f"{' or '.join(map(str, allowed))}, not {a['channels']}")
         frames = [_with_channels(f, a["channels"]) for f in frames]
-        if out == np.uint16:
-            frames = [f if f.dtype == np.uint16 else f.astype(np.uint16) * np.uint16(257) for f in frames]
-        else:
-            frames = [(f >> 8).astype(np.uint8) if f.dtype == np.uint16 else f for f in frames]
+        frames = [(f >> 8).astype(out) if f.dtype == np.uint16 else f.astype(out, copy=False) for f in frames]
         if a["frames"] == "all" or (a["frames"] == "auto" and kind == "gif"):
             return np.stack(frames)
         return frames[0]
@@ -123,14 +122,15 @@ def _decode(contents, fmt_, channels, dtype, frames, name, default):
     if channels not in (0, 1, 3, 4):
         raise ValueError(f"{default}: channels must be 0, 1, 3 or 4, got {channels!r}")
     dtype = _dt.as_dtype(dtype)
-    if dtype not in (_dt.uint8, _dt.uint16):
-        raise TypeError(f"{default}: dtype must be uint8 or uint16, got {dtype.name}")
+    if dtype != _dt.uint8:
+        raise TypeError(f"{default}: dtype must be uint8 (nnplug has no uint16 dtype: 16-bit PNGs decode to their "
+                        f"high bytes), got {dtype.name}")
     return make("DecodeImage", [convert_to_tensor(contents, dtype=_dt.string)],
                 {"format": fmt_, "channels": int(channels), "dtype": dtype, "frames": frames}, name=name or default)
 
 
 def decode_png(contents: TensorLike, channels: int = 0, dtype: DTypeLike = _dt.uint8, name: str | None = None) -> Tensor:
-    """(height, width, channels) uint8 or uint16 pixels (channels 0: as in the file)."""
+    """(height, width, channels) uint8 pixels (channels 0: as in the file; 16-bit files: the high bytes)."""
     return _decode(contents, "png", channels, dtype, "first", name, "DecodePng")
 
 
@@ -155,12 +155,12 @@ def decode_gif(contents: TensorLike, name: str | None = None) -> Tensor:
 def decode_image(contents: TensorLike, channels: int | None = None, dtype: DTypeLike = _dt.uint8,
                  name: str | None = None, expand_animations: bool = True) -> Tensor:
     """Any of PNG, JPEG, GIF, BMP: 3-D, or 4-D for a GIF when expand_animations (then the rank is unknown
-    until it runs); float dtypes are convert_image_dtype of the uint8 (uint16 for 16-bit PNGs) pixels."""
+    until it runs); float dtypes are convert_image_dtype of the uint8 pixels."""
     want = _dt.as_dtype(dtype)
     with name_scope(name, "decode_image"):
-        raw = _decode(contents, "any", channels or 0, _dt.uint16 if want == _dt.uint16 else _dt.uint8,
-                      "auto" if expand_animations else "first", None, "DecodeImage")
-        return raw if want in (_dt.uint8, _dt.uint16) else convert_image_dtype(raw, want)
+        raw = _decode(contents, "any", channels or 0, _dt.uint8, "auto" if expand_animations else "first", None,
+                      "DecodeImage")
+        return raw if want == _dt.uint8 else convert_image_dtype(raw, want)
 
 
 def _image_pixels(image, fn, dtypes):
@@ -191,8 +191,8 @@ register("EncodePng", _string_rule, host=_encode_png_host)
 
 
 def encode_png(image: TensorLike, compression: int = -1, name: str | None = None) -> Tensor:
-    """A PNG file (scalar string) of a uint8 or uint16 image; compression -1 (zlib's default) to 9."""
-    x = _image_pixels(image, "encode_png", (_dt.uint8, _dt.uint16))
+    """A PNG file (scalar string) of a uint8 image; compression -1 (zlib's default) to 9."""
+    x = _image_pixels(image, "encode_png", (_dt.uint8,))
     if not -1 <= int(compression) <= 9:
         raise ValueError(f"encode_png: compression must be in [-1, 9], got {compression!r}")
     return make("EncodePng", [x], {"compression": int(compression)}, name=name or "EncodePng")

@@ -1,5 +1,5 @@
 """TF1's resizes with its legacy pixel rule (source = destination * in/out, no half-pixel centres): bilinear,
-nearest neighbour, bicubic (Keys' kernel with a = -0.75, edge taps clamped) and area (box averages). Each
+nearest neighbour, bicubic (Keys' kernel with a = -0.75 at TF's 1/1024 steps, edge taps clamped) and area (box averages). Each
 axis is resampled on its own: nearest by a gather, the others as a weight matrix (out, in) applied along the
 axis (bilinear keeps its gathers). Images of known height and width resize with graph ops, so gradients
 follow; images whose size is known only when the plan is compiled (a decoded file) resize by the
@@ -75,7 +75,7 @@ def axis_weights(method, in_size, out_size, align_corners):
         np.add.at(w, (rows, np.minimum(lo + 1, in_size - 1)), frac)
     elif method == "bicubic":
         base = np.floor(src).astype(np.int64)
-        frac = src - base
+        frac = np.rint((src - base) * 1024) / 1024  # TF reads the weights from a table of 1024 steps
         for tap in (-1, 0, 1, 2):
             np.add.at(w, (rows, np.clip(base + tap, 0, in_size - 1)), _keys_cubic(frac - tap))
     else:  # area: the share of each input pixel inside [src, src + scale), over scale
