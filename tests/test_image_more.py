@@ -177,7 +177,8 @@ def _bicubic_ref(x, out_h, out_w, align=False):
     out = np.zeros((n, out_h, out_w, c))
     for yy in range(out_h):
         for xx in range(out_w):
-            out[:, yy, xx] = sum(wy * wx * x[:, iy, ix] for iy, wy in taps(yy, h, out_h) for ix, wx in taps(xx, w, out_w))
+            out[:, yy, xx] = sum(wy * wx * x[:, iy, ix]
+                                 for iy, wy in taps(yy, h, out_h) for ix, wx in taps(xx, w, out_w))
     return out
 
 
@@ -609,7 +610,7 @@ def test_jpeg_gif_bmp_with_pillow():
     np.testing.assert_array_equal(_run(tf.image.decode_bmp(buf.getvalue())), smooth)
     as_float = _run(tf.image.decode_image(buf.getvalue(), dtype=tf.float32))
     assert_close(as_float, smooth / 255.0, "float32")
-    for mode in ("P", "LA", "RGBA", "L"):  # Pillow's own PNGs (with its filters and palettes) decode as Pillow reads them
+    for mode in ("P", "LA", "RGBA", "L"):  # Pillow's PNGs (its filters, palettes) decode as Pillow reads them
         buf = io.BytesIO()
         pil.fromarray(smooth).convert(mode).save(buf, "PNG")
         want = np.asarray(pil.open(io.BytesIO(buf.getvalue())).convert("RGB" if mode == "P" else mode))

@@ -109,13 +109,15 @@ def extract_glimpse(input: TensorLike, size: Sequence[int], offsets: TensorLike,
         top = cast(cast(oy - gh / 2.0, _dt.int32), _dt.float32)
         left = cast(cast(ox - gw / 2.0, _dt.int32), _dt.float32)
         n = x.shape[0]
+        if n is None:
+            raise ShapeError(f"extract_glimpse: '{x.name}' needs a known batch size, got {fmt(x.shape)}")
         ys = top + constant(np.arange(gh, dtype=np.float32)[None, :])
         xs = left + constant(np.arange(gw, dtype=np.float32)[None, :])
         inside = M.logical_and(expand_dims(M.logical_and(M.greater_equal(ys, 0.0), M.less_equal(ys, h - 1.0)), 2),
                                expand_dims(M.logical_and(M.greater_equal(xs, 0.0), M.less_equal(xs, w - 1.0)), 1))
         f = x if x.dtype == _dt.float32 else cast(x, _dt.float32)
         flat = reshape(f, [-1, x.shape[3]])
-        b = constant(np.arange(n if n is not None else 1, dtype=np.int32).reshape(-1, 1, 1))
+        b = constant(np.arange(n, dtype=np.int32).reshape(-1, 1, 1))
         yi = expand_dims(M.clip_by_value(cast(ys, _dt.int32), 0, h - 1), 2)
         xi = expand_dims(M.clip_by_value(cast(xs, _dt.int32), 0, w - 1), 1)
         out = _sample(flat, b, yi, xi, h, w)
@@ -334,7 +336,7 @@ def _distort_host(spec):
                 crop = found
                 break
         x, y, w, h = crop if crop is not None else (0, 0, width, height)
-        dtype = spec.out_dtypes[0].np if hasattr(spec, "out_dtypes") else np.int32
+        dtype = spec.out_dtypes[0].np
         begin, extent = np.array([y, x, 0], dtype), np.array([h, w, -1], dtype)
         box = np.array([[[y / height, x / width, (y + h) / height, (x + w) / width]]], np.float32)
         return begin, extent, box

@@ -129,7 +129,8 @@ def _decode(contents, fmt_, channels, dtype, frames, name, default):
                 {"format": fmt_, "channels": int(channels), "dtype": dtype, "frames": frames}, name=name or default)
 
 
-def decode_png(contents: TensorLike, channels: int = 0, dtype: DTypeLike = _dt.uint8, name: str | None = None) -> Tensor:
+def decode_png(contents: TensorLike, channels: int = 0, dtype: DTypeLike = _dt.uint8,
+               name: str | None = None) -> Tensor:
     """(height, width, channels) uint8 pixels (channels 0: as in the file; 16-bit files: the high bytes)."""
     return _decode(contents, "png", channels, dtype, "first", name, "DecodePng")
 

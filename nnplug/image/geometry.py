@@ -71,7 +71,8 @@ def extract_image_patches(images: TensorLike, ksizes: Sequence[int] | None = Non
         before = [0, 0]
     else:
         outs = [-(-size // step) for size, step in zip((h, w), (sh, sw))]
-        before = [max((o - 1) * step + span - size, 0) // 2 for o, step, span, size in zip(outs, (sh, sw), spans, (h, w))]
+        before = [max((o - 1) * step + span - size, 0) // 2
+                  for o, step, span, size in zip(outs, (sh, sw), spans, (h, w))]
     if min(outs) <= 0:
         raise ValueError(f"extract_image_patches: patches of {spans[0]}x{spans[1]} pixels do not fit in "
                          f"'{x.name}' of shape {fmt(x.shape)} with padding VALID")

@@ -1,7 +1,7 @@
 """TF1's resizes with its legacy pixel rule (source = destination * in/out, no half-pixel centres): bilinear,
-nearest neighbour, bicubic (Keys' kernel with a = -0.75 at TF's 1/1024 steps, edge taps clamped) and area (box averages). Each
-axis is resampled on its own: nearest by a gather, the others as a weight matrix (out, in) applied along the
-axis (bilinear keeps its gathers). Images of known height and width resize with graph ops, so gradients
+nearest neighbour, bicubic (Keys' kernel with a = -0.75 at TF's 1/1024 steps, edge taps clamped) and area
+(box averages). Each axis is resampled on its own: nearest by a gather, the others as a weight matrix
+(out, in) applied along the axis (bilinear keeps its gathers). Images of known height and width resize with graph ops, so gradients
 follow; images whose size is known only when the plan is compiled (a decoded file) resize by the
 `ImageResize` composite, expanded into the same primitives for the concrete shapes, with an
 `ImageResizeGrad` composite (the weights transposed) as its gradient."""
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Tensor, constant, convert_to_tensor, make, name_scope
+from ..graph import Tensor, constant, make, name_scope
 from ..ops.array_ops import gather, reshape, transpose
 from ..ops.elementwise import cast
 from ..ops.math_ops import matmul

@@ -4,7 +4,6 @@ pixel by pixel in float64, and its gradient (`ImageResizeGrad`) by central finit
 import numpy as np
 import pytest
 
-import nnplug as tf
 from nnplug.graph import make
 
 from . import assert_close, check_gradient, run
