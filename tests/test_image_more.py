@@ -274,6 +274,8 @@ def test_extract_image_patches(backend, padding):
     got = run(lambda t: tf.extract_image_patches(t, [1, 3, 2, 1], [1, 2, 3, 1], [1, 1, 2, 1], padding), [x],
               backend)
     np.testing.assert_array_equal(got, _patches_ref(x, (3, 2), (2, 3), (1, 2), padding))
+    again = run(lambda t: tf.image.extract_patches(t, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], padding), [x], backend)
+    np.testing.assert_array_equal(again, _patches_ref(x, (2, 2), (1, 1), (1, 1), padding))
     with tf.Graph().as_default(), pytest.raises(ValueError, match="ksizes must be"):
         tf.image.extract_image_patches(tf.constant(x), [2, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "SAME")
 
@@ -465,6 +467,14 @@ def test_non_max_suppression_output_feeds_a_gather():
         picked = tf.gather(b, tf.image.non_max_suppression(b, s, 2))
         got = _run(picked, {b: _BOXES, s: _SCORES})
     np.testing.assert_array_equal(got, _BOXES[[3, 0]])
+    with tf.Graph().as_default():  # boxes and scores computed in the step: the selection is staged first
+        b = tf.placeholder(tf.float32, [None, 4])
+        s = tf.placeholder(tf.float32, [None])
+        idx, kept = tf.image.non_max_suppression_with_scores(b * 2.0, tf.sigmoid(s), 2)
+        total = tf.reduce_sum(tf.gather(b, idx)) + tf.reduce_sum(kept)
+        got = _run(total, {b: _BOXES, s: _SCORES})
+    sig = 1 / (1 + np.exp(-_SCORES.astype(np.float64)))
+    assert_close(got, _BOXES[[3, 0]].sum() + sig[3] + sig[0], "float32")
     with tf.Graph().as_default(), pytest.raises(InvalidArgumentError, match="boxes must have shape"):
         _run(tf.image.non_max_suppression(np.zeros((3, 3), np.float32), np.zeros(3, np.float32), 2))
 

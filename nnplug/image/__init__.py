@@ -18,7 +18,7 @@ from .colour import (  # noqa: F401
     adjust_gamma, adjust_hue, adjust_saturation, hsv_to_rgb, random_hue, random_saturation, rgb_to_hsv, rgb_to_yiq,
     rgb_to_yuv, yiq_to_rgb, yuv_to_rgb,
 )
-from .geometry import extract_image_patches, rot90, transpose, transpose_image  # noqa: F401
+from .geometry import extract_image_patches, extract_patches, rot90, transpose, transpose_image  # noqa: F401
 from .quality import image_gradients, psnr, sobel_edges, ssim, ssim_multiscale, total_variation  # noqa: F401
 from .boxes import (  # noqa: F401
     crop_and_resize, draw_bounding_boxes, extract_glimpse, non_max_suppression, non_max_suppression_overlaps,

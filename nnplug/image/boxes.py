@@ -214,7 +214,7 @@ def _greedy(similarity, scores, max_out, threshold, score_threshold, sigma):
 
 
 def _nms_host(spec):
-    overlaps = spec.attrs["overlaps"]
+    overlaps, want_scores = spec.attrs["overlaps"], spec.op_type == "NonMaxSuppressionScores"
 
     def select(boxes, scores, max_out, threshold, score_threshold, sigma):
         boxes, scores = np.asarray(boxes), np.asarray(scores)
@@ -235,20 +235,24 @@ def _nms_host(spec):
             raise InvalidArgumentError(f"NonMaxSuppression op '{spec.name}': max_output_size must be >= 0, got "
                                        f"{int(max_out)}")
         similarity = np.asarray(boxes, np.float64) if overlaps else _iou_matrix(boxes)
-        return _greedy(similarity, scores, int(max_out), float(threshold), float(score_threshold), float(sigma))
+        chosen, kept = _greedy(similarity, scores, int(max_out), float(threshold), float(score_threshold),
+                               float(sigma))
+        return kept if want_scores else chosen
     return select
 
 
-register("NonMaxSuppression",
-         lambda s, d, a: [(TensorShape([None]), _dt.int32), (TensorShape([None]), _dt.float32)],
-         host=_nms_host, source=True)
+# the indices and the kept scores are two single-output ops (the selection runs twice): a plan runs an op
+# unless every output is fed, so an output whose size the Session stages first must be all of its op
+register("NonMaxSuppression", lambda s, d, a: [(TensorShape([None]), _dt.int32)], host=_nms_host, source=True)
+register("NonMaxSuppressionScores", lambda s, d, a: [(TensorShape([None]), _dt.float32)], host=_nms_host,
+         source=True)
 
 
-def _nms(boxes, scores, max_output_size, threshold, score_threshold, sigma, overlaps, name):
+def _nms(boxes, scores, max_output_size, threshold, score_threshold, sigma, overlaps, name, op_type):
     ins = [convert_to_tensor(boxes, dtype=_dt.float32), convert_to_tensor(scores, dtype=_dt.float32),
            convert_to_tensor(max_output_size, dtype=_dt.int32), convert_to_tensor(threshold, dtype=_dt.float32),
            convert_to_tensor(score_threshold, dtype=_dt.float32), convert_to_tensor(sigma, dtype=_dt.float32)]
-    return make("NonMaxSuppression", ins, {"overlaps": overlaps}, name=name or "NonMaxSuppression").op.outputs
+    return make(op_type, ins, {"overlaps": overlaps}, name=name or op_type)
 
 
 def non_max_suppression(boxes: TensorLike, scores: TensorLike, max_output_size: int | TensorLike,
@@ -256,22 +260,25 @@ def non_max_suppression(boxes: TensorLike, scores: TensorLike, max_output_size: 
                         name: str | None = None) -> Tensor:
     """Indices (int32, best first) of at most max_output_size boxes, none overlapping a better one by more
     than iou_threshold, all scoring above score_threshold."""
-    return _nms(boxes, scores, max_output_size, iou_threshold, score_threshold, 0.0, False, name)[0]
+    return _nms(boxes, scores, max_output_size, iou_threshold, score_threshold, 0.0, False, name,
+                "NonMaxSuppression")
 
 
 def non_max_suppression_with_scores(boxes: TensorLike, scores: TensorLike, max_output_size: int | TensorLike,
                                     iou_threshold: float = 0.5, score_threshold: float = float("-inf"),
                                     soft_nms_sigma: float = 0.0, name: str | None = None) -> tuple[Tensor, Tensor]:
     """(indices, their scores); soft_nms_sigma > 0 decays overlapping scores (Soft-NMS) instead of dropping."""
-    indices, kept = _nms(boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, False, name)
-    return indices, kept
+    args = (boxes, scores, max_output_size, iou_threshold, score_threshold, soft_nms_sigma, False)
+    with name_scope(name, "non_max_suppression_with_scores"):
+        return _nms(*args, None, "NonMaxSuppression"), _nms(*args, None, "NonMaxSuppressionScores")
 
 
 def non_max_suppression_overlaps(overlaps: TensorLike, scores: TensorLike, max_output_size: int | TensorLike,
                                  overlap_threshold: float = 0.5, score_threshold: float = float("-inf"),
                                  name: str | None = None) -> Tensor:
     """non_max_suppression with a given (num_boxes, num_boxes) overlap matrix in place of IoU."""
-    return _nms(overlaps, scores, max_output_size, overlap_threshold, score_threshold, 0.0, True, name)[0]
+    return _nms(overlaps, scores, max_output_size, overlap_threshold, score_threshold, 0.0, True, name,
+                "NonMaxSuppression")
 
 
 # -- sample_distorted_bounding_box ---------------------------------------------------------------------

@@ -87,3 +87,9 @@ def extract_image_patches(images: TensorLike, ksizes: Sequence[int] | None = Non
                 r0, c0 = i * rh, j * rw
                 parts.append(x[:, r0:r0 + (outs[0] - 1) * sh + 1:sh, c0:c0 + (outs[1] - 1) * sw + 1:sw, :])
         return parts[0] if len(parts) == 1 else concat(parts, axis=3)
+
+
+def extract_patches(images: TensorLike, sizes: Sequence[int], strides: Sequence[int], rates: Sequence[int],
+                    padding: str, name: str | None = None) -> Tensor:
+    """`extract_image_patches` under its TF 1.14+ name (`sizes` for `ksizes`)."""
+    return extract_image_patches(images, strides=strides, rates=rates, padding=padding, name=name, sizes=sizes)
