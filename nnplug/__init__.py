@@ -160,5 +160,7 @@ from .ops.reader_ops import (  # noqa: E402,F401
 from .ops.parsing_ops import (  # noqa: E402,F401
     FixedLenFeature, VarLenFeature, decode_raw, parse_example, parse_single_example,
 )
+from .ops.file_io_ops import write_file  # noqa: E402,F401
+from .image import extract_image_patches  # noqa: E402,F401
 from . import io, python_io  # noqa: E402,F401,A004 - tf.io, tf.python_io
 # -- end queues -----------------------------------------------------------------------------------

@@ -7,3 +7,7 @@ from .lib.tfrecord import (  # noqa: F401
 from .ops.parsing_ops import FixedLenFeature, VarLenFeature, decode_raw, parse_example, parse_single_example  # noqa: F401
 from .ops.queue_ops import FIFOQueue, PaddingFIFOQueue, QueueBase, RandomShuffleQueue  # noqa: F401
 from .ops.reader_ops import read_file  # noqa: F401
+from .ops.file_io_ops import write_file  # noqa: F401
+from .image.codecs import (  # noqa: F401
+    decode_bmp, decode_gif, decode_image, decode_jpeg, decode_png, encode_jpeg, encode_png, is_jpeg,
+)

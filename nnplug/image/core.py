@@ -1,6 +1,6 @@
-"""`tf.image`: TF1's resizing, flips, crops and pads, colour and dtype conversions, built from existing graph
-ops (gathers with constant indices, slices, pads, reductions), so every backend runs them and gradients
-follow. Images are (height, width, channels) or (batch, height, width, channels); sizes, offsets and
+"""`tf.image` basics: shape checks, dtype conversion, crops and pads, flips, brightness, contrast and grayscale,
+built from existing graph ops (gathers with constant indices, slices, pads, reductions), so every backend runs
+them and gradients follow. Images are (height, width, channels) or (batch, height, width, channels); sizes, offsets and
 crop shapes are Python ints (or constants), as TF1 programs give them."""
 from __future__ import annotations
 
@@ -8,34 +8,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import dtypes as _dt
-from .graph import Tensor, constant, convert_to_tensor, name_scope
-from .ops import math_ops as M
-from .ops.array_ops import concat, gather, shape
-from .ops.elementwise import cast, floor
-from .ops.manip_ops import pad, reverse, slice as _slice
-from .ops.random_ops import random_uniform
-from .ops.shape_values import constant_value
-from .shapes import ShapeError, fmt
-from ._types import DTypeLike, TensorLike
-
-
-class ResizeMethod:
-    BILINEAR = 0
-    NEAREST_NEIGHBOR = 1
-    BICUBIC = 2
-    AREA = 3
+from .. import dtypes as _dt
+from ..graph import Tensor, constant, convert_to_tensor, name_scope
+from ..ops import math_ops as M
+from ..ops.array_ops import concat, gather, shape
+from ..ops.elementwise import cast, floor
+from ..ops.manip_ops import pad, reverse, slice as _slice
+from ..ops.random_ops import random_uniform
+from ..ops.shape_values import constant_value
+from ..shapes import ShapeError, fmt
+from .._types import DTypeLike, TensorLike
 
 
 # -- shapes -------------------------------------------------------------------------------------
-def _image(image, fn, ranks=(3, 4)):
-    """The image as a tensor with a known rank in `ranks` and known height and width."""
+def _image(image, fn, ranks=(3, 4), known_size=True):
+    """The image as a tensor with a known rank in `ranks` (and, with known_size, known height and width)."""
     x = convert_to_tensor(image)
     if x.shape.unknown_rank or len(x.shape) not in ranks:
         raise ShapeError(f"{fn}: '{x.name}' must have rank {' or '.join(map(str, ranks))} "
                          f"((batch,) height, width, channels), got shape {fmt(x.shape)}")
     h, w = x.shape[-3], x.shape[-2]
-    if h is None or w is None:
+    if known_size and (h is None or w is None):
         raise ShapeError(f"{fn}: '{x.name}' needs a known height and width, got shape {fmt(x.shape)}")
     return x
 
@@ -95,82 +88,6 @@ def _in_float(image, fn, name):
         flt = convert_image_dtype(x, _dt.float32) if x.dtype.is_integer else x
         out = fn(flt)
         return convert_image_dtype(out, x.dtype, saturate=True) if x.dtype.is_integer else out
-
-
-# -- resizing -----------------------------------------------------------------------------------
-def _scale(in_size, out_size, align_corners):
-    if align_corners and out_size > 1:
-        return (in_size - 1) / (out_size - 1)
-    return in_size / out_size
-
-
-def _bilinear_axis(x, axis, in_size, out_size, align_corners):
-    """Interpolate along one axis with TF1's legacy rule: source = dst * scale (no half-pixel centres)."""
-    if in_size == out_size:
-        return x
-    src = np.arange(out_size, dtype=np.float64) * _scale(in_size, out_size, align_corners)
-    lo = np.floor(src).astype(np.int64)
-    hi = np.minimum(lo + 1, in_size - 1)
-    frac = (src - lo).astype(x.dtype.np)
-    rank = len(x.shape)
-    frac = frac.reshape([out_size if a == axis else 1 for a in range(rank)])
-    a, b = gather(x, constant(lo.astype(np.int32)), axis=axis), gather(x, constant(hi.astype(np.int32)), axis=axis)
-    return a + (b - a) * constant(frac)
-
-
-def _nearest_axis(x, axis, in_size, out_size, align_corners):
-    if in_size == out_size:
-        return x
-    src = np.arange(out_size, dtype=np.float64) * _scale(in_size, out_size, align_corners)
-    idx = np.minimum(np.round(src) if align_corners else np.floor(src), in_size - 1).astype(np.int32)
-    return gather(x, constant(idx), axis=axis)
-
-
-def _resize(images, size, align_corners, name, default, axis_fn, to_float):
-    x = _image(images, default)
-    new_h, new_w = _ints(size, 2, "size", default)
-    if new_h <= 0 or new_w <= 0:
-        raise ValueError(f"{default}: size must be positive, got {[new_h, new_w]} for '{x.name}'")
-    ha, wa = _hw_axes(x)
-    with name_scope(name, default):
-        if to_float and x.dtype != _dt.float32:
-            x = cast(x, _dt.float32)
-        x = axis_fn(x, ha, x.shape[ha], new_h, align_corners)
-        return axis_fn(x, wa, x.shape[wa], new_w, align_corners)
-
-
-def resize_bilinear(images: TensorLike, size: Sequence[int] | TensorLike, align_corners: bool = False,
-                    name: str | None = None, half_pixel_centers: bool = False) -> Tensor:
-    """Bilinear resize to `size` = (height, width); float32 out, as TF1."""
-    if half_pixel_centers:
-        raise NotImplementedError("resize_bilinear: half_pixel_centers=True is not supported")
-    return _resize(images, size, align_corners, name, "resize_bilinear", _bilinear_axis, True)
-
-
-def resize_nearest_neighbor(images: TensorLike, size: Sequence[int] | TensorLike, align_corners: bool = False,
-                            name: str | None = None, half_pixel_centers: bool = False) -> Tensor:
-    """Nearest-neighbour resize (source = floor(dst * scale), rounded with align_corners); keeps the dtype."""
-    if half_pixel_centers:
-        raise NotImplementedError("resize_nearest_neighbor: half_pixel_centers=True is not supported")
-    return _resize(images, size, align_corners, name, "resize_nearest_neighbor", _nearest_axis, False)
-
-
-def resize_images(images: TensorLike, size: Sequence[int] | TensorLike, method: int = ResizeMethod.BILINEAR,
-                  align_corners: bool = False, preserve_aspect_ratio: bool = False) -> Tensor:
-    """TF1's resize_images: the same size returns the images; nearest keeps the dtype, bilinear gives float32."""
-    x = _image(images, "resize_images")
-    new_h, new_w = _ints(size, 2, "size", "resize_images")
-    if preserve_aspect_ratio:
-        h, w = x.shape[-3], x.shape[-2]
-        factor = min(new_h / h, new_w / w)
-        new_h, new_w = int(h * factor), int(w * factor)
-    if (new_h, new_w) == (x.shape[-3], x.shape[-2]):
-        return x
-    if method == ResizeMethod.BILINEAR:
-        return resize_bilinear(x, (new_h, new_w), align_corners, name="resize_images")
-    if method == ResizeMethod.NEAREST_NEIGHBOR:
-        return resize_nearest_neighbor(x, (new_h, new_w), align_corners, name="resize_images")
-    raise NotImplementedError(f"resize_images: method {method!r} is not supported (BILINEAR or NEAREST_NEIGHBOR)")
 
 
 # -- crops and pads -----------------------------------------------------------------------------
