@@ -91,7 +91,8 @@ class SavedModelBuilder:
             if value is None:
                 raise ValueError(f"SavedModelBuilder: variable '{var.name}' is not initialized in this session")
             values[name] = np.array(value, copy=True)
-        record = self._record(sess.graph, tags, signature_def_map, assets_collection, main_op, legacy_init_op)
+        record = self._record(sess.graph, tags, signature_def_map, assets_collection, main_op, legacy_init_op,
+                              sorted(values))
         self._values = values
         self._meta_graphs.append(record)
 
@@ -104,16 +105,19 @@ class SavedModelBuilder:
             raise AssertionError("Graph state including variables and assets has not been saved yet. Please "
                                  "invoke `add_meta_graph_and_variables()` first.")
         graph = get_default_graph()
-        for var in graph.get_collection(GraphKeys.GLOBAL_VARIABLES):
-            if var.op.name not in self._values:
-                raise ValueError(f"add_meta_graph: variable '{var.name}' of this graph is not among the variables "
+        names = list(saver._vars) if saver is not None else [
+            v.op.name for v in graph.get_collection(GraphKeys.GLOBAL_VARIABLES)]
+        for name in names:
+            if name not in self._values:
+                raise ValueError(f"add_meta_graph: variable '{name}:0' of this graph is not among the variables "
                                  f"add_meta_graph_and_variables saved")
         self._meta_graphs.append(self._record(graph, tags, signature_def_map, assets_collection, main_op,
-                                              legacy_init_op))
+                                              legacy_init_op, sorted(names)))
 
     def _record(self, graph: Graph, tags: Any, signature_def_map: Any, assets_collection: Any, main_op: Any,
-                legacy_init_op: Any) -> dict[str, Any]:
-        """The meta graph's record, every part checked before the builder changes."""
+                legacy_init_op: Any, restored: list[str]) -> dict[str, Any]:
+        """The meta graph's record (`restored`: the variables a load restores), every part checked before
+        the builder changes."""
         tags = _tags(tags)
         for other in self._meta_graphs:
             if set(other["tags"]) == set(tags):
@@ -139,7 +143,7 @@ class SavedModelBuilder:
                 raise TypeError(f"main_op / legacy_init_op must be an op of the graph being saved, got {init!r:.60}")
         assets = [self._asset(t) for t in assets_collection or ()]
         return {"tags": tags, "signature_def": signatures, "init_op": None if init is None else init.name,
-                "assets": assets, "meta_graph": meta_graph_dict(graph)}
+                "assets": assets, "variables": restored, "meta_graph": meta_graph_dict(graph)}
 
     def _asset(self, tensor: Any) -> dict[str, str]:
         """An asset: a scalar string constant holding a file's path; the file is copied into assets/."""

@@ -65,6 +65,9 @@ def _check_record(record: dict[str, Any], where: str) -> None:
         raise SavedModelError(f"{where}: 'signature_def' must be an object")
     if not (record.get("init_op") is None or isinstance(record["init_op"], str)):
         raise SavedModelError(f"{where}: 'init_op' must be an op name or null")
+    restored = record.get("variables")
+    if not isinstance(restored, list) or not all(isinstance(n, str) for n in restored):
+        raise SavedModelError(f"{where}: 'variables' must be the list of the variables a load restores")
     assets = record.get("assets", [])
     if not isinstance(assets, list):
         raise SavedModelError(f"{where}: 'assets' must be a list")
@@ -100,8 +103,11 @@ def load(sess: Session, tags: list[str], export_dir: StrPath, import_scope: str 
         for key, sig in signatures.items():
             for info in list(sig.inputs.values()) + list(sig.outputs.values()):
                 _find(graph, prefix + info.name, f"{where}, signature '{key}'")
-        if variables:
-            Saver(variables).restore(sess, os.path.join(os.fspath(export_dir), constants.VARIABLES_DIRECTORY,
+        missing = [n for n in record["variables"] if n not in variables]
+        if missing:
+            raise SavedModelError(f"{where}: restores variable '{missing[0][:80]}', which the meta graph lacks")
+        if record["variables"]:
+            Saver({n: variables[n] for n in record["variables"]}).restore(sess, os.path.join(os.fspath(export_dir), constants.VARIABLES_DIRECTORY,
                                                         constants.VARIABLES_FILENAME))
         if record.get("init_op"):
             feeds = {_find(graph, prefix + a["tensor"], f"{where}, asset"):

@@ -63,6 +63,9 @@ def _encode(value, where):
         return {"shape": None if value.unknown_rank else list(value)}
     if isinstance(value, Variable):
         return {"variable": value.op.name}
+    if isinstance(value, np.ndarray) and value.dtype == object and all(isinstance(v, bytes) for v in value.flat):
+        return {"strings": {"shape": list(value.shape),  # a string constant (a SavedModel's asset path)
+                            "data": [base64.b64encode(v).decode("ascii") for v in value.flat]}}
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise MetaGraphError(f"{where}: cannot save an array of dtype {value.dtype}")
@@ -113,6 +116,8 @@ def _decode(value, where, known):
         return known.find(kind, body, where)
     if kind == "array" and isinstance(body, dict):
         return _array(body, where)
+    if kind == "strings" and isinstance(body, dict):
+        return _strings(body, where)
     if kind in ("tuple", "list") and isinstance(body, list):
         items = [_decode(v, where, known) for v in body]
         return tuple(items) if kind == "tuple" else items
@@ -140,6 +145,21 @@ def _array(body, where):
     if n > MAX_ARRAY_ELEMENTS or n * dtype.itemsize != len(data):
         raise MetaGraphError(f"{where}: the array declares {n} elements of {dtype} but holds {len(data)} bytes")
     return np.frombuffer(data, dtype).reshape(shape).copy()
+
+
+def _strings(body, where):
+    """An object array of bytes, from base64 items as many as its shape holds."""
+    try:
+        shape = tuple(_dim(d, where) for d in body["shape"])
+        items = body["data"]
+        if not isinstance(items, list) or len(items) != math.prod(shape) or len(items) > MAX_ARRAY_ELEMENTS:
+            raise ValueError(f"{len(items)} items for shape {shape}")
+        data = [base64.b64decode(v, validate=True) for v in items]
+    except (KeyError, TypeError, ValueError) as e:
+        raise MetaGraphError(f"{where}: malformed string array ({e})") from None
+    out = np.empty(len(data), dtype=object)
+    out[:] = data
+    return out.reshape(shape)
 
 
 # -- export ---------------------------------------------------------------------------------------------
