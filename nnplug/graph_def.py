@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .errors import InvalidArgumentError
-from .graph import Graph, get_default_graph
+from .graph import Graph, check_name, get_default_graph
 from .session import Session
 from .train.meta_graph import FORMAT as META_FORMAT, MAX_FILE_BYTES, VERSION as META_VERSION, meta_graph_dict
 
@@ -101,7 +101,7 @@ class GraphDef:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, GraphDef) and self.SerializeToString() == other.SerializeToString()
 
-    __hash__ = None  # type: ignore[assignment]  # mutable, as protobuf messages
+    __hash__ = None  # mutable, as protobuf messages
 
 
 class _Versions:
@@ -144,6 +144,7 @@ def _check_record(rec: Any, i: int, source: str, seen: set[str]) -> None:
     """The record's fields have the right kinds (their meaning is checked when the node is imported)."""
     if not isinstance(rec, dict) or not isinstance(rec.get("name"), str) or not isinstance(rec.get("type"), str):
         raise GraphDefError(f"{source}, node[{i}]: a node needs a string 'name' and 'type'")
+    check_name(rec["name"], "a node", source=source)
     where = f"{source}, node '{rec['name'][:80]}'"
     if rec["name"] in seen:
         raise GraphDefError(f"{where}: a second node of that name")

@@ -123,24 +123,20 @@ def _constant_node(sess: Session, node: NodeDef) -> NodeDef:
 
 
 def remove_training_nodes(input_graph: GraphDef, protected_nodes: Iterable[str] | None = None) -> GraphDef:
-    """TF1's pruning for inference: CheckNumerics nodes go, Identity and StopGradient nodes are spliced out
-    unless protected, involved in control edges, or named by another op's attributes."""
+    """TF1's pruning for inference: CheckNumerics nodes go, and Identity and StopGradient nodes are
+    spliced out unless protected, involved in control edges, or named by another op's attributes. A
+    CheckNumerics node's readers read its input instead (TF1 drops the edge, leaving them without one)."""
     _check_graph_def(input_graph)
     protected = set(protected_nodes or ())
-    removed = {n.name for n in input_graph.node if n.op == "CheckNumerics" and n.name not in protected}
-    nodes = []
-    for n in input_graph.node:
-        if n.name not in removed:
-            copy = NodeDef()
-            copy.CopyFrom(n)
-            copy.input = [i for i in n.input if _node_name(i) not in removed]
-            nodes.append(copy)
+    nodes = _copy(input_graph.node).node
+    checks = {n.name: n.input[0] for n in nodes if n.op == "CheckNumerics" and n.name not in protected}
     control_inputs = {i[1:] for n in nodes for i in n.input if i.startswith("^")}
     with_control = {n.name for n in nodes if any(i.startswith("^") for i in n.input)}
     named = {name for n in nodes for name in _named_in_attrs(n.attr)}
-    splice = {n.name: n.input[0] for n in nodes
-              if n.op in ("Identity", "StopGradient") and n.name not in protected | with_control | control_inputs
-              | named}
+    identities = {n.name: n.input[0] for n in nodes
+                  if n.op in ("Identity", "StopGradient") and n.name not in protected | with_control
+                  | control_inputs | named}
+    splice = {**identities, **checks}
     out = []
     for n in nodes:
         if n.name in splice:
