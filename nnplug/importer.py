@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .devices import canonical
-from .graph import Operation, Tensor, convert_to_tensor, get_default_graph
+from .graph import Graph, Operation, Tensor, convert_to_tensor, get_default_graph
 from .graph_def import GraphDef, GraphDefError
 from .train.meta_graph import MetaGraphError, rebuild
 
@@ -31,10 +31,15 @@ def import_graph_def(graph_def: GraphDef, input_map: Mapping[str, Any] | None = 
     scope = graph.unique_name("import" if name is None else name) if name != "" else ""
     prefix = f"{scope}/" if scope else ""
     mapped = _check_input_map(graph_def, input_map or {})
+    made = len(graph.get_operations())
     try:
         known = rebuild(graph_def._data(), "GraphDef", prefix, mapped, fresh_names=True)
     except MetaGraphError as e:
+        _forget_ops_since(graph, made)
         raise GraphDefError(str(e).replace("meta graph GraphDef", "import_graph_def")) from None
+    except BaseException:
+        _forget_ops_since(graph, made)
+        raise
     for node in graph_def.node:
         if node.device:
             known.ops[prefix + node.name].device = canonical(node.device)
@@ -48,6 +53,17 @@ def import_graph_def(graph_def: GraphDef, input_map: Mapping[str, Any] | None = 
             raise ValueError(f"Requested return_element '{element}' not found in graph_def.")
         found.append(item)
     return found
+
+
+def _forget_ops_since(graph: Graph, count: int) -> None:
+    """Take out the ops a failed import made, so it changes nothing (as TF1's import); their names stay
+    used, which only makes later names unique."""
+    made = graph._ops[count:]
+    del graph._ops[count:]
+    for op in made:
+        graph._by_name.pop(op.name, None)
+    for recorded in graph._recorders:
+        recorded[:] = [op for op in recorded if op._id < count]
 
 
 def _check_input_map(graph_def: GraphDef, input_map: Mapping[str, Any]) -> dict[str, Tensor]:

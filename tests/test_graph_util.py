@@ -123,9 +123,18 @@ def test_input_map_replaces_a_placeholder_and_return_elements_give_tensors_and_o
             tf.import_graph_def(frozen, input_map={"x:0": tf.zeros((2, 3), tf.int32, name="ints")})
         with pytest.raises(ValueError, match="return_element 'ghost:0' not found"):
             tf.import_graph_def(frozen, return_elements=["ghost:0"])
+        tf.import_graph_def(frozen, name="")
+        ops_before = g2.get_operations()
         with pytest.raises(GraphDefError, match="op 'x'.*already has an op of that name"):
             tf.import_graph_def(frozen, name="")
-            tf.import_graph_def(frozen, name="")
+        broken = tf.GraphDef()
+        broken.CopyFrom(frozen)
+        broken.node[-1].op = "NotAnOp"
+        with pytest.raises(GraphDefError, match="op 'half/y'.*'NotAnOp' is not registered"):
+            tf.import_graph_def(broken, name="half")
+        assert g2.get_operations() == ops_before  # a failed import leaves no op behind
+        with pytest.raises(KeyError):
+            g2.get_operation_by_name("half/x")
 
 
 def test_extract_sub_graph_keeps_what_the_outputs_need_in_order():

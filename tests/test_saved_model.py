@@ -252,6 +252,25 @@ def _export(tmp_path):
     return export
 
 
+def test_two_models_load_into_one_graph_under_import_scopes(tmp_path):
+    g, sess, x, pred, _ = _trained()
+    expected = sess.run(pred, {x: XS})
+    export = str(tmp_path / "m")
+    tf.saved_model.simple_save(sess, export, {"x": x}, {"pred": pred})
+    g2 = tf.Graph()
+    sess2 = tf.Session(graph=g2)
+    for scope in ("first", "second"):
+        meta = tf.saved_model.loader.load(sess2, ["serve"], export, import_scope=scope)
+        sig = meta.signature_def["serving_default"]
+        assert sig.outputs["pred"].name == "pred:0"  # as TF1: the names of the saved graph
+        out = sess2.run(f"{scope}/pred:0", {f"{scope}/x:0": XS})
+        np.testing.assert_array_equal(out, expected)
+        tensor = tf.saved_model.utils.get_tensor_from_tensor_info(sig.inputs["x"], g2, import_scope=scope)
+        assert tensor.name == f"{scope}/x:0"
+    with pytest.raises(SavedModelError, match="already has an op 'first/x'"):
+        tf.saved_model.loader.load(sess2, ["serve"], export, import_scope="first")
+
+
 def test_missing_and_unknown_things_give_clear_errors(tmp_path):
     with pytest.raises(OSError, match="SavedModel file does not exist at: .*nowhere.*does not exist"):
         _load(["serve"], str(tmp_path / "nowhere"))

@@ -98,6 +98,12 @@ def load(sess: Session, tags: list[str], export_dir: StrPath, import_scope: str 
                   for k, v in record.get("signature_def", {}).items()}
     meta = check_meta_graph(record.get("meta_graph"), where)
     graph, prefix = sess.graph, f"{import_scope}/" if import_scope else ""
+    existing = {op.name for op in graph.get_operations()}
+    taken = next((prefix + rec["name"] for rec in meta["ops"] if isinstance(rec, dict)
+                  and isinstance(rec.get("name"), str) and prefix + rec["name"] in existing), None)
+    if taken is not None:  # TF1 would rename the new ops; nnplug refuses rather than mix two graphs
+        raise SavedModelError(f"{where}: the session's graph already has an op '{taken}'; load into a new graph "
+                              f"or under an import_scope")
     with graph.as_default():
         variables = import_graph(meta, import_scope, source=where)
         for key, sig in signatures.items():
