@@ -34,25 +34,24 @@ def import_graph_def(graph_def: GraphDef, input_map: Mapping[str, Any] | None = 
     made = len(graph.get_operations())
     try:
         known = rebuild(graph_def._data(), "GraphDef", prefix, mapped, fresh_names=True)
+        for node in graph_def.node:
+            if node.device:
+                known.ops[prefix + node.name].device = canonical(node.device)
+        found = [_element(known, prefix, e) for e in return_elements or ()]
     except MetaGraphError as e:
         _forget_ops_since(graph, made)
         raise GraphDefError(str(e).replace("meta graph GraphDef", "import_graph_def")) from None
     except BaseException:
         _forget_ops_since(graph, made)
         raise
-    for node in graph_def.node:
-        if node.device:
-            known.ops[prefix + node.name].device = canonical(node.device)
-    if return_elements is None:
-        return None
-    found = []
-    for element in return_elements:
-        table = known.tensors if ":" in element else known.ops
-        item = table.get(prefix + element)
-        if item is None:
-            raise ValueError(f"Requested return_element '{element}' not found in graph_def.")
-        found.append(item)
-    return found
+    return None if return_elements is None else found
+
+
+def _element(known: Any, prefix: str, element: str) -> Tensor | Operation:
+    item = (known.tensors if ":" in element else known.ops).get(prefix + element)
+    if item is None:
+        raise ValueError(f"Requested return_element '{element}' not found in graph_def.")
+    return item
 
 
 def _forget_ops_since(graph: Graph, count: int) -> None:

@@ -100,6 +100,13 @@ def test_text_and_binary_forms_round_trip(tmp_path):
     node = {n.name: n for n in graph_def.node}
     assert node["y"].input == ["checked"] and node["add"].input == ["MatMul", "b"]
     assert node["train"].input[0].startswith("^")  # control inputs as TF1 writes them
+    node["y"].device = "/cpu:0"
+    moved = tf.GraphDef()
+    moved.ParseFromString(graph_def.SerializeToString())
+    with tf.Graph().as_default() as g2:
+        tf.import_graph_def(moved, name="")
+        assert g2.get_operation_by_name("y").device == "/device:CPU:0"
+        assert g2.get_operation_by_name("h").device == ""
 
 
 def test_input_map_replaces_a_placeholder_and_return_elements_give_tensors_and_ops():
@@ -121,8 +128,10 @@ def test_input_map_replaces_a_placeholder_and_return_elements_give_tensors_and_o
             tf.import_graph_def(frozen, input_map={"nowhere:0": fed})
         with pytest.raises(GraphDefError, match="op 'import_3/x': input_map gives tensor 'ints:0' of dtype int32 for 'import_3/x:0' of dtype float32"):
             tf.import_graph_def(frozen, input_map={"x:0": tf.zeros((2, 3), tf.int32, name="ints")})
+        count = len(g2.get_operations())
         with pytest.raises(ValueError, match="return_element 'ghost:0' not found"):
             tf.import_graph_def(frozen, return_elements=["ghost:0"])
+        assert len(g2.get_operations()) == count  # the import is undone
         tf.import_graph_def(frozen, name="")
         ops_before = g2.get_operations()
         with pytest.raises(GraphDefError, match="op 'x'.*already has an op of that name"):
