@@ -164,3 +164,8 @@ from .ops.file_io_ops import write_file  # noqa: E402,F401
 from .image import extract_image_patches  # noqa: E402,F401
 from . import io, python_io  # noqa: E402,F401,A004 - tf.io, tf.python_io
 # -- end queues -----------------------------------------------------------------------------------
+# -- GraphDefs, frozen graphs and SavedModels (nnplug/graph_def.py, importer.py, graph_util.py, saved_model/) --
+from .graph_def import GraphDef, NodeDef  # noqa: E402,F401
+from .importer import import_graph_def  # noqa: E402,F401
+from . import graph_util, saved_model  # noqa: E402,F401
+# -- end GraphDefs --------------------------------------------------------------------------------------

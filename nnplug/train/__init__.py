@@ -45,3 +45,4 @@ def __getattr__(name: str) -> type:
         return example_proto.message_class(name)
     raise AttributeError(f"module 'nnplug.train' has no attribute {name!r}")
 # -- end queue input pipelines --------------------------------------------------------------------
+from ..graph_io import write_graph  # noqa: F401,E402 - tf.train.write_graph

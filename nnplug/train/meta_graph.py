@@ -63,6 +63,9 @@ def _encode(value, where):
         return {"shape": None if value.unknown_rank else list(value)}
     if isinstance(value, Variable):
         return {"variable": value.op.name}
+    if isinstance(value, np.ndarray) and value.dtype == object and all(isinstance(v, bytes) for v in value.flat):
+        return {"strings": {"shape": list(value.shape),  # a string constant (a SavedModel's asset path)
+                            "data": [base64.b64encode(v).decode("ascii") for v in value.flat]}}
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise MetaGraphError(f"{where}: cannot save an array of dtype {value.dtype}")
@@ -113,6 +116,8 @@ def _decode(value, where, known):
         return known.find(kind, body, where)
     if kind == "array" and isinstance(body, dict):
         return _array(body, where)
+    if kind == "strings" and isinstance(body, dict):
+        return _strings(body, where)
     if kind in ("tuple", "list") and isinstance(body, list):
         items = [_decode(v, where, known) for v in body]
         return tuple(items) if kind == "tuple" else items
@@ -140,6 +145,21 @@ def _array(body, where):
     if n > MAX_ARRAY_ELEMENTS or n * dtype.itemsize != len(data):
         raise MetaGraphError(f"{where}: the array declares {n} elements of {dtype} but holds {len(data)} bytes")
     return np.frombuffer(data, dtype).reshape(shape).copy()
+
+
+def _strings(body, where):
+    """An object array of bytes, from base64 items as many as its shape holds."""
+    try:
+        shape = tuple(_dim(d, where) for d in body["shape"])
+        items = body["data"]
+        if not isinstance(items, list) or len(items) != math.prod(shape) or len(items) > MAX_ARRAY_ELEMENTS:
+            raise ValueError(f"{len(items)} items for shape {shape}")
+        data = [base64.b64decode(v, validate=True) for v in items]
+    except (KeyError, TypeError, ValueError) as e:
+        raise MetaGraphError(f"{where}: malformed string array ({e})") from None
+    out = np.empty(len(data), dtype=object)
+    out[:] = data
+    return out.reshape(shape)
 
 
 # -- export ---------------------------------------------------------------------------------------------
@@ -247,6 +267,11 @@ def _read(path):
         raise MetaGraphError(f"cannot read meta graph '{path}': {e.strerror or e}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise MetaGraphError(f"meta graph '{path}' is not valid JSON ({e})") from None
+    return check_meta_graph(data, path)
+
+
+def check_meta_graph(data: Any, path: Any) -> dict[str, Any]:
+    """`data` if it is a meta graph of this version with fields of the right kinds (`path` names its source)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise MetaGraphError(f"'{path}' is not an nnplug meta graph (no '{FORMAT}' format marker)")
     if data.get("version") != VERSION:
@@ -258,13 +283,28 @@ def _read(path):
     return data
 
 
-def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str | None = None) -> dict[str, Variable]:
+def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str | None = None,
+                 source: str | None = None) -> dict[str, Variable]:
     """Rebuild a saved graph into the default graph; returns {saved variable name: Variable} (names as
     checkpoints of the saved graph hold them, without the import scope; `nnplug.train.import_meta_graph`
-    wraps them in a Saver)."""
-    source = meta_graph_or_file if isinstance(meta_graph_or_file, (str, os.PathLike)) else "<meta graph dict>"
-    data = _read(meta_graph_or_file) if isinstance(meta_graph_or_file, (str, os.PathLike)) else meta_graph_or_file
-    prefix = f"{import_scope}/" if import_scope else ""
+    wraps them in a Saver). `source` names where a dict came from, for errors."""
+    if isinstance(meta_graph_or_file, (str, os.PathLike)):
+        source, data = meta_graph_or_file, _read(meta_graph_or_file)
+    else:
+        source = source or "<meta graph dict>"
+        data = check_meta_graph(meta_graph_or_file, source)
+    known = rebuild(data, source, f"{import_scope}/" if import_scope else "")
+    _collections(get_default_graph(), data["collections"], known.variables, known.tensors, known.ops, known.prefix)
+    return known.variables
+
+
+def rebuild(data: dict[str, Any], source: Any, prefix: str, input_map: dict[str, Tensor] | None = None,
+            fresh_names: bool = False) -> _Known:
+    """Make the ops of `data` in the default graph, names prefixed; returns what it made. `input_map`
+    ({saved tensor name: tensor}) stands for saved tensors wherever the file reads them, as
+    `tf.import_graph_def` does; `fresh_names` refuses names the graph already has (a GraphDef import
+    without a scope), and lets a variable lack the initializer a pruned GraphDef left out."""
+    input_map = input_map or {}
     graph = get_default_graph()
     known = _Known(prefix)
     tensors, ops, variables = known.tensors, known.ops, known.variables
@@ -275,6 +315,8 @@ def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str
         name, op_type = prefix + rec["name"], rec["type"]
         where = f"meta graph {source}, op '{name[:80]}'"
         check_name(name, "an op", source=str(source))
+        if fresh_names and (name in graph._by_name or name in ops):
+            raise MetaGraphError(f"{where}: the graph already has an op of that name (import under a name=)")
         if registry.find(op_type) is None:
             raise MetaGraphError(f"{where}: op type {op_type[:40]!r} is not registered in this nnplug")
         try:
@@ -302,12 +344,21 @@ def import_graph(meta_graph_or_file: StrPath | dict[str, Any], import_scope: str
         op.control_inputs = control
         ops[name] = op
         for t in op.outputs:
-            tensors[t.name] = t
+            tensors[t.name] = _mapped(t, input_map.get(t.name[len(prefix):]), where)
         if op_type == "VariableV2":
             variables[rec["name"]]._bind(op)
-    _finish_variables(graph, data["variables"], variables, tensors, ops, prefix, source)
-    _collections(graph, data["collections"], variables, tensors, ops, prefix)
-    return variables
+    _finish_variables(graph, data["variables"], variables, tensors, ops, prefix, source, fresh_names)
+    return known
+
+
+def _mapped(saved, replacement, where):
+    """The tensor that stands for `saved` from here on: itself, or its input_map replacement if the types fit."""
+    if replacement is None:
+        return saved
+    if replacement.dtype != saved.dtype:
+        raise MetaGraphError(f"{where}: input_map gives tensor '{replacement.name}' of dtype "
+                             f"{replacement.dtype.name} for '{saved.name}' of dtype {saved.dtype.name}")
+    return replacement
 
 
 def _new_variable(graph, rec, where):
@@ -320,9 +371,14 @@ def _new_variable(graph, rec, where):
         raise MetaGraphError(f"{where}: malformed variable record ({e})") from None
 
 
-def _finish_variables(graph, records, variables, tensors, ops, prefix, source):
+def _finish_variables(graph, records, variables, tensors, ops, prefix, source, partial=False):
     for name, var in variables.items():
         rec = records[name]
+        present = [isinstance(rec.get(k), str) and prefix + rec[k].split(":")[0] in ops
+                   for k in ("initial_value", "initializer")]
+        if partial and not all(present):
+            var.initial_value = var.initializer = None  # pruned away (graph_util.extract_sub_graph)
+            continue
         try:
             var.initial_value = tensors[prefix + rec["initial_value"]]
             var.initializer = ops[prefix + rec["initializer"]]

@@ -87,17 +87,16 @@ class Saver:
             step = int(sess.run(global_step) if hasattr(global_step, "op") else global_step)
             save_path = f"{save_path}-{step}"
         prefix = str(save_path).removesuffix(SUFFIX)
-        arrays = {}
+        values = {}
         for name, var in self._vars.items():
             value = sess.variable_value(var)
             if value is None:
                 raise ValueError(f"cannot save: variable '{var.name}' is not initialized in this session")
-            arrays["v/" + name] = value
-        arrays.update({"__format__": np.array(FORMAT), "__version__": np.array(VERSION)})
+            values[name] = value
         path = prefix + SUFFIX
         if write_meta_graph:
             _write_meta_graph(f"{prefix}.{meta_graph_suffix}", sess.graph)
-        atomic_write(path, lambda f: np.savez(f, **arrays))
+        write_checkpoint(path, values)
         self._remember(path)
         return prefix
 
@@ -125,6 +124,14 @@ class Saver:
             staged = [(var, reader.value(name, var)) for name, var in self._vars.items()]
         for var, value in staged:
             sess.load_variable(var, value)
+
+
+def write_checkpoint(path: str, values: Mapping[str, np.ndarray]) -> None:
+    """Write {variable op name: value} as the checkpoint file `path`, whole or not at all (a SavedModel's
+    variables are written so too)."""
+    arrays = {"v/" + name: value for name, value in values.items()}
+    arrays.update({"__format__": np.array(FORMAT), "__version__": np.array(VERSION)})
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def _write_meta_graph(filename, graph):

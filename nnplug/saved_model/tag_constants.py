@@ -1,0 +1,5 @@
+"""`tf.saved_model.tag_constants`: the tags TF1 programs mark their meta graphs with."""
+SERVING = "serve"
+TRAINING = "train"
+GPU = "gpu"
+TPU = "tpu"
