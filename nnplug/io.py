@@ -11,3 +11,4 @@ from .ops.file_io_ops import write_file  # noqa: F401
 from .image.codecs import (  # noqa: F401
     decode_bmp, decode_gif, decode_image, decode_jpeg, decode_png, encode_jpeg, encode_png, is_jpeg,
 )
+from .graph_io import write_graph  # noqa: F401
