@@ -63,6 +63,19 @@ def test_scalars_over_steps_and_the_graph_read_back_by_tensorboard(tmp_path):
     assert [d.size for d in shape.dim] == [-1, 2]
 
 
+def test_a_graph_def_from_the_session_reaches_tensorboard_as_its_graph(tmp_path):
+    """`FileWriter(logdir, graph_def=sess.graph_def)`, as TF1 programs write it: TensorBoard reads the graph."""
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    w = tf.Variable(np.ones((3, 2), np.float32), name="w")
+    tf.matmul(x, w, name="y")
+    with tf.Session() as sess:
+        with summary.FileWriter(tmp_path, graph_def=sess.graph_def):
+            pass
+    nodes = {n.name: n for n in load(tmp_path).Graph().node}
+    assert {"x", "w", "y"} <= set(nodes)
+    assert nodes["y"].op == "MatMul" and list(nodes["y"].input) == ["x", "w"]
+
+
 def test_a_zero_scalar_survives_the_fetch(tmp_path):
     """A Summary of 0.0 ends in zero bytes, which NumPy's fixed-width bytes would drop: strings are
     object arrays of bytes, as in TF1."""

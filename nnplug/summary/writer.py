@@ -58,6 +58,8 @@ class FileWriter:
             if graph is None:
                 raise ValueError("add_graph needs a graph or a graph_def")
             graph_def = _graph_def(graph)
+        else:
+            graph_def = _tensorboard_graph_def(graph_def)
         self.add_event(self._event(global_step, graph_def=graph_def.SerializeToString()))
 
     def add_run_metadata(self, run_metadata: Any, tag: str, global_step: int | None = None) -> None:
@@ -130,3 +132,17 @@ class FileWriterCache:
 
 _cache = {}  # logdir -> FileWriter (FileWriterCache)
 _cache_lock = threading.Lock()
+
+
+def _tensorboard_graph_def(graph_def):
+    """An nnplug GraphDef (`sess.graph_def`) is nnplug's own serialisation: TensorBoard reads TF's protobuf,
+    so it is imported into a fresh graph and written from there; a protobuf GraphDef passes as it is."""
+    from ..graph import Graph
+    from ..graph_def import GraphDef
+    from ..importer import import_graph_def
+    if not isinstance(graph_def, GraphDef):
+        return graph_def
+    graph = Graph()
+    with graph.as_default():
+        import_graph_def(graph_def, name="")
+    return _graph_def(graph)
