@@ -213,10 +213,14 @@ from .metrics_thresholds import (  # noqa: E402 - the threshold family, re-expor
     recall_at_thresholds, sensitivity_at_specificity, specificity_at_sensitivity, true_negatives_at_thresholds,
     true_positives_at_thresholds,
 )
-from .metrics_classes import (  # noqa: E402 - the class-wise and top-k family
-    mean_iou, mean_per_class_accuracy,
+from .metrics_classes import mean_iou, mean_per_class_accuracy  # noqa: E402 - the class-wise family
+from .metrics_top_k import (  # noqa: E402 - the top-k family
+    average_precision_at_k, precision_at_k, precision_at_top_k, recall_at_k, recall_at_top_k,
+    sparse_average_precision_at_k, sparse_precision_at_k,
 )
 
 __all__ += ["auc", "false_negatives_at_thresholds", "false_positives_at_thresholds", "precision_at_thresholds",
             "recall_at_thresholds", "sensitivity_at_specificity", "specificity_at_sensitivity",
-            "true_negatives_at_thresholds", "true_positives_at_thresholds", "mean_iou", "mean_per_class_accuracy"]
+            "true_negatives_at_thresholds", "true_positives_at_thresholds", "mean_iou", "mean_per_class_accuracy",
+            "average_precision_at_k", "precision_at_k", "precision_at_top_k", "recall_at_k", "recall_at_top_k",
+            "sparse_average_precision_at_k", "sparse_precision_at_k"]
