@@ -40,7 +40,7 @@ def confusion_at_thresholds(fn, labels, predictions, thresholds, weights=None, i
     with control_dependencies([
             assert_greater_equal(predictions, M.cast(0.0, predictions.dtype), message="predictions must be in [0, 1]"),
             assert_less_equal(predictions, M.cast(1.0, predictions.dtype), message="predictions must be in [0, 1]")]):
-        predictions = M.cast(predictions, _dt.float32)
+        predictions = identity(M.cast(predictions, _dt.float32))  # an op of its own, to carry the checks
     labels = M.cast(convert_to_tensor(labels), _dt.bool_)
     predictions, labels, weights = prepare(fn, predictions, labels, weights)
     thresh = constant([[t] for t in thresholds], dtype=_dt.float32)  # (T, 1) against (1, N)
