@@ -84,7 +84,7 @@ def mean_absolute_error(labels: TensorLike, predictions: TensorLike, weights: Te
                         metrics_collections: Collections = None, updates_collections: Collections = None,
                         name: str | None = None) -> tuple[Tensor, Tensor]:
     """The mean of |predictions - labels| over every element seen."""
-    predictions, labels, weights = prepare("mean_absolute_error", *_floats(predictions, labels), weights)
+    predictions, labels, weights = _float_inputs("mean_absolute_error", predictions, labels, weights)
     return mean(M.abs(predictions - labels), weights, metrics_collections, updates_collections,
                 name or "mean_absolute_error")
 
@@ -93,7 +93,7 @@ def mean_squared_error(labels: TensorLike, predictions: TensorLike, weights: Ten
                        metrics_collections: Collections = None, updates_collections: Collections = None,
                        name: str | None = None) -> tuple[Tensor, Tensor]:
     """The mean of (predictions - labels)^2 over every element seen."""
-    predictions, labels, weights = prepare("mean_squared_error", *_floats(predictions, labels), weights)
+    predictions, labels, weights = _float_inputs("mean_squared_error", predictions, labels, weights)
     return mean(M.square(labels - predictions), weights, metrics_collections, updates_collections,
                 name or "mean_squared_error")
 
@@ -102,7 +102,7 @@ def root_mean_squared_error(labels: TensorLike, predictions: TensorLike, weights
                             metrics_collections: Collections = None, updates_collections: Collections = None,
                             name: str | None = None) -> tuple[Tensor, Tensor]:
     """sqrt of the streaming mean squared error (the root of the mean, not a mean of roots)."""
-    predictions, labels, weights = prepare("root_mean_squared_error", *_floats(predictions, labels), weights)
+    predictions, labels, weights = _float_inputs("root_mean_squared_error", predictions, labels, weights)
     mse, update_mse = mean(M.square(labels - predictions), weights, None, None,
                            name or "root_mean_squared_error")
     return _finish(M.sqrt(mse), M.sqrt(update_mse), metrics_collections, updates_collections)
@@ -112,7 +112,7 @@ def mean_relative_error(labels: TensorLike, predictions: TensorLike, normalizer:
                         weights: TensorLike | None = None, metrics_collections: Collections = None,
                         updates_collections: Collections = None, name: str | None = None) -> tuple[Tensor, Tensor]:
     """The mean of |labels - predictions| / normalizer; an element whose normalizer is 0 counts as 0."""
-    predictions, labels, weights = prepare("mean_relative_error", *_floats(predictions, labels), weights)
+    predictions, labels, weights = _float_inputs("mean_relative_error", predictions, labels, weights)
     normalizer = M.cast(convert_to_tensor(normalizer), _dt.float32)
     predictions, normalizer = squeeze_pair(predictions, normalizer)
     check_same_shape("mean_relative_error", "predictions", predictions, "normalizer", normalizer)
@@ -149,6 +149,12 @@ def percentage_below(values: TensorLike, threshold: float, weights: TensorLike |
 
 def _floats(predictions, labels):
     return (M.cast(convert_to_tensor(predictions), _dt.float32), M.cast(convert_to_tensor(labels), _dt.float32))
+
+
+def _float_inputs(fn, predictions, labels, weights):
+    """TF1's error metrics take float32 predictions and labels, squeezed and checked."""
+    predictions, labels = _floats(predictions, labels)
+    return prepare(fn, predictions, labels, weights)
 
 
 # -- counts of a condition ---------------------------------------------------------------------------
