@@ -55,7 +55,7 @@ def check_same_shape(fn, what_a, a, what_b, b):
 def prepare(fn, predictions, labels, weights=None):
     """(predictions, labels, weights) squeezed as TF1 does and checked: same shapes, weights that broadcast."""
     predictions, labels = squeeze_pair(predictions, labels)
-    check_same_shape(fn, "predictions", predictions, "labels", labels)
+    check_same_shape(fn, "labels", labels, "predictions", predictions)
     if weights is not None:
         weights = weights_for(fn, weights, predictions)
     return predictions, labels, weights
@@ -72,7 +72,8 @@ def weights_for(fn, weights, values):
         weights, rw = squeeze(weights, [-1]), rw - 1
     elif rw == rv - 1:
         weights, rw = expand_dims(weights, -1), rw + 1
-    if rw != rv or any(w is not None and v is not None and w not in (1, v) for w, v in zip(weights.shape, values.shape)):
+    if rw != rv or any(w is not None and v is not None and w not in (1, v)
+                       for w, v in zip(weights.shape, values.shape)):
         raise ShapeError(f"{fn}: weights '{weights.name}' of shape {fmt(weights.shape)} do not broadcast to the "
                          f"shape {fmt(values.shape)} of '{values.name}' (a scalar, or each dimension 1 or equal)")
     return weights
