@@ -66,7 +66,7 @@ def _counts_at_thresholds(kind, default):
     def counts(labels: TensorLike, predictions: TensorLike, thresholds: Sequence[float],
                weights: TensorLike | None = None, metrics_collections: Collections = None,
                updates_collections: Collections = None, name: str | None = None) -> tuple[Tensor, Tensor]:
-        with variable_scope(name, default):
+        with variable_scope(name, _VARIABLE_NAMES[kind]):  # TF1's scope: 'true_positives', ...
             values, updates = confusion_at_thresholds(default, labels, predictions,
                                                       _threshold_list(default, thresholds), weights, (kind,))
         collect(metrics_collections, values[kind])

@@ -1,7 +1,8 @@
 """`tf.metrics` over the top k classes of each row: precision and recall at k (of all classes, or of
 one `class_id`) and average precision at k. Labels are sets of class ids per row, as TF1's set operations
-take them: a dense `[D1.., num_labels]` tensor (or `[D1..]`, one label a row) whose values each count once;
-the per-row counts are compositions of comparisons, so every backend runs them."""
+take them: a dense `[D1.., num_labels]` tensor (or `[D1..]`, one label a row) whose values each count once,
+or a SparseTensor whose present values do; the per-row counts are compositions of comparisons, so every
+backend runs them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -12,10 +13,12 @@ from . import dtypes as _dt
 from .graph import Tensor, constant, convert_to_tensor
 from .metric_variables import collect, metric_variable, safe_div
 from .ops import math_ops as M
-from .ops.array_ops import expand_dims, identity
+from .ops.array_ops import expand_dims, identity, shape
 from .ops.math_extra_ops import cumsum
+from .ops.sequence_ops import range as _range
 from .ops.sort_ops import top_k
-from .shapes import ShapeError, fmt
+from .shapes import ShapeError, TensorShape, fmt
+from .sparse import SparseTensor, SparseTensorValue, sparse_tensor_to_dense
 from .variables import variable_scope
 from ._types import TensorLike
 
@@ -23,7 +26,8 @@ Collections = Sequence[str] | None
 
 
 def _at_k_name(name, k, class_id=None):
-    return f"{name}_at_{k}" + ("" if class_id is None else f"_class{class_id}")
+    """TF1's names: `recall_at_5`, `precision_at_k_class3` (k not given to an `_at_top_k` metric)."""
+    return f"{name}_at_{'k' if k is None else k}" + ("" if class_id is None else f"_class{class_id}")
 
 
 def _check_k(fn, k):
@@ -32,44 +36,68 @@ def _check_k(fn, k):
     return k
 
 
+def _dense_labels(labels, rank):
+    """(int64 labels, where an entry is present): a SparseTensor's absent entries are no labels at all; one
+    of unknown rank (a sparse_placeholder without a shape) is taken to have the predictions' `rank`."""
+    if isinstance(labels, SparseTensorValue):
+        labels = SparseTensor(*labels)
+    if not isinstance(labels, SparseTensor):
+        dense = M.cast(convert_to_tensor(labels), _dt.int64)
+        return dense, M.ones_like(dense, dtype=_dt.bool_)
+    values = M.cast(labels.values, _dt.int64)
+    shape = labels.shape if not labels.shape.unknown_rank or rank is None else TensorShape([None] * rank)
+    dense = sparse_tensor_to_dense(SparseTensor(labels.indices, values, labels.dense_shape, shape),
+                                   default_value=-1)
+    present = sparse_tensor_to_dense(SparseTensor(labels.indices, M.ones_like(values, dtype=_dt.int32),
+                                                  labels.dense_shape, shape), default_value=0)
+    return dense, M.greater(present, 0)
+
+
 def _ids(fn, labels, predictions_idx):
-    """(labels, predictions_idx) as int64 of the same rank, labels given one a row expanded; the leading
-    dimensions must agree and the last ones be known."""
+    """(labels, present, predictions_idx): int64 labels of the predictions' rank (one a row expanded) and
+    where they are present; the leading dimensions must agree."""
     idx = M.cast(convert_to_tensor(predictions_idx), _dt.int64)
-    labels = M.cast(convert_to_tensor(labels), _dt.int64)
-    if idx.shape.unknown_rank or labels.shape.unknown_rank or len(idx.shape) < 1 or idx.shape[-1] is None:
-        raise ShapeError(f"{fn}: predictions_idx '{idx.name}' needs a known rank of at least 1 and a known last "
-                         f"dimension, got {fmt(idx.shape)}")
+    labels, present = _dense_labels(labels, None if idx.shape.unknown_rank else len(idx.shape))
+    if idx.shape.unknown_rank or labels.shape.unknown_rank or len(idx.shape) < 1:
+        raise ShapeError(f"{fn}: predictions_idx '{idx.name}' and labels need known ranks, and predictions_idx "
+                         f"at least 1, got {fmt(idx.shape)} and {fmt(labels.shape)}")
     if len(labels.shape) == len(idx.shape) - 1:
-        labels = expand_dims(labels, -1)
+        labels, present = expand_dims(labels, -1), expand_dims(present, -1)
     lead_l, lead_p = labels.shape[:-1], idx.shape[:-1]
-    if len(labels.shape) != len(idx.shape) or labels.shape[-1] is None or any(
+    if len(labels.shape) != len(idx.shape) or any(
             a is not None and b is not None and a != b for a, b in zip(lead_l, lead_p)):
         raise ShapeError(f"{fn}: labels '{labels.name}' of shape {fmt(labels.shape)} must be [D1, ... DN] or "
                          f"[D1, ... DN, num_labels] for predictions of shape [D1, ... DN, k] = {fmt(idx.shape)}")
-    return labels, idx
+    return labels, present, idx
 
 
-def _first_occurrence(x):
-    """True where x[..., i] differs from every x[..., j < i]: each value of a row's set counted once."""
-    n = int(x.shape[-1])
-    earlier = constant(np.tril(np.ones((n, n), bool), -1))  # [i, j]: j < i
-    same = M.equal(expand_dims(x, -1), expand_dims(x, -2))
-    return M.logical_not(M.reduce_any(M.logical_and(same, earlier), axis=-1))
+def _first_occurrence(x, present):
+    """True where x[..., i] is present and differs from every present x[..., j < i]: each value of a row's
+    set counted once (the number of labels need not be known when the graph is built)."""
+    position = _range(shape(x)[-1])
+    earlier = M.less(expand_dims(position, 0), expand_dims(position, 1))  # [i, j]: j < i
+    same = M.logical_and(M.equal(expand_dims(x, -1), expand_dims(x, -2)), expand_dims(present, -2))
+    return M.logical_and(present, M.logical_not(M.reduce_any(M.logical_and(same, earlier), axis=-1)))
 
 
-def _row_counts(labels, idx, class_id):
+def _matches(idx, labels, present):
+    """[.., k, num_labels]: predicted class i is the present label j."""
+    return M.logical_and(M.equal(expand_dims(idx, -1), expand_dims(labels, -2)), expand_dims(present, -2))
+
+
+def _row_counts(labels, present, idx, class_id):
     """Per row (tp, fp, fn) as float64: |top ∩ labels|, |top - labels|, |labels - top| as sets, or, for
     `class_id`, whether that class is in both, only in the top k, only in the labels."""
     if class_id is not None:
-        in_labels = M.reduce_any(M.equal(labels, constant(class_id, _dt.int64)), axis=-1)
+        in_labels = M.reduce_any(M.logical_and(M.equal(labels, constant(class_id, _dt.int64)), present), axis=-1)
         in_top = M.reduce_any(M.equal(idx, constant(class_id, _dt.int64)), axis=-1)
         tp, fp = M.logical_and(in_labels, in_top), M.logical_and(in_top, M.logical_not(in_labels))
         fn = M.logical_and(in_labels, M.logical_not(in_top))
         return tuple(M.cast(c, _dt.float64) for c in (tp, fp, fn))
-    same = M.equal(expand_dims(idx, -1), expand_dims(labels, -2))  # [.., k, num_labels]
+    same = _matches(idx, labels, present)
     top_hit, label_hit = M.reduce_any(same, axis=-1), M.reduce_any(same, axis=-2)
-    top_once, labels_once = _first_occurrence(idx), _first_occurrence(labels)
+    top_once = _first_occurrence(idx, M.ones_like(idx, dtype=_dt.bool_))
+    labels_once = _first_occurrence(labels, present)
 
     def count(a, b):
         return M.reduce_sum(M.cast(M.logical_and(a, b), _dt.float64), axis=-1)
@@ -91,10 +119,9 @@ def _row_weights(fn, weights, rows):
 def _streaming_ratio(fn, default, other, labels, predictions_idx, k, class_id, weights, metrics_collections,
                      updates_collections, name):
     """tp / (tp + other) over every batch (float64; NaN while nothing counted, as TF1's)."""
-    labels, idx = _ids(fn, labels, predictions_idx)
-    k = int(idx.shape[-1]) if k is None else k
+    labels, present, idx = _ids(fn, labels, predictions_idx)
     with variable_scope(name, _at_k_name(default, k, class_id)):
-        tp, fp, fn_ = _row_counts(labels, idx, class_id)
+        tp, fp, fn_ = _row_counts(labels, present, idx, class_id)
         miss = fp if other == "false_positive" else fn_
         if weights is not None:
             w = _row_weights(fn, weights, tp)
@@ -151,13 +178,15 @@ def recall_at_k(labels: TensorLike, predictions: TensorLike, k: int, class_id: i
                            metrics_collections, updates_collections, name)
 
 
-def _average_precision_rows(labels, idx):
-    """Per row: the sum of precision@i over the ranks i whose class is a label, over min(#labels >= 0, k)."""
+def _average_precision_rows(labels, present, idx, sparse):
+    """Per row: the sum of precision@i over the ranks i whose class is a label, over min(relevant, k):
+    TF1 counts as relevant a dense row's labels >= 0, a sparse row's distinct values."""
     k = int(idx.shape[-1])
-    relevant = M.cast(M.reduce_any(M.equal(expand_dims(idx, -1), expand_dims(labels, -2)), axis=-1), _dt.float64)
+    relevant = M.cast(M.reduce_any(_matches(idx, labels, present), axis=-1), _dt.float64)
     rank_axis = len(idx.shape) - 1
     precision_at = cumsum(relevant, axis=rank_axis) / constant(np.arange(1, k + 1, dtype=np.float64))
-    num_relevant = M.minimum(M.reduce_sum(M.cast(M.greater_equal(labels, 0), _dt.float64), axis=-1), float(k))
+    counted = _first_occurrence(labels, present) if sparse else M.greater_equal(labels, 0)
+    num_relevant = M.minimum(M.reduce_sum(M.cast(counted, _dt.float64), axis=-1), float(k))
     return M.divide(M.reduce_sum(precision_at * relevant, axis=-1), num_relevant)
 
 
@@ -169,13 +198,15 @@ def average_precision_at_k(labels: TensorLike, predictions: TensorLike, k: int, 
     k = _check_k("average_precision_at_k", k)
     predictions = convert_to_tensor(predictions)
     with variable_scope(name, _at_k_name("average_precision", k)):
-        labels, idx = _ids("average_precision_at_k", labels, _top_indices("average_precision_at_k", predictions, k))
+        sparse = isinstance(labels, (SparseTensor, SparseTensorValue))
+        labels, present, idx = _ids("average_precision_at_k", labels,
+                                    _top_indices("average_precision_at_k", predictions, k))
         num_classes = predictions.shape[-1] if not predictions.shape.unknown_rank else None
         if num_classes is None:
             raise ShapeError(f"average_precision_at_k: predictions '{predictions.name}' need a known last "
                              f"dimension (the number of classes), got {fmt(predictions.shape)}")
         labels = M.where(M.greater_equal(labels, int(num_classes)), -M.ones_like(labels), labels)
-        ap = _average_precision_rows(labels, idx)
+        ap = _average_precision_rows(labels, present, idx, sparse)
         if weights is None:
             batch_max = M.reduce_sum(M.ones_like(ap))
         else:

@@ -492,3 +492,30 @@ def test_ties_pick_the_first_threshold_for_sensitivity_and_the_last_for_specific
         s.run([spec_up, sens_up])
         assert s.run(spec) == pytest.approx(0.5, abs=1e-6)  # at 0.3: one of two negatives above it
         assert s.run(sens) == pytest.approx(0.5, abs=1e-6)  # at 0.4: only 0.8 is above it
+
+
+def test_sparse_labels_count_only_their_present_values():
+    """A SparseTensor row holds a set of any size: absent entries are no labels (dense -1s would be)."""
+    rows = [[2, 2, 0], [4], [3, 3], [1, 6]]  # repeats count once; 6 is outside the 5 classes
+    predictions = RNG.permutation(np.arange(20, dtype=np.float32)).reshape(4, 5)
+    indices = [[r, c] for r, row in enumerate(rows) for c in range(len(row))]
+    labels = tf.SparseTensorValue(np.array(indices, np.int64), np.array(sum(rows, []), np.int64),
+                                  np.array([4, 3], np.int64))
+    holder = tf.sparse_placeholder(tf.int64)
+    pairs = {"p": tf.metrics.precision_at_k(holder, predictions, 2), "r": tf.metrics.recall_at_k(holder, predictions, 2),
+             "ap": tf.metrics.average_precision_at_k(holder, predictions, 2, weights=[1.0, 1.0, 0.0, 1.0])}
+    with tf.Session() as s:
+        s.run(tf.local_variables_initializer())
+        s.run({k: u for k, (_, u) in pairs.items()}, {holder: labels})
+        got = s.run({k: v for k, (v, _) in pairs.items()})
+    tops = [set(np.argsort(-row)[:2].tolist()) for row in predictions]
+    sets = [set(r) for r in rows]
+    tp = sum(len(t & lab) for t, lab in zip(tops, sets))
+    assert got["p"] == pytest.approx(tp / 8)
+    assert got["r"] == pytest.approx(tp / sum(len(lab) for lab in sets))
+    ap = []
+    for row, lab, n in zip(predictions[[0, 1, 3]], [sets[0], sets[1], sets[3]], (2, 1, 2)):  # row 2 weighs 0
+        order = np.argsort(-row)[:2]
+        hits = np.cumsum([c in lab for c in order])
+        ap.append(sum(hits[i] / (i + 1) for i in range(2) if order[i] in lab) / min(n, 2))
+    assert got["ap"] == pytest.approx(np.mean(ap))
