@@ -519,3 +519,25 @@ def test_sparse_labels_count_only_their_present_values():
         hits = np.cumsum([c in lab for c in order])
         ap.append(sum(hits[i] / (i + 1) for i in range(2) if order[i] in lab) / min(n, 2))
     assert got["ap"] == pytest.approx(np.mean(ap))
+
+
+def test_every_backend_streams_the_same_metrics(backend):
+    """The metrics are compositions of the registry's ops (and host ops), so each backend runs them."""
+    labels, predictions = (RNG.uniform(0, 1, 40) > 0.5).astype(np.float32), RNG.uniform(0, 1, 40).astype(np.float32)
+    classes_l, classes_p = RNG.integers(0, 3, 40), RNG.integers(0, 3, 40)
+    scores_ = RNG.uniform(0, 1, (40, 4)).astype(np.float32)
+    with tf.backend(backend):
+        g = tf.Graph()
+        with g.as_default():
+            pairs = [tf.metrics.auc(labels, predictions), tf.metrics.mean_iou(classes_l, classes_p, 3),
+                     tf.metrics.recall_at_k(classes_l, scores_, 2)]
+            init = tf.local_variables_initializer()
+        with tf.Session(graph=g) as s:
+            s.run(init)
+            s.run([u for _, u in pairs])
+            got = s.run([v for v, _ in pairs])
+    cm = confusion_matrix_ref(classes_l, classes_p, None, 3)
+    union = cm.sum(0) + cm.sum(1) - np.diag(cm)
+    top = np.argsort(-scores_, axis=1)[:, :2]
+    want = [trapezoid_auc(labels, predictions), (np.diag(cm) / union).mean(), np.mean([c in row for c, row in zip(classes_l, top)])]
+    np.testing.assert_allclose(np.array(got, np.float64), want, rtol=1e-5)
