@@ -27,13 +27,17 @@ def _flat(t):
     return reshape(t, [-1]) if t.shape.unknown_rank or len(t.shape) > 1 else t
 
 
-def _class_ids(fn, labels, predictions, weights):
+def _class_ids(fn, labels, predictions, weights, flatten_first):
+    """Flat labels, predictions and weights, whose shapes must agree (TF1's mean_iou compares them before
+    flattening, mean_per_class_accuracy after)."""
     labels, predictions = convert_to_tensor(labels), convert_to_tensor(predictions)
-    check_same_shape(fn, "predictions", predictions, "labels", labels)
-    if weights is not None:
-        weights = convert_to_tensor(weights)
-        if not weights.shape.unknown_rank and len(weights.shape) > 0:
-            check_same_shape(fn, "weights", weights, "labels", labels)
+    weights = None if weights is None else convert_to_tensor(weights)
+    if flatten_first:
+        labels, predictions = _flat(labels), _flat(predictions)
+        weights = None if weights is None else _flat(weights)
+    check_same_shape(fn, "labels", labels, "predictions", predictions)
+    if weights is not None and not weights.shape.unknown_rank and len(weights.shape) > 0:
+        check_same_shape(fn, "labels", labels, "weights", weights)
     return _flat(labels), _flat(predictions), None if weights is None else _flat(weights)
 
 
@@ -44,7 +48,7 @@ def mean_iou(labels: TensorLike, predictions: TensorLike, num_classes: int, weig
     absent from both labels and predictions is left out of the mean. update_op gives the matrix."""
     num_classes = _num_classes("mean_iou", num_classes)
     with variable_scope(name, "mean_iou"):
-        labels, predictions, weights = _class_ids("mean_iou", labels, predictions, weights)
+        labels, predictions, weights = _class_ids("mean_iou", labels, predictions, weights, False)
         total_cm = metric_variable("total_confusion_matrix", [num_classes, num_classes], _dt.float64)
         if weights is not None:
             weights = M.cast(weights, _dt.float64) * M.ones_like(labels, dtype=_dt.float64)
@@ -69,7 +73,8 @@ def mean_per_class_accuracy(labels: TensorLike, predictions: TensorLike, num_cla
     update_op gives the per-class accuracies, as TF1's does."""
     num_classes = _num_classes("mean_per_class_accuracy", num_classes)
     with variable_scope(name, "mean_accuracy"):
-        labels, predictions, weights = _class_ids("mean_per_class_accuracy", labels, predictions, weights)
+        labels, predictions, weights = _class_ids("mean_per_class_accuracy", labels, predictions, weights,
+                                                 True)
         labels = M.cast(labels, _dt.int64)
         if predictions.dtype != labels.dtype:
             predictions = M.cast(predictions, labels.dtype)

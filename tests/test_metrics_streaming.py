@@ -446,6 +446,9 @@ def test_mismatched_shapes_and_bad_arguments_are_named():
         tf.metrics.sensitivity_at_specificity(a, a, 1.5)
     with pytest.raises(ShapeError, match="mean_iou.*same shape"):
         tf.metrics.mean_iou(tf.placeholder(tf.int32, [3]), tf.placeholder(tf.int32, [4]), 2)
+    with pytest.raises(ShapeError, match="mean_per_class_accuracy.*same shape"):
+        tf.metrics.mean_per_class_accuracy(tf.placeholder(tf.int32, [3]), tf.placeholder(tf.int32, [2, 2]), 2)
+    tf.metrics.mean_per_class_accuracy(tf.placeholder(tf.int32, [4, 1]), tf.placeholder(tf.int32, [4]), 2)  # flat
     with pytest.raises(ShapeError, match="labels .* must be"):
         tf.metrics.recall_at_k(tf.placeholder(tf.int64, [2, 3, 4]), tf.placeholder(tf.float32, [2, 5]), 2)
     with pytest.raises(ValueError, match="invalid k"):
