@@ -272,3 +272,38 @@ __all__ = ["Reduction", "compute_weighted_loss", "softmax_cross_entropy", "spars
            "sigmoid_cross_entropy", "mean_squared_error", "absolute_difference", "huber_loss", "log_loss",
            "hinge_loss", "cosine_distance", "add_loss", "get_losses", "get_regularization_losses",
            "get_regularization_loss", "get_total_loss"]
+
+
+def mean_pairwise_squared_error(labels: TensorLike, predictions: TensorLike, weights: TensorLike = 1.0,
+                                scope: str | None = None, loss_collection: str = GraphKeys.LOSSES) -> Tensor:
+    """TF1's sum over examples of the mean squared difference between every pair of (prediction - label)
+    entries of the example: 2 * sum(d^2) / (n - 1) - 2 * sum(d)^2 / (n * (n - 1)), n being the entries of
+    the example with nonzero weight; each example's value is scaled by its weights and the values summed."""
+    labels, predictions = _pairwise("mean_pairwise_squared_error", labels, predictions)
+    labels, predictions = M.cast(labels, "float32"), M.cast(predictions, "float32")
+    with name_scope(scope, "mean_pairwise_squared_error"):
+        weights = M.cast(convert_to_tensor(weights), "float32")
+        diffs = predictions - labels
+        rank = None if diffs.shape.unknown_rank else len(diffs.shape)
+        if rank is None or rank < 1:
+            raise ShapeError(f"mean_pairwise_squared_error: predictions need a known rank of at least 1 (a batch "
+                             f"axis), got {fmt(diffs.shape)}")
+        w_shape = weights.shape
+        if not w_shape.unknown_rank and len(w_shape) and (len(w_shape) != rank or any(
+                a is not None and b is not None and a not in (1, b) for a, b in zip(w_shape, diffs.shape))):
+            raise ShapeError(f"mean_pairwise_squared_error: weights of shape {fmt(w_shape)} cannot be broadcast to "
+                             f"the predictions' shape {fmt(diffs.shape)} (a scalar, or each dimension 1 or equal)")
+        axes = list(range(1, rank))
+        present = M.cast(M.not_equal(weights, 0.0), "float32") * M.ones_like(diffs)
+        n = M.reduce_sum(present, axis=axes, keepdims=True)
+        term1 = 2.0 * _safe_div(M.reduce_sum(M.square(diffs), axis=axes, keepdims=True), M.maximum(n - 1.0, 0.0))
+        term2 = 2.0 * _safe_div(M.square(M.reduce_sum(diffs, axis=axes, keepdims=True)),
+                                M.maximum(n * (n - 1.0), 0.0))
+        loss = M.reduce_sum((term1 - term2) * weights)
+        loss = M.where(M.greater(M.reduce_sum(n), 0.0), loss, M.zeros_like(loss), name="value")
+    if loss_collection:
+        add_to_collection(loss_collection, loss)
+    return loss
+
+
+__all__ += ["mean_pairwise_squared_error"]
