@@ -1,0 +1,544 @@
+"""TF1's string ops (`tf.string_split`, `tf.string_join`, `tf.substr`, `tf.as_string`, `tf.reduce_join`,
+`tf.regex_replace`, the hashes, base64, ...): host ops on NumPy object arrays of bytes, as TF1 keeps strings
+on the CPU, so every backend runs them. None has a gradient. `string_split` is a source op
+(OpDef.source): how many pieces it gives follows from the strings' contents, so the Session runs it before
+the plan when its input is at hand. Regular expressions are Python's `re` (RE2's syntax is close to a
+subset of it: patterns RE2 refuses for backtracking constructs run here)."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..errors import InvalidArgumentError
+from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
+from ..lib.fingerprint import fingerprint64, siphash
+from ..shapes import ShapeError, TensorShape, broadcast, fmt, normalize_axis
+from .registry import register
+from .._types import DTypeLike, TensorLike
+
+
+def _strings(x: TensorLike, what: str) -> Tensor:
+    t = convert_to_tensor(x, dtype=_dt.string) if not isinstance(x, Tensor) else x
+    if t.dtype != _dt.string:
+        raise TypeError(f"{what} takes strings, got {t.dtype.name} tensor '{t.name}'")
+    return t
+
+
+def _obj(values: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """An object array of `shape` holding `values` (bytes), never split into characters by NumPy."""
+    out = np.empty(len(values), object)
+    out[:] = list(values)
+    return out.reshape(shape)
+
+
+def _map(fn: Any, strings: np.ndarray, dtype: Any = object) -> np.ndarray:
+    strings = np.asarray(strings, object)
+    flat = [fn(bytes(s)) for s in strings.reshape(-1)]
+    return _obj(flat, strings.shape) if dtype is object else np.array(flat, dtype).reshape(strings.shape)
+
+
+def _same_shape(out_dtype: _dt.DType, what: str, takes: _dt.DType | None = _dt.string) -> Any:
+    def rule(shapes, dtypes, attrs):
+        if takes is not None and dtypes[0] != takes:
+            raise ShapeError(f"{what} takes {takes.name} tensors, got {dtypes[0].name}")
+        return [(shapes[0], out_dtype)]
+    return rule
+
+
+def _unary(op_type: str, fn_of_attrs: Any, out_dtype: _dt.DType = _dt.string) -> None:
+    """Register an elementwise host op: `fn_of_attrs(attrs, op name)` gives bytes -> result."""
+    def host(spec):
+        fn = fn_of_attrs(spec.attrs, spec.name)
+        return lambda strings: _map(fn, strings, object if out_dtype == _dt.string else out_dtype.np)
+    register(op_type, _same_shape(out_dtype, op_type), host=host)
+
+
+# -- splitting and joining -----------------------------------------------------------------------------
+def string_split(source: TensorLike, sep: str | None = None, skip_empty: bool = True,
+                 delimiter: str | None = None, result_type: str = "SparseTensor", name: str | None = None) -> Any:
+    """Each string of a vector split at any of the characters of `delimiter` (default a space; "" splits
+    into bytes), as a SparseTensor of dense shape (strings, most pieces); `skip_empty` drops empty pieces."""
+    sep = delimiter if delimiter is not None else sep
+    return _split(source, " " if sep is None else sep, "chars", skip_empty, result_type, name or "StringSplit")
+
+
+def strings_split(input: TensorLike = None, sep: str | None = None, maxsplit: int = -1,  # noqa: A002
+                  result_type: str = "SparseTensor", source: TensorLike = None, name: str | None = None) -> Any:
+    """`tf.strings.split`: split at the whole string `sep` (every piece kept), or with `sep` None at runs of
+    whitespace; at most `maxsplit` splits per string (-1: all)."""
+    if (input is None) == (source is None):
+        raise ValueError("tf.strings.split takes one of `input` and `source`")
+    mode = "words" if sep is None else "exact"
+    if sep == "":
+        raise ValueError("tf.strings.split: sep must not be empty (None splits at whitespace)")
+    return _split(input if source is None else source, sep or "", mode, False, result_type, name or "StringSplit",
+                  int(maxsplit))
+
+
+def _split(source, sep, mode, skip_empty, result_type, name, maxsplit=-1):
+    from ..sparse import SparseTensor
+    if result_type != "SparseTensor":
+        raise ValueError(f"string split: result_type must be 'SparseTensor' (nnplug has no RaggedTensor), "
+                         f"got {result_type!r}")
+    if not isinstance(sep, (str, bytes)):
+        raise TypeError(f"string split: the delimiter must be a string, got {type(sep).__name__}")
+    with name_scope(name):
+        source = _strings(source, "string_split")
+        sep = sep.encode() if isinstance(sep, str) else sep
+        op = make_op("StringSplit", [source], {"sep": sep, "mode": mode, "skip_empty": bool(skip_empty),
+                                               "maxsplit": maxsplit}, name="StringSplit")
+    return SparseTensor(*op.outputs)
+
+
+def _split_rule(shapes, dtypes, attrs):
+    if dtypes[0] != _dt.string:
+        raise ShapeError(f"string_split takes strings, got {dtypes[0].name}")
+    if not shapes[0].unknown_rank and len(shapes[0]) != 1:
+        raise ShapeError(f"string_split takes a vector of strings, got shape {fmt(shapes[0])}")
+    return [(TensorShape((None, 2)), _dt.int64), (TensorShape((None,)), _dt.string), (TensorShape((2,)), _dt.int64)]
+
+
+def _pieces(s: bytes, sep: bytes, mode: str, skip_empty: bool, maxsplit: int) -> list[bytes]:
+    if mode == "words":
+        return s.split(None, maxsplit)
+    if mode == "exact":
+        return s.split(sep, maxsplit) if s else []
+    if not s:
+        return []
+    if not sep:
+        parts = [s[i:i + 1] for i in range(len(s))]
+    else:
+        parts = re.split(b"[" + re.escape(sep) + b"]", s)
+    return [p for p in parts if p] if skip_empty else parts
+
+
+def _split_host(spec):
+    sep, mode, skip, maxsplit = spec.attrs["sep"], spec.attrs["mode"], spec.attrs["skip_empty"], spec.attrs["maxsplit"]
+
+    def split(strings):
+        rows = [_pieces(bytes(s), sep, mode, skip, maxsplit) for s in np.asarray(strings, object).reshape(-1)]
+        indices = [(i, j) for i, r in enumerate(rows) for j in range(len(r))]
+        values = _obj([p for r in rows for p in r], (len(indices),))
+        longest = max((len(r) for r in rows), default=0)
+        return (np.array(indices, np.int64).reshape(-1, 2), values, np.array([len(rows), longest], np.int64))
+    return split
+
+
+def string_join(inputs: Sequence[TensorLike], separator: str = "", name: str | None = None) -> Tensor:
+    """The strings of `inputs` (same shapes, or scalars broadcast) joined elementwise with `separator`."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        raise ValueError("string_join takes a non-empty list of string tensors")
+    with name_scope(name or "StringJoin"):
+        tensors = [_strings(x, "string_join") for x in inputs]
+    return make("StringJoin", tensors, {"separator": _bytes(separator, "separator")}, name=name or "StringJoin")
+
+
+def _bytes(s: Any, what: str) -> bytes:
+    if isinstance(s, bytes):
+        return s
+    if isinstance(s, str):
+        return s.encode()
+    raise TypeError(f"{what} must be a string, got {type(s).__name__}")
+
+
+def _join_rule(shapes, dtypes, attrs):
+    if any(d != _dt.string for d in dtypes):
+        raise ShapeError("string_join takes string tensors")
+    known = [s for s in shapes if s.unknown_rank or len(s) > 0]
+    out = TensorShape(())
+    for s in known:
+        try:
+            out = broadcast(out, s) if len(out) == 0 or s.unknown_rank or len(s) == len(out) else None
+        except ShapeError:
+            out = None
+        if out is None:
+            raise ShapeError(f"string_join takes inputs of one shape (or scalars), got "
+                             f"{', '.join(fmt(s) for s in shapes)}")
+    return [(out, _dt.string)]
+
+
+def _join_host(spec):
+    sep = spec.attrs["separator"]
+
+    def join(*parts):
+        parts = np.broadcast_arrays(*[np.asarray(p, object) for p in parts])
+        flat = [p.reshape(-1) for p in parts]
+        return _obj([sep.join(bytes(x) for x in row) for row in zip(*flat)], parts[0].shape)
+    return join
+
+
+def reduce_join(inputs: TensorLike, axis: int | Sequence[int] | None = None, keep_dims: bool | None = None,
+                separator: str = "", name: str | None = None, reduction_indices: Any = None,
+                keepdims: bool | None = None) -> Tensor:
+    """The strings joined with `separator` along `axis` (default: all axes), in index order."""
+    axis = reduction_indices if axis is None else axis
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    inputs = _strings(inputs, "reduce_join")
+    if isinstance(axis, Tensor):
+        from .shape_values import constant_value
+        value = constant_value(axis)
+        if value is None:
+            raise ValueError(f"reduce_join: axis '{axis.name}' must be a constant")
+        axis = value.tolist()
+    return make("ReduceJoin", [inputs], {"axis": axis, "keep_dims": keep, "separator": _bytes(separator, "separator")},
+                name=name or "ReduceJoin")
+
+
+def _reduce_axes(shape, axis):
+    if axis is None:
+        return tuple(range(len(shape)))
+    return tuple(sorted(set(normalize_axis(axis, len(shape), "reduce_join axis"))))
+
+
+def _reduce_join_rule(shapes, dtypes, attrs):
+    shape = shapes[0]
+    if dtypes[0] != _dt.string:
+        raise ShapeError(f"reduce_join takes strings, got {dtypes[0].name}")
+    if shape.unknown_rank:
+        return [(TensorShape(None), _dt.string)]
+    axes = _reduce_axes(shape, attrs["axis"])
+    dims = [1 if i in axes else d for i, d in enumerate(shape)] if attrs["keep_dims"] else \
+        [d for i, d in enumerate(shape) if i not in axes]
+    return [(TensorShape(dims), _dt.string)]
+
+
+def _reduce_join_host(spec):
+    axis, keep, sep = spec.attrs["axis"], spec.attrs["keep_dims"], spec.attrs["separator"]
+
+    def join(strings):
+        strings = np.asarray(strings, object)
+        axes = _reduce_axes(strings.shape, axis)
+        rest = [i for i in range(strings.ndim) if i not in axes]
+        moved = np.transpose(strings, rest + list(axes))
+        kept = moved.shape[:len(rest)]
+        rows = moved.reshape(kept + (-1,)).reshape(-1, int(np.prod([strings.shape[a] for a in axes], dtype=int)))
+        out = _obj([sep.join(bytes(x) for x in r) for r in rows], kept)
+        if keep:
+            out = out.reshape([1 if i in axes else d for i, d in enumerate(strings.shape)])
+        return out
+    return join
+
+
+# -- elementwise ----------------------------------------------------------------------------------------
+def string_strip(input: TensorLike, name: str | None = None) -> Tensor:  # noqa: A002
+    """Leading and trailing whitespace removed."""
+    return make("StringStrip", [_strings(input, "string_strip")], {}, name=name or "StringStrip")
+
+
+def string_length(input: TensorLike, name: str | None = None, unit: str = "BYTE") -> Tensor:  # noqa: A002
+    """Each string's length in bytes (unit "BYTE") or Unicode characters of its UTF-8 ("UTF8_CHAR")."""
+    return make("StringLength", [_strings(input, "strings.length")], {"unit": _unit(unit)},
+                name=name or "StringLength")
+
+
+def _unit(unit: str) -> str:
+    if unit not in ("BYTE", "UTF8_CHAR"):
+        raise ValueError(f"unit must be 'BYTE' or 'UTF8_CHAR', got {unit!r}")
+    return unit
+
+
+def _utf8_chars(s: bytes) -> int:
+    return sum(1 for b in s if b & 0xC0 != 0x80)
+
+
+def _case(op_type: str, what: str) -> Any:
+    def fn(input: TensorLike, encoding: str = "", name: str | None = None) -> Tensor:  # noqa: A002
+        if encoding not in ("", "utf-8"):
+            raise ValueError(f"strings.{what}: encoding must be '' (ASCII letters only) or 'utf-8', got "
+                             f"{encoding!r}")
+        return make(op_type, [_strings(input, f"strings.{what}")], {"encoding": encoding}, name=name or op_type)
+    fn.__name__ = fn.__qualname__ = what
+    fn.__doc__ = f"Each string in {what} case: ASCII letters only, or with encoding 'utf-8' every letter."
+    return fn
+
+
+lower = _case("StringLower", "lower")
+upper = _case("StringUpper", "upper")
+
+
+def _case_fn(method):
+    def of(attrs, name):
+        if attrs["encoding"] == "utf-8":
+            def utf8(s):
+                try:
+                    return getattr(s.decode("utf-8"), method)().encode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidArgumentError(f"op '{name}': {s!r:.60} is not valid UTF-8") from None
+            return utf8
+        return getattr(bytes, method)
+    return of
+
+
+_unary("StringStrip", lambda attrs, name: bytes.strip)
+_unary("StringLower", _case_fn("lower"))
+_unary("StringUpper", _case_fn("upper"))
+_unary("StringLength", lambda attrs, name: len if attrs["unit"] == "BYTE" else _utf8_chars, _dt.int32)
+
+
+def encode_base64(input: TensorLike, pad: bool = False, name: str | None = None) -> Tensor:  # noqa: A002
+    """Web-safe base64 ('-' and '_' for '+' and '/'), with '=' padding only when `pad`."""
+    return make("EncodeBase64", [_strings(input, "encode_base64")], {"pad": bool(pad)}, name=name or "EncodeBase64")
+
+
+def decode_base64(input: TensorLike, name: str | None = None) -> Tensor:  # noqa: A002
+    """Web-safe base64 decoded; padding is optional."""
+    return make("DecodeBase64", [_strings(input, "decode_base64")], {}, name=name or "DecodeBase64")
+
+
+def _encode_fn(attrs, name):
+    pad = attrs["pad"]
+    return lambda s: base64.urlsafe_b64encode(s) if pad else base64.urlsafe_b64encode(s).rstrip(b"=")
+
+
+_WEB_SAFE = re.compile(rb"[A-Za-z0-9_-]*={0,2}")
+
+
+def _decode_fn(attrs, name):
+    def decode(s):
+        if not _WEB_SAFE.fullmatch(s):
+            raise InvalidArgumentError(f"Invalid character found in base64: {s!r:.60} (op '{name}'; web-safe "
+                                       f"base64 uses '-' and '_')")
+        body = s.rstrip(b"=")
+        if len(body) % 4 == 1:
+            raise InvalidArgumentError(f"Base64 string length cannot be 1 modulo 4: {s!r:.60} (op '{name}')")
+        try:
+            return base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4))
+        except binascii.Error as e:
+            raise InvalidArgumentError(f"op '{name}': {s!r:.60} is not base64 ({e})") from None
+    return decode
+
+
+_unary("EncodeBase64", _encode_fn)
+_unary("DecodeBase64", _decode_fn)
+
+
+# -- numbers ---------------------------------------------------------------------------------------------
+def string_to_number(string_tensor: TensorLike = None, out_type: DTypeLike = _dt.float32, name: str | None = None,
+                     input: TensorLike = None) -> Tensor:  # noqa: A002
+    """Each string parsed as a number of `out_type` (float32, float64, int32, int64); a string that is not
+    one is an InvalidArgumentError naming it."""
+    if (string_tensor is None) == (input is None):
+        raise ValueError("string_to_number takes one of `string_tensor` and `input`")
+    out_type = _dt.as_dtype(out_type)
+    if out_type.name not in ("float32", "float64", "int32", "int64"):
+        raise TypeError(f"string_to_number: out_type must be float32, float64, int32 or int64, got {out_type.name}")
+    x = _strings(string_tensor if input is None else input, "string_to_number")
+    return make("StringToNumber", [x], {"out_type": out_type}, name=name or "StringToNumber")
+
+
+_INT = re.compile(rb"\s*[+-]?[0-9]+\s*")
+_FLOAT = re.compile(rb"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|inf(inity)?|nan)\s*", re.IGNORECASE)
+_HEX_FLOAT = re.compile(rb"\s*[+-]?0[xX][0-9a-fA-F]+\s*")
+
+
+def parse_number(s: bytes, dtype: _dt.DType) -> Any:
+    """`s` as a number of `dtype`, or None where TF would refuse it (also for ints out of range)."""
+    if dtype.is_integer:
+        if not _INT.fullmatch(s):
+            return None
+        v = int(s)
+        info = np.iinfo(dtype.np)
+        return v if info.min <= v <= info.max else None
+    if _FLOAT.fullmatch(s):
+        return float(s)
+    if _HEX_FLOAT.fullmatch(s):
+        return float(int(s, 16))
+    return None
+
+
+def _to_number_host(spec):
+    dtype, name = spec.attrs["out_type"], spec.name
+
+    def convert(s):
+        v = parse_number(s, dtype)
+        if v is None:
+            raise InvalidArgumentError(f"StringToNumberOp could not correctly convert string: {s.decode(errors='replace')!r} "
+                                       f"to {dtype.name} (op '{name}')")
+        return v
+    return lambda strings: _map(convert, strings, dtype.np)
+
+
+register("StringToNumber", lambda shapes, dtypes, attrs: _same_shape(attrs["out_type"], "string_to_number")(
+    shapes, dtypes, attrs), host=_to_number_host)
+
+
+def string_to_hash_bucket_fast(input: TensorLike, num_buckets: int, name: str | None = None) -> Tensor:  # noqa: A002
+    """Each string's FarmHash Fingerprint64 modulo `num_buckets` (TensorFlow's own buckets, bit for bit)."""
+    return _hash(input, num_buckets, None, name or "StringToHashBucketFast")
+
+
+def string_to_hash_bucket_strong(input: TensorLike, num_buckets: int, key: Sequence[int],  # noqa: A002
+                                 name: str | None = None) -> Tensor:
+    """Each string's SipHash-2-4 under the 128-bit `key` (two ints) modulo `num_buckets`: buckets an
+    adversary who does not know the key cannot aim at (TensorFlow's own, bit for bit)."""
+    key = list(key) if isinstance(key, (list, tuple)) else key
+    if not isinstance(key, list) or len(key) != 2 or not all(isinstance(k, (int, np.integer)) for k in key):
+        raise ValueError(f"string_to_hash_bucket_strong: key must be a list of two ints, got {key!r:.60}")
+    return _hash(input, num_buckets, (int(key[0]), int(key[1])), name or "StringToHashBucketStrong")
+
+
+def _hash(input, num_buckets, key, name):
+    if not isinstance(num_buckets, (int, np.integer)) or isinstance(num_buckets, bool) or num_buckets < 1:
+        raise ValueError(f"{name}: num_buckets must be a positive int, got {num_buckets!r}")
+    op_type = "StringToHashBucketFast" if key is None else "StringToHashBucketStrong"
+    return make(op_type, [_strings(input, name)], {"num_buckets": int(num_buckets), "key": key}, name=name)
+
+
+def _hash_fn(attrs, name):
+    n, key = attrs["num_buckets"], attrs["key"]
+    if key is None:
+        return lambda s: fingerprint64(s) % n
+    return lambda s: siphash(key, s) % n
+
+
+_unary("StringToHashBucketFast", _hash_fn, _dt.int64)
+_unary("StringToHashBucketStrong", _hash_fn, _dt.int64)
+
+
+def as_string(input: TensorLike, precision: int = -1, scientific: bool = False, shortest: bool = False,  # noqa: A002
+              width: int = -1, fill: str = "", name: str | None = None) -> Tensor:
+    """Numbers (and bools) as strings, printf-style as TF formats them: `precision` digits after the point
+    for floats (default 6), `scientific` (%e) or `shortest` (%g) notation, padded to `width` with `fill`
+    (a space, or '0')."""
+    x = convert_to_tensor(input)
+    name = name or "AsString"
+    if x.dtype == _dt.string:
+        raise TypeError(f"as_string takes numbers or bools, got the string tensor '{x.name}'")
+    floating = x.dtype.is_floating
+    if precision > -1 and not floating:
+        raise ValueError(f"as_string: precision not supported for datatype {x.dtype.name}")
+    if (scientific or shortest) and not floating:
+        raise ValueError(f"as_string: scientific and shortest apply to floats, not {x.dtype.name}")
+    if scientific and shortest:
+        raise ValueError("as_string: cannot select both scientific and shortest notation")
+    if len(fill) > 1:
+        raise ValueError(f"as_string: fill string must be one or fewer characters, got {fill!r}")
+    flags = ("0" if fill == "0" else "") + (str(width) if width > -1 else "")
+    if fill not in ("", " ", "0"):
+        raise ValueError(f"as_string: fill must be '', ' ' or '0', got {fill!r}")
+    if x.dtype.name == "bool":
+        spec = None
+    elif floating:
+        spec = "%" + flags + ("." + str(precision) if precision > -1 else "") + \
+            ("g" if shortest else "e" if scientific else "f")
+    else:
+        spec = "%" + flags + "d"
+    return make("AsString", [x], {"format": spec, "width": int(width)}, name=name)
+
+
+def _as_string_host(spec):
+    fmt_, width = spec.attrs["format"], spec.attrs["width"]
+
+    def one(v):
+        if fmt_ is None:
+            return ("true" if v else "false").rjust(max(width, 0)).encode()
+        return (fmt_ % v).encode()
+
+    def convert(x):
+        x = np.asarray(x)
+        return _obj([one(v) for v in x.reshape(-1).tolist()], x.shape)
+    return convert
+
+
+register("AsString", lambda shapes, dtypes, attrs: [(shapes[0], _dt.string)], host=_as_string_host)
+
+
+# -- substrings and regular expressions -------------------------------------------------------------------
+def substr(input: TensorLike, pos: TensorLike, len: TensorLike, name: str | None = None,  # noqa: A002
+           unit: str = "BYTE") -> Tensor:
+    """The substring of each string from `pos` (negative: from the end) of at most `len` bytes or UTF-8
+    characters; `pos` and `len` are scalars or of the strings' shape. A `pos` past the end is an error."""
+    with name_scope(name or "Substr"):
+        x = _strings(input, "substr")
+        pos = convert_to_tensor(pos, dtype=_dt.int32)
+        length = convert_to_tensor(len, dtype=pos.dtype)
+    return make("Substr", [x, pos, length], {"unit": _unit(unit)}, name=name or "Substr")
+
+
+def _substr_rule(shapes, dtypes, attrs):
+    if dtypes[0] != _dt.string:
+        raise ShapeError(f"substr takes strings, got {dtypes[0].name}")
+    out = shapes[0]
+    for s in shapes[1:]:
+        out = broadcast(out, s)
+    return [(out, _dt.string)]
+
+
+def _substr_host(spec):
+    utf8, name = spec.attrs["unit"] == "UTF8_CHAR", spec.name
+
+    def cut(strings, pos, length):
+        strings, pos, length = np.broadcast_arrays(np.asarray(strings, object), np.asarray(pos), np.asarray(length))
+        out = []
+        for i, (s, p, n) in enumerate(zip(strings.reshape(-1), pos.reshape(-1).tolist(), length.reshape(-1).tolist())):
+            s = bytes(s)
+            units = s.decode("utf-8") if utf8 else s
+            size = builtins_len(units)
+            if p > size or p < -size:
+                raise InvalidArgumentError(f"pos {p} out of range for string {s!r:.60} at index {i} (op '{name}')")
+            p = p % size if p < 0 else p
+            if n < 0:
+                raise InvalidArgumentError(f"len {n} is negative for string {s!r:.60} at index {i} (op '{name}')")
+            piece = units[p:p + n]
+            out.append(piece.encode("utf-8") if utf8 else piece)
+        return _obj(out, strings.shape)
+    return cut
+
+
+builtins_len = len
+
+
+def regex_replace(input: TensorLike, pattern: str, rewrite: str, replace_global: bool = True,  # noqa: A002
+                  name: str | None = None) -> Tensor:
+    """Matches of `pattern` replaced by `rewrite` (`\\1` a group, `\\0` the whole match), every match or
+    with `replace_global` False the first."""
+    return make("RegexReplace", [_strings(input, "regex_replace")],
+                {"pattern": _pattern(pattern, "regex_replace"), "rewrite": _bytes(rewrite, "rewrite"),
+                 "global": bool(replace_global)}, name=name or "RegexReplace")
+
+
+def regex_full_match(input: TensorLike, pattern: str, name: str | None = None) -> Tensor:  # noqa: A002
+    """Whether each whole string matches `pattern`."""
+    return make("RegexFullMatch", [_strings(input, "regex_full_match")],
+                {"pattern": _pattern(pattern, "regex_full_match")}, name=name or "RegexFullMatch")
+
+
+def _pattern(pattern: Any, what: str) -> bytes:
+    if isinstance(pattern, Tensor):
+        from .shape_values import constant_value
+        value = constant_value(pattern)
+        if value is None or np.ndim(value) != 0:
+            raise ValueError(f"{what}: pattern '{pattern.name}' must be a constant scalar string")
+        pattern = bytes(value.item() if hasattr(value, "item") else value)
+    pattern = _bytes(pattern, f"{what} pattern")
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise InvalidArgumentError(f"{what}: Invalid pattern: {pattern.decode(errors='replace')}, error: {e}") from None
+    return pattern
+
+
+def _regex_replace_fn(attrs, name):
+    regex = re.compile(attrs["pattern"])
+    rewrite = re.sub(rb"\\0", rb"\\g<0>", attrs["rewrite"])
+    count = 0 if attrs["global"] else 1
+    return lambda s: regex.sub(rewrite, s, count=count)
+
+
+def _full_match_fn(attrs, name):
+    regex = re.compile(attrs["pattern"])
+    return lambda s: regex.fullmatch(s) is not None
+
+
+_unary("RegexReplace", _regex_replace_fn)
+_unary("RegexFullMatch", _full_match_fn, _dt.bool_)
+register("StringSplit", _split_rule, host=_split_host, source=True)
+register("StringJoin", _join_rule, host=_join_host)
+register("ReduceJoin", _reduce_join_rule, host=_reduce_join_host)
+register("Substr", _substr_rule, host=_substr_host)
