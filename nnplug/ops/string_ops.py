@@ -24,6 +24,9 @@ from .._types import DTypeLike, TensorLike
 
 
 def _strings(x: TensorLike, what: str) -> Tensor:
+    if isinstance(x, (list, tuple)) and any(isinstance(v, Tensor) for v in x):
+        from .array_ops import stack
+        x = stack(list(x))  # TF packs a list of tensors: tf.string_split([line])
     t = convert_to_tensor(x, dtype=_dt.string) if not isinstance(x, Tensor) else x
     if t.dtype != _dt.string:
         raise TypeError(f"{what} takes strings, got {t.dtype.name} tensor '{t.name}'")
@@ -108,7 +111,7 @@ def _pieces(s: bytes, sep: bytes, mode: str, skip_empty: bool, maxsplit: int) ->
     if mode == "words":
         return s.split(None, maxsplit)
     if mode == "exact":
-        return s.split(sep, maxsplit) if s else []
+        return s.split(sep, maxsplit)
     if not s:
         return []
     if not sep:
