@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
-from ..graph import Tensor, convert_to_tensor, make, make_op, name_scope
+from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..lib.fingerprint import fingerprint64, siphash
 from ..shapes import ShapeError, TensorShape, broadcast, fmt, normalize_axis
 from .registry import register
@@ -94,9 +94,12 @@ def _split(source, sep, mode, skip_empty, result_type, name, maxsplit=-1):
     with name_scope(name):
         source = _strings(source, "string_split")
         sep = sep.encode() if isinstance(sep, str) else sep
-        op = make_op("StringSplit", [source], {"sep": sep, "mode": mode, "skip_empty": bool(skip_empty),
-                                               "maxsplit": maxsplit}, name="StringSplit")
-    return SparseTensor(*op.outputs)
+        attrs = {"sep": sep, "mode": mode, "skip_empty": bool(skip_empty), "maxsplit": maxsplit}
+        # one op per part (indices, values, dense shape), each a single-output source op: the compiler
+        # feeds a staged output of a multi-output op only when all its outputs are fed
+        parts = [make("StringSplit", [source], {**attrs, "part": i}, name=f"StringSplit_{what}")
+                 for i, what in enumerate(("indices", "values", "shape"))]
+    return SparseTensor(*parts)
 
 
 def _split_rule(shapes, dtypes, attrs):
@@ -104,7 +107,8 @@ def _split_rule(shapes, dtypes, attrs):
         raise ShapeError(f"string_split takes strings, got {dtypes[0].name}")
     if not shapes[0].unknown_rank and len(shapes[0]) != 1:
         raise ShapeError(f"string_split takes a vector of strings, got shape {fmt(shapes[0])}")
-    return [(TensorShape((None, 2)), _dt.int64), (TensorShape((None,)), _dt.string), (TensorShape((2,)), _dt.int64)]
+    return [[(TensorShape((None, 2)), _dt.int64), (TensorShape((None,)), _dt.string),
+             (TensorShape((2,)), _dt.int64)][attrs["part"]]]
 
 
 def _pieces(s: bytes, sep: bytes, mode: str, skip_empty: bool, maxsplit: int) -> list[bytes]:
@@ -123,13 +127,14 @@ def _pieces(s: bytes, sep: bytes, mode: str, skip_empty: bool, maxsplit: int) ->
 
 def _split_host(spec):
     sep, mode, skip, maxsplit = spec.attrs["sep"], spec.attrs["mode"], spec.attrs["skip_empty"], spec.attrs["maxsplit"]
+    part = spec.attrs["part"]
 
     def split(strings):
         rows = [_pieces(bytes(s), sep, mode, skip, maxsplit) for s in np.asarray(strings, object).reshape(-1)]
         indices = [(i, j) for i, r in enumerate(rows) for j in range(len(r))]
         values = _obj([p for r in rows for p in r], (len(indices),))
         longest = max((len(r) for r in rows), default=0)
-        return (np.array(indices, np.int64).reshape(-1, 2), values, np.array([len(rows), longest], np.int64))
+        return (np.array(indices, np.int64).reshape(-1, 2), values, np.array([len(rows), longest], np.int64))[part]
     return split
 
 
