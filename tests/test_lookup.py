@@ -165,7 +165,7 @@ def test_a_table_read_inside_a_dataset_map(tmp_path):
             assert sess.run(element).tolist() == [2]
 
 
-def test_text_pipeline_split_lookup_embed_and_train():
+def test_text_pipeline_split_lookup_embed_and_train(backend):
     """split -> lookup -> embedding_lookup -> loss -> one SGD step: every row moves by the learning rate
     times how often its word occurred (the gradient of a sum of looked-up rows)."""
     lines = ["the cat sat", "the dog", "a cat the"]
@@ -178,7 +178,7 @@ def test_text_pipeline_split_lookup_embed_and_train():
         emb = tf.Variable(start)
         loss = tf.reduce_sum(tf.nn.embedding_lookup(emb, ids))
         step = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
-        with tf.Session() as sess:
+        with tf.Session(backend=backend) as sess:
             sess.run([tf.global_variables_initializer(), tf.tables_initializer()])
             got_ids, got_loss, _ = sess.run([ids, loss, step], {text: lines})
             after = sess.run(emb)

@@ -487,7 +487,7 @@ def _substr_host(spec):
         for i, (s, p, n) in enumerate(zip(strings.reshape(-1), pos.reshape(-1).tolist(), length.reshape(-1).tolist())):
             s = bytes(s)
             units = s.decode("utf-8") if utf8 else s
-            size = builtins_len(units)
+            size = len(units)
             if p > size or p < -size:
                 raise InvalidArgumentError(f"pos {p} out of range for string {s!r:.60} at index {i} (op '{name}')")
             p = p % size if p < 0 else p
@@ -498,8 +498,6 @@ def _substr_host(spec):
         return _obj(out, strings.shape)
     return cut
 
-
-builtins_len = len
 
 
 def regex_replace(input: TensorLike, pattern: str, rewrite: str, replace_global: bool = True,  # noqa: A002
