@@ -104,7 +104,7 @@ class TextFileInitializer(TableInitializerBase):
             if index == TextFileIndex.LINE_NUMBER and not dtype.is_integer:
                 raise ValueError(f"TextFileInitializer: a {what} from LINE_NUMBER must be an integer, not {dtype.name}")
             if index == TextFileIndex.WHOLE_LINE and dtype != _dt.string and what == "key" and dtype.name != "int64":
-                raise ValueError(f"TextFileInitializer: a key from WHOLE_LINE must be a string or int64")
+                raise ValueError("TextFileInitializer: a key from WHOLE_LINE must be a string or int64")
         if vocab_size is not None and (not isinstance(vocab_size, int) or vocab_size < 1):
             raise ValueError(f"TextFileInitializer: vocab_size must be a positive int, got {vocab_size!r}")
         if not isinstance(delimiter, str) or not delimiter:
@@ -158,7 +158,8 @@ class TextFileIdTableInitializer(TextFileInitializer):
 
     def __init__(self, filename: TensorLike, key_column_index: int = TextFileIndex.WHOLE_LINE,
                  value_column_index: int = TextFileIndex.LINE_NUMBER, vocab_size: int | None = None,
-                 delimiter: str = "\t", name: str = "text_file_id_table_init", key_dtype: DTypeLike = _dt.string) -> None:
+                 delimiter: str = "\t", name: str = "text_file_id_table_init",
+                 key_dtype: DTypeLike = _dt.string) -> None:
         super().__init__(filename, key_dtype, key_column_index, _dt.int64, value_column_index, vocab_size,
                          delimiter, name)
 
@@ -263,14 +264,13 @@ class StaticHashTable:
         return make("LookupTableSizeV2", [], {"table": self}, name=name or f"{self._name}_Size")
 
     def _keys(self, keys: Any) -> Tensor:
+        want = getattr(self, "_lookup_dtype", self.key_dtype)
         if isinstance(keys, Tensor):
-            ok = keys.dtype == self.key_dtype or (keys.dtype.is_integer and self.key_dtype.is_integer
-                                                  and type(self) is not StaticHashTable)
-            if not ok:
-                raise TypeError(f"table '{self._name}' has {self.key_dtype.name} keys; the keys '{keys.name}' are "
+            if keys.dtype != want:
+                raise TypeError(f"table '{self._name}' has {want.name} keys; the keys '{keys.name}' are "
                                 f"{keys.dtype.name}")
             return keys
-        return convert_to_tensor(keys, dtype=self.key_dtype)
+        return convert_to_tensor(keys, dtype=want)
 
     # -- the contents in a session ----------------------------------------------------------------------
     def _state(self, state: Any) -> _Contents:
@@ -313,7 +313,13 @@ class StaticHashTable:
         return len(table)
 
 
-HashTable = StaticHashTable  # TF1's tf.contrib.lookup.HashTable
+class HashTable(StaticHashTable):
+    """TF1's `tf.contrib.lookup.HashTable`: a StaticHashTable (`shared_name` is accepted; a table's contents
+    always belong to the session that initialized it)."""
+
+    def __init__(self, initializer: TableInitializerBase, default_value: Any, shared_name: str | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(initializer, default_value, name)
 
 
 class StaticVocabularyTable(StaticHashTable):
@@ -322,8 +328,9 @@ class StaticVocabularyTable(StaticHashTable):
 
     _default_name = "hash_table"
 
-    def __init__(self, initializer: TableInitializerBase, num_oov_buckets: int, lookup_key_dtype: DTypeLike | None = None,
-                 name: str | None = None, experimental_is_anonymous: bool = False) -> None:
+    def __init__(self, initializer: TableInitializerBase, num_oov_buckets: int,
+                 lookup_key_dtype: DTypeLike | None = None, name: str | None = None,
+                 experimental_is_anonymous: bool = False) -> None:
         if not isinstance(num_oov_buckets, int) or isinstance(num_oov_buckets, bool) or num_oov_buckets < 0:
             raise ValueError(f"StaticVocabularyTable: num_oov_buckets must be a non-negative int, got "
                              f"{num_oov_buckets!r}")
@@ -333,6 +340,9 @@ class StaticVocabularyTable(StaticHashTable):
         self._buckets = num_oov_buckets
         super().__init__(initializer, -1, name)
         self._lookup_dtype = _dt.as_dtype(lookup_key_dtype) if lookup_key_dtype is not None else self.key_dtype
+        if self._lookup_dtype != self.key_dtype and not (self._lookup_dtype.is_integer and self.key_dtype.is_integer):
+            raise TypeError(f"StaticVocabularyTable: lookup_key_dtype {self._lookup_dtype.name} does not fit "
+                            f"{self.key_dtype.name} keys")
 
     def _find(self, table: dict[Any, Any], keys: np.ndarray) -> np.ndarray:
         if not self._buckets:
@@ -454,7 +464,8 @@ def index_table_from_file(vocabulary_file: TensorLike = None, num_oov_buckets: i
                           vocab_size: int | None = None, default_value: int = -1, hasher_spec: Any = FastHashSpec,
                           key_dtype: DTypeLike = _dt.string, name: str | None = None,
                           key_column_index: int = TextFileIndex.WHOLE_LINE,
-                          value_column_index: int = TextFileIndex.LINE_NUMBER, delimiter: str = "\t") -> StaticHashTable:
+                          value_column_index: int = TextFileIndex.LINE_NUMBER,
+                          delimiter: str = "\t") -> StaticHashTable:
     """Like index_table_from_tensor, the vocabulary read from a file (a word per line, or a column)."""
     _check_hasher(hasher_spec, "index_table_from_file")
     if vocabulary_file is None or (isinstance(vocabulary_file, str) and not vocabulary_file):

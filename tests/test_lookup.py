@@ -31,6 +31,12 @@ def test_static_hash_table_looks_up_as_a_dict_does():
             sess.run(tf.tables_initializer())
             got, n = sess.run([found, size], {keys: words})
     assert got.dtype == np.int64 and got.tolist() == [VOCAB.get(w, -1) for w in words] and n == len(VOCAB)
+    accents = {"café".encode(): 5, "naïve".encode(): 6, b"": 7}  # keys are bytes: UTF-8 and the empty string
+    with tf.Graph().as_default():
+        found = table_of(accents).lookup(tf.constant(["naïve", "", "cafe", "café"]))
+        with tf.Session() as sess:
+            sess.run(tf.tables_initializer())
+            assert sess.run(found).tolist() == [6, 7, -1, 5]
 
 
 def test_each_session_has_its_own_contents_and_needs_the_initializer():
@@ -145,7 +151,8 @@ def test_table_errors():
         with pytest.raises(ValueError, match="3 keys but 2 values"):
             tf.lookup.KeyValueTensorInitializer(["a", "b", "c"], [1, 2])
         fed = tf.placeholder(tf.string, (None,))
-        changing = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(fed, tf.constant([1, 2], tf.int64)), -1)
+        init = tf.lookup.KeyValueTensorInitializer(fed, tf.constant([1, 2], tf.int64))
+        changing = tf.lookup.StaticHashTable(init, -1)
         with tf.Session() as sess:
             sess.run(changing.initializer, {fed: ["a", "b"]})
             with pytest.raises(FailedPreconditionError, match="already initialized with different data"):

@@ -58,6 +58,16 @@ def test_strings_split_takes_a_whole_separator_or_whitespace():
     assert listed(m.values) == [b"a", b"b"] and listed(o.values) == [b"a", b"b,c"]
 
 
+def test_split_of_a_computed_tensor_feeds_what_follows():
+    """The pieces of strings computed in the plan (not fed) are counted by a first run, then fed."""
+    with tf.Graph().as_default():
+        text = tf.placeholder(tf.string, (None,))
+        words = tf.string_split(tf.strings.lower(text))
+        joined = tf.reduce_join(words.values, separator="+")
+        got = run([joined, words.dense_shape], {text: ["The Cat", "SAT"]})
+    assert got[0] == b"the+cat+sat" and listed(got[1]) == [2, 2]
+
+
 def test_split_refuses_what_it_cannot_split():
     with tf.Graph().as_default():
         with pytest.raises(ValueError, match="vector of strings"):
@@ -207,11 +217,16 @@ def test_strings_format_prints_as_tf():
     with tf.Graph().as_default():
         out = run([tf.strings.format("x={} y={}", ([1, 2], "s")), tf.strings.format("{}", tf.constant([[1.5, 2.0]])),
                    tf.strings.format("{}", tf.range(20)), tf.strings.format("{}", tf.reshape(tf.range(6), (2, 3))),
-                   tf.strings.format("{}", tf.constant([0.1, 3.14159265])), tf.strings.format("<{}>", tf.constant(True)),
+                   tf.strings.format("{}", tf.constant([0.1, 3.14159265])),
+                   tf.strings.format("<{}>", tf.constant(True)),
                    tf.strings.format("{}", tf.range(8), summarize=-1)])
     assert out[:4] == [b'x=[1 2] y="s"', b"[[1.5 2]]", b"[0 1 2 ... 17 18 19]", b"[[0 1 2]\n [3 4 5]]"]
     # float32 0.1 reads back from 6 digits; pi in float32 needs 9 (3.14159274)
     assert out[4] == b"[0.1 3.14159274]" and out[5] == b"<1>" and out[6] == b"[0 1 2 3 4 5 6 7]"
+    with tf.Graph().as_default():
+        big = run(tf.strings.format("{}", tf.reshape(tf.range(64), (8, 8))))
+    rows = [f"[{r * 8} {r * 8 + 1} {r * 8 + 2} ... {r * 8 + 5} {r * 8 + 6} {r * 8 + 7}]" for r in (0, 1, 2, 5, 6, 7)]
+    assert big.decode() == "[" + "\n ".join(rows[:3] + ["..."] + rows[3:]) + "]"
     with tf.Graph().as_default(), pytest.raises(ValueError, match="2 placeholders"):
         tf.strings.format("{} {}", [1])
 

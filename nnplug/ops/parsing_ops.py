@@ -311,7 +311,8 @@ def _csv_fields(record, delim, quote, where):
 
 def _csv_kernel(spec):
     from .string_ops import parse_number
-    delim, quote, na, select = spec.attrs["delim"], spec.attrs["quote"], spec.attrs["na_value"], spec.attrs["select_cols"]
+    attrs = spec.attrs
+    delim, quote, na, select = attrs["delim"], attrs["quote"], attrs["na_value"], attrs["select_cols"]
     dtypes, op_name = spec.out_dtypes, spec.name
 
     def decode(records, *defaults):

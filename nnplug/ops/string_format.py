@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
-from ..graph import Tensor, convert_to_tensor, make, name_scope
+from ..graph import Tensor, convert_to_tensor, make
 from ..shapes import TensorShape
 from .registry import register
 from .._types import TensorLike
@@ -27,8 +27,7 @@ def string_format(template: str, inputs: TensorLike | Sequence[TensorLike], plac
                          f"but {len(items)} inputs were given")
     if not isinstance(summarize, int) or summarize == 0 or summarize < -1:
         raise ValueError(f"tf.strings.format: summarize must be a positive int or -1 (everything), got {summarize!r}")
-    with name_scope(name or "StringFormat"):
-        tensors = [convert_to_tensor(x) for x in items]
+    tensors = [convert_to_tensor(x) for x in items]
     return make("StringFormat", tensors, {"parts": tuple(p.encode() for p in parts), "summarize": summarize},
                 name=name or "StringFormat")
 

@@ -142,8 +142,7 @@ def string_join(inputs: Sequence[TensorLike], separator: str = "", name: str | N
     """The strings of `inputs` (same shapes, or scalars broadcast) joined elementwise with `separator`."""
     if not isinstance(inputs, (list, tuple)) or not inputs:
         raise ValueError("string_join takes a non-empty list of string tensors")
-    with name_scope(name or "StringJoin"):
-        tensors = [_strings(x, "string_join") for x in inputs]
+    tensors = [_strings(x, "string_join") for x in inputs]
     return make("StringJoin", tensors, {"separator": _bytes(separator, "separator")}, name=name or "StringJoin")
 
 
@@ -158,16 +157,14 @@ def _bytes(s: Any, what: str) -> bytes:
 def _join_rule(shapes, dtypes, attrs):
     if any(d != _dt.string for d in dtypes):
         raise ShapeError("string_join takes string tensors")
-    known = [s for s in shapes if s.unknown_rank or len(s) > 0]
     out = TensorShape(())
-    for s in known:
-        try:
-            out = broadcast(out, s) if len(out) == 0 or s.unknown_rank or len(s) == len(out) else None
-        except ShapeError:
-            out = None
-        if out is None:
+    for shape in shapes:
+        if not shape.unknown_rank and len(shape) == 0:
+            continue  # scalars join with every element
+        if not out.unknown_rank and len(out) and not shape.unknown_rank and len(shape) != len(out):
             raise ShapeError(f"string_join takes inputs of one shape (or scalars), got "
                              f"{', '.join(fmt(s) for s in shapes)}")
+        out = shape if not out.unknown_rank and len(out) == 0 else broadcast(out, shape)
     return [(out, _dt.string)]
 
 
@@ -366,7 +363,8 @@ def _to_number_host(spec):
     def convert(s):
         v = parse_number(s, dtype)
         if v is None:
-            raise InvalidArgumentError(f"StringToNumberOp could not correctly convert string: {s.decode(errors='replace')!r} "
+            text = s.decode(errors="replace")
+            raise InvalidArgumentError(f"StringToNumberOp could not correctly convert string: {text!r} "
                                        f"to {dtype.name} (op '{name}')")
         return v
     return lambda strings: _map(convert, strings, dtype.np)
@@ -427,9 +425,9 @@ def as_string(input: TensorLike, precision: int = -1, scientific: bool = False, 
         raise ValueError("as_string: cannot select both scientific and shortest notation")
     if len(fill) > 1:
         raise ValueError(f"as_string: fill string must be one or fewer characters, got {fill!r}")
-    flags = ("0" if fill == "0" else "") + (str(width) if width > -1 else "")
     if fill not in ("", " ", "0"):
         raise ValueError(f"as_string: fill must be '', ' ' or '0', got {fill!r}")
+    flags = ("0" if fill == "0" else "") + (str(width) if width > -1 else "")
     if x.dtype.name == "bool":
         spec = None
     elif floating:
@@ -462,10 +460,11 @@ def substr(input: TensorLike, pos: TensorLike, len: TensorLike, name: str | None
            unit: str = "BYTE") -> Tensor:
     """The substring of each string from `pos` (negative: from the end) of at most `len` bytes or UTF-8
     characters; `pos` and `len` are scalars or of the strings' shape. A `pos` past the end is an error."""
-    with name_scope(name or "Substr"):
-        x = _strings(input, "substr")
-        pos = convert_to_tensor(pos, dtype=_dt.int32)
-        length = convert_to_tensor(len, dtype=pos.dtype)
+    x = _strings(input, "substr")
+    pos = convert_to_tensor(pos, dtype=_dt.int32) if not isinstance(pos, Tensor) else pos
+    length = convert_to_tensor(len, dtype=pos.dtype)
+    if not pos.dtype.is_integer:
+        raise TypeError(f"substr: pos '{pos.name}' must be int32 or int64, got {pos.dtype.name}")
     return make("Substr", [x, pos, length], {"unit": _unit(unit)}, name=name or "Substr")
 
 
