@@ -196,3 +196,11 @@ def test_text_pipeline_split_lookup_embed_and_train(backend):
     counts = collections.Counter(want_ids)
     expected = start - 0.5 * np.array([[counts[r]] * 2 for r in range(4)], np.float32)
     np.testing.assert_allclose(after, expected)
+
+
+def test_monitored_sessions_initialize_tables():
+    """TF1's Scaffold runs the table initializers with its local init op."""
+    with tf.Graph().as_default():
+        found = table_of(VOCAB).lookup(tf.constant(["lake", "king"]))
+        with tf.train.MonitoredSession() as sess:
+            assert sess.run(found).tolist() == [1, -1]

@@ -291,3 +291,28 @@ def test_string_ops_inside_a_dataset_map(tmp_path):
         with tf.Session() as sess:
             assert [listed(x) for x in sess.run([n, w])] == [6, [b"a", b"b"]]
             assert [listed(x) for x in sess.run([n, w])] == [8, [b"c"]]
+
+
+def test_unicode_decode_of_a_string():
+    cases = {  # input -> (replace, ignore, replace with control characters replaced)
+        "héllo".encode(): ([104, 233, 108, 108, 111],) * 3,
+        b"a\xffb": ([97, 0xFFFD, 98], [97, 98], [97, 0xFFFD, 98]),
+        b"a\xe2\x82": ([97, 0xFFFD], [97], [97, 0xFFFD]),  # a cut-off sequence is one error
+        b"a\x01b": ([97, 1, 98], [97, 1, 98], [97, 0xFFFD, 98]),
+        b"": ([], [], []),
+    }
+    with tf.Graph().as_default():
+        s = tf.placeholder(tf.string, ())
+        outs = [tf.strings.unicode_decode(s, "UTF-8"), tf.strings.unicode_decode(s, "UTF-8", errors="ignore"),
+                tf.strings.unicode_decode(s, "UTF-8", replace_control_characters=True)]
+        with tf.Session() as sess:
+            for text, want in cases.items():
+                assert [listed(o) for o in sess.run(outs, {s: text})] == list(want)
+            assert listed(sess.run(tf.strings.unicode_decode(s, "UTF-8", replacement_char=63), {s: b"a\xffb"})) \
+                == [97, 63, 98]
+            assert listed(sess.run(tf.strings.unicode_decode(s, "UTF-16-BE"), {s: "hé".encode("utf-16-be")})) \
+                == [104, 233]
+            with pytest.raises(InvalidArgumentError, match="Invalid formatting on input string"):
+                sess.run(tf.strings.unicode_decode(s, "UTF-8", errors="strict"), {s: b"a\xffb"})
+        with pytest.raises(NotImplementedError, match="RaggedTensor"):
+            tf.strings.unicode_decode(["a", "b"], "UTF-8")

@@ -7,6 +7,7 @@ subset of it: patterns RE2 refuses for backtracking constructs run here)."""
 from __future__ import annotations
 
 import base64
+import codecs
 import binascii
 import re
 from collections.abc import Sequence
@@ -547,3 +548,66 @@ register("StringSplit", _split_rule, host=_split_host, source=True)
 register("StringJoin", _join_rule, host=_join_host)
 register("ReduceJoin", _reduce_join_rule, host=_reduce_join_host)
 register("Substr", _substr_rule, host=_substr_host)
+
+
+# -- Unicode ---------------------------------------------------------------------------------------------
+_ENCODINGS = {"UTF-8": "utf-8", "UTF-16-BE": "utf-16-be", "UTF-32-BE": "utf-32-be"}
+_MARK = "\ud800"  # a lone surrogate: no valid text decodes to it, so it marks where the input was invalid
+
+
+def _mark(error: UnicodeDecodeError) -> tuple[str, int]:
+    return _MARK, error.end
+
+
+codecs.register_error("nnplug_mark_invalid", _mark)
+
+
+def unicode_decode(input: TensorLike, input_encoding: str, errors: str = "replace",  # noqa: A002
+                   replacement_char: int = 0xFFFD, replace_control_characters: bool = False,
+                   name: str | None = None) -> Tensor:
+    """The code points (int32) of one string in `input_encoding`; invalid sequences are an error
+    (`errors` 'strict'), skipped ('ignore') or `replacement_char` ('replace'), and with
+    `replace_control_characters` so are U+0000-U+001F. Only a scalar input: for more, TF gives a
+    RaggedTensor, which nnplug lacks."""
+    if input_encoding not in _ENCODINGS:
+        raise ValueError(f"unicode_decode: input_encoding must be one of {sorted(_ENCODINGS)}, got {input_encoding!r}")
+    if errors not in ("strict", "replace", "ignore"):
+        raise ValueError(f"unicode_decode: errors must be 'strict', 'replace' or 'ignore', got {errors!r}")
+    if not isinstance(replacement_char, int) or not 0 <= replacement_char <= 0x10FFFF:
+        raise ValueError(f"unicode_decode: replacement_char must be a code point, got {replacement_char!r}")
+    x = _strings(input, "unicode_decode")
+    if x.shape.unknown_rank or len(x.shape):
+        raise NotImplementedError(f"unicode_decode of '{x.name}' (shape {fmt(x.shape)}): decoding more than one "
+                                  f"string gives a RaggedTensor, which nnplug does not have; decode scalars "
+                                  f"(e.g. in Dataset.map)")
+    return make("UnicodeDecode", [x], {"encoding": _ENCODINGS[input_encoding], "errors": errors,
+                                       "replacement": replacement_char, "controls": bool(replace_control_characters)},
+                name=name or "UnicodeDecode")
+
+
+def _decode_rule(shapes, dtypes, attrs):
+    if dtypes[0] != _dt.string:
+        raise ShapeError(f"unicode_decode takes strings, got {dtypes[0].name}")
+    return [(TensorShape((None,)), _dt.int32)]
+
+
+def _unicode_decode_host(spec):
+    a, name = spec.attrs, spec.name
+    drop = a["errors"] == "ignore"
+
+    def decode(string):
+        s = bytes(np.asarray(string, object)[()])
+        text = s.decode(a["encoding"], errors="nnplug_mark_invalid")
+        points = []
+        for ch in text:
+            bad = ch == _MARK or (a["controls"] and ord(ch) < 0x20)
+            if bad and ch == _MARK and a["errors"] == "strict":
+                raise InvalidArgumentError(f"Invalid formatting on input string {s!r:.60} (op '{name}')")
+            if bad and drop:
+                continue
+            points.append(a["replacement"] if bad else ord(ch))
+        return np.array(points, np.int32)
+    return decode
+
+
+register("UnicodeDecode", _decode_rule, host=_unicode_decode_host, source=True)
