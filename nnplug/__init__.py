@@ -162,12 +162,14 @@ from .ops.parsing_ops import (  # noqa: E402,F401
 )
 from . import io, python_io  # noqa: E402,F401,A004 - tf.io, tf.python_io
 # -- end queues -----------------------------------------------------------------------------------
-# -- strings, lookup tables, CSV (nnplug/ops/string_ops.py, nnplug/lookup.py) ----------------------------
+# -- strings, lookup tables, CSV (nnplug/ops/string_ops.py, string_number_ops.py, nnplug/lookup.py) ---------
 from . import lookup, strings  # noqa: E402,F401
 from .lookup import initialize_all_tables, tables_initializer  # noqa: E402,F401
 from .ops.parsing_ops import decode_csv  # noqa: E402,F401
+from .ops.string_number_ops import (  # noqa: E402,F401
+    as_string, string_to_hash_bucket_fast, string_to_hash_bucket_strong, string_to_number,
+)
 from .ops.string_ops import (  # noqa: E402,F401
-    as_string, decode_base64, encode_base64, reduce_join, regex_replace, string_join, string_split, string_strip,
-    string_to_hash_bucket_fast, string_to_hash_bucket_strong, string_to_number, substr,
+    decode_base64, encode_base64, reduce_join, regex_replace, string_join, string_split, string_strip, substr,
 )
 # -- end strings ----------------------------------------------------------------------------------------

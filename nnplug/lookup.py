@@ -177,7 +177,7 @@ class TextFileStringTableInitializer(TextFileInitializer):
 def _parse(text: bytes, dtype: _dt.DType, where: str) -> Any:
     if dtype == _dt.string:
         return text
-    from .ops.string_ops import parse_number
+    from .ops.string_number_ops import parse_number
     v = parse_number(text, dtype)
     if v is None:
         raise InvalidArgumentError(f"{where}: {text!r:.60} is not a valid {dtype.name}")

@@ -310,7 +310,7 @@ def _csv_fields(record, delim, quote, where):
 
 
 def _csv_kernel(spec):
-    from .string_ops import parse_number
+    from .string_number_ops import parse_number
     attrs = spec.attrs
     delim, quote, na, select = attrs["delim"], attrs["quote"], attrs["na_value"], attrs["select_cols"]
     dtypes, op_name = spec.out_dtypes, spec.name
