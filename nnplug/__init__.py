@@ -169,3 +169,14 @@ from .graph_def import GraphDef, NodeDef  # noqa: E402,F401
 from .importer import import_graph_def  # noqa: E402,F401
 from . import graph_util, saved_model  # noqa: E402,F401
 # -- end GraphDefs --------------------------------------------------------------------------------------
+# -- strings, lookup tables, CSV (nnplug/ops/string_ops.py, string_number_ops.py, nnplug/lookup.py) ---------
+from . import lookup, strings  # noqa: E402,F401
+from .lookup import initialize_all_tables, tables_initializer  # noqa: E402,F401
+from .ops.parsing_ops import decode_csv  # noqa: E402,F401
+from .ops.string_number_ops import (  # noqa: E402,F401
+    as_string, string_to_hash_bucket_fast, string_to_hash_bucket_strong, string_to_number,
+)
+from .ops.string_ops import (  # noqa: E402,F401
+    decode_base64, encode_base64, reduce_join, regex_replace, string_join, string_split, string_strip, substr,
+)
+# -- end strings ----------------------------------------------------------------------------------------

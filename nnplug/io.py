@@ -12,3 +12,5 @@ from .image.codecs import (  # noqa: F401
     decode_bmp, decode_gif, decode_image, decode_jpeg, decode_png, encode_jpeg, encode_png, is_jpeg,
 )
 from .graph_io import write_graph  # noqa: F401
+from .ops.parsing_ops import decode_csv  # noqa: F401,E402
+from .ops.string_ops import decode_base64, encode_base64  # noqa: F401,E402

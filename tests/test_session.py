@@ -228,3 +228,18 @@ def test_backend_choice(g):
         assert tf.Session().backend.name == "numpy"
     with pytest.raises(Exception, match="unknown backend 'nosuch'.*numpy"):
         tf.Session(backend="nosuch")
+
+
+def test_feeding_one_output_of_a_multi_output_op_keeps_the_fed_value():
+    """TF1: a fed tensor's value replaces what its op would compute, while the op's other outputs are
+    computed as usual (top_k's values fed, its indices computed)."""
+    g = tf.Graph()
+    with g.as_default():
+        values, indices = tf.nn.top_k(tf.constant([[3.0, 1.0], [2.0, 5.0]]), k=1)
+        doubled = values * 2.0
+        with tf.Session() as sess:
+            got_values, got_indices, got_doubled = sess.run(
+                [values, indices, doubled], {values: np.array([[9.0], [7.0]], np.float32)})
+    np.testing.assert_array_equal(got_values, [[9.0], [7.0]])
+    np.testing.assert_array_equal(got_indices, [[0], [1]])  # argmax of each row, by hand
+    np.testing.assert_array_equal(got_doubled, [[18.0], [14.0]])

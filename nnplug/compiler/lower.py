@@ -248,7 +248,7 @@ def lower_graph(low, ops, feed_tensors, feed_arrays, fetch_tensors, baked=()):
             rng = state.rng_for(op) if registry.get(kind).stateful else None
             out = low.emit(kind, inputs, op.attrs, name=op.name, rng=rng)
             for t, v in zip(op.outputs, out if isinstance(out, list) else [out]):
-                values[id(t)] = v
+                values.setdefault(id(t), v)  # an output fed (or staged) by the caller keeps its fed value
         for t in op.outputs:
             if id(t) in values:
                 low.origin.setdefault(id(values[id(t)]), t)

@@ -4,3 +4,4 @@
 from .. import keras  # noqa: F401 - `import tensorflow.contrib.keras as keras`
 from . import layers  # noqa: F401
 from . import legacy_seq2seq, rnn, seq2seq  # noqa: F401
+from . import lookup  # noqa: F401,E402 - tf.contrib.lookup

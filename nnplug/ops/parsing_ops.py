@@ -223,3 +223,139 @@ def _decode_kernel(spec):
 
 register("ParseExample", _parse_rule, host=_parse_kernel, source=True)
 register("DecodeRaw", _decode_rule, host=_decode_kernel, source=True)
+
+
+# -- decode_csv ------------------------------------------------------------------------------------------
+_CSV_TYPES = ("int32", "int64", "float32", "float64", "string")
+
+
+def decode_csv(records: TensorLike, record_defaults: Any, field_delim: str = ",", use_quote_delim: bool = True,
+               name: str | None = None, na_value: str = "", select_cols: Any = None) -> list[Tensor]:
+    """Each record (a line of CSV) split into its fields, one tensor per column shaped like `records`,
+    typed by that column's default (a one-value list or tensor; an empty one makes the column required).
+    An empty field, or one equal to `na_value`, takes the default; `select_cols` (ascending) picks
+    columns. Quoted fields may hold the delimiter and doubled quotes unless `use_quote_delim` is False."""
+    if not isinstance(record_defaults, (list, tuple)) or not record_defaults:
+        raise ValueError("decode_csv: record_defaults must be a non-empty list, one default per column")
+    delim = field_delim.encode() if isinstance(field_delim, str) else field_delim
+    if not isinstance(delim, bytes) or len(delim) != 1:
+        raise ValueError(f"decode_csv: field_delim must be one character, got {field_delim!r}")
+    if select_cols is not None:
+        select_cols = [int(c) for c in select_cols]
+        if len(select_cols) != len(record_defaults):
+            raise ValueError(f"decode_csv: {len(select_cols)} select_cols for {len(record_defaults)} record_defaults; "
+                             f"give one default per selected column")
+        if any(c < 0 for c in select_cols) or any(b <= a for a, b in zip(select_cols, select_cols[1:])):
+            raise ValueError(f"decode_csv: select_cols must be non-negative and strictly ascending, got {select_cols}")
+    with name_scope(name or "DecodeCSV"):
+        records = convert_to_tensor(records, dtype=_dt.string)
+        defaults = []
+        for i, d in enumerate(record_defaults):
+            empty = isinstance(d, (list, tuple)) and not d
+            t = d if isinstance(d, Tensor) else convert_to_tensor(np.zeros(0, np.float32) if empty else d)
+            if t.dtype.name not in _CSV_TYPES:
+                raise TypeError(f"decode_csv: record_defaults[{i}] is {t.dtype.name}; columns are "
+                                f"{', '.join(_CSV_TYPES)}")
+            if not t.shape.unknown_rank and len(t.shape) > 1 or t.shape.num_elements() not in (None, 0, 1):
+                raise ValueError(f"decode_csv: record_defaults[{i}] must hold one value (or none: the column is "
+                                 f"required), got shape {fmt(t.shape)}")
+            defaults.append(t)
+        na = na_value.encode() if isinstance(na_value, str) else na_value
+        op = make_op("DecodeCSV", [records] + defaults,
+                     {"delim": delim, "quote": bool(use_quote_delim), "na_value": na, "select_cols": select_cols},
+                     name="DecodeCSV")
+    return list(op.outputs)
+
+
+def _csv_rule(shapes, dtypes, attrs):
+    if dtypes[0] != _dt.string:
+        raise ShapeError(f"decode_csv takes string records, got {dtypes[0].name}")
+    return [(shapes[0], d) for d in dtypes[1:]]
+
+
+def _csv_fields(record, delim, quote, where):
+    """The fields of one record, quotes resolved."""
+    fields, i, n = [], 0, len(record)
+    while True:
+        if quote and record[i:i + 1] == b'"':
+            j, buf = i + 1, bytearray()
+            while True:
+                if j >= n:
+                    raise InvalidArgumentError(f"Quoted field has to end with quote followed by delim or end "
+                                               f"({where})")
+                if record[j] == 0x22:
+                    if record[j + 1:j + 2] == b'"':
+                        buf.append(0x22)
+                        j += 2
+                        continue
+                    j += 1
+                    break
+                buf.append(record[j])
+                j += 1
+            if j < n and record[j:j + 1] != delim:
+                raise InvalidArgumentError(f"Quote inside a string has to be escaped by another quote ({where})")
+            fields.append(bytes(buf))
+            if j >= n:
+                return fields
+            i = j + 1
+        else:
+            j = record.find(delim, i)
+            field = record[i:] if j < 0 else record[i:j]
+            if quote and b'"' in field:
+                raise InvalidArgumentError(f"Unquoted fields cannot have quotes inside: {field!r:.60} ({where})")
+            fields.append(field)
+            if j < 0:
+                return fields
+            i = j + 1
+
+
+def _csv_kernel(spec):
+    from .string_number_ops import parse_number
+    attrs = spec.attrs
+    delim, quote, na, select = attrs["delim"], attrs["quote"], attrs["na_value"], attrs["select_cols"]
+    dtypes, op_name = spec.out_dtypes, spec.name
+
+    def decode(records, *defaults):
+        records = np.asarray(records, object)
+        flat = records.reshape(-1)
+        columns = [[] for _ in dtypes]
+        for r, record in enumerate(flat):
+            where = f"record {r}, op '{op_name}'"
+            fields = _csv_fields(bytes(record), delim, quote, where)
+            if select is None:
+                if len(fields) != len(dtypes):
+                    raise InvalidArgumentError(f"Expect {len(dtypes)} fields but have {len(fields)} in record {r} "
+                                               f"(op '{op_name}')")
+                picked = list(enumerate(fields))
+            else:
+                if len(fields) <= select[-1]:
+                    raise InvalidArgumentError(f"Expect at least {select[-1] + 1} fields (select_cols) but have "
+                                               f"{len(fields)} in record {r} (op '{op_name}')")
+                picked = [(c, fields[c]) for c in select]
+            for k, ((col, field), dtype, default) in enumerate(zip(picked, dtypes, defaults)):
+                if field == b"" or field == na:
+                    if np.size(default) == 0:
+                        raise InvalidArgumentError(f"Field {col} is required but missing in record {r}! "
+                                                   f"(op '{op_name}')")
+                    columns[k].append(np.asarray(default).reshape(-1)[0])
+                elif dtype == _dt.string:
+                    columns[k].append(field)
+                else:
+                    v = parse_number(field, dtype)
+                    if v is None:
+                        raise InvalidArgumentError(f"Field {col} in record {r} is not a valid {dtype.name}: "
+                                                   f"{field.decode(errors='replace')} (op '{op_name}')")
+                    columns[k].append(v)
+        out = []
+        for values, dtype in zip(columns, dtypes):
+            if dtype == _dt.string:
+                arr = np.empty(len(values), object)
+                arr[:] = [bytes(v) for v in values]
+            else:
+                arr = np.array(values, dtype.np).reshape(-1)
+            out.append(arr.reshape(records.shape))
+        return out[0] if len(out) == 1 else tuple(out)
+    return decode
+
+
+register("DecodeCSV", _csv_rule, host=_csv_kernel)
