@@ -162,3 +162,23 @@ from .ops.parsing_ops import (  # noqa: E402,F401
 )
 from . import io, python_io  # noqa: E402,F401,A004 - tf.io, tf.python_io
 # -- end queues -----------------------------------------------------------------------------------
+# -- more top-level names (nnplug/ops/misc_ops.py, print_ops.py, function_ops.py, segment_more.py) ------
+from .ops.misc_ops import (  # noqa: E402,F401
+    AggregationMethod, batch_gather, batch_to_space_nd, bitcast, broadcast_to, div_no_nan, ensure_shape, floor_div,
+    get_collection_ref, get_local_variable, histogram_fixed_width, histogram_fixed_width_bins, invert_permutation,
+    is_tensor, moving_average_variables, realdiv, repeat, rint, searchsorted, space_to_batch_nd, truncatemod,
+    tuple_ as tuple, unravel_index,
+)
+from .ops.print_ops import print_v2 as print  # noqa: E402,F401,A004
+from .ops.function_ops import custom_gradient, numpy_function, py_function  # noqa: E402,F401
+from .ops.segment_more import (  # noqa: E402,F401
+    scatter_div, scatter_max, scatter_min, scatter_mul, scatter_nd_add, scatter_nd_sub, scatter_nd_update,
+    segment_prod, sparse_segment_mean, sparse_segment_sqrt_n, sparse_segment_sum, tensor_scatter_add,
+    tensor_scatter_nd_add, tensor_scatter_nd_max, tensor_scatter_nd_min, tensor_scatter_nd_sub,
+    tensor_scatter_nd_update, tensor_scatter_sub, tensor_scatter_update, unsorted_segment_mean,
+    unsorted_segment_prod, unsorted_segment_sqrt_n,
+)
+initialize_local_variables = local_variables_initializer
+initialize_variables = variables_initializer
+no_gradient = NotDifferentiable
+# -- end more top-level names ---------------------------------------------------------------------------
