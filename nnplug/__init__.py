@@ -182,3 +182,4 @@ initialize_local_variables = local_variables_initializer
 initialize_variables = variables_initializer
 no_gradient = NotDifferentiable
 # -- end more top-level names ---------------------------------------------------------------------------
+from .ops.math_more import acosh, asinh, atanh, is_non_decreasing, is_strictly_increasing, lbeta  # noqa: E402,F401
