@@ -183,3 +183,6 @@ initialize_variables = variables_initializer
 no_gradient = NotDifferentiable
 # -- end more top-level names ---------------------------------------------------------------------------
 from .ops.math_more import acosh, asinh, atanh, is_non_decreasing, is_strictly_increasing, lbeta  # noqa: E402,F401
+from .ops.linalg_more import (  # noqa: E402,F401
+    cholesky_solve, cross, matrix_solve_ls, matrix_triangular_solve, self_adjoint_eig, self_adjoint_eigvals, svd,
+)
