@@ -186,3 +186,4 @@ from .ops.math_more import acosh, asinh, atanh, is_non_decreasing, is_strictly_i
 from .ops.linalg_more import (  # noqa: E402,F401
     cholesky_solve, cross, matrix_solve_ls, matrix_triangular_solve, self_adjoint_eig, self_adjoint_eigvals, svd,
 )
+from .ops.random_more import get_seed_pair as get_seed, random_gamma, random_poisson  # noqa: E402,F401
