@@ -11,12 +11,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import dtypes as _dt
 from ..graph import Tensor, convert_to_tensor, make, name_scope
 from ..shapes import ShapeError, broadcast
 from . import elementwise as E
 from .array_ops import reshape, stop_gradient
 from .math_extra_ops import cumsum
-from .math_ops import reduce_all, reduce_max, reduce_mean, reduce_sum, where
+from .math_ops import reduce_max, reduce_mean, reduce_sum, where
 from .misc_ops import div_no_nan
 from .registry import register
 from .._types import Axis, TensorLike
@@ -112,8 +113,8 @@ def _zero_where_x_zero(x, y, fn, name, default):
     x, y = E.pair(x, y)
     with name_scope(name, default):
         zero = E.equal(x, E._full_like(x, 0))
-        safe_y = where(E.logical_and(zero, E.equal(x * 0, x * 0 + y * 0)), E._full_like(y + x * 0, 1), y + x * 0)
-        return where(zero, E._full_like(x + y * 0, 0), fn(x, safe_y))
+        safe_y = where(zero, E._full_like(y, 1), y)  # (broadcast) so the unused branch has no NaN gradient
+        return where(zero, E._full_like(x, 0), fn(x, safe_y))
 
 
 def xlogy(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
@@ -136,8 +137,8 @@ def multiply_no_nan(x: TensorLike, y: TensorLike, name: str | None = None) -> Te
     x, y = E.pair(x, y)
     with name_scope(name, "multiply_no_nan"):
         zero = E.equal(y, E._full_like(y, 0))
-        safe_x = where(E.logical_and(zero, E.equal(x * 0, x * 0)) | ~zero, x + y * 0, E._full_like(x + y * 0, 0))
-        return where(zero, E._full_like(x * y, 0), safe_x * y)
+        safe_x = where(zero, E._full_like(x, 0), x)
+        return where(zero, E._full_like(y, 0), safe_x * y)
 
 
 divide_no_nan = div_no_nan
@@ -179,7 +180,8 @@ def _ordered(x, compare, name, default):
     x = convert_to_tensor(x)
     with name_scope(name, default):
         flat = reshape(x, [-1])
-        return reduce_all(compare(flat[1:], flat[:-1]))
+        broken = E.cast(E.logical_not(compare(flat[1:], flat[:-1])), _dt.int32)
+        return E.equal(reduce_sum(broken), 0)  # a count, so fewer than two elements give True
 
 
 def is_non_decreasing(x: TensorLike, name: str | None = None) -> Tensor:
