@@ -1,0 +1,160 @@
+"""tf.nn's 3-D convolution and pooling (nnplug/ops/conv3d.py) and the remaining layers and statistics
+(nnplug/ops/nn_more.py): against direct float64 NumPy loops over TF's window definitions, the adjoint
+identity for conv3d_transpose, and finite differences for gradients."""
+import itertools
+
+import numpy as np
+import pytest
+
+import nnplug as tf
+from nnplug.testing import assert_close, check_gradient, run
+
+HOST = "numpy"
+RNG = np.random.default_rng(0)
+
+
+def _same_pads(size, k, s, d=1):
+    out = -(-size // s)
+    total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+    return out, total // 2
+
+
+def _windows(shape, ksize, strides, padding, dilations=(1, 1, 1)):
+    """For each output voxel (d, h, w): the input coordinates per tap, or None outside the input."""
+    outs, befores = [], []
+    for size, k, s, dl in zip(shape, ksize, strides, dilations):
+        if padding == "SAME":
+            o, b = _same_pads(size, k, s, dl)
+        else:
+            o, b = (size - (k - 1) * dl - 1) // s + 1, 0
+        outs.append(o)
+        befores.append(b)
+    return outs, befores
+
+
+def _conv3d_ref(x, w, strides, padding, dilations=(1, 1, 1)):
+    n, *spatial, c = x.shape
+    kd, kh, kw, ci, co = w.shape
+    outs, before = _windows(spatial, (kd, kh, kw), strides, padding, dilations)
+    y = np.zeros([n] + outs + [co])
+    for o in itertools.product(*[range(v) for v in outs]):
+        for t in itertools.product(range(kd), range(kh), range(kw)):
+            pos = [o[i] * strides[i] - before[i] + t[i] * dilations[i] for i in range(3)]
+            if all(0 <= p < s for p, s in zip(pos, spatial)):
+                y[(slice(None),) + o] += x[:, pos[0], pos[1], pos[2], :] @ w[t]
+    return y
+
+
+def _pool3d_ref(x, ksize, strides, padding, kind):
+    n, *spatial, c = x.shape
+    outs, before = _windows(spatial, ksize, strides, padding)
+    y = np.zeros([n] + outs + [c])
+    for o in itertools.product(*[range(v) for v in outs]):
+        taps = []
+        for t in itertools.product(*[range(k) for k in ksize]):
+            pos = [o[i] * strides[i] - before[i] + t[i] for i in range(3)]
+            if all(0 <= p < s for p, s in zip(pos, spatial)):
+                taps.append(x[:, pos[0], pos[1], pos[2], :])
+        y[(slice(None),) + o] = np.max(taps, 0) if kind == "max" else np.mean(taps, 0)
+    return y
+
+
+def _conv_and_pools(x, w, padding, strides, backend):
+    s5 = [1, *strides, 1]
+    conv, mx, av = run(lambda a, f: [tf.nn.conv3d(a, f, s5, padding), tf.nn.max_pool3d(a, [1, 2, 3, 2, 1], s5, padding),
+                                     tf.nn.avg_pool3d(a, [1, 2, 3, 2, 1], s5, padding)], [x, w], backend)
+    assert_close(conv, _conv3d_ref(x, w, strides, padding), "float64")
+    assert_close(mx, _pool3d_ref(x, (2, 3, 2), strides, padding, "max"), "float64")
+    assert_close(av, _pool3d_ref(x, (2, 3, 2), strides, padding, "avg"), "float64")
+
+
+@pytest.mark.parametrize("padding,strides", [("SAME", (1, 1, 1)), ("VALID", (2, 1, 2)), ("SAME", (3, 2, 1))])
+def test_conv3d_and_pools_match_direct_loops(padding, strides):
+    _conv_and_pools(RNG.standard_normal((2, 5, 4, 5, 3)), RNG.standard_normal((3, 2, 3, 3, 2)), padding, strides, HOST)
+
+
+def test_conv3d_and_pools_on_every_backend(backend):
+    """Compositions of the 2-D ops, so each backend runs them with its own kernels."""
+    _conv_and_pools(RNG.standard_normal((1, 4, 3, 4, 2)), RNG.standard_normal((2, 2, 2, 2, 2)), "SAME", (2, 1, 2),
+                    backend)
+
+
+def test_conv3d_dilations_layouts_and_gradients():
+    x = RNG.standard_normal((1, 5, 4, 4, 2))
+    w = RNG.standard_normal((2, 2, 2, 2, 3))
+    dil = run(lambda a, f: tf.nn.conv3d(a, f, [1] * 5, "SAME", dilations=[1, 2, 1, 2, 1]), [x, w], HOST)
+    assert_close(dil, _conv3d_ref(x, w, (1, 1, 1), "SAME", (2, 1, 2)), "float64")
+    first = run(lambda a, f: tf.nn.conv3d(tf.transpose(a, [0, 4, 1, 2, 3]), f, [1] * 5, "VALID", data_format="NCDHW"),
+                [x, w], HOST)
+    assert_close(first, _conv3d_ref(x, w, (1, 1, 1), "VALID").transpose(0, 4, 1, 2, 3), "float64")
+    small_x, small_w = RNG.standard_normal((1, 3, 3, 2, 2)), RNG.standard_normal((2, 2, 1, 2, 2))
+    check_gradient(lambda a, f: tf.nn.conv3d(a, f, [1, 2, 1, 1, 1], "SAME"), [small_x, small_w], HOST)
+    check_gradient(lambda a: tf.nn.max_pool3d(a, 2, 1, "VALID"), [small_x], HOST)
+    check_gradient(lambda a: tf.nn.avg_pool3d(a, 2, [1, 2, 1, 1, 1], "SAME"), [small_x], HOST)
+    with pytest.raises(ValueError, match="data_format"):
+        tf.nn.conv3d(x, w, [1] * 5, "SAME", data_format="NHWC")
+
+
+def test_conv3d_transpose_is_the_adjoint_of_conv3d():
+    x = RNG.standard_normal((1, 4, 5, 3, 2))
+    w = RNG.standard_normal((3, 2, 2, 2, 3))
+    strides = [1, 2, 2, 1, 1]
+    y = _conv3d_ref(x, w, (2, 2, 1), "SAME")
+    v = RNG.standard_normal(y.shape)
+    t = run(lambda a, f: tf.nn.conv3d_transpose(a, f, list(x.shape), strides, "SAME"), [v, w], HOST)
+    assert t.shape == x.shape
+    assert abs(np.sum(y * v) - np.sum(x * t)) < 1e-10  # <conv(x), v> = <x, conv^T(v)>
+    check_gradient(lambda a, f: tf.nn.conv3d_transpose(a, f, [1, 4, 5, 3, 2], strides, "SAME"), [v, w], HOST)
+
+
+def test_pool_convolution_dispatch_by_rank():
+    x1, x2 = RNG.standard_normal((2, 7, 3)), RNG.standard_normal((2, 4, 6, 3))
+    w1 = RNG.standard_normal((3, 3, 2))
+    got = run(lambda a, b, f: [tf.nn.pool(a, [3], "MAX", "VALID", strides=[2]), tf.nn.max_pool_v2(b, 2, 2, "SAME"),
+                               tf.nn.avg_pool_v2(a, [2], [1], "VALID"), tf.nn.convolution(a, f, "VALID"),
+                               tf.nn.max_pool1d(a, 2, 2, "VALID"), tf.nn.avg_pool1d(a, 3, 1, "SAME")],
+              [x1, x2, w1], HOST)
+    assert_close(got[0], np.stack([x1[:, i:i + 3].max(1) for i in (0, 2, 4)], 1), "float64")
+    assert_close(got[1], x2.reshape(2, 2, 2, 3, 2, 3).max((2, 4)), "float64")
+    assert_close(got[2], (x1[:, :-1] + x1[:, 1:]) / 2, "float64")
+    assert_close(got[3], np.stack([np.einsum("nkc,kco->no", x1[:, i:i + 3], w1) for i in range(5)], 1), "float64")
+    assert_close(got[4], x1[:, :6].reshape(2, 3, 2, 3).max(2), "float64")
+    padded = np.concatenate([x1[:, :1] * np.nan, x1, x1[:, :1] * np.nan], 1)
+    assert_close(got[5], np.stack([np.nanmean(padded[:, i:i + 3], 1) for i in range(7)], 1), "float64")
+    with pytest.raises(ValueError, match="pooling_type"):
+        tf.nn.pool(x1, [2], "MIN", "SAME")
+
+
+def test_layers_and_activations():
+    x, w, b = RNG.standard_normal((3, 4)), RNG.standard_normal((4, 2)), RNG.standard_normal(2)
+    layer, silu, silu2 = run(lambda a, f, c: [tf.nn.relu_layer(a, f, c), tf.nn.silu(a), tf.nn.silu(a, beta=2.0)],
+                             [x, w, b], HOST)
+    assert_close(layer, np.maximum(x @ w + b, 0), "float64")
+    assert_close(silu, x / (1 + np.exp(-x)), "float64")
+    assert_close(silu2, x / (1 + np.exp(-2 * x)), "float64")
+    img, filt = RNG.standard_normal((1, 4, 4, 2)), RNG.standard_normal((2, 2, 2, 2))
+    native, plain = run(lambda a, f: [tf.nn.depthwise_conv2d_native(a, f, [1, 1, 1, 1], "VALID"),
+                                      tf.nn.depthwise_conv2d(a, f, [1, 1, 1, 1], "VALID")], [img, filt], HOST)
+    assert_close(native, plain, "float64")
+    s2d = run(lambda a: tf.nn.depth_to_space(tf.nn.space_to_depth(a, 2), 2), [img], HOST)
+    assert_close(s2d, img, "float64")
+
+
+def test_moments_helpers_against_numpy():
+    x = RNG.standard_normal((4, 3, 2))
+    wts = RNG.uniform(0.5, 2.0, (4, 1, 2))
+    count, m_ss, v_ss, shift = tf.nn.sufficient_statistics(tf.constant(x), [0, 1], shift=0.5)
+    mean, var = tf.nn.normalize_moments(count, m_ss, v_ss, shift)
+    wmean, wvar = tf.nn.weighted_moments(tf.constant(x), [0, 1], wts, keep_dims=True)
+    with tf.Session() as s:
+        got = s.run([count, m_ss, v_ss, mean, var, wmean, wvar])
+    assert got[0] == 12.0
+    assert_close(got[1], (x - 0.5).sum((0, 1)), "float64")
+    assert_close(got[2], ((x - 0.5) ** 2).sum((0, 1)), "float64")
+    assert_close(got[3], x.mean((0, 1)), "float64")
+    assert_close(got[4], x.var((0, 1)), "float64")
+    full = np.broadcast_to(wts, x.shape)
+    ref_mean = (full * x).sum((0, 1), keepdims=True) / full.sum((0, 1), keepdims=True)
+    assert_close(got[5], ref_mean, "float64")
+    assert_close(got[6], (full * (x - ref_mean) ** 2).sum((0, 1), keepdims=True) / full.sum((0, 1), keepdims=True),
+                 "float64")
