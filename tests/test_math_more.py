@@ -96,7 +96,8 @@ def test_scaled_bessel_functions_against_their_series():
     assert np.allclose(bessel_ie_np(big, 0), (1 + 1 / (8 * big) + 9 / (128 * big ** 2)) / np.sqrt(2 * np.pi * big),
                        rtol=1e-5)
     assert np.allclose(bessel_ie_np(big, 1), (1 - 3 / (8 * big)) / np.sqrt(2 * np.pi * big), rtol=1e-4)
-    i0, i1 = _eval([tf.math.bessel_i0(tf.constant([1.0], tf.float64)), tf.math.bessel_i1(tf.constant([1.0], tf.float64))])
+    one = tf.constant([1.0], tf.float64)
+    i0, i1 = _eval([tf.math.bessel_i0(one), tf.math.bessel_i1(one)])
     assert abs(i0[0] - 1.2660658777520082) < 1e-14 and abs(i1[0] - 0.5651591039924851) < 1e-14
     check_gradient(tf.math.bessel_i0e, [_x((5,), -3, 3)], "numpy")
     check_gradient(tf.math.bessel_i1e, [np.array([-2.0, -0.3, 0.0, 0.4, 5.0])], "numpy")

@@ -344,7 +344,8 @@ def _lu_host(spec):
 register("Lu", _lu_rule, host=_lu_host)
 
 
-def lu(input: TensorLike, output_idx_type: Any = _dt.int32, name: str | None = None) -> tuple[Tensor, Tensor]:  # noqa: A002
+def lu(input: TensorLike, output_idx_type: Any = _dt.int32,  # noqa: A002 - TF's name
+       name: str | None = None) -> tuple[Tensor, Tensor]:
     """(lu, p): P A = L U with L unit lower (below the diagonal of lu) and U upper (on and above it);
     p[i] is the row of A that row i of P A is. Not differentiable here."""
     op = make_op("Lu", [convert_to_tensor(input)], {"out_idx": _dt.as_dtype(output_idx_type)}, name=name)

@@ -360,8 +360,8 @@ def _bitcast_rule(shapes, dtypes, attrs):
     if src > dst:
         return [(TensorShape(s + [src // dst]), attrs["type"])]
     if not s or s[-1] not in (None, dst // src):
-        raise ShapeError(f"bitcast from {dtypes[0].name} to {attrs['type'].name}: the last dimension of {fmt(shapes[0])} "
-                         f"must be {dst // src}")
+        raise ShapeError(f"bitcast from {dtypes[0].name} to {attrs['type'].name}: the last dimension of "
+                         f"{fmt(shapes[0])} must be {dst // src}")
     return [(TensorShape(s[:-1]), attrs["type"])]
 
 

@@ -158,7 +158,8 @@ def _stateless(kind, seed, dtype, name, inputs=(), **attrs):
 
 
 def stateless_random_uniform(shape: Any, seed: TensorLike, minval: Any = 0, maxval: Any = None,
-                             dtype: DTypeLike = _dt.float32, name: str | None = None, alg: str = "auto_select") -> Tensor:
+                             dtype: DTypeLike = _dt.float32, name: str | None = None,
+                             alg: str = "auto_select") -> Tensor:
     """Uniform draws in [minval, maxval), the same for the same (2,) seed (integer dtypes need maxval)."""
     dims, dtype = _static_shape(shape, "stateless_uniform"), _dt.as_dtype(dtype)
     if dtype.is_integer:
@@ -173,7 +174,8 @@ def stateless_random_uniform(shape: Any, seed: TensorLike, minval: Any = 0, maxv
 
 
 def stateless_random_normal(shape: Any, seed: TensorLike, mean: Any = 0.0, stddev: Any = 1.0,
-                            dtype: DTypeLike = _dt.float32, name: str | None = None, alg: str = "auto_select") -> Tensor:
+                            dtype: DTypeLike = _dt.float32, name: str | None = None,
+                            alg: str = "auto_select") -> Tensor:
     """Normal draws, the same for the same (2,) seed."""
     with name_scope(name, "stateless_random_normal"):
         x = _stateless("normal", seed, dtype, None, shape=_static_shape(shape, "stateless_normal"))

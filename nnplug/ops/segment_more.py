@@ -98,7 +98,8 @@ register("SegmentProdGrad", lambda s, d, a: [(s[1], d[1])], host=_prod_grad_host
 def unsorted_segment_prod(data: TensorLike, segment_ids: TensorLike, num_segments: int | TensorLike,
                           name: str | None = None) -> Tensor:
     """The product of data[i] over segment_ids[i] == k (1 for an empty segment; negative ids dropped)."""
-    attrs = {"fn": "unsorted_segment_prod", "sorted": False, "num_segments": _num(num_segments, "unsorted_segment_prod")}
+    num = _num(num_segments, "unsorted_segment_prod")
+    attrs = {"fn": "unsorted_segment_prod", "sorted": False, "num_segments": num}
     return make("UnsortedSegmentProd", [convert_to_tensor(data), convert_to_tensor(segment_ids)], attrs,
                 name=name or "UnsortedSegmentProd")
 
