@@ -41,3 +41,4 @@ from .ops.nn_more import (  # noqa: F401,E402
     relu_layer, silu, sufficient_statistics, weighted_moments,
 )
 from .ops.tail_ops2 import depth_to_space, space_to_depth  # noqa: F401,E402
+from .ops.ctc_ops import ctc_greedy_decoder, ctc_loss  # noqa: F401,E402

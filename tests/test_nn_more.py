@@ -158,3 +158,50 @@ def test_moments_helpers_against_numpy():
     assert_close(got[5], ref_mean, "float64")
     assert_close(got[6], (full * (x - ref_mean) ** 2).sum((0, 1), keepdims=True) / full.sum((0, 1), keepdims=True),
                  "float64")
+
+
+# -- CTC ---------------------------------------------------------------------------------------------
+def _ctc_brute_force(logits, label):
+    """-log of the summed probability of every path (one class per step) that collapses to `label`."""
+    t_len, classes = logits.shape
+    p = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    total = 0.0
+    for path in itertools.product(range(classes), repeat=t_len):
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        if [c for c in merged if c != classes - 1] == label:
+            total += np.prod([p[t, c] for t, c in enumerate(path)])
+    return -np.log(total)
+
+
+def test_ctc_loss_sums_every_alignment_and_differentiates():
+    x = RNG.standard_normal((4, 3, 3))  # (time, batch, classes); class 2 is the blank
+    lengths = np.array([4, 4, 3], np.int32)
+
+    def loss(a, lengths=lengths, time_major=True):
+        labels = tf.SparseTensor([[0, 0], [1, 0], [1, 1], [2, 0], [2, 1]], [1, 0, 0, 0, 1], [3, 2])
+        return tf.nn.ctc_loss(labels, a, lengths, time_major=time_major)
+    got = run(loss, [x], HOST)
+    refs = [_ctc_brute_force(x[:4, 0], [1]), _ctc_brute_force(x[:4, 1], [0, 0]), _ctc_brute_force(x[:3, 2], [0, 1])]
+    assert_close(got, np.array(refs), "float64")
+    check_gradient(loss, [x], HOST)
+    assert_close(run(lambda a: loss(a, time_major=False), [x.transpose(1, 0, 2)], HOST), got, "float64")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="more than its 1 time steps"):
+        run(lambda a: loss(a, np.array([4, 4, 1], np.int32)), [x], HOST)
+
+
+def test_ctc_greedy_decoder_merges_repeats_and_drops_blanks():
+    # best classes per step for entry 0: 0 0 2 0 1 1 -> [0, 0, 1]; entry 1 (3 steps): 2 1 1 -> [1]
+    best = np.array([[0, 2], [0, 1], [2, 1], [0, 0], [1, 0], [1, 0]])
+    x = np.full((6, 2, 3), -1.0)
+    for t in range(6):
+        for b in range(2):
+            x[t, b, best[t, b]] = 2.0 + t
+    decoded, score = tf.nn.ctc_greedy_decoder(tf.constant(x), [6, 3])
+    with tf.Session() as s:
+        d, sc = s.run([decoded[0], score])
+    assert d.indices.tolist() == [[0, 0], [0, 1], [0, 2], [1, 0]] and d.values.tolist() == [0, 0, 1, 1]
+    assert d.dense_shape.tolist() == [2, 3]
+    assert sc.tolist() == [[-sum(2.0 + t for t in range(6))], [-sum(2.0 + t for t in range(3))]]
+    unmerged, _ = tf.nn.ctc_greedy_decoder(tf.constant(x), [6, 3], merge_repeated=False)
+    with tf.Session() as s:
+        assert s.run(unmerged[0]).values.tolist() == [0, 0, 0, 1, 1, 1, 1]
