@@ -61,6 +61,8 @@ def test_safe_products_and_quotients():
         assert_close(mn, np.where(x == 0, 0, x * y), "float64")  # 0 even for inf * 0
         assert_close(dn, np.where(x == 0, 0, y / np.where(x == 0, 1, x)), "float64")
         assert_close(rn, np.where(x == 0, 0, 1 / np.where(x == 0, 1, x)), "float64")
+    wide = _eval(tf.math.xlogy(np.array([0.0, 2.0]), np.full((3, 2), np.e)))
+    assert wide.tolist() == [[0.0, 2.0]] * 3
     pos = _x((4,), 0.5, 2.0, seed=1)
     check_gradient(tf.math.xlogy, [_x((4,)), pos], HOST)
     check_gradient(tf.math.xdivy, [_x((4,)), pos], HOST)

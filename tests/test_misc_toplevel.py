@@ -87,6 +87,8 @@ def test_div_no_nan_truncatemod_and_aliases():
     assert _eval(tf.floor_div([-7, 7], [2, 2])).tolist() == [-4, 3]
     assert _eval(tf.rint([0.5, 1.5, -2.5, 2.7])).tolist() == [0.0, 2.0, -2.0, 3.0]
     assert _eval(tf.realdiv(1.0, 4.0)) == 0.25
+    rows = _eval(tf.div_no_nan(np.ones((2, 3)), np.array([0.0, 2.0, 4.0])))  # broadcast, not TF1's row select
+    assert rows.tolist() == [[0.0, 0.5, 0.25]] * 2
     check_gradient(lambda a: tf.div_no_nan(a, tf.constant(y)), [x], HOST)
 
 

@@ -18,7 +18,7 @@ from .array_ops import expand_dims, gather, reshape, squeeze, stack
 from .linalg_ops import _linalg_host, _matrices, cholesky, matrix_band_part, matrix_set_diag
 from .manip_ops import matrix_transpose, unstack
 from .math_extra_ops import matrix_diag, matrix_diag_part, transpose_last
-from .math_ops import matmul, reduce_max, reduce_sum, where
+from .math_ops import matmul, reduce_max, reduce_sum
 from .registry import register
 from .._types import Axis, TensorLike
 
@@ -39,7 +39,7 @@ def _off_diagonal_reciprocal(d):
     eye = constant(np.eye(n, dtype=bool))
     diff = expand_dims(d, -2) - expand_dims(d, -1)
     on = _broadcast_eye(eye, diff)
-    return where(on, E._full_like(diff, 0), 1.0 / where(on, E._full_like(diff, 1), diff))
+    return E._where(on, E._full_like(diff, 0), 1.0 / E._where(on, E._full_like(diff, 1), diff))
 
 
 def _broadcast_eye(eye, like):
@@ -292,7 +292,7 @@ def pinv(a: TensorLike, rcond: float | None = None, validate_args: bool = False,
         s, u, v = svd(x)
         cutoff = (rcond if rcond is not None else _default_rcond(x, m, n)) * reduce_max(s, -1, keepdims=True)
         keep = E.greater(s, cutoff)
-        inv_s = where(keep, 1.0 / where(keep, s, E._full_like(s, 1)), E._full_like(s, 0))
+        inv_s = E._where(keep, 1.0 / E._where(keep, s, E._full_like(s, 1)), E._full_like(s, 0))
         return matmul(v * expand_dims(inv_s, -2), u, transpose_b=True)
 
 

@@ -17,7 +17,7 @@ from ..shapes import ShapeError, broadcast
 from . import elementwise as E
 from .array_ops import reshape, stop_gradient
 from .math_extra_ops import cumsum
-from .math_ops import reduce_max, reduce_mean, reduce_sum, where
+from .math_ops import reduce_max, reduce_mean, reduce_sum
 from .misc_ops import div_no_nan
 from .registry import register
 from .._types import Axis, TensorLike
@@ -113,8 +113,8 @@ def _zero_where_x_zero(x, y, fn, name, default):
     x, y = E.pair(x, y)
     with name_scope(name, default):
         zero = E.equal(x, E._full_like(x, 0))
-        safe_y = where(zero, E._full_like(y, 1), y)  # (broadcast) so the unused branch has no NaN gradient
-        return where(zero, E._full_like(x, 0), fn(x, safe_y))
+        safe_y = E._where(zero, E._full_like(y, 1), y)  # (broadcast) so the unused branch has no NaN gradient
+        return E._where(zero, E._full_like(x, 0), fn(x, safe_y))
 
 
 def xlogy(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
@@ -137,8 +137,8 @@ def multiply_no_nan(x: TensorLike, y: TensorLike, name: str | None = None) -> Te
     x, y = E.pair(x, y)
     with name_scope(name, "multiply_no_nan"):
         zero = E.equal(y, E._full_like(y, 0))
-        safe_x = where(zero, E._full_like(x, 0), x)
-        return where(zero, E._full_like(y, 0), safe_x * y)
+        safe_x = E._where(zero, E._full_like(x, 0), x)
+        return E._where(zero, E._full_like(y, 0), safe_x * y)
 
 
 divide_no_nan = div_no_nan
@@ -172,7 +172,7 @@ def cumulative_logsumexp(x: TensorLike, axis: int = 0, exclusive: bool = False, 
     x = convert_to_tensor(x)
     with name_scope(name, "CumulativeLogsumexp"):
         m = stop_gradient(reduce_max(x, axis, keepdims=True))
-        m = where(E.is_finite(m), m, E._full_like(m, 0))
+        m = E._where(E.is_finite(m), m, E._full_like(m, 0))
         return E.log(cumsum(E.exp(x - m), axis, exclusive=exclusive, reverse=reverse)) + m
 
 
@@ -316,7 +316,7 @@ register("BesselI0e", _float_rule("bessel_i0e"), host=_host(lambda x: bessel_ie_
 def _grad_i1e(op, g):
     x, y = op.inputs[0], op.outputs[0]
     zero = E.equal(x, E._full_like(x, 0))
-    ratio = where(zero, E._full_like(x, 0.5), y / where(zero, E._full_like(x, 1), x))  # I1e(x)/x -> 1/2 at 0
+    ratio = E._where(zero, E._full_like(x, 0.5), y / E._where(zero, E._full_like(x, 1), x))  # I1e(x)/x -> 1/2 at 0
     return [g * (bessel_i0e(x) - E.sign(x) * y - ratio)]
 
 

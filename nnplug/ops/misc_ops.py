@@ -16,7 +16,7 @@ from ..shapes import ShapeError, TensorShape, fmt
 from . import elementwise as E
 from .array_ops import gather, reshape, transpose, zeros
 from .manip_ops import pad
-from .math_ops import divide, floordiv, where
+from .math_ops import divide, floordiv
 from .registry import register
 from .shape_values import constant_value
 from .._types import DTypeLike, TensorLike
@@ -49,7 +49,7 @@ def truncatemod(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor
         if x.dtype.is_integer:
             return x - E.truncatediv(x, y) * y
         q = x / y
-        return x - y * where(q < 0, E.ceil(q), E.floor(q))
+        return x - y * E._where(q < 0, E.ceil(q), E.floor(q))
 
 
 def div_no_nan(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
@@ -57,8 +57,8 @@ def div_no_nan(x: TensorLike, y: TensorLike, name: str | None = None) -> Tensor:
     x, y = E.pair(x, y)
     with name_scope(name, "div_no_nan"):
         zero = E.equal(y, E._full_like(y, 0))
-        safe = where(zero, E._full_like(y, 1), y)
-        return where(zero, E._full_like(x * y, 0), x / safe)
+        safe = E._where(zero, E._full_like(y, 1), y)
+        return E._where(zero, E._full_like(x * y, 0), x / safe)
 
 
 # -- repeat, broadcast_to, tuple ----------------------------------------------------------------------
