@@ -181,9 +181,15 @@ from .ops.segment_more import (  # noqa: E402,F401
 initialize_local_variables = local_variables_initializer
 initialize_variables = variables_initializer
 no_gradient = NotDifferentiable
-# -- end more top-level names ---------------------------------------------------------------------------
 from .ops.math_more import acosh, asinh, atanh, is_non_decreasing, is_strictly_increasing, lbeta  # noqa: E402,F401
 from .ops.linalg_more import (  # noqa: E402,F401
     cholesky_solve, cross, matrix_solve_ls, matrix_triangular_solve, self_adjoint_eig, self_adjoint_eigvals, svd,
 )
 from .ops.random_more import get_seed_pair as get_seed, random_gamma, random_poisson  # noqa: E402,F401
+from .ops.tail_more import (  # noqa: E402,F401
+    accumulate_n, add_to_collections, assert_integer, assert_near, assert_rank, assert_rank_at_least, assert_rank_in,
+    assert_same_float_dtype, assert_scalar, assert_type, batch_to_space, broadcast_dynamic_shape,
+    broadcast_static_shape, conj, get_static_value, identity_n, imag, is_numeric_tensor, real, saturate_cast,
+    space_to_batch, where_v2,
+)
+# -- end more top-level names ---------------------------------------------------------------------------

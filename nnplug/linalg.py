@@ -19,3 +19,4 @@ from .ops.linalg_more import (  # noqa: E402,F401
     adjoint, cholesky_solve, cross, eigh, eigvalsh, expm, logdet, lstsq, lu, lu_solve, matrix_rank, matvec,
     normalize, pinv, slogdet, svd, tensor_diag, tensor_diag_part, triangular_solve,
 )
+from .ops.linalg_more import lu_matrix_inverse, lu_reconstruct  # noqa: E402,F401

@@ -32,3 +32,5 @@ from .ops.misc_ops import invert_permutation, rint, truncatemod  # noqa: E402,F4
 from .ops.segment_more import (  # noqa: E402,F401
     segment_prod, unsorted_segment_mean, unsorted_segment_prod, unsorted_segment_sqrt_n,
 )
+from .ops.math_more import erfcinv  # noqa: E402,F401
+from .ops.tail_more import accumulate_n, conj, imag, real  # noqa: E402,F401

@@ -159,3 +159,11 @@ def test_bad_input_names_the_op():
     with pytest.raises(NotImplementedError, match="full_matrices=True needs a square matrix"):
         s, u, v = tf.svd(tf.constant(A43), full_matrices=True)
         tf.gradients(tf.reduce_sum(u), s.op.inputs[0])
+
+
+def test_lu_reconstruct_and_inverse():
+    a = RNG.standard_normal((4, 4))
+    lu, perm = tf.linalg.lu(tf.constant(a))
+    back, inv = _eval([tf.linalg.lu_reconstruct(lu, perm), tf.linalg.lu_matrix_inverse(lu, perm)])
+    assert_close(back, a, "float64")
+    assert_close(inv @ a, np.eye(4), "float64")

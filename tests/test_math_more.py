@@ -134,3 +134,10 @@ def test_nextafter_and_aliases():
     e = np.exp([1.0, 2.0, 3.0])
     assert np.allclose(sm, e / e.sum()) and np.allclose(lsm, np.log(e / e.sum()))
     assert _eval(tf.math.invert_permutation([1, 2, 0])).tolist() == [2, 0, 1]
+
+
+def test_erfcinv_inverts_erfc_near_zero():
+    x = np.array([1e-20, 1e-5, 0.5, 1.0, 1.5, 2.0 - 1e-9])
+    got = _eval(tf.math.erfcinv(tf.constant(x)))
+    assert np.allclose(np.vectorize(math.erfc)(got), x, rtol=1e-9)
+    assert _eval(tf.math.accumulate_n([tf.constant([1.0]), tf.constant([2.5])])).tolist() == [3.5]

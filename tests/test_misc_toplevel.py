@@ -290,3 +290,51 @@ def test_variable_scatters():
         s.run(tf.scatter_max(v, [2], [[1.0, 9.0]]))
         s.run(tf.scatter_nd_sub(v, [[0, 0]], [1.0]))
         assert s.run(v).tolist() == [[-0.5, 7.0], [6.0, 13.5], [5.0, 9.0]]
+
+
+# -- the last group (nnplug/ops/tail_more.py) -------------------------------------------------------------
+def test_small_helpers():
+    ph = tf.placeholder_with_default(np.zeros((2, 1)), [None, 1])
+    got = _eval([tf.accumulate_n([[1.0, 2.0], [3.0, 4.0]]), tf.identity_n([1, 2]),
+                 tf.where_v2([True, False], [[1, 2], [3, 4]], 0), tf.broadcast_dynamic_shape([2, 1], [3]),
+                 tf.broadcast_dynamic_shape(tf.shape(ph), [4, 1, 3]), tf.saturate_cast([-300.0, 5, 300], tf.uint8),
+                 tf.imag(tf.constant([1.0, 2.0])), tf.real(tf.constant([1.0, 2.0]))])
+    assert got[0].tolist() == [4, 6] and [int(v) for v in got[1]] == [1, 2]
+    assert got[2].tolist() == [[1, 0], [3, 0]]  # broadcast, as NumPy's where
+    assert got[3].tolist() == [2, 3] and got[4].tolist() == [4, 2, 3]
+    assert got[5].tolist() == [0, 5, 255] and got[6].tolist() == [0, 0] and got[7].tolist() == [1, 2]
+    assert tf.broadcast_static_shape(tf.TensorShape([2, 1]), tf.TensorShape([3])).as_list() == [2, 3]
+    with pytest.raises(ValueError, match="incompatible"):
+        tf.broadcast_static_shape([2], [3])
+    tf.reset_default_graph()
+    tf.add_to_collections(["a", "b"], 5)
+    assert tf.get_collection("a") == [5] and tf.get_collection("b") == [5]
+    assert tf.get_static_value(tf.constant([3])).tolist() == [3] and tf.get_static_value(tf.placeholder(tf.int32)) is None
+    x = _x((1, 4, 4, 1))
+    y = _eval(tf.space_to_batch(x, [[0, 0], [0, 0]], block_size=2))
+    assert y.shape == (4, 2, 2, 1) and y[0, :, :, 0].tolist() == x[0, ::2, ::2, 0].tolist()
+    assert np.array_equal(_eval(tf.batch_to_space(y, [[0, 0], [0, 0]], block_size=2)), x)
+
+
+def test_static_and_runtime_asserts():
+    v = tf.constant([1.0, 2.0])
+    tf.assert_rank(v, 1)
+    tf.assert_rank_at_least(v, 1)
+    tf.assert_rank_in(v, [0, 1])
+    tf.assert_type(v, tf.float32)
+    assert tf.assert_scalar(tf.constant(3.0)).shape.ndims == 0
+    assert tf.assert_same_float_dtype([v]) == tf.float32 and tf.is_numeric_tensor(v)
+    with pytest.raises(ValueError, match="must have rank 2"):
+        tf.assert_rank(v, 2)
+    with pytest.raises(ValueError, match="rank in"):
+        tf.assert_rank_in(v, [0, 2])
+    with pytest.raises(TypeError, match="int32"):
+        tf.assert_type(v, tf.int32)
+    with pytest.raises(TypeError, match="integer"):
+        tf.assert_integer(v)
+    with pytest.raises(ValueError, match="one floating dtype"):
+        tf.assert_same_float_dtype([v, tf.constant(1.0, tf.float64)])
+    with tf.Session() as s:
+        s.run(tf.assert_near(v, v + 1e-7))
+        with pytest.raises(InvalidArgumentError, match="not near"):
+            s.run(tf.assert_near(v, v + 0.1))

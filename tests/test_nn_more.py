@@ -205,3 +205,16 @@ def test_ctc_greedy_decoder_merges_repeats_and_drops_blanks():
     unmerged, _ = tf.nn.ctc_greedy_decoder(tf.constant(x), [6, 3], merge_repeated=False)
     with tf.Session() as s:
         assert s.run(unmerged[0]).values.tolist() == [0, 0, 0, 1, 1, 1, 1]
+
+
+def test_conv1d_transpose_is_the_adjoint_and_average_loss():
+    w = RNG.standard_normal((3, 2, 3))  # filter (width, out, in)
+    v = RNG.standard_normal((2, 7, 3))
+    t = run(lambda a, f: tf.nn.conv1d_transpose(a, f, [2, 14, 2], 2), [v, w], HOST)
+    z = RNG.standard_normal((2, 14, 2))
+    conv = run(lambda a, f: tf.nn.conv1d(a, f, 2, "SAME"), [z, w], HOST)  # conv1d of (14, 2) -> (7, 3)
+    assert t.shape == (2, 14, 2) and abs(np.sum(conv * v) - np.sum(z * t)) < 1e-10
+    got = run(lambda l: [tf.nn.compute_average_loss(l), tf.nn.compute_average_loss(l, global_batch_size=8),
+                         tf.nn.scale_regularization_loss([tf.reduce_sum(l), 1.0 + 0 * tf.reduce_sum(l)])],
+              [np.array([1.0, 2.0, 3.0, 6.0])], HOST)
+    assert got[0] == 3.0 and got[1] == 1.5 and got[2] == 13.0

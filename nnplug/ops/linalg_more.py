@@ -463,3 +463,22 @@ def tensor_diag_part(input: TensorLike, name: str | None = None) -> Tensor:  # n
     n = int(np.prod(half))
     with name_scope(name, "DiagPart"):
         return reshape(matrix_diag_part(reshape(x, [n, n])), half)
+
+
+def lu_reconstruct(lower_upper: TensorLike, perm: TensorLike, validate_args: bool = False,
+                   name: str | None = None) -> Tensor:
+    """The matrix lu() factored: L U with its rows put back by the inverse of perm."""
+    from .misc_ops import invert_permutation
+    luf = convert_to_tensor(lower_upper)
+    n = _sizes(luf, "lu_reconstruct")[0]
+    with name_scope(name, "lu_reconstruct"):
+        unit = matrix_set_diag(matrix_band_part(luf, -1, 0), constant(np.ones(n, luf.dtype.np)))
+        return gather(matmul(unit, matrix_band_part(luf, 0, -1)), invert_permutation(perm))
+
+
+def lu_matrix_inverse(lower_upper: TensorLike, perm: TensorLike, validate_args: bool = False,
+                      name: str | None = None) -> Tensor:
+    """The inverse of the matrix lu() factored: lu_solve against the identity."""
+    luf = convert_to_tensor(lower_upper)
+    n = _sizes(luf, "lu_matrix_inverse")[0]
+    return lu_solve(luf, perm, constant(np.eye(n, dtype=luf.dtype.np)), name=name or "lu_matrix_inverse")

@@ -360,3 +360,10 @@ def nextafter(x1: TensorLike, x2: TensorLike, name: str | None = None) -> Tensor
     """The next representable value after x1 in the direction of x2 (not differentiable, as in TF)."""
     a = convert_to_tensor(x1)
     return make("NextAfter", [a, convert_to_tensor(x2, dtype=a.dtype)], name=name)
+
+
+def erfcinv(x: TensorLike, name: str | None = None) -> Tensor:
+    """The inverse of erfc on (0, 2): -ndtri(x / 2) / sqrt(2), accurate for x near 0 (where 1 - x is not)."""
+    x = convert_to_tensor(x)
+    with name_scope(name, "erfcinv"):
+        return ndtri(x * 0.5) * (-1 / math.sqrt(2))

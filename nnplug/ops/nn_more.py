@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..graph import Tensor, convert_to_tensor, name_scope
 from ..shapes import ShapeError, fmt
 from . import elementwise as E
@@ -191,3 +193,44 @@ def weighted_moments(x: TensorLike, axes: Sequence[int], frequency_weights: Tens
         if not keep:
             mean, variance = squeeze(mean, axes), squeeze(variance, axes)
         return mean, variance
+
+
+# -- the distribution helpers TF1.15 programs meet (one replica here) ---------------------------------
+def compute_average_loss(per_example_loss: TensorLike, sample_weight: TensorLike | None = None,
+                         global_batch_size: int | None = None) -> Tensor:
+    """sum(per_example_loss * sample_weight) / global_batch_size (default: the batch size, one replica)."""
+    loss = convert_to_tensor(per_example_loss)
+    with name_scope(None, "compute_average_loss"):
+        if sample_weight is not None:
+            loss = loss * convert_to_tensor(sample_weight, dtype=loss.dtype)
+        if global_batch_size is None:
+            from .array_ops import shape
+            size = E.cast(shape(loss)[0], loss.dtype) if loss.shape.ndims else convert_to_tensor(1.0, dtype=loss.dtype)
+        else:
+            size = convert_to_tensor(float(global_batch_size), dtype=loss.dtype)
+        return M.reduce_sum(loss) / size
+
+
+def scale_regularization_loss(regularization_loss: TensorLike) -> Tensor:
+    """The regularization loss divided by the number of replicas: itself, with one replica."""
+    losses = list(regularization_loss) if isinstance(regularization_loss, (list, tuple)) else [regularization_loss]
+    return M.add_n([convert_to_tensor(v) for v in losses])
+
+
+def conv1d_transpose(input: TensorLike, filters: TensorLike, output_shape: Any, strides: Any,  # noqa: A002
+                     padding: str = "SAME", data_format: str = "NWC", dilations: Any = None,
+                     name: str | None = None) -> Tensor:
+    """The gradient of conv1d with respect to its input, as a height-1 conv2d_transpose."""
+    from .conv_ops import conv2d_transpose
+    from .shape_values import constant_value
+    _channels_last(data_format, "conv1d_transpose")
+    shape = output_shape if not isinstance(output_shape, Tensor) else constant_value(output_shape)
+    if shape is None:
+        raise TypeError("conv1d_transpose: output_shape must be known when the graph is built")
+    n, w, c = [int(v) for v in np.asarray(shape).reshape(-1)]
+    (s,) = _spatial(strides, 1, "strides", "conv1d_transpose")
+    (d,) = _spatial(dilations, 1, "dilations", "conv1d_transpose")
+    with name_scope(name, "conv1d_transpose"):
+        y = conv2d_transpose(expand_dims(input, 1), expand_dims(filters, 0), [n, 1, w, c], [1, 1, s, 1], padding,
+                             dilations=[1, 1, d, 1])
+        return squeeze(y, [1])
