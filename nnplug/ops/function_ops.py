@@ -78,8 +78,7 @@ def custom_gradient(f: Callable[..., Any]) -> Callable[..., Any]:
                                       "variables' values as inputs instead")
         single = not isinstance(y, (list, tuple))
         ys = [convert_to_tensor(t) for t in ([y] if single else y)]
-        op = make_op("CustomGradient", xs + ys, {"grad_fn": grad_fn, "n_x": len(xs)},
-                     name=getattr(f, "__name__", None) and "CustomGradient")
+        op = make_op("CustomGradient", xs + ys, {"grad_fn": grad_fn, "n_x": len(xs)}, name="CustomGradient")
         return op.outputs[0] if single else type(y)(op.outputs)
     wrapped.__name__ = getattr(f, "__name__", "custom_gradient")
     wrapped.__doc__ = f.__doc__
