@@ -43,3 +43,4 @@ from .ops.nn_more import (  # noqa: F401,E402
 from .ops.tail_ops2 import depth_to_space, space_to_depth  # noqa: F401,E402
 from .ops.ctc_ops import ctc_greedy_decoder, ctc_loss  # noqa: F401,E402
 from .ops.nn_more import compute_average_loss, conv1d_transpose, scale_regularization_loss  # noqa: F401,E402
+from .ops.tail_more import space_to_batch  # noqa: F401,E402

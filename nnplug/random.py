@@ -11,3 +11,5 @@ from .ops.random_more import (  # noqa: E402,F401
 )
 from .ops.tail_ops2 import multinomial  # noqa: E402,F401
 from .ops.random_more import get_seed_pair as get_seed  # noqa: E402,F401
+from .ops.random_more import split, stateless_multinomial  # noqa: E402,F401
+from .ops.candidate_sampling_ops import log_uniform_candidate_sampler, uniform_candidate_sampler  # noqa: E402,F401

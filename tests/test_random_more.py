@@ -58,3 +58,13 @@ def test_fold_in_and_get_seed():
     assert tf.get_seed(None) == (None, None)
     tf.set_random_seed(5)
     assert tf.random.get_seed(7) == (5, 7)
+
+
+def test_split_and_the_older_names():
+    seeds = tf.random.split([3, 4], num=3)
+    draws = tf.random.stateless_multinomial(tf.log([[0.5, 0.5]]), 50, [3, 4], output_dtype=tf.int32)
+    with tf.Session() as s:
+        a, b, d = s.run([seeds, tf.random.split([3, 4], num=3), draws])
+    assert a.shape == (3, 2) and np.array_equal(a, b) and len({tuple(r) for r in a.tolist()}) == 3
+    assert d.dtype == np.int32 and set(d.reshape(-1).tolist()) <= {0, 1}
+    assert tf.random.uniform_candidate_sampler is tf.nn.uniform_candidate_sampler

@@ -227,3 +227,15 @@ def get_seed_pair(op_seed: int | None) -> tuple[int | None, int | None]:
     """tf.get_seed: the (graph seed, op seed) pair a random op would use; (None, None) when neither is set."""
     pair = get_seed(op_seed)
     return (None, None) if pair is None else pair
+
+
+def split(seed: TensorLike, num: int = 2, alg: str = "auto_select") -> Tensor:
+    """`num` new (2,) seeds from one, as a (num, 2) tensor: fold_in of 0, 1, ..., num - 1."""
+    from .array_ops import stack
+    return stack([fold_in(seed, i) for i in range(int(num))])
+
+
+def stateless_multinomial(logits: TensorLike, num_samples: int, seed: TensorLike, output_dtype: DTypeLike = _dt.int64,
+                          name: str | None = None) -> Tensor:
+    """stateless_categorical under TF1's older name (output_dtype)."""
+    return stateless_categorical(logits, num_samples, seed, dtype=output_dtype, name=name)
