@@ -309,7 +309,8 @@ def test_small_helpers():
     tf.reset_default_graph()
     tf.add_to_collections(["a", "b"], 5)
     assert tf.get_collection("a") == [5] and tf.get_collection("b") == [5]
-    assert tf.get_static_value(tf.constant([3])).tolist() == [3] and tf.get_static_value(tf.placeholder(tf.int32)) is None
+    assert tf.get_static_value(tf.constant([3])).tolist() == [3]
+    assert tf.get_static_value(tf.placeholder(tf.int32)) is None
     x = _x((1, 4, 4, 1))
     y = _eval(tf.space_to_batch(x, [[0, 0], [0, 0]], block_size=2))
     assert y.shape == (4, 2, 2, 1) and y[0, :, :, 0].tolist() == x[0, ::2, ::2, 0].tolist()
