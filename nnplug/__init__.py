@@ -180,3 +180,34 @@ from .ops.string_ops import (  # noqa: E402,F401
     decode_base64, encode_base64, reduce_join, regex_replace, string_join, string_split, string_strip, substr,
 )
 # -- end strings ----------------------------------------------------------------------------------------
+# -- more top-level names (nnplug/ops/misc_ops.py, print_ops.py, function_ops.py, segment_more.py) ------
+from .ops.misc_ops import (  # noqa: E402,F401
+    AggregationMethod, batch_gather, batch_to_space_nd, bitcast, broadcast_to, div_no_nan, ensure_shape, floor_div,
+    get_collection_ref, get_local_variable, histogram_fixed_width, histogram_fixed_width_bins, invert_permutation,
+    is_tensor, moving_average_variables, realdiv, repeat, rint, searchsorted, space_to_batch_nd, truncatemod,
+    tuple_ as tuple, unravel_index,
+)
+from .ops.print_ops import print_v2 as print  # noqa: E402,F401,A004
+from .ops.function_ops import custom_gradient, numpy_function, py_function  # noqa: E402,F401
+from .ops.segment_more import (  # noqa: E402,F401
+    scatter_div, scatter_max, scatter_min, scatter_mul, scatter_nd_add, scatter_nd_sub, scatter_nd_update,
+    segment_prod, sparse_segment_mean, sparse_segment_sqrt_n, sparse_segment_sum, tensor_scatter_add,
+    tensor_scatter_nd_add, tensor_scatter_nd_max, tensor_scatter_nd_min, tensor_scatter_nd_sub,
+    tensor_scatter_nd_update, tensor_scatter_sub, tensor_scatter_update, unsorted_segment_mean,
+    unsorted_segment_prod, unsorted_segment_sqrt_n,
+)
+initialize_local_variables = local_variables_initializer
+initialize_variables = variables_initializer
+no_gradient = NotDifferentiable
+from .ops.math_more import acosh, asinh, atanh, is_non_decreasing, is_strictly_increasing, lbeta  # noqa: E402,F401
+from .ops.linalg_more import (  # noqa: E402,F401
+    cholesky_solve, cross, matrix_solve_ls, matrix_triangular_solve, self_adjoint_eig, self_adjoint_eigvals, svd,
+)
+from .ops.random_more import get_seed_pair as get_seed, random_gamma, random_poisson  # noqa: E402,F401
+from .ops.tail_more import (  # noqa: E402,F401
+    accumulate_n, add_to_collections, assert_integer, assert_near, assert_rank, assert_rank_at_least, assert_rank_in,
+    assert_same_float_dtype, assert_scalar, assert_type, batch_to_space, broadcast_dynamic_shape,
+    broadcast_static_shape, conj, get_static_value, identity_n, imag, is_numeric_tensor, real, saturate_cast,
+    space_to_batch, where_v2,
+)
+# -- end more top-level names ---------------------------------------------------------------------------

@@ -21,3 +21,16 @@ from .ops.segment_ops import (  # noqa: E402,F401
     segment_max, segment_mean, segment_min, unsorted_segment_max, unsorted_segment_min,
 )
 from .ops.tail_ops2 import confusion_matrix  # noqa: E402,F401
+# -- more tf.math (nnplug/ops/math_more.py, misc_ops.py, segment_more.py) -------------------------------
+from .nn import log_softmax, softmax  # noqa: E402,F401
+from .ops.math_more import (  # noqa: E402,F401
+    acosh, asinh, atanh, bessel_i0, bessel_i0e, bessel_i1, bessel_i1e, cumulative_logsumexp, divide_no_nan, erfinv,
+    is_non_decreasing, is_strictly_increasing, lbeta, multiply_no_nan, ndtri, nextafter, polyval, reciprocal_no_nan,
+    reduce_euclidean_norm, reduce_std, reduce_variance, xdivy, xlog1py, xlogy,
+)
+from .ops.misc_ops import invert_permutation, rint, truncatemod  # noqa: E402,F401
+from .ops.segment_more import (  # noqa: E402,F401
+    segment_prod, unsorted_segment_mean, unsorted_segment_prod, unsorted_segment_sqrt_n,
+)
+from .ops.math_more import erfcinv  # noqa: E402,F401
+from .ops.tail_more import accumulate_n, conj, imag, real  # noqa: E402,F401

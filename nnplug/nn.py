@@ -34,3 +34,13 @@ from .ops.rnn import (  # noqa: F401,E402
 from .ops.candidate_sampling_ops import (  # noqa: F401,E402 - word2vec's sampled losses
     log_uniform_candidate_sampler, nce_loss, sampled_softmax_loss, uniform_candidate_sampler,
 )
+# -- more tf.nn (nnplug/ops/conv3d.py, nn_more.py) -------------------------------------------------------
+from .ops.conv3d import avg_pool3d, conv3d, conv3d_transpose, max_pool3d  # noqa: F401,E402
+from .ops.nn_more import (  # noqa: F401,E402
+    avg_pool1d, avg_pool_v2, convolution, depthwise_conv2d_native, max_pool1d, max_pool_v2, normalize_moments, pool,
+    relu_layer, silu, sufficient_statistics, weighted_moments,
+)
+from .ops.tail_ops2 import depth_to_space, space_to_depth  # noqa: F401,E402
+from .ops.ctc_ops import ctc_greedy_decoder, ctc_loss  # noqa: F401,E402
+from .ops.nn_more import compute_average_loss, conv1d_transpose, scale_regularization_loss  # noqa: F401,E402
+from .ops.tail_more import space_to_batch  # noqa: F401,E402

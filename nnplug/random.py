@@ -5,3 +5,11 @@ from .ops.random_ops import (  # noqa: F401
     truncated_normal,
 )
 from .ops.tail_ops2 import categorical  # noqa: E402,F401
+# -- gamma, poisson and the stateless draws (nnplug/ops/random_more.py) -----------------------------------
+from .ops.random_more import (  # noqa: E402,F401
+    fold_in, gamma, poisson, stateless_categorical, stateless_normal, stateless_truncated_normal, stateless_uniform,
+)
+from .ops.tail_ops2 import multinomial  # noqa: E402,F401
+from .ops.random_more import get_seed_pair as get_seed  # noqa: E402,F401
+from .ops.random_more import split, stateless_multinomial  # noqa: E402,F401
+from .ops.candidate_sampling_ops import log_uniform_candidate_sampler, uniform_candidate_sampler  # noqa: E402,F401

@@ -901,5 +901,6 @@ from .conformance_conv import *  # noqa: E402,F401,F403
 from .conformance_rnn import *  # noqa: E402,F401,F403
 from .conformance_train import *  # noqa: E402,F401,F403
 from .conformance_image import *  # noqa: E402,F401,F403
+from .conformance_more import *  # noqa: E402,F401,F403
 
 __all__ = [n for n in dir() if n.startswith("test_")]
