@@ -21,8 +21,14 @@ def _tensor(x):
 
 def gradients(ys: TensorLike | Sequence[TensorLike], xs: TensorLike | Sequence[TensorLike],
               grad_ys: TensorLike | Sequence[TensorLike] | None = None, name: str = "gradients",
+              colocate_gradients_with_ops: bool = False, gate_gradients: bool = False,
+              aggregation_method: int | None = None,
               stop_gradients: TensorLike | Sequence[TensorLike] | None = None) -> list[Tensor | None]:
-    """Symbolic gradients of sum(ys) with respect to each of xs (None where xs do not affect ys)."""
+    """Symbolic gradients of sum(ys) with respect to each of xs (None where xs do not affect ys).
+    TF1's signature: colocation and gating change nothing here (one plan, one device per op), and every
+    `tf.AggregationMethod` adds a tensor's gradients with one AddN."""
+    if aggregation_method not in (None, 0, 1, 2):
+        raise ValueError(f"gradients: invalid aggregation_method {aggregation_method!r}; use a tf.AggregationMethod")
     ys = [_tensor(y) for y in _as_list(ys)]
     xs = [_tensor(x) for x in _as_list(xs)]
     for t in ys + xs:

@@ -339,3 +339,15 @@ def test_static_and_runtime_asserts():
         s.run(tf.assert_near(v, v + 1e-7))
         with pytest.raises(InvalidArgumentError, match="not near"):
             s.run(tf.assert_near(v, v + 0.1))
+
+
+def test_gradients_takes_tf1s_signature_and_every_aggregation_method():
+    x = tf.constant([1.0, 2.0])
+    y = x * x + 3.0 * x  # x used twice: its gradients are added
+    with tf.Session() as sess:
+        for method in (tf.AggregationMethod.ADD_N, tf.AggregationMethod.EXPERIMENTAL_TREE,
+                       tf.AggregationMethod.EXPERIMENTAL_ACCUMULATE_N):
+            [g] = tf.gradients(y, x, None, "gradients", False, False, method)
+            np.testing.assert_allclose(sess.run(g), [5.0, 7.0])  # 2x + 3 by hand
+    with pytest.raises(ValueError, match="aggregation_method"):
+        tf.gradients(y, x, aggregation_method=7)
