@@ -109,6 +109,7 @@ def test_training_with_an_unknown_time_reduces_the_loss():
     rng = np.random.default_rng(4)
     xs, ys = rng.normal(size=(4, 5, 2)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     with tf.Graph().as_default():
+        tf.set_random_seed(1)  # the same initial weights whatever ran before (from these 40 steps reach only 0.53x)
         x = tf.placeholder(tf.float32, (None, None, 2))
         _, state = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(3), x, dtype=tf.float32)
         loss = tf.reduce_mean(tf.square(state.h - ys))
@@ -116,6 +117,6 @@ def test_training_with_an_unknown_time_reduces_the_loss():
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             first = sess.run(loss, {x: xs})
-            for _ in range(40):
+            for _ in range(120):
                 sess.run(step, {x: xs})
             assert sess.run(loss, {x: xs}) < 0.5 * first
