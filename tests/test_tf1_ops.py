@@ -95,6 +95,40 @@ def test_slice_errors():
         tf.slice(x, [0], [1])
 
 
+@pytest.mark.parametrize("begin,size", [([1, 2], [2, 2]), ([0, 0], [3, 4]), ([2, 1], [1, 3]), ([1, 4], [2, 0])])
+def test_slice_with_a_begin_known_only_when_the_step_runs(backend, begin, size):
+    x = data((3, 4)).astype(np.float32)
+    b = np.array(begin, np.int32)
+    key = tuple(slice(i, i + n) for i, n in zip(begin, size))
+    assert_close(run(lambda t, at: tf.slice(t, at, size), [x, b], backend), x[key], "float32")
+    check_gradient(lambda t, at: tf.slice(t, at, size), [x.astype(np.float64), b], backend, wrt=[0])
+
+
+def test_slice_at_a_loop_counter(backend):
+    """The TF1 pattern the tensor begin is for: a window that moves with a while_loop's counter."""
+    x = data((3, 5)).astype(np.float32)
+
+    def build(t):
+        def body(i, acc):
+            return i + 1, acc + tf.reduce_sum(tf.slice(t, tf.stack([0, i]), [3, 2]))
+        return tf.while_loop(lambda i, acc: i < 4, body, [tf.constant(0), tf.constant(0.0)])[1]
+    want = sum(x[:, i:i + 2].sum() for i in range(4))
+    assert_close(run(build, [x], backend), np.float32(want), "float32", rtol=1e-5)
+
+
+def test_slice_with_a_tensor_begin_errors():
+    x = tf.placeholder(tf.float32, (3, 4), name="x")
+    at = tf.placeholder(tf.int32, (2,), name="at")
+    with pytest.raises(ShapeError, match=r"size -1 on axis 1 needs a begin known when the graph is built"):
+        tf.slice(x, at, [1, -1])
+    with pytest.raises(ShapeError, match=r"begin 'at:0' of shape \(2,\) and size \[1\] need one entry per axis"):
+        tf.slice(x, at, [1])
+    y = tf.slice(x, at, [2, 2])
+    with tf.Session() as sess:
+        with pytest.raises(InvalidArgumentError, match=r"begin \[2, 0\] and size \[2, 2\] do not fit axis 0"):
+            sess.run(y, {x: np.zeros((3, 4), np.float32), at: [2, 0]})
+
+
 def test_strided_slice_tf1_examples(backend):
     """The examples in TF1's strided_slice documentation."""
     t = np.array([[[1, 1, 1], [2, 2, 2]], [[3, 3, 3], [4, 4, 4]], [[5, 5, 5], [6, 6, 6]]], np.int32)

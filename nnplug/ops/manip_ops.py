@@ -5,7 +5,9 @@ Most are compositions of existing ops (StridedSlice, Concat, Transpose) written 
 backend runs them with the kernels it has. Three need the concrete shapes a plan is compiled on and are
 composite ops that expand into primitives then: `Tile` and its gradient `TileGrad` (reshape, a broadcasting
 Select, reshape / reduce) and constant `Pad` (Concat with constant blocks), so partly known shapes such as
-a `(?, 28, 28, 1)` batch work. `BooleanMask` has an output size that depends on the mask's values: a host op.
+a `(?, 28, 28, 1)` batch work. `BooleanMask` has an output size that depends on the mask's values, and
+`SliceAt` (tf.slice with a tensor begin, as a loop counter gives) a start known only when the step runs:
+host ops.
 """
 from __future__ import annotations
 
@@ -56,6 +58,8 @@ def slice(input_: TensorLike, begin: Sequence[int] | TensorLike,  # noqa: A001 -
           size: Sequence[int] | TensorLike, name: str | None = None) -> Tensor:
     """`input_[begin[i] : begin[i] + size[i]]` on every axis; a size of -1 takes the rest of the axis."""
     x = convert_to_tensor(input_)
+    if isinstance(begin, Tensor) or hasattr(begin, "_as_tensor"):
+        return _slice_at(x, convert_to_tensor(begin), _ints(size, "size", "slice"), name)
     begin, size = _ints(begin, "begin", "slice"), _ints(size, "size", "slice")
     rank = _known_rank(x, "slice")
     if not len(begin) == len(size) == rank:
@@ -68,6 +72,66 @@ def slice(input_: TensorLike, begin: Sequence[int] | TensorLike,  # noqa: A001 -
                              f"axis {axis}")
         key.append(_py_slice(b, None if s == -1 else b + s))
     return _sliced(x, key, name or "Slice")
+
+
+# -- slices that start where a tensor says (a loop counter, a computed offset) ---------------------------
+def _slice_at(x, begin, size, name):
+    """tf.slice with a tensor `begin` and known sizes: the output's shape is known when the graph is built,
+    its start only when the step runs (a host op; its gradient writes g into zeros at the same start)."""
+    rank = _known_rank(x, "slice")
+    if len(size) != rank or tuple(begin.shape) not in ((rank,), (None,)):
+        raise ShapeError(f"slice of '{x.name}' with shape {fmt(x.shape)}: begin '{begin.name}' of shape "
+                         f"{fmt(begin.shape)} and size {size} need one entry per axis ({rank})")
+    for axis, (s, dim) in enumerate(zip(size, x.shape)):
+        if s < 0:
+            raise ShapeError(f"slice of '{x.name}': size -1 on axis {axis} needs a begin known when the graph is "
+                             f"built (give begin as Python ints), since the output's size would depend on it")
+        if dim is not None and s > dim:
+            raise ShapeError(f"slice of '{x.name}' with shape {fmt(x.shape)}: size {s} does not fit axis {axis}")
+    if not begin.dtype.is_integer:
+        raise TypeError(f"slice: begin '{begin.name}' must be int32 or int64, not {begin.dtype.name}")
+    return make("SliceAt", [x, begin], {"size": tuple(size)}, name=name or "Slice")
+
+
+def _slice_at_rule(shapes, dtypes, attrs):
+    return [(TensorShape(attrs["size"]), dtypes[0])]
+
+
+def _window(name, shape, begin, size):
+    """The index of the window `size` at `begin` in an array of `shape`; an InvalidArgumentError naming the
+    op when it does not fit (TF1's Slice fails at run time so)."""
+    begin = [int(b) for b in np.asarray(begin).reshape(-1)]
+    for axis, (b, s, dim) in enumerate(zip(begin, size, shape)):
+        if b < 0 or b + s > dim:
+            raise InvalidArgumentError(f"slice '{name}': begin {begin} and size {list(size)} do not fit axis {axis} "
+                                       f"of the input's shape {fmt(shape)}")
+    return tuple(_py_slice(b, b + s) for b, s in zip(begin, size))
+
+
+def _slice_at_host(spec):
+    size, name = spec.attrs["size"], spec.name
+    return lambda x, begin: np.array(x[_window(name, x.shape, begin, size)])
+
+
+def _slice_at_grad_host(spec):
+    size, name, shape, dtype = spec.attrs["size"], spec.name, tuple(spec.out_shape), spec.out_dtype.np
+
+    def scatter(g, x, begin):
+        out = np.zeros(shape, dtype)
+        out[_window(name, shape, begin, size)] = g
+        return out
+    return scatter
+
+
+def _grad_slice_at(op, g):
+    if not op.inputs[0].dtype.is_floating:
+        return [None, None]
+    return [make("SliceAtGrad", [g, op.inputs[0], op.inputs[1]], dict(op.attrs)), None]
+
+
+register("SliceAt", _slice_at_rule, grad=_grad_slice_at, host=_slice_at_host)
+register("SliceAtGrad", lambda s, d, a: [(s[1], d[0])], host=_slice_at_grad_host, shape_inputs={1},
+         grad=lambda op, gg: [make("SliceAt", [gg, op.inputs[2]], dict(op.attrs)), None, None])
 
 
 def _bit(mask, i):
