@@ -131,28 +131,29 @@ def allreduce_kernel(spec, check):
                             f"'{spec.attrs['names'][i]}'")
     scale = 1.0 / j.size if op == C.Average else None
     what = f"allreduce '{spec.name}'"
-    fused = [None] * len(groups)  # one device buffer per bucket, kept from run to run
+    reduce_op, nbytes = getattr(nccl, _OPS[op]), sum(a.nbytes for a in likes)
+    # per bucket: its tensors, dtype, NCCL's name for that dtype, and one device buffer kept from run to run
+    plans = []
+    with cupy.cuda.Device(spec.backend.index):
+        for g in groups:
+            dtype = likes[g[0]].dtype
+            buf = cupy.empty(sum(likes[i].size for i in g), dtype)
+            plans.append((g, dtype, getattr(nccl, _DTYPES[dtype.name]), buf))
     spec.replay_obstacle = "an NCCL allreduce runs in the step: every rank would have to capture it alike"
 
     def allreduce(*arrays):
         check(what)
         stream = cupy.cuda.get_current_stream().ptr
         out = [None] * len(arrays)
-        for k, g in enumerate(groups):
-            dtype = likes[g[0]].dtype
-            n = sum(likes[i].size for i in g)
-            if fused[k] is None:
-                fused[k] = cupy.empty(n, dtype)
-            buf = fused[k]
+        for g, dtype, wire, buf in plans:
             cupy.concatenate([arrays[i].reshape(-1) for i in g], out=buf)
-            comm.allReduce(buf.data.ptr, buf.data.ptr, n, getattr(nccl, _DTYPES[dtype.name]),
-                           getattr(nccl, _OPS[op]), stream)
+            comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, wire, reduce_op, stream)
             if scale is not None:
                 buf *= dtype.type(scale)
             offset = 0
             for i in g:
                 out[i] = buf[offset:offset + likes[i].size].reshape(likes[i].shape).copy()
                 offset += likes[i].size
-        C.STATS.record(len(groups), sum(a.nbytes for a in likes), 0.0, sum(a.nbytes for a in likes))
+        C.STATS.record(len(groups), nbytes, 0.0, nbytes)
         return out[0] if len(out) == 1 else tuple(out)
     return allreduce

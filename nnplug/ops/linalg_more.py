@@ -61,18 +61,7 @@ def _svd_rule(shapes, dtypes, attrs):
 
 def _svd(spec, a):
     u, s, vh = np.linalg.svd(a, full_matrices=spec.attrs["full_matrices"])
-    dtype = spec.out_dtype.np
-    return s.astype(dtype), u.astype(dtype), np.swapaxes(vh, -1, -2).astype(dtype)
-
-
-def _svd_host(spec):
-    def svd(a):
-        try:
-            return _svd(spec, a)
-        except np.linalg.LinAlgError as e:
-            from ..errors import InvalidArgumentError
-            raise InvalidArgumentError(f"Svd op '{spec.name}': {e}") from None
-    return svd
+    return s, u, np.swapaxes(vh, -1, -2)
 
 
 def _grad_svd(op, gs, gu, gv):
@@ -105,7 +94,7 @@ def _grad_svd(op, gs, gu, gv):
     return [ga]
 
 
-register("Svd", _svd_rule, grad=_grad_svd, host=_svd_host)
+register("Svd", _svd_rule, grad=_grad_svd, host=_linalg_host("Svd", _svd))
 
 
 def svd(tensor: TensorLike, full_matrices: bool = False, compute_uv: bool = True,
@@ -125,18 +114,7 @@ def _eigh_rule(shapes, dtypes, attrs):
 
 
 def _eigh(spec, a):
-    w, v = np.linalg.eigh(a)  # reads the lower triangle, as TF
-    return w.astype(spec.out_dtype.np), v.astype(spec.out_dtype.np)
-
-
-def _eigh_host(spec):
-    def run(a):
-        try:
-            return _eigh(spec, a)
-        except np.linalg.LinAlgError as e:
-            from ..errors import InvalidArgumentError
-            raise InvalidArgumentError(f"SelfAdjointEigV2 op '{spec.name}': {e}") from None
-    return run
+    return np.linalg.eigh(a)  # reads the lower triangle, as TF
 
 
 def _grad_eigh(op, ge, gv):
@@ -152,7 +130,7 @@ def _grad_eigh(op, ge, gv):
     return [matrix_set_diag(lower, 0.5 * matrix_diag_part(lower))]
 
 
-register("SelfAdjointEigV2", _eigh_rule, grad=_grad_eigh, host=_eigh_host)
+register("SelfAdjointEigV2", _eigh_rule, grad=_grad_eigh, host=_linalg_host("SelfAdjointEigV2", _eigh))
 
 
 def eigh(tensor: TensorLike, name: str | None = None) -> tuple[Tensor, Tensor]:

@@ -111,13 +111,16 @@ def _cholesky_rule(shapes, dtypes, attrs):
 
 
 def _linalg_host(name, fn):
-    """A host kernel calling `fn`, with NumPy's LinAlgError reported as TF1 does, naming the op."""
+    """A host kernel calling `fn`, with NumPy's LinAlgError reported as TF1 does, naming the op; each
+    output (a tuple for multi-output ops) in its op's dtype."""
     def host(spec):
         def run(*arrays):
             try:
                 out = fn(spec, *arrays)
             except np.linalg.LinAlgError as e:
                 raise InvalidArgumentError(f"{name} op '{spec.name}': {e}") from None
+            if isinstance(out, tuple):
+                return tuple(np.asarray(o).astype(d.np, copy=False) for o, d in zip(out, spec.out_dtypes))
             return np.asarray(out).astype(spec.out_dtype.np, copy=False)
         return run
     return host
