@@ -67,7 +67,7 @@ class BucketWindow:
 
     def reduce_segment(self, op, scale=None):
         """After the first barrier: this rank's segment of every rank's slot reduced by `op` (times
-        `scale`) into the shared result; then post the second barrier (`meet`) before reading it."""
+        `scale`) into the shared result; the ranks then meet again (post()) before any reads it."""
         with self.job.lock:
             self.window.Sync()
         ufunc, out = UFUNCS[op], self.result
